@@ -1,0 +1,13 @@
+export { HomeostatError, ValidationError, TooLargeError } from './errors.ts'
+export { LIMITS } from './limits.ts'
+export {
+  type Envelope,
+  ENVELOPE_VERSION,
+  envelopeSchema,
+  formatIssues,
+  parseWith,
+  encodeEnvelope,
+  decodeEnvelope,
+  envelopeTime
+} from './envelope.ts'
+export * from './records.ts'

@@ -1,0 +1,160 @@
+// The plain, serialisable records that flow monitor → diagnosis → planner →
+// recovery → learning, each stamped with an encoded HLC time (`hlc`).
+// Physical `atMs` is kept beside it for humans and for durations on one node;
+// ordering across nodes always uses `hlc`.
+import { z } from 'zod'
+import { LIMITS } from './limits.ts'
+
+const name = z.string().min(1).max(LIMITS.nameLength)
+const text = z.string().max(LIMITS.textLength)
+const hlc = z.string().min(21).max(20 + LIMITS.peerIdLength)
+const finite = z.number().finite()
+
+/** What a failure is about: a supervised workload, the device, a training job… */
+export type TargetKind = 'process' | 'service' | 'device' | 'training' | 'node'
+
+/** One measurement. `metric` is a dotted name such as `cpu.util` or `probe.http.latency_ms`. */
+export interface Sample {
+  metric: string
+  component: string
+  value: number
+  atMs: number
+}
+
+export type AnomalyKind = 'metric' | 'probe' | 'predictive' | 'exit' | 'training'
+
+/** A detector's or probe's verdict that something is off. */
+export interface Anomaly {
+  id: string
+  node: string
+  component: string
+  metric: string
+  kind: AnomalyKind
+  /** Anomaly score in [0,1]. */
+  score: number
+  value: number
+  hlc: string
+  atMs: number
+  detail?: string
+}
+
+export const anomalySchema = z.object({
+  id: name,
+  node: z.string().min(1).max(LIMITS.peerIdLength),
+  component: name,
+  metric: name,
+  kind: z.enum(['metric', 'probe', 'predictive', 'exit', 'training']),
+  score: z.number().min(0).max(1),
+  value: finite,
+  hlc,
+  atMs: finite,
+  detail: text.optional()
+}).strict()
+
+export type IncidentStepKind =
+  | 'opened' | 'detected' | 'diagnosed' | 'planned' | 'approval' | 'acted'
+  | 'verified' | 'recovered' | 'rolled_back' | 'escalated' | 'quarantined' | 'note'
+
+export interface IncidentStep {
+  kind: IncidentStepKind
+  hlc: string
+  atMs: number
+  summary: string
+  evidence?: string[]
+  data?: Record<string, unknown>
+}
+
+export const incidentStepSchema = z.object({
+  kind: z.enum(['opened', 'detected', 'diagnosed', 'planned', 'approval', 'acted', 'verified', 'recovered', 'rolled_back', 'escalated', 'quarantined', 'note']),
+  hlc,
+  atMs: finite,
+  summary: text,
+  evidence: z.array(text).max(LIMITS.evidenceItems).optional(),
+  data: z.record(z.string(), z.unknown()).optional()
+}).strict()
+
+export type IncidentStatus = 'open' | 'recovering' | 'recovered' | 'escalated' | 'quarantined'
+
+/**
+ * One failure from first anomaly to verified recovery (or escalation). MTTR and
+ * detection latency are computed from its steps, never estimated.
+ */
+export interface Incident {
+  id: string
+  node: string
+  component: string
+  targetKind: TargetKind
+  /** e.g. `crash`, `hang`, `memory_leak`, `cpu_hog`, `disk_fill`. */
+  failureClass: string
+  status: IncidentStatus
+  /** Physical time the fault is believed to have begun (first anomaly), ms. */
+  openedAtMs: number
+  steps: IncidentStep[]
+  anomalies: Anomaly[]
+}
+
+export const incidentSchema = z.object({
+  id: name,
+  node: z.string().min(1).max(LIMITS.peerIdLength),
+  component: name,
+  targetKind: z.enum(['process', 'service', 'device', 'training', 'node']),
+  failureClass: name,
+  status: z.enum(['open', 'recovering', 'recovered', 'escalated', 'quarantined']),
+  openedAtMs: finite,
+  steps: z.array(incidentStepSchema).max(LIMITS.incidentSteps),
+  anomalies: z.array(anomalySchema).max(LIMITS.incidentSteps)
+}).strict()
+
+/** Local recovery actions (the planner's catalogue may add more). */
+export type ActionKind =
+  | 'restart' | 'kill' | 'reload' | 'rollback' | 'degrade' | 'throttle'
+  | 'free_disk' | 'quarantine' | 'relocate' | 'escalate' | 'none'
+
+/** Cost of a recovery in the budget's units; every field ≥ 0. */
+export interface CostVector {
+  /** CPU time the action consumes, seconds. */
+  cpuSeconds: number
+  /** Extra memory held during the action, MB. */
+  memoryMb: number
+  /** Network traffic, KB. */
+  bandwidthKb: number
+  /** Service disruption, seconds of unavailability. */
+  disruptionSeconds: number
+}
+
+/** A root-cause candidate for an incident. */
+export interface RootCauseCandidate {
+  component: string
+  node?: string
+  /** Ranking score; larger is more likely. */
+  score: number
+  /** Calibrated-ish confidence in [0,1]. */
+  confidence: number
+  explanation: string
+  evidence: string[]
+}
+
+export interface Diagnosis {
+  incidentId: string
+  hlc: string
+  candidates: RootCauseCandidate[]
+  /** Groups of components whose anomalies have no causal path between them. */
+  independentGroups: string[][]
+  /** Anomalies explained by an ongoing recovery rather than a new failure. */
+  attributedToRecovery: string[]
+  explanation: string
+}
+
+/** What recovery did and whether verification passed: the learning signal. */
+export interface Outcome {
+  incidentId: string
+  node: string
+  component: string
+  failureClass: string
+  action: ActionKind
+  success: boolean
+  /** From acted to verified (or failed verification), ms. */
+  durationMs: number
+  cost: CostVector
+  hlc: string
+}

@@ -1,0 +1,2 @@
+import './polyfill.ts'
+export {}
