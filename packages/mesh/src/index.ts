@@ -1,2 +1,11 @@
 import './polyfill.ts'
-export {}
+export type {
+  Topic,
+  MeshMessage,
+  Liveness,
+  PeerState,
+  LivenessEvent,
+  MeshStats,
+  RequestHandler,
+  Mesh
+} from './types.ts'
