@@ -11,3 +11,4 @@ export {
   envelopeTime
 } from './envelope.ts'
 export * from './records.ts'
+export * from './policy.ts'
