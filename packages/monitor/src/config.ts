@@ -1,0 +1,239 @@
+// Component and probe configuration, validated with zod. A bad entry is
+// rejected with an error naming the field, e.g.
+// `components[2].probes[0].timeoutMs: expected a positive number`.
+import { z } from 'zod'
+import { HomeostatError, LIMITS } from '@homeostat/interface'
+
+const positive = (what = 'a positive number'): z.ZodNumber =>
+  z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` })
+const positiveInt = (): z.ZodNumber =>
+  z.number({ error: 'expected a positive integer' }).int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' })
+const nonNegative = (): z.ZodNumber =>
+  z.number({ error: 'expected a number >= 0' }).finite({ error: 'expected a number >= 0' }).min(0, { error: 'expected a number >= 0' })
+const nonEmpty = (what: string): z.ZodString => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` })
+const componentName = z.string({ error: 'expected a component name' })
+  .min(1, { error: 'expected a component name' })
+  .max(LIMITS.nameLength, { error: `expected at most ${LIMITS.nameLength} characters` })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'expected letters, digits, "_", "." or "-"' })
+
+/** Timing shared by every probe kind. */
+const probeTiming = {
+  /** Optional label; defaults to `<kind>#<index>`. */
+  name: z.string().min(1).max(LIMITS.nameLength).optional(),
+  /** How often the probe runs. */
+  periodMs: positive().default(1000),
+  /** One run longer than this is a failure (a hung server fails by timeout). */
+  timeoutMs: positive().default(1000),
+  /** Consecutive failures before the component is reported unhealthy. */
+  failureThreshold: positiveInt().default(3),
+  /** Consecutive successes before an unhealthy component is healthy again. */
+  successThreshold: positiveInt().default(1),
+  /** Wait this long after a (re)start before the first run. */
+  initialDelayMs: nonNegative().default(0)
+}
+
+const statusRange = z.union([
+  z.number().int().min(100).max(599),
+  z.tuple([z.number().int().min(100).max(599), z.number().int().min(100).max(599)])
+], { error: 'expected an HTTP status or a [min, max] range' })
+
+export const probeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('process'), ...probeTiming }).strict(),
+  z.object({
+    kind: z.literal('http'),
+    ...probeTiming,
+    url: z.string({ error: 'expected an http(s) URL' }).regex(/^https?:\/\/.+/, { error: 'expected an http(s) URL' }),
+    method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+    /** Accepted status (default 200–399). */
+    expectStatus: statusRange.optional(),
+    /** A regular expression the body must match. */
+    bodyMatch: z.string().optional().refine((s) => {
+      if (s === undefined) return true
+      try { new RegExp(s); return true } catch { return false }
+    }, { error: 'expected a valid regular expression' }),
+    /** A response slower than this is a failure even if it arrives. */
+    maxLatencyMs: positive().optional()
+  }).strict(),
+  z.object({
+    kind: z.literal('tcp'),
+    ...probeTiming,
+    host: nonEmpty('a host').default('127.0.0.1'),
+    port: z.number({ error: 'expected a port number' }).int({ error: 'expected a port number' }).min(1, { error: 'expected a port number' }).max(65535, { error: 'expected a port number' })
+  }).strict(),
+  z.object({
+    kind: z.literal('exec'),
+    ...probeTiming,
+    command: nonEmpty('a command'),
+    args: z.array(z.string()).max(64).default([]),
+    expectExitCode: z.number().int().min(0).max(255).default(0)
+  }).strict(),
+  z.object({
+    kind: z.literal('heartbeat'),
+    ...probeTiming,
+    path: nonEmpty('a file path'),
+    /** The file's mtime must be younger than this. */
+    maxAgeMs: positive()
+  }).strict(),
+  z.object({
+    kind: z.literal('systemd'),
+    ...probeTiming,
+    unit: nonEmpty('a unit name'),
+    /** Expected ActiveState. */
+    expectState: z.string().default('active')
+  }).strict()
+], { error: 'expected a probe kind: process, http, tcp, exec, heartbeat or systemd' })
+
+export type ProbeSpec = z.output<typeof probeSchema>
+export type ProbeInput = z.input<typeof probeSchema>
+
+const env = z.record(z.string(), z.string({ error: 'expected a string value' }))
+
+export const componentSchema = z.object({
+  name: componentName,
+  /** Executable (looked up in PATH) or absolute path. */
+  command: nonEmpty('a command'),
+  args: z.array(z.string({ error: 'expected a string argument' })).max(256).default([]),
+  /** Added to the agent's environment. */
+  env: env.default({}),
+  cwd: z.string().min(1).optional(),
+  /** always: restart on any exit; on-failure: only on non-zero/ signal; never. */
+  restart: z.enum(['always', 'on-failure', 'never'], { error: 'expected "always", "on-failure" or "never"' }).default('on-failure'),
+  /** Components that must be started first (and are stopped last). */
+  dependsOn: z.array(componentName).max(64).default([]),
+  targetKind: z.enum(['process', 'service', 'device', 'training', 'node']).default('process'),
+  /**
+   * A versioned artifact (model, binary). `path` may contain `{version}`;
+   * args/env may contain `{artifact}` and `{version}`. `versions` is ordered
+   * oldest → newest; rollback picks the one before `version`.
+   */
+  artifact: z.object({
+    path: nonEmpty('an artifact path'),
+    versions: z.array(nonEmpty('a version')).min(1, { error: 'expected at least one version' }).max(64),
+    version: nonEmpty('a version').optional()
+  }).strict().refine((a) => a.version === undefined || a.versions.includes(a.version), { error: 'expected version to be one of versions', path: ['version'] }).optional(),
+  /** The degraded variant (e.g. a smaller model): replaces these fields on degrade. */
+  fallback: z.object({
+    command: nonEmpty('a command').optional(),
+    args: z.array(z.string()).max(256).optional(),
+    env: env.optional(),
+    artifactVersion: nonEmpty('a version').optional()
+  }).strict().optional(),
+  limits: z.object({
+    /** RSS ceiling; the monitor predicts and enforces it (SIGKILL, reason "oom"). */
+    memoryMb: positive().optional(),
+    /** CPU ceiling in cores (0.5 = half a core). */
+    cpu: positive('a positive number of cores').optional(),
+    /** A directory the component writes and its size ceiling. */
+    disk: z.object({ path: nonEmpty('a directory'), limitMb: positive() }).strict().optional()
+  }).strict().default({}),
+  /** May be moved to another node by the meso loop. */
+  relocatable: z.boolean({ error: 'expected true or false' }).default(false),
+  probes: z.array(probeSchema).max(16, { error: 'expected at most 16 probes' }).default([])
+}).strict()
+
+export type ComponentSpec = z.output<typeof componentSchema>
+export type ComponentInput = z.input<typeof componentSchema>
+
+/** Formats a zod path the way a user reads their config: `components[2].probes[0].timeoutMs`. */
+export function formatPath (path: ReadonlyArray<PropertyKey>, root = ''): string {
+  let out = root
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`
+    else out += out === '' ? String(p) : `.${String(p)}`
+  }
+  return out === '' ? '(root)' : out
+}
+
+export class ConfigError extends HomeostatError {
+  constructor (message: string, readonly issues: readonly string[]) {
+    super('ERR_CONFIG', message)
+    this.name = 'ConfigError'
+  }
+}
+
+function issuesOf (error: z.ZodError, root: string): string[] {
+  return error.issues.map((i) => `${formatPath(i.path, root)}: ${i.message}`)
+}
+
+/**
+ * Validates a list of components: each entry's fields, unique names, known
+ * dependencies and no dependency cycles. Throws ConfigError listing every bad
+ * field; returns fully defaulted specs.
+ */
+export function parseComponents (value: unknown): ComponentSpec[] {
+  const r = z.array(z.unknown(), { error: 'expected a list of components' }).max(256).safeParse(value)
+  if (!r.success) throw new ConfigError(`invalid components: ${issuesOf(r.error, 'components').join('; ')}`, issuesOf(r.error, 'components'))
+  const issues: string[] = []
+  const specs: ComponentSpec[] = []
+  r.data.forEach((entry, i) => {
+    const p = componentSchema.safeParse(entry)
+    if (p.success) specs.push(p.data)
+    else issues.push(...issuesOf(p.error, `components[${i}]`))
+  })
+  if (issues.length === 0) issues.push(...graphIssues(specs))
+  if (issues.length > 0) throw new ConfigError(`invalid components: ${issues.join('; ')}`, issues)
+  return specs
+}
+
+/** Validates one component (for updateSpec). */
+export function parseComponent (value: unknown, where = 'component'): ComponentSpec {
+  const p = componentSchema.safeParse(value)
+  if (!p.success) {
+    const issues = issuesOf(p.error, where)
+    throw new ConfigError(`invalid ${where}: ${issues.join('; ')}`, issues)
+  }
+  return p.data
+}
+
+function graphIssues (specs: ComponentSpec[]): string[] {
+  const issues: string[] = []
+  const index = new Map<string, number>()
+  specs.forEach((s, i) => {
+    if (index.has(s.name)) issues.push(`components[${i}].name: duplicate name "${s.name}" (also components[${index.get(s.name)}])`)
+    else index.set(s.name, i)
+  })
+  specs.forEach((s, i) => s.dependsOn.forEach((d, j) => {
+    if (!index.has(d)) issues.push(`components[${i}].dependsOn[${j}]: unknown component "${d}"`)
+    else if (d === s.name) issues.push(`components[${i}].dependsOn[${j}]: a component cannot depend on itself`)
+  }))
+  if (issues.length > 0) return issues
+  try { startOrder(specs) } catch (err) { issues.push((err as Error).message) }
+  return issues
+}
+
+/** Topological order (dependencies first); throws on a cycle, naming it. */
+export function startOrder (specs: readonly ComponentSpec[]): string[] {
+  const byName = new Map(specs.map((s) => [s.name, s]))
+  const order: string[] = []
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (name: string, trail: string[]): void => {
+    const st = state.get(name)
+    if (st === 'done') return
+    if (st === 'visiting') {
+      const i = specs.findIndex((s) => s.name === trail[trail.length - 1])
+      throw new ConfigError(`components[${i}].dependsOn: dependency cycle ${[...trail.slice(trail.indexOf(name)), name].join(' → ')}`, [])
+    }
+    state.set(name, 'visiting')
+    for (const d of byName.get(name)?.dependsOn ?? []) if (byName.has(d)) visit(d, [...trail, name])
+    state.set(name, 'done')
+    order.push(name)
+  }
+  for (const s of specs) visit(s.name, [])
+  return order
+}
+
+/** Resolved artifact path and version, or undefined. */
+export function resolveArtifact (spec: ComponentSpec): { path: string, version: string } | undefined {
+  const a = spec.artifact
+  if (a === undefined) return undefined
+  const version = a.version ?? a.versions[a.versions.length - 1]!
+  return { path: a.path.replaceAll('{version}', version), version }
+}
+
+/** The version before the current one (rollback target), if any. */
+export function previousArtifactVersion (spec: ComponentSpec): string | undefined {
+  const a = spec.artifact
+  if (a === undefined) return undefined
+  const cur = a.versions.indexOf(a.version ?? a.versions[a.versions.length - 1]!)
+  return cur > 0 ? a.versions[cur - 1] : undefined
+}

@@ -1,0 +1,49 @@
+// A bounded ring of text lines: the last N lines a child wrote, kept as
+// evidence for incidents. Memory is bounded by maxLines × maxLineLength.
+
+export interface LineRing {
+  /** Feeds a chunk of output; splits on newlines, keeps a partial last line. */
+  push: (chunk: string) => void
+  /** Oldest first; includes the unterminated partial line, if any. */
+  lines: () => string[]
+  clear: () => void
+  /** Lines dropped because the ring was full. */
+  readonly dropped: number
+}
+
+export function createLineRing (maxLines: number, maxLineLength: number): LineRing {
+  if (!(maxLines >= 1)) throw new RangeError('maxLines must be >= 1')
+  const buf: string[] = new Array(maxLines)
+  let start = 0
+  let size = 0
+  let partial = ''
+  let dropped = 0
+  const add = (line: string): void => {
+    const l = line.length > maxLineLength ? line.slice(0, maxLineLength) + '…' : line
+    if (size < maxLines) {
+      buf[(start + size) % maxLines] = l
+      size++
+    } else {
+      buf[start] = l
+      start = (start + 1) % maxLines
+      dropped++
+    }
+  }
+  return {
+    push (chunk) {
+      const parts = (partial + chunk).split('\n')
+      partial = parts.pop() ?? ''
+      // A newline-free flood must not grow `partial` without bound.
+      if (partial.length > maxLineLength) { add(partial); partial = '' }
+      for (const p of parts) add(p.endsWith('\r') ? p.slice(0, -1) : p)
+    },
+    lines () {
+      const out: string[] = []
+      for (let i = 0; i < size; i++) out.push(buf[(start + i) % maxLines]!)
+      if (partial !== '') out.push(partial)
+      return out
+    },
+    clear () { start = 0; size = 0; partial = '' },
+    get dropped () { return dropped }
+  }
+}

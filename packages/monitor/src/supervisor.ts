@@ -1,0 +1,443 @@
+// Workload supervision: spawns each configured component as a real child
+// process (in its own process group), watches it, keeps stdout/stderr tails,
+// and — unless a recovery layer owns that decision (`autoRestart: false`) —
+// restarts it per its policy with capped, jittered exponential backoff and
+// quarantines a crash loop.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { HomeostatError } from '@homeostat/interface'
+import { ConfigError, parseComponent, parseComponents, resolveArtifact, startOrder, type ComponentInput, type ComponentSpec } from './config.ts'
+import { createLineRing, type LineRing } from './ring.ts'
+import { backoffDelayMs, isCrashLoop } from './backoff.ts'
+import { Emitter, realScheduler, silentLogger, type Logger, type Scheduler, type Unsubscribe } from './events.ts'
+
+export const SUPERVISOR_DEFAULTS = {
+  /** Supervise on its own. The micro loop passes false: recovery decides, backs off and records restarts. */
+  autoRestart: true,
+  /** First restart delay: long enough not to spin on an instant crash, short enough for sub-second MTTR. */
+  restartInitialMs: 100,
+  /** Restart delay cap (systemd's RestartSec tops out in this region; long enough to stop hammering). */
+  restartMaxMs: 30_000,
+  /** Doubling per consecutive failure. */
+  restartMultiplier: 2,
+  /** ±20 % so a fleet restarting after a shared fault does not retry in lockstep. */
+  restartJitter: 0.2,
+  /** A run that lasted this long resets the backoff (it was not a crash loop). */
+  stableAfterMs: 10_000,
+  /** More than this many unexpected exits within crashLoopWindowMs → quarantine (auto mode only). */
+  crashLoopMaxExits: 5,
+  crashLoopWindowMs: 60_000,
+  /** SIGTERM → SIGKILL grace for stop/restart (Kubernetes uses 30 s; workloads here are small). */
+  graceMs: 3_000,
+  /** Lines of stdout/stderr kept per component as incident evidence. */
+  tailLines: 50,
+  /** Longer lines are truncated: bounds the tail at ~25 KiB per stream. */
+  tailLineLength: 512,
+  /** Exit times remembered per component (bounds crash-loop bookkeeping). */
+  exitHistory: 32
+} as const
+
+export type ComponentState = 'starting' | 'running' | 'exited' | 'stopped' | 'quarantined'
+
+export interface ExitInfo {
+  code: number | null
+  signal: string | null
+  atMs: number
+  /** The supervisor asked for it (stop/restart/quarantine). */
+  expected: boolean
+  /** Why, when known: 'stopped', 'oom' (memory limit enforced), 'spawn_error', or a caller's reason. */
+  reason?: string
+  /** Spawn error message (e.g. ENOENT), when the process never ran. */
+  error?: string
+}
+
+export interface ComponentInfo {
+  name: string
+  pid?: number
+  state: ComponentState
+  /** Starts after the first one. */
+  restarts: number
+  startedAtMs?: number
+  lastExit?: ExitInfo
+  spec: ComponentSpec
+  /** Artifact version in use, if the component has one. */
+  artifactVersion?: string
+}
+
+export interface Tail { stdout: string[], stderr: string[] }
+
+export interface SupervisorEvents extends Record<string, unknown> {
+  start: { name: string, pid: number, atMs: number, restarts: number }
+  exit: { name: string, pid?: number, exit: ExitInfo, tail: Tail }
+  state: { name: string, from: ComponentState, to: ComponentState, atMs: number }
+  quarantined: { name: string, atMs: number, reason: string }
+  spec: { name: string, spec: ComponentSpec }
+}
+
+export interface SupervisorOptions {
+  components: ReadonlyArray<ComponentInput | ComponentSpec>
+  now?: () => number
+  logger?: Logger
+  scheduler?: Scheduler
+  /** See SUPERVISOR_DEFAULTS.autoRestart. */
+  autoRestart?: boolean
+  random?: () => number
+  restartInitialMs?: number
+  restartMaxMs?: number
+  stableAfterMs?: number
+  crashLoopMaxExits?: number
+  crashLoopWindowMs?: number
+  graceMs?: number
+  tailLines?: number
+}
+
+export interface StopOptions { graceMs?: number, reason?: string }
+
+export interface Supervisor {
+  /** Starts every component in dependency order; resolves when all have spawned (or failed to). */
+  start: () => Promise<void>
+  /** Stops every component in reverse dependency order. */
+  stop: (opts?: StopOptions) => Promise<void>
+  /** Spawns one component; resolves with its info once spawned or failed. Throws COMPONENT_QUARANTINED. */
+  startComponent: (name: string, opts?: { force?: boolean }) => Promise<ComponentInfo>
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the process has exited. */
+  stopComponent: (name: string, opts?: StopOptions) => Promise<ComponentInfo>
+  restartComponent: (name: string, opts?: StopOptions) => Promise<ComponentInfo>
+  /** Sends a signal to the component's process group. Returns false if not running. `reason` is recorded in lastExit if it dies. */
+  signal: (name: string, sig: NodeJS.Signals, reason?: string) => boolean
+  info: (name: string) => ComponentInfo
+  list: () => ComponentInfo[]
+  names: () => string[]
+  /** Merges a patch into the spec (validated); takes effect on the next start. */
+  updateSpec: (name: string, patch: Partial<ComponentInput>) => ComponentSpec
+  /** Stops the component and refuses to start it until `release`. */
+  quarantine: (name: string, reason?: string) => Promise<ComponentInfo>
+  release: (name: string) => ComponentInfo
+  tail: (name: string) => Tail
+  on: <K extends keyof SupervisorEvents>(event: K, fn: (value: SupervisorEvents[K]) => void) => Unsubscribe
+  stats: () => { spawns: number, exits: number, unexpectedExits: number, autoRestarts: number, listenerErrors: number }
+}
+
+export class SupervisorError extends HomeostatError {
+  constructor (code: 'COMPONENT_UNKNOWN' | 'COMPONENT_QUARANTINED', message: string) {
+    super(code, message)
+    this.name = 'SupervisorError'
+  }
+}
+
+interface Entry {
+  spec: ComponentSpec
+  state: ComponentState
+  child?: ChildProcess
+  pid?: number
+  restarts: number
+  started: number
+  startedAtMs?: number
+  lastExit?: ExitInfo
+  stdout: LineRing
+  stderr: LineRing
+  exitTimes: number[]
+  failureStreak: number
+  pendingReason?: string
+  stopping: boolean
+  restartTimer?: unknown
+  exited?: PromiseWithResolversLike
+}
+
+interface PromiseWithResolversLike { promise: Promise<void>, resolve: () => void }
+const deferred = (): PromiseWithResolversLike => {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => { resolve = r })
+  return { promise, resolve }
+}
+
+/** Substitutes `{artifact}` and `{version}` in a string. */
+function subst (s: string, art: { path: string, version: string } | undefined): string {
+  if (art === undefined) return s
+  return s.replaceAll('{artifact}', art.path).replaceAll('{version}', art.version)
+}
+
+export function createSupervisor (options: SupervisorOptions): Supervisor {
+  const now = options.now ?? Date.now
+  const logger = options.logger ?? silentLogger
+  const sched = options.scheduler ?? realScheduler
+  const random = options.random ?? Math.random
+  const autoRestart = options.autoRestart ?? SUPERVISOR_DEFAULTS.autoRestart
+  const graceDefault = options.graceMs ?? SUPERVISOR_DEFAULTS.graceMs
+  const backoff = {
+    initialMs: options.restartInitialMs ?? SUPERVISOR_DEFAULTS.restartInitialMs,
+    maxMs: options.restartMaxMs ?? SUPERVISOR_DEFAULTS.restartMaxMs,
+    multiplier: SUPERVISOR_DEFAULTS.restartMultiplier,
+    jitter: SUPERVISOR_DEFAULTS.restartJitter
+  }
+  const stableAfterMs = options.stableAfterMs ?? SUPERVISOR_DEFAULTS.stableAfterMs
+  const loopMax = options.crashLoopMaxExits ?? SUPERVISOR_DEFAULTS.crashLoopMaxExits
+  const loopWindowMs = options.crashLoopWindowMs ?? SUPERVISOR_DEFAULTS.crashLoopWindowMs
+  const tailLines = options.tailLines ?? SUPERVISOR_DEFAULTS.tailLines
+
+  const specs = parseComponents(options.components)
+  const entries = new Map<string, Entry>()
+  for (const spec of specs) {
+    entries.set(spec.name, {
+      spec,
+      state: 'stopped',
+      restarts: 0,
+      started: 0,
+      stdout: createLineRing(tailLines, SUPERVISOR_DEFAULTS.tailLineLength),
+      stderr: createLineRing(tailLines, SUPERVISOR_DEFAULTS.tailLineLength),
+      exitTimes: [],
+      failureStreak: 0,
+      stopping: false
+    })
+  }
+  const events = new Emitter<SupervisorEvents>(logger)
+  const counters = { spawns: 0, exits: 0, unexpectedExits: 0, autoRestarts: 0 }
+  let running = false
+
+  const get = (name: string): Entry => {
+    const e = entries.get(name)
+    if (e === undefined) throw new SupervisorError('COMPONENT_UNKNOWN', `no component named "${name}"`)
+    return e
+  }
+  const setState = (name: string, e: Entry, to: ComponentState): void => {
+    if (e.state === to) return
+    const from = e.state
+    e.state = to
+    events.emit('state', { name, from, to, atMs: now() })
+  }
+  const infoOf = (e: Entry): ComponentInfo => {
+    const art = resolveArtifact(e.spec)
+    const i: ComponentInfo = { name: e.spec.name, state: e.state, restarts: e.restarts, spec: e.spec }
+    if (e.pid !== undefined) i.pid = e.pid
+    if (e.startedAtMs !== undefined) i.startedAtMs = e.startedAtMs
+    if (e.lastExit !== undefined) i.lastExit = e.lastExit
+    if (art !== undefined) i.artifactVersion = art.version
+    return i
+  }
+  const tailOf = (e: Entry): Tail => ({ stdout: e.stdout.lines(), stderr: e.stderr.lines() })
+
+  const killGroup = (e: Entry, sig: NodeJS.Signals): boolean => {
+    if (e.pid === undefined) {
+      try { return e.child?.kill(sig) ?? false } catch { return false }
+    }
+    try {
+      process.kill(-e.pid, sig)
+      return true
+    } catch {
+      try { return e.child?.kill(sig) ?? false } catch { return false }
+    }
+  }
+
+  const onExit = (name: string, e: Entry, child: ChildProcess, code: number | null, signal: string | null, error?: string): void => {
+    if (e.child !== child) return
+    const atMs = now()
+    const expected = e.stopping
+    const exit: ExitInfo = { code, signal, atMs, expected }
+    const reason = e.pendingReason ?? (expected ? 'stopped' : error !== undefined ? 'spawn_error' : undefined)
+    if (reason !== undefined) exit.reason = reason
+    if (error !== undefined) exit.error = error
+    e.lastExit = exit
+    e.child = undefined
+    const pid = e.pid
+    e.pid = undefined
+    e.pendingReason = undefined
+    counters.exits++
+    if (!expected) {
+      counters.unexpectedExits++
+      e.exitTimes.push(atMs)
+      if (e.exitTimes.length > SUPERVISOR_DEFAULTS.exitHistory) e.exitTimes.shift()
+      const ranMs = e.startedAtMs !== undefined ? atMs - e.startedAtMs : 0
+      e.failureStreak = ranMs >= stableAfterMs ? 1 : e.failureStreak + 1
+    }
+    if (e.state !== 'quarantined') setState(name, e, expected ? 'stopped' : 'exited')
+    logger.info({ component: name, pid, code, signal, expected, reason }, 'component exited')
+    const ev: SupervisorEvents['exit'] = { name, exit, tail: tailOf(e) }
+    if (pid !== undefined) ev.pid = pid
+    events.emit('exit', ev)
+    e.exited?.resolve()
+    if (!expected && running && autoRestart) scheduleAutoRestart(name, e, exit)
+  }
+
+  const scheduleAutoRestart = (name: string, e: Entry, exit: ExitInfo): void => {
+    const policy = e.spec.restart
+    const failed = exit.code !== 0 || exit.signal !== null
+    if (policy === 'never' || (policy === 'on-failure' && !failed)) return
+    if (isCrashLoop(e.exitTimes, exit.atMs, loopWindowMs, loopMax)) {
+      void quarantine(name, `crash loop: more than ${loopMax} exits in ${loopWindowMs} ms`)
+      return
+    }
+    const delay = backoffDelayMs(e.failureStreak - 1, backoff, random)
+    e.restartTimer = sched.setTimeout(() => {
+      e.restartTimer = undefined
+      if (!running || e.state !== 'exited') return
+      counters.autoRestarts++
+      startComponent(name).catch((err) => logger.error({ err, component: name }, 'auto-restart failed'))
+    }, delay)
+  }
+
+  const startComponent = async (name: string, opts: { force?: boolean } = {}): Promise<ComponentInfo> => {
+    const e = get(name)
+    if (e.state === 'quarantined' && opts.force !== true) {
+      throw new SupervisorError('COMPONENT_QUARANTINED', `component "${name}" is quarantined; release it first`)
+    }
+    if (e.child !== undefined) return infoOf(e)
+    if (e.restartTimer !== undefined) { sched.clearTimeout(e.restartTimer); e.restartTimer = undefined }
+    const spec = e.spec
+    const art = resolveArtifact(spec)
+    const env: Record<string, string> = { ...process.env as Record<string, string> }
+    for (const [k, v] of Object.entries(spec.env)) env[k] = subst(v, art)
+    env.HOMEOSTAT_COMPONENT = name
+    if (art !== undefined) { env.HOMEOSTAT_ARTIFACT = art.path; env.HOMEOSTAT_ARTIFACT_VERSION = art.version }
+    e.stopping = false
+    e.pendingReason = undefined
+    if (e.started > 0) e.restarts++
+    e.started++
+    e.exited = deferred()
+    setState(name, e, 'starting')
+    let child: ChildProcess
+    try {
+      child = spawn(subst(spec.command, art), spec.args.map((a) => subst(a, art)), {
+        cwd: spec.cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true
+      })
+    } catch (err) {
+      // Synchronous spawn failures (bad cwd type, EACCES on some platforms).
+      const atMs = now()
+      e.lastExit = { code: null, signal: null, atMs, expected: false, reason: 'spawn_error', error: (err as Error).message }
+      setState(name, e, 'exited')
+      events.emit('exit', { name, exit: e.lastExit, tail: tailOf(e) })
+      e.exited.resolve()
+      return infoOf(e)
+    }
+    e.child = child
+    child.stdout?.setEncoding('utf8')
+    child.stderr?.setEncoding('utf8')
+    child.stdout?.on('data', (d: string) => { e.stdout.push(d) })
+    child.stderr?.on('data', (d: string) => { e.stderr.push(d) })
+    await new Promise<void>((resolve) => {
+      let settled = false
+      child.once('spawn', () => {
+        settled = true
+        e.pid = child.pid
+        e.startedAtMs = now()
+        counters.spawns++
+        setState(name, e, 'running')
+        logger.info({ component: name, pid: child.pid }, 'component started')
+        events.emit('start', { name, pid: child.pid!, atMs: e.startedAtMs, restarts: e.restarts })
+        resolve()
+      })
+      child.once('error', (err) => {
+        // Spawn failed (ENOENT, EACCES, bad cwd): no 'exit' will follow.
+        if (!settled) {
+          settled = true
+          onExit(name, e, child, null, null, `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${err.message}`)
+          resolve()
+        } else {
+          logger.warn({ err, component: name }, 'child process error')
+        }
+      })
+      child.once('exit', (code, signal) => { onExit(name, e, child, code, signal) })
+    })
+    return infoOf(e)
+  }
+
+  const stopComponent = async (name: string, opts: StopOptions = {}): Promise<ComponentInfo> => {
+    const e = get(name)
+    if (e.restartTimer !== undefined) { sched.clearTimeout(e.restartTimer); e.restartTimer = undefined }
+    if (e.child === undefined) {
+      if (e.state !== 'quarantined') setState(name, e, 'stopped')
+      return infoOf(e)
+    }
+    const graceMs = opts.graceMs ?? graceDefault
+    e.stopping = true
+    e.pendingReason = opts.reason ?? 'stopped'
+    const exited = e.exited!.promise
+    killGroup(e, 'SIGTERM')
+    let timer: unknown
+    const killed = new Promise<void>((resolve) => {
+      timer = sched.setTimeout(() => {
+        if (e.child !== undefined) killGroup(e, 'SIGKILL')
+        resolve()
+      }, graceMs)
+    })
+    await Promise.race([exited, killed])
+    sched.clearTimeout(timer)
+    await exited
+    return infoOf(e)
+  }
+
+  const quarantine = async (name: string, reason = 'quarantined'): Promise<ComponentInfo> => {
+    const e = get(name)
+    const atMs = now()
+    setState(name, e, 'quarantined')
+    events.emit('quarantined', { name, atMs, reason })
+    logger.warn({ component: name, reason }, 'component quarantined')
+    await stopComponent(name, { reason: 'quarantined' })
+    return infoOf(e)
+  }
+
+  const onProcessExit = (): void => {
+    // The agent is going away: do not leave workloads orphaned.
+    for (const e of entries.values()) if (e.pid !== undefined) killGroup(e, 'SIGKILL')
+  }
+
+  return {
+    async start () {
+      if (running) return
+      running = true
+      process.on('exit', onProcessExit)
+      for (const name of startOrder(specs.map((s) => get(s.name).spec))) {
+        const e = get(name)
+        if (e.state === 'quarantined' || e.child !== undefined) continue
+        await startComponent(name)
+      }
+    },
+    async stop (opts = {}) {
+      running = false
+      process.off('exit', onProcessExit)
+      const order = startOrder([...entries.values()].map((e) => e.spec)).reverse()
+      for (const name of order) await stopComponent(name, opts)
+    },
+    startComponent,
+    stopComponent,
+    async restartComponent (name, opts = {}) {
+      await stopComponent(name, { ...opts, reason: opts.reason ?? 'restart' })
+      return await startComponent(name)
+    },
+    signal (name, sig, reason) {
+      const e = get(name)
+      if (e.child === undefined) return false
+      if (reason !== undefined) e.pendingReason = reason
+      return killGroup(e, sig)
+    },
+    info: (name) => infoOf(get(name)),
+    list: () => [...entries.values()].map(infoOf),
+    names: () => [...entries.keys()],
+    updateSpec (name, patch) {
+      const e = get(name)
+      const merged = { ...e.spec, ...patch, name: e.spec.name }
+      const spec = parseComponent(merged, `components.${name}`)
+      for (const d of spec.dependsOn) {
+        if (!entries.has(d)) throw new ConfigError(`invalid components.${name}: dependsOn: unknown component "${d}"`, [`components.${name}.dependsOn: unknown component "${d}"`])
+      }
+      e.spec = spec
+      events.emit('spec', { name, spec })
+      return spec
+    },
+    quarantine,
+    release (name) {
+      const e = get(name)
+      if (e.state === 'quarantined') {
+        e.exitTimes = []
+        e.failureStreak = 0
+        setState(name, e, e.child !== undefined ? 'running' : 'stopped')
+      }
+      return infoOf(e)
+    },
+    tail: (name) => tailOf(get(name)),
+    on: (event, fn) => events.on(event, fn),
+    stats: () => ({ ...counters, listenerErrors: events.listenerErrors })
+  }
+}
+

@@ -1,0 +1,154 @@
+import { strict as assert } from 'node:assert'
+import { fileURLToPath } from 'node:url'
+import { createSupervisor, backoffDelayMs, isCrashLoop, createLineRing, type Supervisor } from '../src/index.ts'
+
+const worker = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url))
+const node = process.execPath
+const waitFor = async (pred: () => boolean, timeoutMs = 5000): Promise<void> => {
+  const end = Date.now() + timeoutMs
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('monitor: backoff and crash-loop maths', () => {
+  const o = { initialMs: 100, maxMs: 1000, multiplier: 2, jitter: 0 }
+  const table: Array<[number, number]> = [[0, 100], [1, 200], [2, 400], [3, 800], [4, 1000], [50, 1000], [-3, 100]]
+  for (const [attempt, want] of table) {
+    it(`attempt ${attempt} → ${want} ms`, () => { assert.equal(backoffDelayMs(attempt, o), want) })
+  }
+  it('jitter stays within ±jitter and the cap', () => {
+    for (const r of [0, 0.25, 0.5, 0.999]) {
+      const d = backoffDelayMs(1, { ...o, jitter: 0.2 }, () => r)
+      assert.ok(d >= 160 && d <= 240, String(d))
+      assert.ok(backoffDelayMs(9, { ...o, jitter: 0.5 }, () => r) <= 1000)
+    }
+  })
+  const loops: Array<[number[], number, boolean]> = [
+    [[], 1000, false], [[1, 2, 3], 10, false], [[1, 2, 3, 4], 10, true], [[1, 2, 3, 4], 1000, false]
+  ]
+  for (const [times, nowMs, want] of loops) {
+    it(`crash loop ${JSON.stringify(times)} at ${nowMs} (window 100, max 3) → ${want}`, () => {
+      assert.equal(isCrashLoop(times, nowMs, 100, 3), want)
+    })
+  }
+  it('line ring keeps the last lines, bounded', () => {
+    const r = createLineRing(3, 5)
+    r.push('a\nb\nc')
+    r.push('c\nd\n123456789\n')
+    assert.deepEqual(r.lines(), ['cc', 'd', '12345…'])
+    assert.equal(r.dropped, 2)
+  })
+})
+
+describe('monitor: supervisor (real processes)', function () {
+  let sup: Supervisor | undefined
+  afterEach(async () => { await sup?.stop({ graceMs: 200 }); sup = undefined })
+
+  it('spawns, reports a crash with exit code and output tail', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'c', command: node, args: [worker], env: { MODE: 'crash', CODE: '7' } }] })
+    const exits: Array<{ code: number | null }> = []
+    sup.on('exit', (e) => exits.push(e.exit))
+    await sup.start()
+    const i = sup.info('c')
+    assert.equal(i.state, 'running')
+    assert.ok(i.pid !== undefined && i.pid > 0)
+    await waitFor(() => exits.length === 1)
+    assert.equal(exits[0]!.code, 7)
+    const after = sup.info('c')
+    assert.equal(after.state, 'exited')
+    assert.equal(after.lastExit?.expected, false)
+    assert.ok(sup.tail('c').stdout.some((l) => l.includes('about to crash')))
+    assert.ok(sup.tail('c').stderr.some((l) => l.includes('stderr hello')))
+    // autoRestart: false → nobody restarts it
+    await new Promise((r) => setTimeout(r, 300))
+    assert.equal(sup.info('c').state, 'exited')
+  })
+
+  it('stopComponent escalates SIGTERM to SIGKILL after the grace period', async () => {
+    sup = createSupervisor({ components: [{ name: 'stubborn', command: node, args: [worker], env: { MODE: 'ignore-term' } }] })
+    await sup.start()
+    await waitFor(() => sup!.tail('stubborn').stdout.length > 0)
+    const t0 = Date.now()
+    const i = await sup.stopComponent('stubborn', { graceMs: 300 })
+    assert.ok(Date.now() - t0 >= 290)
+    assert.equal(i.state, 'stopped')
+    assert.equal(i.lastExit?.signal, 'SIGKILL')
+    assert.equal(i.lastExit?.expected, true)
+    assert.ok(sup.tail('stubborn').stdout.some((l) => l.includes('ignoring SIGTERM')))
+  })
+
+  it('auto-restarts with backoff and quarantines a crash loop', async () => {
+    sup = createSupervisor({
+      restartInitialMs: 20, crashLoopMaxExits: 3, crashLoopWindowMs: 10_000,
+      components: [{ name: 'loop', command: node, args: [worker], env: { MODE: 'crash', AFTER_MS: '0' }, restart: 'on-failure' }]
+    })
+    const q: string[] = []
+    sup.on('quarantined', (e) => q.push(e.reason))
+    await sup.start()
+    await waitFor(() => q.length === 1, 10_000)
+    const i = sup.info('loop')
+    assert.equal(i.state, 'quarantined')
+    assert.equal(i.restarts, 3)
+    await assert.rejects(sup.startComponent('loop'), { code: 'COMPONENT_QUARANTINED' })
+    sup.release('loop')
+    assert.equal(sup.info('loop').state, 'stopped')
+  })
+
+  it('restart policy on-failure does not restart a clean exit; always does', async () => {
+    sup = createSupervisor({
+      restartInitialMs: 10,
+      components: [
+        { name: 'clean', command: node, args: [worker], env: { MODE: 'crash', CODE: '0', AFTER_MS: '0' }, restart: 'on-failure' },
+        { name: 'again', command: node, args: [worker], env: { MODE: 'crash', CODE: '0', AFTER_MS: '100' }, restart: 'always' }
+      ]
+    })
+    await sup.start()
+    await waitFor(() => sup!.info('again').restarts >= 1)
+    assert.equal(sup.info('clean').restarts, 0)
+    assert.equal(sup.info('clean').state, 'exited')
+  })
+
+  it('starts dependencies first, substitutes the artifact, and updateSpec switches version', async () => {
+    sup = createSupervisor({
+      autoRestart: false,
+      components: [
+        { name: 'app', command: node, args: [worker, '{artifact}'], dependsOn: ['db'], artifact: { path: '/models/{version}/m.bin', versions: ['v1', 'v2'] } },
+        { name: 'db', command: node, args: [worker] }
+      ]
+    })
+    const order: string[] = []
+    sup.on('start', (e) => order.push(e.name))
+    await sup.start()
+    assert.deepEqual(order, ['db', 'app'])
+    await waitFor(() => sup!.tail('app').stdout.length > 0)
+    assert.match(sup.tail('app').stdout[0]!, /artifact=\/models\/v2\/m\.bin version=v2/)
+    assert.equal(sup.info('app').artifactVersion, 'v2')
+    sup.updateSpec('app', { artifact: { path: '/models/{version}/m.bin', versions: ['v1', 'v2'], version: 'v1' } })
+    const r = await sup.restartComponent('app', { graceMs: 500 })
+    assert.equal(r.restarts, 1)
+    assert.equal(r.artifactVersion, 'v1')
+    await waitFor(() => sup!.tail('app').stdout.some((l) => l.includes('version=v1')))
+    assert.throws(() => sup!.updateSpec('app', { args: 'nope' as unknown as string[] }), { code: 'ERR_CONFIG' })
+  })
+
+  it('a missing command is a spawn error, not a crash of the supervisor', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'ghost', command: '/nonexistent/bin/ghost' }] })
+    await sup.start()
+    const i = sup.info('ghost')
+    assert.equal(i.state, 'exited')
+    assert.equal(i.lastExit?.reason, 'spawn_error')
+    assert.match(i.lastExit?.error ?? '', /ENOENT/)
+  })
+
+  it('signal() records a reason that shows up in lastExit', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'x', command: node, args: [worker] }] })
+    await sup.start()
+    assert.equal(sup.signal('x', 'SIGKILL', 'oom'), true)
+    await waitFor(() => sup!.info('x').state === 'exited')
+    assert.equal(sup.info('x').lastExit?.reason, 'oom')
+    assert.equal(sup.info('x').lastExit?.signal, 'SIGKILL')
+    assert.throws(() => sup!.info('nope'), { code: 'COMPONENT_UNKNOWN' })
+  })
+})
