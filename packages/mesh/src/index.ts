@@ -9,3 +9,4 @@ export type {
   RequestHandler,
   Mesh
 } from './types.ts'
+export * from './sim/index.ts'
