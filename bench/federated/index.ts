@@ -1,0 +1,187 @@
+// npm run bench -- federated [--quick] [--seed N]
+// 8 edge agents + a cloud peer train softmax regression on non-IID MNIST for
+// 40 rounds; agents 1–4 are cut off from round 10 to round 30 (each alone).
+// Compared in one run: homeostat (keeps training offline, merges on return),
+// synchronous FedAvg that drops disconnected clients, FedAvg with no
+// disconnection; plus homeostat and FedAvg with a poisoner (one agent sends
+// sign-flipped ×10 updates throughout).
+import { parseArgs } from 'node:util'
+import * as Y from 'yjs'
+import { createHlc, encode } from '@homeostat/hlc'
+import {
+  loadMnist, splitNonIid, createParameters, train, evaluate, createRandom, createFederatedState, createEdgeTrainer,
+  createCanary, PARAMETER_COUNT, type FederatedSplit, type FederatedState
+} from '@homeostat/federated'
+import { linkDocs } from './link.ts'
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, seed: { type: 'string', default: '1' } } })
+const quick = args.quick === true
+const seed = Number(args.seed)
+const NODES = 8
+const ROUNDS = quick ? 20 : 40
+const OFF_FROM = quick ? 5 : 10
+const OFF_TO = quick ? 15 : 30
+const OFFLINE = [0, 1, 2, 3] // agents 1–4
+const SAMPLES = quick ? 300 : 500
+const LR = 0.1
+const BATCH = 16
+const CLOUD = NODES
+const COMPACT_EVERY = quick ? 5 : 10
+const RETAIN_ROUNDS = quick ? 2 : 5
+const POISONER = NODES - 1
+
+const log = (s: string): void => { process.stderr.write(s + '\n') }
+const isOffline = (node: number, r: number, disconnect: boolean): boolean => disconnect && OFFLINE.includes(node) && r >= OFF_FROM && r < OFF_TO
+
+/** The poisoner's update: the honest delta, sign-flipped and scaled ×10. */
+function poisonInPlace (params: Float32Array, base: Float32Array): void {
+  for (let i = 0; i < params.length; i++) params[i] = base[i]! - 10 * (params[i]! - base[i]!)
+}
+
+interface HomeostatResult {
+  accuracy: number
+  offlineContributions: number
+  lostContributions: number
+  replicasBitIdentical: boolean
+  bytesPerRoundVsFloat32: number
+  rejectedBySender: Record<string, number>
+  rollbacks: number
+  checkpointVersion: number
+  syncBytes: number
+  curve: number[]
+}
+
+async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean, poison: boolean }): Promise<HomeostatResult> {
+  const names = Array.from({ length: NODES + 1 }, (_, i) => (i === CLOUD ? 'cloud' : `edge${i + 1}`))
+  const docs = names.map(() => new Y.Doc())
+  let simMs = 1_700_000_000_000
+  const states: FederatedState[] = docs.map((doc) => createFederatedState({ doc, parameterCount: PARAMETER_COUNT }))
+  const link = linkDocs(docs)
+  const trainers = Array.from({ length: NODES }, (_, i) => {
+    const hlc = createHlc({ nodeId: names[i]!, now: () => simMs + i })
+    return createEdgeTrainer({
+      node: names[i]!,
+      state: states[i]!,
+      data: split.nodes[i]!,
+      stamp: () => encode(hlc.now()),
+      seed: seed * 100 + i,
+      learningRate: LR,
+      batchSize: BATCH,
+      samplesPerRound: SAMPLES,
+      // The poisoner's own health check would catch a ×10 update; an attacker skips it, so poison after training.
+      ...(opts.poison && i === POISONER ? { perturb: (_r: number, p: Float32Array) => { poisonInPlace(p, states[i]!.model().params) }, health: { explodingNormFactor: Infinity, divergenceFactor: Infinity } } : {})
+    })
+  })
+  const cloudHlc = createHlc({ nodeId: 'cloud', now: () => simMs })
+  const canary = createCanary({ state: states[CLOUD]!, reference: split.reference })
+  const offlineIds: string[] = []
+  let rollbacks = 0
+  const curve: number[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    simMs += 60_000
+    for (let i = 0; i < NODES; i++) {
+      if (isOffline(i, r, opts.disconnect)) link.disconnect(i)
+      else link.connect(i)
+    }
+    for (let i = 0; i < NODES; i++) {
+      const report = await trainers[i]!.runRound()
+      if (isOffline(i, r, opts.disconnect) && report.contributionId !== undefined) offlineIds.push(report.contributionId)
+    }
+    // The cloud validates the merged version before adopting it, and compacts old history.
+    const decision = canary.check()
+    if (decision.verdict === 'rolled_back') { rollbacks++; log(`  round ${r}: canary rolled back (${decision.accuracy.toFixed(3)} < ${decision.adoptedAccuracy.toFixed(3)}), quarantined ${decision.quarantined.length}`) }
+    if ((r + 1) % COMPACT_EVERY === 0 && r - RETAIN_ROUNDS >= 0) states[CLOUD]!.compact(r - RETAIN_ROUNDS, encode(cloudHlc.now()), decision.accuracy)
+    curve.push(evaluate(states[CLOUD]!.model().params, split.test).accuracy)
+  }
+  for (let i = 0; i < NODES; i++) link.connect(i)
+  const cloud = states[CLOUD]!
+  const final = cloud.model()
+  const applied = new Set([...final.applied, ...cloud.latestCheckpoint().folded])
+  const quarantined = offlineIds.filter((id) => cloud.isQuarantined(id))
+  const lost = offlineIds.filter((id) => !applied.has(id) || cloud.isQuarantined(id)).length
+  const hashes = states.map((s) => Buffer.from(s.model().params.buffer).toString('base64'))
+  const bytes = cloud.contributions().map((c) => c.bytes)
+  void quarantined
+  return {
+    accuracy: evaluate(final.params, split.test).accuracy,
+    offlineContributions: offlineIds.length,
+    lostContributions: lost,
+    replicasBitIdentical: hashes.every((h) => h === hashes[0]),
+    bytesPerRoundVsFloat32: bytes.reduce((a, b) => a + b, 0) / Math.max(1, bytes.length) / (PARAMETER_COUNT * 4),
+    rejectedBySender: cloud.stats().rejectedBySender,
+    rollbacks,
+    checkpointVersion: cloud.latestCheckpoint().version,
+    syncBytes: link.bytes(),
+    curve
+  }
+}
+
+/** Synchronous FedAvg: each round the connected clients train from the global model; the average replaces it. */
+function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: boolean }): { accuracy: number, discardedRounds: number, curve: number[] } {
+  let global = createParameters()
+  const randoms = Array.from({ length: NODES }, (_, i) => createRandom(seed * 100 + i))
+  let discarded = 0
+  const curve: number[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    const sum = new Float64Array(PARAMETER_COUNT)
+    let total = 0
+    for (let i = 0; i < NODES; i++) {
+      const local = global.slice()
+      const res = train(local, split.nodes[i]!, { learningRate: LR, batchSize: BATCH, samples: SAMPLES, random: randoms[i]! })
+      if (opts.poison && i === POISONER) poisonInPlace(local, global)
+      if (isOffline(i, r, opts.disconnect)) { discarded++; continue } // the round's work is dropped with the client
+      for (let k = 0; k < PARAMETER_COUNT; k++) sum[k] = sum[k]! + res.samples * local[k]!
+      total += res.samples
+    }
+    global = Float32Array.from(sum, (v) => v / total)
+    curve.push(evaluate(global, split.test).accuracy)
+  }
+  return { accuracy: evaluate(global, split.test).accuracy, discardedRounds: discarded, curve }
+}
+
+async function main (): Promise<void> {
+  const started = Date.now()
+  log(`federated bench: ${NODES} edge agents + cloud, ${ROUNDS} rounds, agents 1–4 offline rounds ${OFF_FROM}–${OFF_TO - 1}${quick ? ' (quick)' : ''}, seed ${seed}`)
+  const split = splitNonIid(loadMnist(), { nodes: NODES, seed })
+  log(`  data: ${split.nodes.map((d) => d.length).join('/')} samples per agent (mostly classes ${split.nodeClasses.map((c) => c.join('')).join(' ')}), reference ${split.reference.length}, test ${split.test.length}`)
+  const t = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
+  const fedFull = runFedAvg(split, { disconnect: false, poison: false }); log(`  fedavg, no disconnection … ${t()}`)
+  const fedDrop = runFedAvg(split, { disconnect: true, poison: false }); log(`  fedavg, drops disconnected clients … ${t()}`)
+  const fedPoison = runFedAvg(split, { disconnect: false, poison: true }); log(`  fedavg with a poisoner … ${t()}`)
+  const homeFull = await runHomeostat(split, { disconnect: false, poison: false }); log(`  homeostat, no disconnection … ${t()}`)
+  const home = await runHomeostat(split, { disconnect: true, poison: false }); log(`  homeostat, agents 1–4 offline … ${t()}`)
+  const homePoison = await runHomeostat(split, { disconnect: false, poison: true }); log(`  homeostat with a poisoner … ${t()}`)
+
+  const pct = (x: number): string => (100 * x).toFixed(2).padStart(6)
+  const rows: Array<[string, number, string]> = [
+    ['fedavg, no disconnection', fedFull.accuracy, ''],
+    ['fedavg, drops disconnected', fedDrop.accuracy, `${fedDrop.discardedRounds} client-rounds discarded`],
+    ['fedavg, poisoner', fedPoison.accuracy, ''],
+    ['homeostat, no disconnection', homeFull.accuracy, ''],
+    ['homeostat, agents 1–4 offline', home.accuracy, `${home.offlineContributions} offline rounds, ${home.lostContributions} lost, checkpoint v${home.checkpointVersion}`],
+    ['homeostat, poisoner', homePoison.accuracy, `rejected: ${JSON.stringify(homePoison.rejectedBySender)}`]
+  ]
+  console.log('\nvariant                          test accuracy %   notes')
+  for (const [name, acc, note] of rows) console.log(`${name.padEnd(32)} ${pct(acc)}            ${note}`)
+  console.log(`\nreplicas bit-identical after reconnection: ${home.replicasBitIdentical}; bytes per contribution vs float32: ${home.bytesPerRoundVsFloat32.toFixed(3)}; canary rollbacks: ${home.rollbacks}; sync bytes ${home.syncBytes}`)
+  console.log(`accuracy by round (homeostat offline run): ${home.curve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
+  console.log(`accuracy by round (fedavg drop run):       ${fedDrop.curve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
+  const round4 = (x: number): number => Math.round(x * 10000) / 10000
+  console.log(JSON.stringify({
+    nodes: NODES,
+    rounds: ROUNDS,
+    finalAccuracy: { homeostat: round4(home.accuracy), fedavgDropClients: round4(fedDrop.accuracy), fedavgNoDisconnect: round4(fedFull.accuracy), homeostatNoDisconnect: round4(homeFull.accuracy) },
+    accuracyGapVsNoDisconnectPts: round4(100 * (fedFull.accuracy - home.accuracy)),
+    lostContributions: home.lostContributions,
+    offlineContributions: home.offlineContributions,
+    replicasBitIdentical: home.replicasBitIdentical,
+    bytesPerRoundVsFloat32: round4(home.bytesPerRoundVsFloat32),
+    accuracyDropWithPoisoner: round4(100 * (homeFull.accuracy - homePoison.accuracy)),
+    fedavgAccuracyDropWithPoisoner: round4(100 * (fedFull.accuracy - fedPoison.accuracy)),
+    poisonerRejected: homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0,
+    canaryRollbacks: home.rollbacks,
+    seconds: Math.round((Date.now() - started) / 100) / 10
+  }))
+}
+
+main().catch((err) => { console.error(err); process.exit(1) })
