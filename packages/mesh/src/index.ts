@@ -9,4 +9,21 @@ export type {
   RequestHandler,
   Mesh
 } from './types.ts'
+export { createMeshNode, type MeshNode, type MeshNodeOptions, type MeshLogger, type IdentityStore } from './node.ts'
+export { MESH_DEFAULTS, LIVENESS_DEFAULTS, REQUEST_DEFAULTS, SCORE_DEFAULTS, type LivenessTuning } from './defaults.ts'
+export { generateSwarmKey, parseSwarmKey } from './swarm-key.ts'
+export { fileIdentity } from './identity.ts'
+export {
+  MeshTimeoutError,
+  MeshFrameTooLargeError,
+  MeshRemoteError,
+  MeshUnreachableError,
+  MeshStreamClosedError,
+  MeshNotStartedError,
+  MeshTopicConflictError,
+  MeshConfigError,
+  SwarmKeyError
+} from './errors.ts'
+export type { LivenessStats } from './liveness/detector.ts'
+export * as livenessTiming from './liveness/timing.ts'
 export * from './sim/index.ts'

@@ -1,0 +1,105 @@
+// Every tunable of the libp2p mesh, with the reason for its value. Override
+// any of them through `createMeshNode({ liveness: {...}, limits: {...} })`.
+
+export const MESH_DEFAULTS = {
+  /** Loopback and an OS-chosen port: a node is private unless told otherwise. */
+  listen: ['/ip4/127.0.0.1/tcp/0'] as readonly string[],
+  /** A whole dial (TCP connect + pnet + Noise + Yamux) must finish in this time. A wrong swarm key
+   * makes the handshake read garbage and hang (~6 s by default); bounding it keeps the reject < 2 s. */
+  dialTimeoutMs: 1500,
+  /** Same bound for connections others open to us, so a wrong-key dialer cannot hold a slot. */
+  inboundUpgradeTimeoutMs: 1500,
+  /** pnet nonce exchange: 24 bytes each way, well under a LAN round-trip budget. */
+  pnetTimeoutMs: 1000,
+  /** Connections we keep at most; a fleet mesh of a few dozen nodes stays fully connected below this. */
+  maxConnections: 128,
+  /** We dial peers learnt through peer exchange, the DHT or mDNS only while below this many. */
+  targetPeers: 48,
+  /** Peer exchange: ask one random connected peer for its peers this often while below targetPeers. */
+  peerExchangeIntervalMs: 2000,
+  /** Peer exchange replies list at most this many peers (bounded fan-out). */
+  peerExchangeMaxPeers: 64,
+  /** Discovered-peer dials in flight at once. */
+  maxParallelDiscoveryDials: 8,
+  /** Run kad-dht (LAN protocol) for discovery and records. */
+  dht: true,
+  /** mDNS is off: tests and multi-fleet hosts must not find each other by accident. */
+  mdns: false
+} as const
+
+export const LIVENESS_DEFAULTS = {
+  /** Scheduler resolution: every tick sends due pings and checks deadlines. 50 ms adds at most
+   * 50 ms to any detection while costing ~20 wake-ups a second. */
+  tickMs: 50,
+  /** Each connected peer is pinged this often over one long-lived stream. 200 ms keeps freeze
+   * detection near 1 s; a ping is one 5-byte frame, so 20 peers cost ~100 frames/s. */
+  pingIntervalMs: 200,
+  /** Lower clamp of the adaptive ping timeout: loopback RTTs are ~1 ms, but a GC pause or a busy
+   * event loop on the far side easily takes 100-300 ms and must not raise suspicion. */
+  minPingTimeoutMs: 400,
+  /** Upper clamp, and the timeout used before enough RTT samples exist. */
+  maxPingTimeoutMs: 2000,
+  /** Phi-accrual threshold: a ping is late when phi(elapsed) exceeds this (8 ≈ 1e-8 chance that a
+   * healthy peer is this slow given its RTT history; Akka's default). */
+  phiThreshold: 8,
+  /** Standard deviation floor for the RTT model so a very steady link is not judged on ~0 variance. */
+  minRttStdMs: 25,
+  /** RTT samples kept per peer for the distribution (bounded memory). */
+  rttWindow: 64,
+  /** Samples needed before the adaptive timeout replaces maxPingTimeoutMs. */
+  minRttSamples: 5,
+  /** A suspect is declared dead only after this long without any answer (SWIM's suspicion step):
+   * a busy-but-alive peer gets this much extra time to answer one ping. */
+  suspicionTimeoutMs: 600,
+  /** A tick this late means *our* event loop was stalled; deadlines are shifted by the stall
+   * (we could not have read the answer) and local health worsens (Lifeguard LHA). */
+  lagToleranceMs: 100,
+  /** Local health score cap: timeouts are multiplied by (1 + score × localHealthFactor). */
+  maxLocalHealth: 4,
+  /** Multiplier step per local health point: at the cap, timeouts are 3× longer. */
+  localHealthFactor: 0.5,
+  /** One health point is forgiven after this long without a stalled tick. */
+  localHealthRecoveryMs: 2000,
+  /** After a connection closes we redial once to confirm; a killed process refuses at once
+   * (ECONNREFUSED), a vanished host times out here. */
+  confirmDialTimeoutMs: 500,
+  /** Reconnect attempts to a dead peer start at this delay... */
+  reconnectBaseMs: 250,
+  /** ...double each time, and are capped here, so a thawed or rebooted peer is found again within ~2 s. */
+  reconnectMaxDelayMs: 2000,
+  /** Random spread of a reconnect delay (±fraction) so a fleet does not redial in lockstep. */
+  reconnectJitter: 0.2,
+  /** A reconnect dial gives up after this long (a frozen peer accepts TCP but never handshakes). */
+  reconnectDialTimeoutMs: 1000,
+  /** Reconnect dials in flight at once. */
+  maxParallelReconnects: 4,
+  /** A peer dead for this long is forgotten: no more reconnects, gone from peers(). */
+  forgetAfterMs: 10 * 60 * 1000,
+  /** Pings awaiting an answer per peer; older ones are dropped (bounded memory for a frozen peer). */
+  maxOutstandingPings: 32
+} as const
+
+export type LivenessTuning = { -readonly [K in keyof typeof LIVENESS_DEFAULTS]: number }
+
+export const REQUEST_DEFAULTS = {
+  /** A request/response exchange (open stream, send, answer) must finish in this time. */
+  timeoutMs: 5000,
+  /** Largest request or response frame: a Yjs state vector is small, a full update can be large;
+   * 1 MiB matches LIMITS.bulkEnvelopeBytes. */
+  maxBytes: 1024 * 1024,
+  /** Concurrent inbound requests per protocol; more are refused (bounded work per hostile peer). */
+  maxInboundStreams: 64
+} as const
+
+export const SCORE_DEFAULTS = {
+  /** Per invalid message: the penalty is weight × count² × topicWeight, so three rejects cost −45
+   * and a handful more push the sender below the graylist threshold (−80). */
+  invalidMessageDeliveriesWeight: -10,
+  /** Invalid-message counter decays to ~0 in about a minute of good behaviour (per 1 s decay interval). */
+  invalidMessageDeliveriesDecay: 0.93,
+  /** Application score (reputation) is added with weight 1: −1000 removes a peer from the mesh. */
+  appSpecificWeight: 1,
+  /** Clamp of setAppScore values so one bad input cannot overflow scoring. */
+  appScoreMin: -1000,
+  appScoreMax: 100
+} as const

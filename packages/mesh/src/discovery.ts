@@ -1,0 +1,110 @@
+// Peer exchange (memberlist's push-pull, reduced to addresses): on every new
+// connection, and periodically while below targetPeers, ask a peer for the
+// peers it is connected to and dial the ones we do not know. Peers announced
+// by kad-dht, mDNS or bootstrap go through the same bounded dial queue.
+import { z } from 'zod'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
+import { handleRequests, sendRequest, type RequestCounters } from './request.ts'
+
+export const PEX_PROTOCOL = '/homeostat/pex/1.0.0'
+const PEX_MAX_BYTES = 64 * 1024
+const pexSchema = z.array(z.object({ id: z.string().min(1).max(128), addrs: z.array(z.string().max(256)).max(16) })).max(256)
+
+export interface DiscoveryOptions {
+  node: Libp2p
+  targetPeers: number
+  maxPeers: number
+  intervalMs: number
+  maxParallelDials: number
+  dialTimeoutMs: number
+  counters: RequestCounters
+  log: (msg: string, fields?: Record<string, unknown>) => void
+}
+
+export interface Discovery {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  /** A new connection to `peer`: ask it for its peers. */
+  exchange: (peer: PeerId) => void
+  /** Dial a peer we heard of, if below target. */
+  consider: (info: PeerInfo) => void
+}
+
+export function createDiscovery (o: DiscoveryOptions): Discovery {
+  const { node } = o
+  let running = false
+  let timer: ReturnType<typeof setInterval> | undefined
+  let inFlight = 0
+  const dialing = new Set<string>()
+  const enc = new TextEncoder()
+  const dec = new TextDecoder()
+
+  const connectedCount = (): number => node.getPeers().length
+
+  const consider = (info: PeerInfo): void => {
+    const id = info.id.toString()
+    if (!running || id === node.peerId.toString() || dialing.has(id)) return
+    if (node.getConnections(info.id).length > 0) return
+    if (connectedCount() >= o.targetPeers || inFlight >= o.maxParallelDials) return
+    dialing.add(id)
+    inFlight++
+    const target = info.multiaddrs.length > 0 ? info.multiaddrs : info.id
+    void (async () => {
+      try {
+        if (info.multiaddrs.length > 0) await node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs })
+        await node.dial(Array.isArray(target) ? info.id : target, { signal: AbortSignal.timeout(o.dialTimeoutMs) })
+      } catch (err) {
+        o.log('discovered peer not dialable', { peer: id, error: (err as Error).message })
+      } finally {
+        inFlight--
+        dialing.delete(id)
+      }
+    })()
+  }
+
+  const exchange = (peer: PeerId): void => {
+    if (!running || connectedCount() >= o.targetPeers) return
+    void sendRequest(node, peer, PEX_PROTOCOL, new Uint8Array(0), o.dialTimeoutMs, PEX_MAX_BYTES, o.counters).then((bytes) => {
+      const list = pexSchema.safeParse(JSON.parse(dec.decode(bytes)))
+      if (!list.success) { o.log('malformed peer exchange reply', { peer: peer.toString() }); return }
+      for (const p of list.data) {
+        try {
+          consider({ id: peerIdFromString(p.id), multiaddrs: p.addrs.map((a) => multiaddr(a)) })
+        } catch { /* a bad entry is skipped */ }
+      }
+    }, (err) => { o.log('peer exchange failed', { peer: peer.toString(), error: (err as Error).message }) })
+  }
+
+  return {
+    async start () {
+      running = true
+      await handleRequests(node, PEX_PROTOCOL, async () => {
+        const out: Array<{ id: string, addrs: string[] }> = []
+        for (const id of node.getPeers()) {
+          if (out.length >= o.maxPeers) break
+          try {
+            const peer = await node.peerStore.get(id)
+            const addrs = peer.addresses.map((a) => a.multiaddr.toString()).slice(0, 16)
+            if (addrs.length > 0) out.push({ id: id.toString(), addrs })
+          } catch { /* not in the store yet */ }
+        }
+        return enc.encode(JSON.stringify(out))
+      }, PEX_MAX_BYTES, o.counters, (msg, err) => { o.log(msg, { error: (err as Error)?.message }) })
+      timer = setInterval(() => {
+        const peers = node.getPeers()
+        if (peers.length === 0 || peers.length >= o.targetPeers) return
+        exchange(peers[Math.floor(Math.random() * peers.length)]!)
+      }, o.intervalMs)
+      timer.unref?.()
+    },
+    async stop () {
+      running = false
+      if (timer != null) clearInterval(timer)
+      await node.unhandle(PEX_PROTOCOL).catch(() => {})
+    },
+    exchange,
+    consider
+  }
+}

@@ -1,0 +1,222 @@
+// The failure detector: per peer alive → suspect → dead, SWIM-style with a
+// suspicion step, phi-accrual ping timeouts, Lifeguard local health, redial
+// confirmation on connection close, and reconnection with capped backoff.
+// Transport-agnostic: the libp2p probe (probe.ts) feeds it connection events
+// and pongs; tests drive `tick()` with an injected clock.
+import type { LivenessEvent, Liveness, PeerState } from '../types.ts'
+import type { LivenessTuning } from '../defaults.ts'
+import { summarise, pingTimeoutMs, suspicionTimeoutMs, type RttSummary } from './timing.ts'
+import { createLocalHealth } from './local-health.ts'
+import { createReconnector } from './reconnect.ts'
+
+export interface ProbeTransport {
+  /** Send ping `seq` to `peer` (queue it if the probe stream is still opening). */
+  sendPing: (peer: string, seq: number) => void
+  /** Abort every connection to a peer declared dead. */
+  closePeer: (peer: string) => void
+  /** Redial once after a connection closed; resolves true when connected again. */
+  confirm: (peer: string) => Promise<boolean>
+  /** A reconnect attempt; resolves true when connected. */
+  reconnect: (peer: string) => Promise<boolean>
+}
+
+export interface FailureDetectorOptions {
+  tuning: LivenessTuning
+  now: () => number
+  random: () => number
+  transport: ProbeTransport
+  onEvent: (event: LivenessEvent) => void
+}
+
+export interface LivenessStats {
+  pingsSent: number
+  pongsReceived: number
+  suspected: number
+  declaredDead: number
+  refuted: number
+  localHealth: number
+  stalledMs: number
+  reconnectsPending: number
+}
+
+interface PeerEntry {
+  state: Liveness
+  sinceMs: number
+  connected: boolean
+  confirming: boolean
+  rtts: number[]
+  rtt: RttSummary
+  outstanding: Map<number, number>
+  seq: number
+  lastPingMs: number
+  suspectSinceMs: number
+}
+
+export interface FailureDetector {
+  start: () => void
+  stop: () => void
+  /** One scheduler step at `now()`; `expectedMs` is when it was due (for stall detection). */
+  tick: (expectedMs?: number) => void
+  connected: (peer: string) => void
+  disconnected: (peer: string) => void
+  pong: (peer: string, seq: number) => void
+  peers: () => PeerState[]
+  state: (peer: string) => Liveness | undefined
+  stats: () => LivenessStats
+}
+
+export function createFailureDetector (o: FailureDetectorOptions): FailureDetector {
+  const t = o.tuning
+  const entries = new Map<string, PeerEntry>()
+  const health = createLocalHealth(t, o.now())
+  const counters = { pingsSent: 0, pongsReceived: 0, suspected: 0, declaredDead: 0, refuted: 0 }
+  let running = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let lastTickMs = o.now()
+
+  const reconnector = createReconnector(t, async (peer) => await o.transport.reconnect(peer), o.random, o.now)
+
+  const transition = (peer: string, e: PeerEntry, state: Liveness, reason: string): void => {
+    if (e.state === state) return
+    const atMs = o.now()
+    if (state === 'suspect') counters.suspected++
+    if (state === 'dead') counters.declaredDead++
+    if (state === 'alive' && e.state === 'suspect') counters.refuted++
+    e.state = state
+    e.sinceMs = atMs
+    if (!running) return
+    try { o.onEvent({ peer, state, atMs, reason }) } catch { /* a listener's bug must not stop detection */ }
+  }
+
+  const entry = (peer: string): PeerEntry => {
+    let e = entries.get(peer)
+    if (e == null) {
+      e = { state: 'dead', sinceMs: o.now(), connected: false, confirming: false, rtts: [], rtt: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, suspectSinceMs: 0 }
+      entries.set(peer, e)
+    }
+    return e
+  }
+
+  const declareDead = (peer: string, e: PeerEntry, reason: string): void => {
+    e.connected = false
+    e.outstanding.clear()
+    transition(peer, e, 'dead', reason)
+    o.transport.closePeer(peer)
+    reconnector.schedule(peer, o.now())
+  }
+
+  const tick = (expectedMs?: number): void => {
+    const now = o.now()
+    const stall = health.tick(expectedMs ?? now, now)
+    if (stall > 0) {
+      // We were not running: nobody can be blamed for the answers we did not read.
+      for (const e of entries.values()) {
+        for (const [seq, sent] of e.outstanding) e.outstanding.set(seq, sent + stall)
+        if (e.state === 'suspect') e.suspectSinceMs += stall
+      }
+    }
+    const lh = health.score()
+    for (const [peer, e] of entries) {
+      if (!e.connected) continue
+      if (now - e.lastPingMs >= t.pingIntervalMs) {
+        e.seq = (e.seq + 1) >>> 0
+        e.outstanding.set(e.seq, now)
+        if (e.outstanding.size > t.maxOutstandingPings) {
+          const oldest = e.outstanding.keys().next().value
+          if (oldest !== undefined) e.outstanding.delete(oldest)
+        }
+        e.lastPingMs = now
+        counters.pingsSent++
+        o.transport.sendPing(peer, e.seq)
+      }
+      if (e.state === 'alive') {
+        let oldest = Number.POSITIVE_INFINITY
+        for (const sent of e.outstanding.values()) oldest = Math.min(oldest, sent)
+        if (now - oldest >= pingTimeoutMs(e.rtt, lh, t)) {
+          e.suspectSinceMs = now
+          transition(peer, e, 'suspect', 'ping:timeout')
+        }
+      } else if (e.state === 'suspect' && !e.confirming) {
+        if (now - e.suspectSinceMs >= suspicionTimeoutMs(lh, t)) declareDead(peer, e, 'suspicion:timeout')
+      }
+    }
+    for (const peer of reconnector.tick(now)) entries.delete(peer)
+    lastTickMs = now
+  }
+
+  const loop = (): void => {
+    if (!running) return
+    const expected = lastTickMs + t.tickMs
+    tick(expected)
+    timer = setTimeout(loop, t.tickMs)
+    timer.unref?.()
+  }
+
+  return {
+    start () {
+      if (running) return
+      running = true
+      lastTickMs = o.now()
+      timer = setTimeout(loop, t.tickMs)
+      timer.unref?.()
+    },
+    stop () {
+      running = false
+      if (timer != null) clearTimeout(timer)
+      reconnector.clear()
+    },
+    tick,
+    connected (peer) {
+      const e = entry(peer)
+      reconnector.cancel(peer)
+      if (e.connected && e.state === 'alive') return
+      e.connected = true
+      e.outstanding.clear()
+      e.lastPingMs = 0
+      transition(peer, e, 'alive', e.state === 'suspect' ? 'reconnected' : 'connection:open')
+    },
+    disconnected (peer) {
+      const e = entries.get(peer)
+      if (e == null || e.state === 'dead' || !e.connected) return
+      e.connected = false
+      e.outstanding.clear()
+      e.confirming = true
+      e.suspectSinceMs = o.now()
+      transition(peer, e, 'suspect', 'connection:close')
+      void o.transport.confirm(peer).catch(() => false).then((ok) => {
+        e.confirming = false
+        if (!running || entries.get(peer) !== e) return
+        if (ok || e.connected) {
+          e.connected = true
+          transition(peer, e, 'alive', 'reconnected')
+        } else if (e.state !== 'dead') {
+          declareDead(peer, e, 'connection:lost')
+        }
+      })
+    },
+    pong (peer, seq) {
+      const e = entries.get(peer)
+      if (e == null || !e.connected) return
+      counters.pongsReceived++
+      const sent = e.outstanding.get(seq)
+      if (sent !== undefined) {
+        e.rtts.push(Math.max(0, o.now() - sent))
+        if (e.rtts.length > t.rttWindow) e.rtts.shift()
+        e.rtt = summarise(e.rtts)
+      }
+      // One ordered stream: answers to earlier pings will not come any more.
+      for (const s of [...e.outstanding.keys()]) if (s <= seq) e.outstanding.delete(s)
+      if (e.state === 'suspect') transition(peer, e, 'alive', 'ping:ok')
+    },
+    peers () {
+      return [...entries].map(([peer, e]) => ({
+        peer,
+        state: e.state,
+        sinceMs: e.sinceMs,
+        ...(e.rtt.samples > 0 ? { rttMs: Math.round(e.rtt.meanMs * 100) / 100 } : {})
+      }))
+    },
+    state: (peer) => entries.get(peer)?.state,
+    stats: () => ({ ...counters, localHealth: health.score(), stalledMs: health.stalledMsTotal(), reconnectsPending: reconnector.pending() })
+  }
+}

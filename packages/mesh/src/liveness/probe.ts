@@ -1,0 +1,108 @@
+// The ping protocol of the failure detector: one long-lived stream per peer
+// and direction carrying 5-byte frames [kind, seq u32]. Far cheaper than
+// libp2p's ping (a new stream and protocol negotiation per ping), so every
+// peer can be probed five times a second.
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { toBytes, type Chunk } from '../framing.ts'
+
+export const PROBE_PROTOCOL = '/homeostat/probe/1.0.0'
+const PING = 0
+const PONG = 1
+const FRAME = 5
+
+export interface ProbeStreams {
+  /** Registers the protocol handler (answers pings). */
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  send: (peer: PeerId, seq: number) => void
+  drop: (peer: string) => void
+}
+
+function frame (kind: number, seq: number): Uint8Array {
+  const b = new Uint8Array(FRAME)
+  b[0] = kind
+  new DataView(b.buffer).setUint32(1, seq)
+  return b
+}
+
+/** Splits a byte stream into 5-byte frames, calling `on` for each. Bounded: at most one partial frame is kept. */
+function framer (on: (kind: number, seq: number) => void): (chunk: Chunk) => void {
+  let rest = new Uint8Array(0)
+  return (chunk) => {
+    let data = toBytes(chunk)
+    if (rest.byteLength > 0) {
+      const m = new Uint8Array(rest.byteLength + data.byteLength)
+      m.set(rest); m.set(data, rest.byteLength)
+      data = m
+    }
+    let off = 0
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    while (data.byteLength - off >= FRAME) {
+      on(data[off] ?? 255, view.getUint32(off + 1))
+      off += FRAME
+    }
+    rest = data.slice(off)
+  }
+}
+
+export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number) => void, openTimeoutMs: number): ProbeStreams {
+  const outbound = new Map<string, { stream?: Stream, opening: boolean, queued: number[] }>()
+  let running = false
+
+  const open = (peer: PeerId): void => {
+    const key = peer.toString()
+    let slot = outbound.get(key)
+    if (slot == null) { slot = { opening: false, queued: [] }; outbound.set(key, slot) }
+    if (slot.opening) return
+    slot.opening = true
+    const s = slot
+    void node.dialProtocol(peer, PROBE_PROTOCOL, { signal: AbortSignal.timeout(openTimeoutMs) }).then((stream) => {
+      s.opening = false
+      if (!running || outbound.get(key) !== s) { stream.abort(new Error('probe no longer wanted')); return }
+      s.stream = stream
+      const feed = framer((kind, seq) => { if (kind === PONG) onPong(key, seq) })
+      stream.addEventListener('message', (evt) => { feed(evt.data) })
+      stream.addEventListener('close', () => { if (s.stream === stream) s.stream = undefined })
+      for (const seq of s.queued.splice(0)) stream.send(frame(PING, seq))
+    }, () => {
+      s.opening = false
+      s.queued.length = 0
+    })
+  }
+
+  return {
+    async start () {
+      running = true
+      await node.handle(PROBE_PROTOCOL, (stream) => {
+        const feed = framer((kind, seq) => {
+          if (kind !== PING) { stream.abort(new Error('unexpected probe frame')); return }
+          try { stream.send(frame(PONG, seq)) } catch { /* stream gone */ }
+        })
+        stream.addEventListener('message', (evt) => { feed(evt.data) })
+      }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    },
+    async stop () {
+      running = false
+      for (const s of outbound.values()) s.stream?.abort(new Error('mesh stopping'))
+      outbound.clear()
+      await node.unhandle(PROBE_PROTOCOL).catch(() => {})
+    },
+    send (peer, seq) {
+      if (!running) return
+      const slot = outbound.get(peer.toString())
+      const stream = slot?.stream
+      if (stream != null && stream.status === 'open') {
+        try { stream.send(frame(PING, seq)) } catch { slot!.stream = undefined }
+        return
+      }
+      open(peer)
+      const s = outbound.get(peer.toString())
+      if (s != null && s.queued.length < 4) s.queued.push(seq)
+    },
+    drop (peer) {
+      const s = outbound.get(peer)
+      s?.stream?.abort(new Error('peer dropped'))
+      outbound.delete(peer)
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// Reconnection to known peers with capped exponential backoff and a bound on
+// dials in flight. A peer dead for longer than forgetAfterMs is given up.
+import type { LivenessTuning } from '../defaults.ts'
+import { reconnectDelayMs } from './timing.ts'
+
+interface Entry { attempt: number, dueMs: number, deadSinceMs: number, inFlight: boolean }
+
+export interface Reconnector {
+  /** Start retrying `peer` (declared dead at `nowMs`). */
+  schedule: (peer: string, nowMs: number) => void
+  /** The peer is connected again: stop retrying. */
+  cancel: (peer: string) => void
+  /** Run due attempts; returns peers given up this tick. */
+  tick: (nowMs: number) => string[]
+  pending: () => number
+  clear: () => void
+}
+
+export function createReconnector (
+  t: Pick<LivenessTuning, 'reconnectBaseMs' | 'reconnectMaxDelayMs' | 'reconnectJitter' | 'maxParallelReconnects' | 'forgetAfterMs'>,
+  dial: (peer: string) => Promise<boolean>,
+  random: () => number,
+  now: () => number
+): Reconnector {
+  const entries = new Map<string, Entry>()
+  let inFlight = 0
+  return {
+    schedule (peer, nowMs) {
+      if (entries.has(peer)) return
+      entries.set(peer, { attempt: 0, dueMs: nowMs + reconnectDelayMs(0, random(), t), deadSinceMs: nowMs, inFlight: false })
+    },
+    cancel (peer) { entries.delete(peer) },
+    tick (nowMs) {
+      const forgotten: string[] = []
+      for (const [peer, e] of entries) {
+        if (e.inFlight) continue
+        if (nowMs - e.deadSinceMs >= t.forgetAfterMs) {
+          entries.delete(peer)
+          forgotten.push(peer)
+          continue
+        }
+        if (nowMs < e.dueMs || inFlight >= t.maxParallelReconnects) continue
+        e.inFlight = true
+        inFlight++
+        void dial(peer).catch(() => false).then((ok) => {
+          inFlight--
+          e.inFlight = false
+          if (ok) { entries.delete(peer); return }
+          e.attempt++
+          e.dueMs = now() + reconnectDelayMs(e.attempt, random(), t)
+        })
+      }
+      return forgotten
+    },
+    pending: () => entries.size,
+    clear: () => { entries.clear() }
+  }
+}

@@ -1,0 +1,330 @@
+// createMeshNode: the libp2p mesh. TCP + pnet + Noise + Yamux, identify, ping,
+// gossipsub (StrictSign, per-topic scoring, app score hook), kad-dht (LAN),
+// bootstrap, optional mDNS, peer exchange, the failure detector, typed
+// envelopes and request/response streams.
+import './polyfill.ts'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
+import { bootstrap } from '@libp2p/bootstrap'
+import { mdns } from '@libp2p/mdns'
+import { gossipsub, StrictSign, type GossipSub } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
+import { kadDHT, removePublicAddressesMapper } from '@libp2p/kad-dht'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import { createHlc, type Hlc } from '@homeostat/hlc'
+import { envelopeSchema, parseWith } from '@homeostat/interface'
+import type { LivenessEvent, Mesh, MeshStats, RequestHandler } from './types.ts'
+import { LIVENESS_DEFAULTS, MESH_DEFAULTS, REQUEST_DEFAULTS, SCORE_DEFAULTS, type LivenessTuning } from './defaults.ts'
+import { MeshConfigError, MeshNotStartedError } from './errors.ts'
+import { parseSwarmKey } from './swarm-key.ts'
+import { createPubSub, type PubSubLayer } from './pubsub.ts'
+import { handleRequests, sendRequest, type RequestCounters } from './request.ts'
+import { createDiscovery, type Discovery } from './discovery.ts'
+import { createFailureDetector, type FailureDetector, type LivenessStats } from './liveness/detector.ts'
+import { createProbeStreams, type ProbeStreams } from './liveness/probe.ts'
+
+/** pino-compatible subset. */
+export interface MeshLogger {
+  debug: (obj: object, msg?: string) => void
+  info: (obj: object, msg?: string) => void
+  warn: (obj: object, msg?: string) => void
+}
+
+/** Where the node's identity (libp2p private key, protobuf bytes) lives between runs. */
+export interface IdentityStore {
+  load: () => Promise<Uint8Array | undefined>
+  save: (privateKey: Uint8Array) => Promise<void>
+}
+
+export interface MeshNodeOptions {
+  /** The fleet's swarm key (pnet key file contents, see generateSwarmKey). Only holders can connect. */
+  swarmKey: Uint8Array | string
+  /** The node's HLC, or a factory given our peer id. Its nodeId must equal the peer id. Default: wall clock. */
+  hlc?: Hlc | ((peerId: string) => Hlc)
+  /** Listen multiaddrs (default 127.0.0.1, port 0). */
+  listen?: string[]
+  /** Multiaddrs (with /p2p/<id>) dialled at start and re-dialled by the bootstrap module. */
+  bootstrap?: string[]
+  /** A fixed identity; otherwise `identity` is consulted; otherwise a fresh Ed25519 key. */
+  privateKey?: PrivateKey
+  identity?: IdentityStore
+  /** mDNS discovery on the local link (default off). */
+  mdns?: boolean
+  /** kad-dht in LAN mode (default on). */
+  dht?: boolean
+  logger?: MeshLogger
+  /** Liveness tuning, merged over LIVENESS_DEFAULTS. */
+  liveness?: Partial<LivenessTuning>
+  /** Dial and discovery tuning, merged over MESH_DEFAULTS. */
+  network?: Partial<Pick<typeof MESH_DEFAULTS, 'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials'>>
+  /** Physical clock for liveness timing (default Date.now). */
+  now?: () => number
+  /** Randomness for backoff jitter (default Math.random). */
+  random?: () => number
+}
+
+/** The libp2p Mesh plus what only a real node has. */
+export interface MeshNode extends Mesh {
+  readonly libp2p: Libp2p
+  readonly hlc: Hlc
+  /** Our listen addresses including /p2p/<id>, for others' bootstrap lists. */
+  multiaddrs: () => string[]
+  /** Dial a peer by multiaddr (bounded by dialTimeoutMs). */
+  dial: (addr: string) => Promise<void>
+  livenessStats: () => LivenessStats
+  /** Gossipsub score of a peer (for tests and /metrics). */
+  score: (peer: string) => number
+  /** Publishes raw bytes on a topic, bypassing every local check: only for hostile-peer tests. */
+  unsafePublishRaw: (topic: string, data: Uint8Array) => Promise<void>
+}
+
+const silent: MeshLogger = { debug () {}, info () {}, warn () {} }
+
+async function resolveKey (o: MeshNodeOptions): Promise<PrivateKey> {
+  if (o.privateKey != null) return o.privateKey
+  if (o.identity != null) {
+    const bytes = await o.identity.load()
+    if (bytes != null) {
+      try { return privateKeyFromProtobuf(bytes) } catch (err) { throw new MeshConfigError(`stored identity is not a libp2p private key: ${(err as Error).message}`) }
+    }
+    const key = await generateKeyPair('Ed25519')
+    await o.identity.save(privateKeyToProtobuf(key))
+    return key
+  }
+  return await generateKeyPair('Ed25519')
+}
+
+/** Per-topic score parameters: invalid messages weigh heavily; silence is never penalised (low-rate topics). */
+function topicScoreParams (): TopicScoreParams {
+  return createTopicScoreParams({
+    topicWeight: 1,
+    timeInMeshWeight: 0.01,
+    timeInMeshQuantum: 1000,
+    timeInMeshCap: 300,
+    firstMessageDeliveriesWeight: 0.5,
+    firstMessageDeliveriesDecay: 0.9,
+    firstMessageDeliveriesCap: 20,
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    invalidMessageDeliveriesWeight: SCORE_DEFAULTS.invalidMessageDeliveriesWeight,
+    invalidMessageDeliveriesDecay: SCORE_DEFAULTS.invalidMessageDeliveriesDecay
+  })
+}
+
+export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNode> {
+  const psk = parseSwarmKey(options.swarmKey)
+  const net = { ...MESH_DEFAULTS, ...options.network }
+  const tuning: LivenessTuning = { ...LIVENESS_DEFAULTS, ...options.liveness }
+  for (const [k, v] of Object.entries(tuning)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MeshConfigError(`liveness.${k} must be a finite number >= 0`)
+  }
+  const log = options.logger ?? silent
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  const privateKey = await resolveKey(options)
+  const appScores = new Map<string, number>()
+
+  const libp2p = await createLibp2p({
+    privateKey,
+    start: false,
+    addresses: { listen: options.listen ?? [...MESH_DEFAULTS.listen] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk, timeout: net.pnetTimeoutMs }),
+    peerDiscovery: [
+      ...((options.bootstrap?.length ?? 0) > 0 ? [bootstrap({ list: options.bootstrap ?? [], timeout: 0 })] : []),
+      ...(options.mdns === true ? [mdns()] : [])
+    ],
+    connectionManager: {
+      maxConnections: net.maxConnections,
+      dialTimeout: net.dialTimeoutMs,
+      inboundUpgradeTimeout: net.inboundUpgradeTimeoutMs
+    },
+    // Our own failure detector (liveness/) replaces libp2p's 10 s connection monitor.
+    connectionMonitor: { enabled: false },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictSign,
+        emitSelf: false,
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        floodPublish: true,
+        scoreParams: {
+          appSpecificScore: (p: string) => appScores.get(p) ?? 0,
+          appSpecificWeight: SCORE_DEFAULTS.appSpecificWeight,
+          // Fleets share addresses (NAT, docker, one host in tests): co-location is not Sybil evidence here.
+          IPColocationFactorWeight: 0
+        }
+      }),
+      ...((options.dht ?? MESH_DEFAULTS.dht)
+        ? { dht: kadDHT({ protocol: '/ipfs/lan/kad/1.0.0', peerInfoMapper: removePublicAddressesMapper, clientMode: false }) }
+        : {})
+    }
+  })
+  const peerId = libp2p.peerId.toString()
+  const gossip = (libp2p.services as { pubsub: GossipSub }).pubsub
+  const hlc = typeof options.hlc === 'function' ? options.hlc(peerId) : options.hlc ?? createHlc({ nodeId: peerId, now: Date.now })
+  if (hlc.nodeId !== peerId) throw new MeshConfigError(`hlc nodeId ${hlc.nodeId} must equal the peer id ${peerId} (pass a factory: hlc: (peerId) => createHlc({ nodeId: peerId, ... }))`)
+
+  const livenessHandlers = new Set<(e: LivenessEvent) => void>()
+  const requestCounters: RequestCounters = { served: 0, serveErrors: 0, requests: 0, requestErrors: 0 }
+  const handled = new Map<string, { handler: RequestHandler, maxBytes: number }>()
+  let running = false
+  let pubsub: PubSubLayer | undefined
+  let probe: ProbeStreams | undefined
+  let detector: FailureDetector | undefined
+  let discovery: Discovery | undefined
+
+  const logFn = (msg: string, fields?: Record<string, unknown>): void => { log.debug({ peer: peerId, ...fields }, msg) }
+  const dialPeer = async (peer: string, timeoutMs: number): Promise<boolean> => {
+    try {
+      await libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(timeoutMs) })
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  const onConnect = (evt: CustomEvent<PeerId>): void => {
+    detector?.connected(evt.detail.toString())
+    discovery?.exchange(evt.detail)
+  }
+  const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    probe?.drop(evt.detail.toString())
+    detector?.disconnected(evt.detail.toString())
+  }
+  const onDiscovery = (evt: CustomEvent<{ id: PeerId, multiaddrs: import('@multiformats/multiaddr').Multiaddr[] }>): void => {
+    discovery?.consider(evt.detail)
+  }
+
+  const scoreInternals = (): { params: { topics: Record<string, TopicScoreParams> } } | undefined =>
+    (gossip as unknown as { score?: { params: { topics: Record<string, TopicScoreParams> } } }).score
+
+  const mesh: MeshNode = {
+    peerId,
+    libp2p,
+    hlc,
+    async start () {
+      if (running) return
+      pubsub = createPubSub({
+        gossip,
+        peerId,
+        hlc,
+        log: logFn,
+        onNewTopic: (name) => {
+          const s = scoreInternals()
+          if (s != null && s.params.topics[name] == null) s.params.topics[name] = topicScoreParams()
+        }
+      })
+      probe = createProbeStreams(libp2p, (peer, seq) => detector?.pong(peer, seq), tuning.reconnectDialTimeoutMs)
+      detector = createFailureDetector({
+        tuning,
+        now,
+        random,
+        onEvent: (e) => {
+          log.info({ peer: peerId, remote: e.peer, state: e.state, reason: e.reason }, 'peer liveness')
+          for (const h of [...livenessHandlers]) { try { h(e) } catch (err) { logFn('liveness handler threw', { error: (err as Error).message }) } }
+        },
+        transport: {
+          sendPing: (peer, seq) => { probe?.send(peerIdFromString(peer), seq) },
+          closePeer: (peer) => {
+            probe?.drop(peer)
+            for (const c of libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error('peer declared dead'))
+          },
+          confirm: async (peer) => await dialPeer(peer, tuning.confirmDialTimeoutMs),
+          reconnect: async (peer) => await dialPeer(peer, tuning.reconnectDialTimeoutMs)
+        }
+      })
+      discovery = createDiscovery({
+        node: libp2p,
+        targetPeers: net.targetPeers,
+        maxPeers: net.peerExchangeMaxPeers,
+        intervalMs: net.peerExchangeIntervalMs,
+        maxParallelDials: net.maxParallelDiscoveryDials,
+        dialTimeoutMs: net.dialTimeoutMs,
+        counters: requestCounters,
+        log: logFn
+      })
+      libp2p.addEventListener('peer:connect', onConnect)
+      libp2p.addEventListener('peer:disconnect', onDisconnect)
+      libp2p.addEventListener('peer:discovery', onDiscovery)
+      await libp2p.start()
+      await probe.start()
+      await discovery.start()
+      for (const [protocol, h] of handled) {
+        await handleRequests(libp2p, protocol, h.handler, h.maxBytes, requestCounters, (msg, err) => { logFn(msg, { error: (err as Error)?.message }) })
+      }
+      detector.start()
+      running = true
+      for (const p of libp2p.getPeers()) detector.connected(p.toString())
+      log.info({ peer: peerId, addrs: mesh.multiaddrs() }, 'mesh started')
+    },
+    async stop () {
+      if (!running) return
+      running = false
+      detector?.stop()
+      pubsub?.stop()
+      await discovery?.stop()
+      await probe?.stop()
+      libp2p.removeEventListener('peer:connect', onConnect)
+      libp2p.removeEventListener('peer:disconnect', onDisconnect)
+      libp2p.removeEventListener('peer:discovery', onDiscovery)
+      await libp2p.stop()
+    },
+    subscribe (topic, handler) {
+      if (pubsub == null) throw new MeshNotStartedError()
+      return pubsub.subscribe(topic, handler)
+    },
+    async publish (topic, type, body) {
+      if (pubsub == null || !running) throw new MeshNotStartedError()
+      parseWith(envelopeSchema.shape.type, type, 'envelope type')
+      await pubsub.publish(topic, type, body)
+    },
+    peers: () => detector?.peers() ?? [],
+    onLiveness (handler) {
+      livenessHandlers.add(handler)
+      return () => { livenessHandlers.delete(handler) }
+    },
+    handle (protocol, handler, opts) {
+      const maxBytes = opts?.maxBytes ?? REQUEST_DEFAULTS.maxBytes
+      handled.set(protocol, { handler, maxBytes })
+      if (running) {
+        void handleRequests(libp2p, protocol, handler, maxBytes, requestCounters, (msg, err) => { logFn(msg, { error: (err as Error)?.message }) })
+          .catch((err) => { log.warn({ peer: peerId, protocol, error: (err as Error).message }, 'cannot register handler') })
+      }
+    },
+    async request (peer, protocol, data, opts) {
+      if (!running) throw new MeshNotStartedError()
+      return await sendRequest(libp2p, peerIdFromString(peer), protocol, data, opts?.timeoutMs ?? REQUEST_DEFAULTS.timeoutMs, opts?.maxBytes ?? REQUEST_DEFAULTS.maxBytes, requestCounters)
+    },
+    setAppScore (peer, score) {
+      if (!Number.isFinite(score)) return
+      appScores.set(peer, Math.min(SCORE_DEFAULTS.appScoreMax, Math.max(SCORE_DEFAULTS.appScoreMin, score)))
+    },
+    stats (): MeshStats {
+      return pubsub?.stats() ?? { published: 0, delivered: 0, rejected: {}, rejectedBySender: {}, bytesSent: 0, bytesReceived: 0 }
+    },
+    multiaddrs: () => libp2p.getMultiaddrs().map((a) => a.toString()),
+    async dial (addr) {
+      const { multiaddr } = await import('@multiformats/multiaddr')
+      await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(net.dialTimeoutMs) })
+    },
+    livenessStats: () => detector?.stats() ?? { pingsSent: 0, pongsReceived: 0, suspected: 0, declaredDead: 0, refuted: 0, localHealth: 0, stalledMs: 0, reconnectsPending: 0 },
+    score: (peer) => (gossip as unknown as { getScore: (p: string) => number }).getScore(peer),
+    async unsafePublishRaw (topic, data) {
+      if (pubsub == null) throw new MeshNotStartedError()
+      await pubsub.publishRaw(topic, data)
+    }
+  }
+  return mesh
+}
