@@ -1,0 +1,20 @@
+// restart: stop (SIGTERM → grace → SIGKILL, done by the supervisor) and start
+// again, after an exponential, jittered backoff when it restarted recently.
+import { backoffDelayMs, countInWindow } from '../backoff.ts'
+import { infoOrThrow, safeInfo, startOrRestart } from './process-util.ts'
+import type { ActionImpl } from './types.ts'
+
+export const restart: ActionImpl = async (ctx) => {
+  const before = infoOrThrow(ctx.target, ctx.component)
+  const attempt = countInWindow(ctx.recentRestartsMs, ctx.now(), ctx.defaults.backoffWindowMs)
+  const backoffMs = backoffDelayMs(attempt, ctx.defaults.backoff, ctx.random)
+  if (backoffMs > 0) await ctx.sleep(backoffMs, ctx.signal)
+  const graceMs = ctx.config.graceMs ?? ctx.defaults.restartGraceMs
+  await startOrRestart(ctx.target, ctx.component, graceMs)
+  const after = safeInfo(ctx.target, ctx.component)
+  return {
+    summary: `restarted ${ctx.component} after ${backoffMs} ms backoff (restart ${attempt + 1} in window; pid ${before.pid ?? '-'} → ${after?.pid ?? '-'})`,
+    data: { backoffMs, attempt, graceMs, oldPid: before.pid ?? null, newPid: after?.pid ?? null, previousState: before.state },
+    restarted: true
+  }
+}

@@ -1,0 +1,113 @@
+// The fixed playbook: a readable table of what to try, in order, for each
+// failure class. It never repeats an action that already failed for the
+// incident, skips actions the target does not support, ends in escalation,
+// and quarantines a crash-looping component. It implements RecoveryPolicy, so
+// the micro loop can swap it for the constrained planner.
+import type { ActionKind, AlternativeAction, Outcome, PlanRequest, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
+import { countInWindow } from './backoff.ts'
+
+/** What to try, in order, per failure class. `escalate` is implied at the end of every row. */
+export const PLAYBOOK: Readonly<Record<string, readonly ActionKind[]>> = {
+  /** A process exited: start it again; if the new version is bad, go back one; then stop trying. */
+  crash: ['restart', 'rollback', 'quarantine'],
+  /** Alive but not answering: it will not exit on its own, so kill it (short grace) and start it. */
+  hang: ['kill', 'restart', 'rollback', 'quarantine'],
+  /** Probe failing for another reason (wrong status, slow): a clean restart first. */
+  unhealthy: ['restart', 'rollback', 'quarantine'],
+  /** Memory growing towards the limit: restart before the limit is hit; if it comes back, run the smaller fallback. */
+  memory_leak: ['restart', 'degrade', 'quarantine'],
+  /** Burning CPU: limit it first (keeps serving), restart if that does not help. */
+  cpu_hog: ['throttle', 'restart'],
+  /** Disk filling: delete what is configured as disposable; nothing else is safe to do automatically. */
+  disk_fill: ['free_disk'],
+  /** A bad model/artifact shows as errors after a deploy. */
+  bad_artifact: ['rollback', 'degrade', 'restart'],
+  /** Anything else: one restart, then a human. */
+  unknown: ['restart']
+}
+
+export interface PlaybookOptions {
+  /** Replace or extend rows of the table. */
+  table?: Record<string, readonly ActionKind[]>
+  /** Crash-loop detection: this many restarts of one component within `windowMs` → quarantine. */
+  crashLoop?: { maxRestarts?: number, windowMs?: number }
+  now?: () => number
+}
+
+export const PLAYBOOK_DEFAULTS = {
+  crashLoop: {
+    /** 5 restarts: more than a transient fault explains; fewer would quarantine a component during a flaky deploy. */
+    maxRestarts: 5,
+    /** within 2 minutes. */
+    windowMs: 120_000
+  }
+} as const
+
+/** Classes in which restarting again and again is a crash loop. */
+const LOOPING = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'unknown', 'bad_artifact'])
+const RESTARTING = new Set<ActionKind>(['restart', 'kill', 'rollback', 'degrade'])
+const HISTORY_MAX = 64
+
+/** Next action for a request under `table` (pure, tested from a table). */
+export function nextPlaybookAction (table: Readonly<Record<string, readonly ActionKind[]>>, request: Pick<PlanRequest, 'attempted' | 'available'> & { failureClass: string }, crashLooping: boolean): { action: ActionKind, reason: string } {
+  const row = table[request.failureClass] ?? table.unknown ?? []
+  const available = new Set(request.available)
+  const tried = new Set(request.attempted)
+  if (crashLooping && available.has('quarantine') && !tried.has('quarantine') && LOOPING.has(request.failureClass)) {
+    return { action: 'quarantine', reason: `crash loop: too many restarts in the window, so quarantine instead of restarting again` }
+  }
+  for (const a of row) {
+    if (tried.has(a)) continue
+    if (!available.has(a)) continue
+    const after = request.attempted.length > 0 ? ` after ${request.attempted.join(', ')} did not work` : ''
+    return { action: a, reason: `playbook for ${request.failureClass}: ${a}${after}` }
+  }
+  return { action: 'escalate', reason: `playbook for ${request.failureClass} is exhausted (tried ${request.attempted.join(', ') || 'nothing applicable'})` }
+}
+
+export interface Playbook extends RecoveryPolicy {
+  /** Recent restart times per component as seen through outcomes. */
+  restarts: (component: string) => readonly number[]
+}
+
+export function createPlaybook (options: PlaybookOptions = {}): Playbook {
+  const table = { ...PLAYBOOK, ...options.table }
+  const maxRestarts = options.crashLoop?.maxRestarts ?? PLAYBOOK_DEFAULTS.crashLoop.maxRestarts
+  const windowMs = options.crashLoop?.windowMs ?? PLAYBOOK_DEFAULTS.crashLoop.windowMs
+  const now = options.now ?? Date.now
+  const restarts = new Map<string, number[]>()
+
+  return {
+    async plan (request: PlanRequest): Promise<PlannedAction> {
+      const incident = request.incident
+      const target = request.diagnosis?.candidates[0]?.component ?? incident.component
+      const history = restarts.get(target) ?? []
+      const recent = countInWindow(history, now(), windowMs)
+      const looping = recent >= maxRestarts
+      const { action, reason } = nextPlaybookAction(table, { failureClass: incident.failureClass, attempted: request.attempted, available: request.available }, looping)
+      const row = table[incident.failureClass] ?? table.unknown ?? []
+      const alternatives: AlternativeAction[] = row.map((a) => ({
+        action: a,
+        expectedReward: 0,
+        expectedCost: 0,
+        admissible: request.available.includes(a) && !request.attempted.includes(a),
+        why: request.attempted.includes(a) ? 'already tried for this incident' : request.available.includes(a) ? 'next in the playbook' : 'not available for this component'
+      }))
+      return {
+        action,
+        target,
+        reason: looping && action === 'quarantine' ? `${reason} (${recent} restarts in ${windowMs / 1000} s)` : reason,
+        requiresApproval: false,
+        alternatives
+      }
+    },
+    record (outcome: Outcome): void {
+      if (!RESTARTING.has(outcome.action)) return
+      const h = restarts.get(outcome.component) ?? []
+      h.push(now())
+      if (h.length > HISTORY_MAX) h.splice(0, h.length - HISTORY_MAX)
+      restarts.set(outcome.component, h)
+    },
+    restarts: (c) => restarts.get(c) ?? []
+  }
+}
