@@ -66,7 +66,8 @@ export function decodeCheckpoint (bytes: Uint8Array, expectedLength?: number): M
   }
   if (expectedLength !== undefined && header.length !== expectedLength) throw new CheckpointError('FED_CHECKPOINT_INVALID', `checkpoint has ${header.length} parameters, expected ${expectedLength}`)
   if (bytes.byteLength !== 4 + headLength + header.length * 4) throw new CheckpointError('FED_CHECKPOINT_CORRUPT', 'checkpoint parameters are truncated')
-  const params = new Float32Array(bytes.slice(4 + headLength).buffer)
+  // Copy (a Node Buffer's slice is a view into a shared pool).
+  const params = new Float32Array(new Uint8Array(bytes.subarray(4 + headLength)).buffer)
   if (checkpointHash(header.version, header.folded, params) !== header.hash) throw new CheckpointError('FED_CHECKPOINT_CORRUPT', `checkpoint ${header.version}: hash mismatch`)
   return { version: header.version, params, folded: header.folded, ...(header.accuracy !== undefined ? { accuracy: header.accuracy } : {}), hlc: header.hlc, hash: header.hash }
 }

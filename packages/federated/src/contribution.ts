@@ -119,7 +119,8 @@ export function decodeContribution (bytes: Uint8Array, expectedLength: number, m
   } catch (err) {
     throw new ContributionError('decode', (err as Error).message)
   }
-  const delta = bytes.slice(4 + headLength)
+  // Copy (a Node Buffer's slice is a view into a shared pool).
+  const delta = new Uint8Array(bytes.subarray(4 + headLength))
   const { checksum, ...rest } = header
   if (digest(rest, delta) !== checksum) throw new ContributionError('checksum', `contribution ${header.id}: checksum mismatch`)
   if (header.length !== expectedLength) throw new ContributionError('shape', `contribution ${header.id}: ${header.length} parameters, expected ${expectedLength}`)

@@ -73,7 +73,7 @@ export function createCheckpointReplicator (init: CheckpointReplicatorInit): Che
         if (op === OP_PUT) {
           // Only the owner may store its own checkpoint; it must decode and match its hash.
           if (owner !== from) { stats.rejected++; return new Uint8Array([0]) }
-          const bytes = request.slice(3 + idLength)
+          const bytes = new Uint8Array(request.subarray(3 + idLength))
           try {
             const cp = decodeCheckpoint(bytes, init.parameterCount)
             const prev = held.get(owner)
@@ -106,7 +106,7 @@ export function createCheckpointReplicator (init: CheckpointReplicatorInit): Che
       for (const peer of ranked) {
         if (stored.length >= k) break
         try {
-          const res = await mesh.request(peer, REPLICATION_PROTOCOL, payload, { timeoutMs: o.requestTimeoutMs, maxBytes: 16 })
+          const res = await mesh.request(peer, REPLICATION_PROTOCOL, payload, { timeoutMs: o.requestTimeoutMs, maxBytes: o.maxCheckpointBytes })
           if (res[0] === 1) stored.push(peer)
           else failed.push(peer)
         } catch {
