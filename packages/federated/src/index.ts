@@ -21,3 +21,7 @@ export {
 export { TRAINER_DEFAULTS, createEdgeTrainer, type EdgeTrainer, type TrainerInit, type RoundReport } from './trainer.ts'
 export { CANARY_DEFAULTS, createCanary, type Canary, type CanaryDecision } from './canary.ts'
 export { REPLICATION_PROTOCOL, REPLICATION_DEFAULTS, createCheckpointReplicator, type CheckpointReplicator, type CheckpointReplicatorInit } from './replication.ts'
+export {
+  FEDERATED_SERVICE_DEFAULTS, createFederatedService, type FederatedService, type FederatedServiceInit, type FederatedStatus,
+  type FederatedEvent, type ServiceTimers
+} from './service.ts'
