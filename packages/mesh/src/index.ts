@@ -24,6 +24,6 @@ export {
   MeshConfigError,
   SwarmKeyError
 } from './errors.ts'
-export type { LivenessStats } from './liveness/detector.ts'
+export { createFailureDetector, type FailureDetector, type FailureDetectorOptions, type ProbeTransport, type LivenessStats } from './liveness/detector.ts'
 export * as livenessTiming from './liveness/timing.ts'
 export * from './sim/index.ts'

@@ -71,6 +71,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
   const health = createLocalHealth(t, o.now())
   const counters = { pingsSent: 0, pongsReceived: 0, suspected: 0, declaredDead: 0, refuted: 0 }
   let running = false
+  let stopped = false
   let timer: ReturnType<typeof setTimeout> | undefined
   let lastTickMs = o.now()
 
@@ -84,7 +85,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     if (state === 'alive' && e.state === 'suspect') counters.refuted++
     e.state = state
     e.sinceMs = atMs
-    if (!running) return
+    if (stopped) return
     try { o.onEvent({ peer, state, atMs, reason }) } catch { /* a listener's bug must not stop detection */ }
   }
 
@@ -162,6 +163,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     },
     stop () {
       running = false
+      stopped = true
       if (timer != null) clearTimeout(timer)
       reconnector.clear()
     },
@@ -185,7 +187,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       transition(peer, e, 'suspect', 'connection:close')
       void o.transport.confirm(peer).catch(() => false).then((ok) => {
         e.confirming = false
-        if (!running || entries.get(peer) !== e) return
+        if (stopped || entries.get(peer) !== e) return
         if (ok || e.connected) {
           e.connected = true
           transition(peer, e, 'alive', 'reconnected')

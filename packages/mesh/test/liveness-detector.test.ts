@@ -1,0 +1,139 @@
+// The failure detector's state machine under an injected clock: no sleeps.
+import { strict as assert } from 'node:assert'
+import { createFailureDetector, LIVENESS_DEFAULTS, type LivenessEvent } from '@homeostat/mesh'
+
+function rig (opts: { confirm?: boolean, reconnect?: () => boolean } = {}) {
+  let clock = 1_000_000
+  const events: LivenessEvent[] = []
+  const pings: Array<{ peer: string, seq: number, at: number }> = []
+  const closed: string[] = []
+  let reconnects = 0
+  const det = createFailureDetector({
+    tuning: { ...LIVENESS_DEFAULTS },
+    now: () => clock,
+    random: () => 0.5,
+    onEvent: (e) => { events.push(e) },
+    transport: {
+      sendPing: (peer, seq) => { pings.push({ peer, seq, at: clock }) },
+      closePeer: (peer) => { closed.push(peer) },
+      confirm: async () => opts.confirm ?? false,
+      reconnect: async () => { reconnects++; return opts.reconnect?.() ?? false }
+    }
+  })
+  /** Advances time in 50 ms ticks; `answer` decides whether pings sent so far get their pong now. */
+  const run = (ms: number, answer: (ping: { peer: string, seq: number, at: number }) => boolean = () => true): void => {
+    for (let t = 0; t < ms; t += 50) {
+      clock += 50
+      for (const p of pings.splice(0)) {
+        if (answer(p)) det.pong(p.peer, p.seq)
+        else pings.unshift(p)
+      }
+      det.tick(clock)
+    }
+  }
+  return { det, events, pings, closed, run, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects }
+}
+
+const states = (events: LivenessEvent[], peer = 'p'): string[] => events.filter((e) => e.peer === peer).map((e) => `${e.state}:${e.reason}`)
+
+describe('mesh failure detector (injected clock)', () => {
+  it('a peer that answers stays alive', () => {
+    const r = rig()
+    r.det.connected('p')
+    r.run(5000)
+    assert.deepEqual(states(r.events), ['alive:connection:open'])
+    assert.ok(r.det.stats().pongsReceived >= 20)
+  })
+
+  it('a frozen peer: suspect after the ping timeout, dead after the suspicion timeout, connection closed', () => {
+    const r = rig()
+    r.det.connected('p')
+    r.run(2000) // learn the RTT distribution
+    const frozenAt = r.now()
+    r.pings.length = 0
+    r.run(3000, () => false)
+    assert.deepEqual(states(r.events), ['alive:connection:open', 'suspect:ping:timeout', 'dead:suspicion:timeout'])
+    const suspect = r.events[1]!
+    const dead = r.events[2]!
+    assert.ok(suspect.atMs - frozenAt >= 400 && suspect.atMs - frozenAt <= 700, `suspect after ${suspect.atMs - frozenAt} ms`)
+    assert.ok(dead.atMs - suspect.atMs >= 600 && dead.atMs - suspect.atMs <= 700, `dead after ${dead.atMs - suspect.atMs} ms of suspicion`)
+    assert.ok(dead.atMs - frozenAt <= 1500)
+    assert.deepEqual(r.closed, ['p'])
+  })
+
+  it('a busy-but-alive peer that answers within the suspicion window is never declared dead', () => {
+    const r = rig()
+    r.det.connected('p')
+    r.run(2000)
+    // Answers arrive 900 ms late for a while: beyond the ping timeout, within timeout + suspicion.
+    r.run(6000, (p) => r.now() - p.at >= 900)
+    const s = states(r.events)
+    assert.ok(s.includes('suspect:ping:timeout'), s.join(','))
+    assert.ok(s.includes('alive:ping:ok'), s.join(','))
+    assert.ok(!s.some((x) => x.startsWith('dead')), s.join(','))
+    assert.ok(r.det.stats().refuted >= 1)
+  })
+
+  it('adapts to a slow link: a steady 700 ms RTT does not raise suspicion once learnt', () => {
+    const r = rig()
+    r.det.connected('p')
+    r.run(10_000, (p) => r.now() - p.at >= 700)
+    const s = states(r.events)
+    // Before enough samples the cautious 2 s maximum applies, so not even a suspicion.
+    assert.deepEqual(s, ['alive:connection:open'])
+  })
+
+  it('our own stall (GC, SIGSTOP of this process) does not make anyone suspect', () => {
+    const r = rig()
+    r.det.connected('p')
+    r.det.connected('q')
+    r.run(2000)
+    r.advance(5000) // the loop did not run for 5 s; pongs are waiting in the socket
+    r.det.tick(r.now() - 5000 + 50)
+    r.run(1000)
+    assert.deepEqual(states(r.events, 'p'), ['alive:connection:open'])
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open'])
+    assert.ok(r.det.stats().localHealth >= 1)
+    assert.ok(r.det.stats().stalledMs >= 4900)
+  })
+
+  it('connection close: redial refused → dead at once; redial accepted → alive', async () => {
+    const lost = rig({ confirm: false })
+    lost.det.connected('p')
+    lost.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(states(lost.events), ['alive:connection:open', 'suspect:connection:close', 'dead:connection:lost'])
+
+    const back = rig({ confirm: true })
+    back.det.connected('p')
+    back.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(states(back.events), ['alive:connection:open', 'suspect:connection:close', 'alive:reconnected'])
+  })
+
+  it('a dead peer is redialled with capped backoff and comes back alive on reconnection', async () => {
+    let up = false
+    const r = rig({ confirm: false, reconnect: () => up })
+    r.det.connected('p')
+    r.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 200; i++) { r.run(50); await new Promise((resolve) => setImmediate(resolve)) } // 10 s
+    // 250, 500, 1000, 2000, 2000, ... → about 7 attempts in 10 s, not 200.
+    assert.ok(r.reconnects() >= 5 && r.reconnects() <= 9, `reconnects ${r.reconnects()}`)
+    up = true
+    for (let i = 0; i < 60; i++) { r.run(50); await new Promise((resolve) => setImmediate(resolve)) }
+    r.det.connected('p') // the successful dial raises the connection event
+    assert.deepEqual(states(r.events).slice(-1), ['alive:connection:open'])
+    assert.equal(r.det.stats().reconnectsPending, 0)
+  })
+
+  it('forgets a peer dead for longer than forgetAfterMs', async () => {
+    const r = rig({ confirm: false })
+    r.det.connected('p')
+    r.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    r.advance(LIVENESS_DEFAULTS.forgetAfterMs)
+    r.det.tick(r.now())
+    assert.equal(r.det.peers().length, 0)
+  })
+})
