@@ -1,0 +1,120 @@
+// Wires one agent's meso-loop state: the replicated document, the intervention
+// registry, reputation and workload takeover, all over one `Mesh`.
+import type { Hlc } from '@homeostat/hlc'
+import type { Mesh } from '@homeostat/mesh'
+import type { RejectReason } from './errors.ts'
+import type { UpdatePersistence } from './persistence.ts'
+import { createRegistry, type Registry, type RegistryOptions, type RegistryStats } from './registry.ts'
+import { createReplicatedDoc, type ReplicatedDoc, type ReplicatedDocOptions, type ReplicatedDocStats } from './replicated-doc.ts'
+import { createReputation, type Reputation, type ReputationOptions } from './reputation.ts'
+import { createTakeover, type StopReason, type Takeover, type TakeoverOptions, type TakeoverStats } from './takeover.ts'
+import { realTimers, type Timers } from './timers.ts'
+import type { WorkloadSpec } from './auction.ts'
+
+/** Top-level maps of the meso document. Every key is `<owner>/<rest>`. */
+export const MESO_ROOTS = ['claims', 'reports', 'specs', 'assign', 'capacity'] as const
+
+export interface CoordinatorOptions {
+  mesh: Mesh
+  /** The agent's HLC (the same one the mesh stamps envelopes with, ideally). */
+  hlc: Hlc
+  now?: () => number
+  timers?: Timers
+  random?: () => number
+  persistence?: UpdatePersistence
+  /** Document name (topic `homeostat/coord/<name>/1`). */
+  name?: string
+  /** The agent starts a relocatable workload here (after a takeover or on restart). */
+  onStartWorkload?: (spec: WorkloadSpec) => Promise<void> | void
+  /** The agent stops a local copy (a duplicate after a partition healed). */
+  onStopWorkload?: (name: string, reason: StopReason) => Promise<void> | void
+  onTakeover?: TakeoverOptions['onTakeover']
+  doc?: Partial<Omit<ReplicatedDocOptions, 'mesh' | 'name' | 'roots' | 'persistence' | 'timers' | 'now' | 'random' | 'onReject'>>
+  registry?: Partial<Omit<RegistryOptions, 'rdoc' | 'hlc' | 'now' | 'timers'>>
+  reputation?: Partial<Omit<ReputationOptions, 'rdoc' | 'mesh' | 'now' | 'timers'>>
+  takeover?: Partial<Omit<TakeoverOptions, 'rdoc' | 'registry' | 'reputation' | 'hlc' | 'now' | 'timers' | 'onStart' | 'onStop'>>
+  /** Called for every rejected remote input (besides counting and penalising). */
+  onReject?: (peer: string, reason: RejectReason, detail: string) => void
+}
+
+export interface CoordinatorStats {
+  doc: ReplicatedDocStats
+  registry: RegistryStats
+  takeover: TakeoverStats
+}
+
+export interface Coordinator {
+  readonly rdoc: ReplicatedDoc
+  readonly registry: Registry
+  readonly reputation: Reputation
+  readonly takeover: Takeover
+  /** Loads persisted state, joins the mesh topic and catches up; resolves when ready. */
+  start: () => Promise<void>
+  stop: () => void
+  stats: () => CoordinatorStats
+}
+
+/** Creates a coordinator; call `start()` after `mesh.start()`. */
+export function createCoordinator (options: CoordinatorOptions): Coordinator {
+  const { mesh, hlc } = options
+  const now = options.now ?? Date.now
+  const timers = options.timers ?? realTimers
+  let reputation: Reputation | undefined
+  const rdoc = createReplicatedDoc({
+    ...options.doc,
+    mesh,
+    name: options.name ?? 'meso',
+    roots: MESO_ROOTS,
+    ...(options.persistence != null ? { persistence: options.persistence } : {}),
+    timers,
+    now,
+    ...(options.random != null ? { random: options.random } : {}),
+    onReject (peer, reason, detail) {
+      reputation?.penalize(peer)
+      options.onReject?.(peer, reason, detail)
+    }
+  })
+  let parts: { registry: Registry, reputation: Reputation, takeover: Takeover } | undefined
+  const need = (): NonNullable<typeof parts> => {
+    if (parts == null) throw new Error('coordinator not started')
+    return parts
+  }
+  return {
+    rdoc,
+    get registry () { return need().registry },
+    get reputation () { return need().reputation },
+    get takeover () { return need().takeover },
+    async start () {
+      if (parts != null) return
+      await rdoc.start()
+      reputation = createReputation({ ...options.reputation, rdoc, mesh, now, timers })
+      const registry = createRegistry({
+        ...options.registry,
+        rdoc,
+        hlc,
+        now,
+        timers,
+        mayClaim: options.registry?.mayClaim ?? (() => !reputation!.isQuarantined(mesh.peerId))
+      })
+      const takeover = createTakeover({
+        ...options.takeover,
+        rdoc,
+        registry,
+        reputation,
+        hlc,
+        now,
+        timers,
+        onStart: options.onStartWorkload ?? (() => {}),
+        onStop: options.onStopWorkload ?? (() => {}),
+        ...(options.onTakeover != null ? { onTakeover: options.onTakeover } : {})
+      })
+      parts = { registry, reputation, takeover }
+      void takeover.reconcile()
+    },
+    stop () {
+      if (parts != null) { parts.takeover.stop(); parts.registry.stop(); parts.reputation.stop() }
+      rdoc.stop()
+    },
+    stats: () => ({ doc: rdoc.stats(), registry: need().registry.stats(), takeover: need().takeover.stats() })
+  }
+}

@@ -1,0 +1,316 @@
+// One Yjs document replicated over the mesh:
+// - local changes are gossiped as incremental updates;
+// - a peer that joins, comes back after a partition, or gossips a digest
+//   (state vector) showing something we lack is pulled from over a direct
+//   request/response stream (state-vector catch-up);
+// - periodic digests make a lost gossip update recoverable (anti-entropy);
+// - every update we hold is persisted, so a restarted agent knows what it knew;
+// - remote input is size-checked, rate-limited per sender and authorised
+//   (see validate-update.ts); rejections are counted and reported.
+import * as Y from 'yjs'
+import { z } from 'zod'
+import { LIMITS } from '@homeostat/interface'
+import type { LivenessEvent, Mesh, Topic } from '@homeostat/mesh'
+import { RejectedUpdateError, type RejectReason } from './errors.ts'
+import type { UpdatePersistence } from './persistence.ts'
+import { createRateLimiter } from './rate-limit.ts'
+import { every, realTimers, type Timers } from './timers.ts'
+import { bindingsFromDoc, checkUpdate } from './validate-update.ts'
+
+export const REPLICATED_DOC_DEFAULTS = {
+  /** A single gossiped update: registry/reputation edits are < 1 KiB; 64 KiB caps a hostile peer well under the mesh's bulk limit. */
+  maxUpdateBytes: 64 * 1024,
+  /** A catch-up response may carry the whole document. */
+  maxSyncBytes: 4 * 1024 * 1024,
+  /** Burst of updates accepted from one sender before rate limiting. */
+  floodBurst: 60,
+  /** Sustained updates per second per sender: an agent writes a few per second at most. */
+  floodPerSec: 20,
+  /** Rate-limit buckets kept (one per sender). */
+  maxTrackedPeers: 4096,
+  /** Digest period while the document is changing: lost updates are recovered within a few seconds. */
+  digestActiveMs: 2000,
+  /** Digest period when nothing changed for a while: keeps idle traffic low. */
+  digestIdleMs: 10_000,
+  /** How long after the last change the fast digest period lasts. */
+  activeWindowMs: 10_000,
+  /** Catch-up request timeout. */
+  syncTimeoutMs: 3000,
+  /** Peers pulled from on start and after a heal (one up-to-date peer is enough; three tolerates stale ones). */
+  syncFanout: 3,
+  /** Alive-events are batched this long before pulling, so a heal of 100 peers costs `syncFanout` pulls, not 100. */
+  healBatchMs: 100,
+  /** Concurrent pulls at most (bounded fan-out). */
+  maxConcurrentPulls: 256,
+  /** Start waits at most this long for an initial catch-up before declaring the replica ready. */
+  startupSyncMs: 2000,
+  /** Persisted updates before the log is compacted into one. */
+  compactAfterUpdates: 500
+} as const
+
+export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, never>> & {
+  mesh: Mesh
+  /** Document name: topic `homeostat/coord/<name>/1`, protocol `/homeostat/coord/<name>/sync/1`. */
+  name: string
+  /** Allowed top-level Y.Map names. */
+  roots: readonly string[]
+  persistence?: UpdatePersistence
+  timers?: Timers
+  /** Physical clock, ms. */
+  now?: () => number
+  /** Seeded randomness for jitter (tests); Math.random otherwise. */
+  random?: () => number
+  /** Called for every rejected remote input. */
+  onReject?: (peer: string, reason: RejectReason, detail: string) => void
+}
+
+export interface ReplicatedDocStats {
+  updatesSent: number
+  updatesApplied: number
+  digestsSent: number
+  pulls: number
+  pullFailures: number
+  pendingDeferred: number
+  rejected: Record<string, number>
+  rejectedBySender: Record<string, number>
+}
+
+export interface ReplicatedDoc {
+  readonly doc: Y.Doc
+  readonly name: string
+  map: <V = unknown>(root: string) => Y.Map<V>
+  /** Loads persisted updates, subscribes, serves catch-up and pulls from a few peers. Resolves when ready. */
+  start: () => Promise<void>
+  stop: () => void
+  /** Pulls what `peer` has and we lack; false on timeout/refusal/rejection. */
+  pullFrom: (peer: string) => Promise<boolean>
+  /** Pulls from several peers at once (bounded); returns how many succeeded. */
+  pullFromMany: (peers: readonly string[]) => Promise<number>
+  /** Alive peers in the mesh's view. */
+  alivePeers: () => string[]
+  isAlive: (peer: string) => boolean
+  /** Subscribes to changes (local or remote); returns an unsubscribe function. */
+  onChange: (fn: (origin: 'local' | 'remote') => void) => () => void
+  onLiveness: (fn: (e: LivenessEvent) => void) => () => void
+  stats: () => ReplicatedDocStats
+}
+
+const REMOTE = Symbol('remote')
+const LOADED = Symbol('loaded')
+
+const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64')
+const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
+
+const bodySchema = z.union([
+  z.object({ u: z.string().min(1).max(Math.ceil(LIMITS.bulkEnvelopeBytes * 4 / 3)) }).strict(),
+  z.object({ sv: z.string().max(256 * 1024) }).strict()
+])
+type Body = z.infer<typeof bodySchema>
+
+export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedDoc {
+  const o = { ...REPLICATED_DOC_DEFAULTS, ...options }
+  const { mesh, name } = options
+  const timers = options.timers ?? realTimers
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  const roots = new Set(options.roots)
+  const doc = new Y.Doc({ gc: true })
+  for (const r of roots) doc.getMap(r)
+  const topic: Topic<Body> = { name: `homeostat/coord/${name}/1`, body: bodySchema, maxBytes: LIMITS.bulkEnvelopeBytes }
+  const protocol = `/homeostat/coord/${name}/sync/1`
+  const bindings = new Map<number, string>()
+  const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
+  const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
+  const livenessHandlers = new Set<(e: LivenessEvent) => void>()
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, digestsSent: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, rejected: {}, rejectedBySender: {} }
+  const cleanups: Array<() => void> = []
+  const inFlight = new Map<string, Promise<boolean>>()
+  let persistedSinceCompact = 0
+  let lastChangeMs = -Infinity
+  let started = false
+  let persistChain: Promise<void> = Promise.resolve()
+
+  const reject = (peer: string, reason: RejectReason, detail: string): void => {
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1
+    stats.rejectedBySender[peer] = (stats.rejectedBySender[peer] ?? 0) + 1
+    options.onReject?.(peer, reason, detail)
+  }
+
+  const persist = (update: Uint8Array): void => {
+    const p = options.persistence
+    if (p == null) return
+    persistedSinceCompact++
+    const compact = persistedSinceCompact >= o.compactAfterUpdates
+    if (compact) persistedSinceCompact = 0
+    persistChain = persistChain.then(async () => {
+      if (compact) await p.replace(Y.encodeStateAsUpdate(doc))
+      else await p.append(update)
+    }).catch(() => { stats.rejected.persist = (stats.rejected.persist ?? 0) + 1 })
+  }
+
+  doc.on('update', (update: Uint8Array, origin: unknown) => {
+    if (origin === LOADED) return
+    lastChangeMs = now()
+    persist(update)
+    const kind = origin === REMOTE ? 'remote' : 'local'
+    if (kind === 'local' && started) {
+      stats.updatesSent++
+      mesh.publish(topic, 'coord.update', { u: b64(update) }).catch(() => { stats.rejected.publish = (stats.rejected.publish ?? 0) + 1 })
+    }
+    for (const h of [...changeHandlers]) h(kind)
+  })
+
+  /** Validates and applies a remote update. */
+  const applyRemote = (peer: string, update: Uint8Array, gossip: boolean): boolean => {
+    const limit = gossip ? o.maxUpdateBytes : o.maxSyncBytes
+    if (update.byteLength > limit) { reject(peer, 'oversized', `update of ${update.byteLength} bytes over ${limit}`); return false }
+    const r = checkUpdate(doc, update, gossip ? peer : null, roots, bindings)
+    if (r.ok === 'pending') { stats.pendingDeferred++; return false }
+    if (r.ok === false) { reject(peer, r.reason, r.detail); return false }
+    try {
+      Y.applyUpdate(doc, update, REMOTE)
+    } catch (err) {
+      reject(peer, 'malformed', `applyUpdate failed: ${(err as Error).message}`)
+      return false
+    }
+    for (const [c, p] of r.bind) if (!bindings.has(c)) bindings.set(c, p)
+    stats.updatesApplied++
+    return true
+  }
+
+  const pullFrom = async (peer: string): Promise<boolean> => {
+    const existing = inFlight.get(peer)
+    if (existing != null) return await existing
+    if (inFlight.size >= o.maxConcurrentPulls) return false
+    const run = (async () => {
+      stats.pulls++
+      try {
+        const resp = await mesh.request(peer, protocol, Y.encodeStateVector(doc), { timeoutMs: o.syncTimeoutMs, maxBytes: o.maxSyncBytes })
+        if (!started) return false
+        if (resp.byteLength <= 2) return true // empty diff
+        return applyRemote(peer, resp, false)
+      } catch {
+        stats.pullFailures++
+        return false
+      } finally {
+        inFlight.delete(peer)
+      }
+    })()
+    inFlight.set(peer, run)
+    return await run
+  }
+
+  const pullFromMany = async (peers: readonly string[]): Promise<number> => {
+    const rs = await Promise.all(peers.slice(0, o.maxConcurrentPulls).map(pullFrom))
+    return rs.filter(Boolean).length
+  }
+
+  const alivePeers = (): string[] => mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer)
+  const pick = (xs: string[], n: number): string[] => {
+    const a = [...xs]
+    for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!] }
+    return a.slice(0, n)
+  }
+
+  /** True when `sv` (a peer's state vector) has something ours lacks. */
+  const behind = (sv: Uint8Array): boolean => {
+    let theirs: Map<number, number>
+    try { theirs = Y.decodeStateVector(sv) } catch { return false }
+    const ours = Y.decodeStateVector(Y.encodeStateVector(doc))
+    for (const [client, clock] of theirs) if ((ours.get(client) ?? 0) < clock) return true
+    return false
+  }
+
+  let healBatch: string[] = []
+  let healTimer: unknown
+
+  return {
+    doc,
+    name,
+    map: <V>(root: string) => {
+      if (!roots.has(root)) throw new RejectedUpdateError('shape', mesh.peerId, `unknown root ${root}`)
+      return doc.getMap<V>(root)
+    },
+    async start () {
+      if (started) return
+      if (options.persistence != null) {
+        const updates = await options.persistence.load()
+        doc.transact(() => {
+          for (const u of updates) {
+            try { Y.applyUpdate(doc, u, LOADED) } catch { stats.rejected.persist = (stats.rejected.persist ?? 0) + 1 }
+          }
+        }, LOADED)
+        bindingsFromDoc(doc, bindings)
+      }
+      started = true
+      cleanups.push(mesh.subscribe(topic, (msg) => {
+        const from = msg.envelope.from
+        const body = msg.envelope.body
+        if ('u' in body) {
+          if (!limiter.allow(from)) { reject(from, 'flood', 'update rate over the per-sender limit'); return }
+          let u: Uint8Array
+          try { u = unb64(body.u) } catch { reject(from, 'malformed', 'bad base64'); return }
+          applyRemote(from, u, true)
+        } else {
+          let sv: Uint8Array
+          try { sv = unb64(body.sv) } catch { reject(from, 'malformed', 'bad base64'); return }
+          if (behind(sv)) void pullFrom(from)
+        }
+      }))
+      mesh.handle(protocol, async (from, request) => {
+        if (!limiter.allow(from)) { reject(from, 'flood', 'sync rate over the per-sender limit'); throw new RejectedUpdateError('flood', from, 'rate limited') }
+        let sv: Uint8Array
+        try { Y.decodeStateVector(request); sv = request } catch { reject(from, 'malformed', 'bad state vector'); throw new RejectedUpdateError('malformed', from, 'bad state vector') }
+        return Y.encodeStateAsUpdate(doc, sv)
+      }, { maxBytes: o.maxSyncBytes })
+      cleanups.push(mesh.onLiveness((e) => {
+        for (const h of [...livenessHandlers]) h(e)
+        if (e.state !== 'alive' || !started) return
+        healBatch.push(e.peer)
+        if (healTimer == null) {
+          healTimer = timers.setTimeout(() => {
+            healTimer = undefined
+            const batch = [...new Set(healBatch)]
+            healBatch = []
+            void pullFromMany(pick(batch, o.syncFanout))
+          }, o.healBatchMs)
+        }
+      }))
+      // Digests: fast while changing, slow when idle.
+      let nextDigestMs = now() + o.digestActiveMs * random()
+      cleanups.push(every(timers, 500, () => {
+        const t = now()
+        if (t < nextDigestMs) return
+        const active = t - lastChangeMs < o.activeWindowMs
+        nextDigestMs = t + (active ? o.digestActiveMs : o.digestIdleMs) * (0.8 + 0.4 * random())
+        stats.digestsSent++
+        mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(() => {})
+      }))
+      // Ready once we caught up with someone (or nobody answered in startupSyncMs):
+      // a restarted agent must not act on what it knew before it hears what changed.
+      const deadline = now() + o.startupSyncMs
+      await new Promise<void>((resolve) => {
+        const attempt = (): void => {
+          const first = pick(alivePeers(), o.syncFanout)
+          if (first.length > 0) {
+            void pullFromMany(first).then((n) => { if (n > 0 || now() >= deadline) resolve(); else timers.setTimeout(attempt, 100) })
+          } else if (now() >= deadline) resolve()
+          else timers.setTimeout(attempt, 50)
+        }
+        attempt()
+      })
+    },
+    stop () {
+      started = false
+      for (const c of cleanups.splice(0)) c()
+      if (healTimer != null) timers.clearTimeout(healTimer)
+    },
+    pullFrom,
+    pullFromMany,
+    alivePeers,
+    isAlive: (peer) => peer === mesh.peerId || mesh.peers().some((p) => p.peer === peer && p.state === 'alive'),
+    onChange (fn) { changeHandlers.add(fn); return () => { changeHandlers.delete(fn) } },
+    onLiveness (fn) { livenessHandlers.add(fn); return () => { livenessHandlers.delete(fn) } },
+    stats: () => ({ ...stats, rejected: { ...stats.rejected }, rejectedBySender: { ...stats.rejectedBySender } })
+  }
+}

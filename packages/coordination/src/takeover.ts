@@ -1,0 +1,248 @@
+// Workload takeover. A relocatable workload is owned under an assignment
+// (`assign` map, key `<owner>/<workload>`, with an epoch). The current owner is
+// the best running assignment whose owner is alive in our view (highest epoch,
+// then earliest HLC, then peer id). When no alive owner remains, every
+// survivor runs the same sealed-bid allocation (auction.ts) over the alive
+// peers' published capacity and reputation; the winner claims
+// `workload:<name>` in the registry, re-checks, writes epoch+1 and starts it.
+// When a partition heals, a node that sees a better alive assignment than its
+// own stops its copy: exactly one keeps running. Coordination never spawns
+// processes: the agent's onStart/onStop callbacks do.
+import { encode as encodeHlc, type Hlc } from '@homeostat/hlc'
+import type * as Y from 'yjs'
+import { allocate, AUCTION_DEFAULTS, type Bidder, type WorkloadSpec } from './auction.ts'
+import type { Registry } from './registry.ts'
+import type { ReplicatedDoc } from './replicated-doc.ts'
+import type { Reputation } from './reputation.ts'
+import { every, realTimers, type Timers } from './timers.ts'
+
+export const TAKEOVER_DEFAULTS = {
+  /** Periodic re-evaluation besides change and liveness events. */
+  reconcileIntervalMs: 1000,
+  /** Changes are coalesced this long before reconciling (one pass per burst). */
+  debounceMs: 20,
+  /** Cooldown of the `workload:<name>` claim after a takeover: stops a second claimant racing in behind. */
+  claimCooldownMs: 2000,
+  /** Lease of the takeover claim (start callback included). */
+  claimLeaseMs: 10_000,
+  /** Workloads tracked; declarations over this are refused. */
+  maxWorkloads: 1000,
+  /** Reputation is quantised to this step for bids so replicas with slightly different decay agree. */
+  reputationStep: 0.1
+} as const
+
+export interface Assignment {
+  name: string
+  owner: string
+  epoch: number
+  hlc: string
+  state: 'running' | 'stopped'
+}
+
+export interface DeclaredSpec extends WorkloadSpec { declarer: string, hlc: string }
+export interface Capacity { cpuMillis: number, memoryMb: number, atMs: number }
+export type StopReason = 'duplicate' | 'released'
+
+export interface TakeoverStats {
+  takeovers: number
+  duplicatesStopped: number
+  claimsLost: number
+  startFailures: number
+}
+
+export interface Takeover {
+  /** Declares a relocatable workload that this agent starts now (unless someone already owns it). */
+  declare: (spec: WorkloadSpec) => Promise<void>
+  /** Publishes our free capacity (what we can still host). */
+  setCapacity: (c: { cpuMillis: number, memoryMb: number }) => void
+  owner: (name: string) => Assignment | undefined
+  /** Workloads running here. */
+  running: () => string[]
+  specs: () => DeclaredSpec[]
+  /** Runs one reconciliation pass now. */
+  reconcile: () => Promise<void>
+  stop: () => void
+  stats: () => TakeoverStats
+}
+
+export interface TakeoverOptions extends Partial<typeof TAKEOVER_DEFAULTS> {
+  rdoc: ReplicatedDoc
+  registry: Registry
+  reputation: Reputation
+  hlc: Hlc
+  now?: () => number
+  timers?: Timers
+  onStart: (spec: WorkloadSpec) => Promise<void> | void
+  onStop: (name: string, reason: StopReason) => Promise<void> | void
+  onTakeover?: (spec: WorkloadSpec, from: string | undefined) => void
+}
+
+const better = (x: Assignment, y: Assignment): boolean =>
+  x.epoch !== y.epoch ? x.epoch > y.epoch : x.hlc !== y.hlc ? x.hlc < y.hlc : x.owner < y.owner
+
+export function createTakeover (options: TakeoverOptions): Takeover {
+  const o = { ...TAKEOVER_DEFAULTS, ...options }
+  const { rdoc, registry, reputation, hlc } = options
+  const me = hlc.nodeId
+  const now = options.now ?? Date.now
+  const timers = options.timers ?? realTimers
+  const specsMap: Y.Map<DeclaredSpec> = rdoc.map<DeclaredSpec>('specs')
+  const assignMap: Y.Map<Assignment> = rdoc.map<Assignment>('assign')
+  const capMap: Y.Map<Capacity> = rdoc.map<Capacity>('capacity')
+  const local = new Set<string>()
+  const busy = new Set<string>()
+  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0 }
+  let stopped = false
+  let debounce: unknown
+
+  const valid = (key: string, owner: string | undefined): boolean => owner != null && key.startsWith(`${owner}/`)
+  const specs = (): Map<string, DeclaredSpec> => {
+    const out = new Map<string, DeclaredSpec>()
+    for (const [k, s] of specsMap.entries()) {
+      if (s == null || typeof s !== 'object' || !valid(k, s.declarer)) continue
+      const cur = out.get(s.name)
+      if (cur == null || s.hlc < cur.hlc || (s.hlc === cur.hlc && s.declarer < cur.declarer)) out.set(s.name, s)
+    }
+    return out
+  }
+  const assignmentsByName = (): Map<string, Assignment[]> => {
+    const out = new Map<string, Assignment[]>()
+    for (const [k, a] of assignMap.entries()) {
+      if (a == null || typeof a !== 'object' || !valid(k, a.owner) || `${a.owner}/${a.name}` !== k) continue
+      const l = out.get(a.name) ?? []
+      l.push(a)
+      out.set(a.name, l)
+    }
+    return out
+  }
+  const alive = (peer: string): boolean => peer === me || rdoc.isAlive(peer)
+  const currentOf = (list: readonly Assignment[] | undefined): Assignment | undefined => {
+    let best: Assignment | undefined
+    for (const a of list ?? []) if (a.state === 'running' && alive(a.owner) && (best == null || better(a, best))) best = a
+    return best
+  }
+  const maxEpoch = (list: readonly Assignment[] | undefined): number => Math.max(0, ...(list ?? []).map((a) => a.epoch))
+
+  const startLocal = async (spec: WorkloadSpec): Promise<boolean> => {
+    local.add(spec.name)
+    try {
+      await options.onStart(spec)
+      return true
+    } catch {
+      stats.startFailures++
+      local.delete(spec.name)
+      return false
+    }
+  }
+  const stopLocal = async (name: string, reason: StopReason): Promise<void> => {
+    if (!local.delete(name)) return
+    if (reason === 'duplicate') stats.duplicatesStopped++
+    try { await options.onStop(name, reason) } catch { /* the agent logs its own failures */ }
+  }
+  const writeMine = (name: string, epoch: number, state: Assignment['state']): void => {
+    assignMap.set(`${me}/${name}`, { name, owner: me, epoch, hlc: encodeHlc(hlc.now()), state })
+  }
+
+  const bidders = (): Bidder[] => {
+    const out: Bidder[] = []
+    for (const [k, c] of capMap.entries()) {
+      const peer = k.slice(0, k.indexOf('/'))
+      if (c == null || typeof c !== 'object' || k !== `${peer}/cap` || !alive(peer)) continue
+      const rep = Math.round(reputation.score(peer) / o.reputationStep) * o.reputationStep
+      out.push({ peer, freeCpuMillis: c.cpuMillis, freeMemoryMb: c.memoryMb, reputation: rep })
+    }
+    return out
+  }
+
+  const takeOver = async (spec: DeclaredSpec, from: string | undefined): Promise<void> => {
+    busy.add(spec.name)
+    try {
+      const r = await registry.claim(`workload:${spec.name}`, 'takeover', { leaseMs: o.claimLeaseMs, cooldownMs: o.claimCooldownMs })
+      if (!r.granted) { stats.claimsLost++; return }
+      const list = assignmentsByName().get(spec.name)
+      const cur = currentOf(list)
+      if (stopped || (cur != null && cur.owner !== me)) { registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 }); return }
+      if (cur == null) writeMine(spec.name, maxEpoch(list) + 1, 'running')
+      stats.takeovers++
+      options.onTakeover?.(spec, from)
+      const ok = local.has(spec.name) || await startLocal(spec)
+      const c = capMap.get(`${me}/cap`)
+      if (ok && c != null) capMap.set(`${me}/cap`, { cpuMillis: Math.max(0, c.cpuMillis - spec.cpuMillis), memoryMb: Math.max(0, c.memoryMb - spec.memoryMb), atMs: now() })
+      if (!ok) writeMine(spec.name, maxEpoch(list) + 1, 'stopped')
+      registry.release(`workload:${spec.name}`, ok ? 'recovered' : 'failed')
+    } finally {
+      busy.delete(spec.name)
+    }
+  }
+
+  const reconcile = async (): Promise<void> => {
+    if (stopped) return
+    const all = specs()
+    const byName = assignmentsByName()
+    const orphans: DeclaredSpec[] = []
+    const formerOwner = new Map<string, string | undefined>()
+    for (const [name, spec] of all) {
+      if (busy.has(name)) continue
+      const list = byName.get(name)
+      const cur = currentOf(list)
+      if (cur != null && cur.owner === me) {
+        if (!local.has(name)) void startLocal(spec)
+        continue
+      }
+      if (local.has(name) && cur != null) {
+        // Someone better holds it (a partition healed, or we came back late): stand down.
+        const mine = (list ?? []).find((a) => a.owner === me)
+        if (mine != null && mine.state === 'running') writeMine(name, mine.epoch, 'stopped')
+        void stopLocal(name, 'duplicate')
+        continue
+      }
+      if (cur == null) {
+        orphans.push(spec)
+        let last: Assignment | undefined
+        for (const a of list ?? []) if (last == null || better(a, last)) last = a
+        formerOwner.set(name, last?.owner)
+      }
+    }
+    if (orphans.length === 0) return
+    const plan = allocate(orphans, bidders(), AUCTION_DEFAULTS)
+    for (const spec of orphans) {
+      if (plan.get(spec.name) !== me) continue
+      void takeOver(spec, formerOwner.get(spec.name))
+    }
+  }
+  const schedule = (): void => {
+    if (debounce != null || stopped) return
+    debounce = timers.setTimeout(() => { debounce = undefined; void reconcile() }, o.debounceMs)
+  }
+  const unChange = rdoc.onChange(schedule)
+  const unLive = rdoc.onLiveness(schedule)
+  const stopTick = every(timers, o.reconcileIntervalMs, () => { void reconcile() })
+
+  return {
+    async declare (spec) {
+      if (specsMap.size >= o.maxWorkloads && !specsMap.has(`${me}/${spec.name}`)) throw new RangeError(`more than ${o.maxWorkloads} workloads`)
+      const existing = specs().get(spec.name)
+      if (existing == null) specsMap.set(`${me}/${spec.name}`, { ...spec, declarer: me, hlc: encodeHlc(hlc.now()) })
+      const list = assignmentsByName().get(spec.name)
+      if (currentOf(list) == null) {
+        writeMine(spec.name, maxEpoch(list) + 1, 'running')
+        if (!local.has(spec.name)) await startLocal(spec)
+      }
+    },
+    setCapacity (c) {
+      const prev = capMap.get(`${me}/cap`)
+      if (prev != null && prev.cpuMillis === c.cpuMillis && prev.memoryMb === c.memoryMb) return
+      capMap.set(`${me}/cap`, { cpuMillis: c.cpuMillis, memoryMb: c.memoryMb, atMs: now() })
+    },
+    owner: (name) => currentOf(assignmentsByName().get(name)),
+    running: () => [...local].sort(),
+    specs: () => [...specs().values()],
+    reconcile,
+    stop () {
+      stopped = true
+      unChange(); unLive(); stopTick()
+      if (debounce != null) timers.clearTimeout(debounce)
+    },
+    stats: () => ({ ...stats })
+  }
+}
