@@ -1,0 +1,16 @@
+export {
+  createMicroLoop,
+  type MicroLoop,
+  type MicroLoopOptions,
+  type MicroSupervisor,
+  type MicroProbes,
+  type MicroEvents,
+  type MicroStats,
+  type AnomalyReport,
+  type AnomalySource,
+  type DiagnoseContext,
+  type ClassVerifier
+} from './loop.ts'
+export { MICRO_DEFAULTS } from './defaults.ts'
+export { classifyExit, classifyProbe } from './classify.ts'
+export { createIncidentLog, type IncidentLog } from './incidents.ts'
