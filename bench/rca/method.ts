@@ -1,0 +1,94 @@
+// Turns one PetShop issue into @homeostat/diagnosis input and runs it. Sees
+// only the metrics, the call graph, normal-operation metrics when present,
+// and the target node/metric — never the root cause.
+import { encode as encodeHlc } from '@homeostat/hlc'
+import type { Anomaly, Diagnosis, Incident } from '@homeostat/interface'
+import { declaredGraph, diagnose, stats, type DependencyGraph, type RankOptions, type SeriesInput } from '@homeostat/diagnosis'
+import { key, type Issue, type MetricTable, type Scenario } from './petshop.ts'
+
+/** Units-only noise floors (not tuned): 1 ms of latency, half a percentage point of availability. */
+const MIN_SCALE: Record<string, number> = { latency: 0.001, availability: 0.5 }
+
+export function graphOf (s: Scenario): DependencyGraph {
+  const deps = new Map<string, string[]>()
+  for (const n of s.graph.nodes) deps.set(n, [])
+  for (const [caller, callee] of s.graph.calls) deps.get(caller)?.push(callee)
+  return declaredGraph([...deps].map(([name, dependsOn]) => ({ name, dependsOn })))
+}
+
+/** Bad-direction transform: latency as is; availability → unavailability (100 − %). */
+function transform (metric: string, xs: ReadonlyArray<number | null> | undefined): Array<number | null> | undefined {
+  if (xs == null) return undefined
+  return metric === 'availability' ? xs.map((x) => x == null ? null : 100 - x) : [...xs]
+}
+
+export function seriesFor (nodes: readonly string[], metric: string, table: MetricTable, normal: MetricTable | null): SeriesInput[] {
+  const out: SeriesInput[] = []
+  for (const c of nodes) {
+    const values = transform(metric, table.columns.get(key(c, metric, 'Average')))
+    if (values == null) continue
+    const load = table.columns.get(key(c, 'requests', 'Sum'))
+    const nrm = normal != null ? transform(metric, normal.columns.get(key(c, metric, 'Average'))) : undefined
+    out.push({ component: c, metric, values, ...(load != null ? { load } : {}), ...(nrm != null ? { normal: nrm } : {}) })
+  }
+  return out
+}
+
+/**
+ * A plain detector standing in for the monitor: per component, the first row
+ * whose value is > 3 noise scales above the baseline (normal history if
+ * present, else the window's first row) becomes an Anomaly stamped with an HLC
+ * at that row's time. The ranking uses these only for happens-before order.
+ */
+export function detect (series: readonly SeriesInput[], timesSec: readonly number[], node: string): Anomaly[] {
+  const out: Anomaly[] = []
+  for (const s of series) {
+    const nv = stats.finiteValues(s.normal ?? [])
+    const base = nv.length >= 30 ? stats.median(nv) : s.values.find((x) => x != null) ?? null
+    if (base == null) continue
+    const noise = nv.length >= 30 ? stats.robustSigma(nv) : 0
+    const scale = Math.max(noise, 0.05 * Math.abs(base), MIN_SCALE[s.metric] ?? 0, 1e-12)
+    for (let i = 0; i < s.values.length; i++) {
+      const v = s.values[i]
+      if (v == null) continue
+      const z = (v - base) / scale
+      if (z > 3) {
+        const wallMs = Math.round(timesSec[i] * 1000)
+        out.push({ id: `${s.component}:${s.metric}:${i}`, node, component: s.component, metric: s.metric, kind: 'metric', score: Math.min(1, z / 10), value: v, hlc: encodeHlc({ wallMs, logical: 0, node }), atMs: wallMs })
+        break
+      }
+    }
+  }
+  return out
+}
+
+export interface RunResult { diagnosis: Diagnosis, ranking: string[], ms: number }
+
+export function diagnoseIssue (s: Scenario, graph: DependencyGraph, issue: Issue, rank: RankOptions = {}): RunResult {
+  const t0 = performance.now()
+  const metric = issue.target.metric
+  const series = seriesFor(graph.nodes, metric, issue.metrics, s.normal)
+  const node = 'petshop'
+  const anomalies = detect(series, issue.metrics.timesSec, node)
+  const alertMs = issue.target.timestampSec * 1000
+  const incident: Incident = {
+    id: `${s.name}/${issue.split}/${issue.name}`,
+    node,
+    component: issue.target.node,
+    targetKind: 'service',
+    failureClass: metric,
+    status: 'open',
+    openedAtMs: alertMs,
+    steps: [],
+    anomalies: anomalies.filter((a) => a.component === issue.target.node)
+  }
+  const diagnosis = diagnose({
+    incident,
+    graph,
+    hlc: encodeHlc({ wallMs: alertMs, logical: 1, node }),
+    anomalies: anomalies.filter((a) => a.component !== issue.target.node),
+    metrics: { series, target: { component: issue.target.node, metric }, direction: 'up', minScale: MIN_SCALE[metric] }
+  }, { rank })
+  const ms = performance.now() - t0
+  return { diagnosis, ranking: diagnosis.candidates.map((c) => c.component), ms }
+}
