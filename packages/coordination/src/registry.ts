@@ -76,7 +76,7 @@ export type CheckResult =
   | { free: false, reason: 'cooling_down', untilMs: number }
 
 export type ClaimResult =
-  | { granted: true, claim: Claim }
+  | { granted: true, claim: Claim, /** We already held it: the caller is repeating itself. */ alreadyHeld?: boolean }
   | { granted: false, reason: 'in_progress' | 'cooling_down' | 'lost' | 'stopped', holder?: Claim, untilMs?: number }
 
 export interface RegistryStats {
@@ -189,13 +189,8 @@ export function createRegistry (options: RegistryOptions): Registry {
     return { free: true }
   }
 
-  return {
-    check,
-    async claim (target, action, opts = {}) {
-      if (stopped) return { granted: false, reason: 'stopped' }
+  const doClaim = async (target: string, action: string, opts: { leaseMs?: number, cooldownMs?: number, detail?: string }): Promise<ClaimResult> => {
       const leaseMs = opts.leaseMs ?? o.leaseMs
-      const mine = held.get(target)
-      if (mine != null) return { granted: true, claim: claims.get(`${me}/${target}`)! }
       const c0 = check(target)
       if (!c0.free || (options.mayClaim != null && !options.mayClaim(target))) {
         stats.refused++
@@ -220,6 +215,20 @@ export function createRegistry (options: RegistryOptions): Registry {
       })
       held.set(target, { stopRenew, leaseMs })
       return { granted: true, claim: acting }
+  }
+  const pending = new Map<string, Promise<ClaimResult>>()
+
+  return {
+    check,
+    async claim (target, action, opts = {}) {
+      if (stopped) return { granted: false, reason: 'stopped' }
+      const mine = held.get(target)
+      if (mine != null) return { granted: true, claim: claims.get(`${me}/${target}`)!, alreadyHeld: true }
+      const p = pending.get(target)
+      if (p != null) return await p
+      const run = doClaim(target, action, opts)
+      pending.set(target, run)
+      try { return await run } finally { pending.delete(target) }
     },
     release (target, outcome, opts = {}) {
       const h = held.get(target)

@@ -182,7 +182,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     const orphans: DeclaredSpec[] = []
     const formerOwner = new Map<string, string | undefined>()
     for (const [name, spec] of all) {
-      if (busy.has(name)) continue
+      // A takeover in flight still takes its place in the auction (its capacity is spoken for).
+      if (busy.has(name)) { orphans.push(spec); continue }
       const list = byName.get(name)
       const cur = currentOf(list)
       if (cur != null && cur.owner === me) {
@@ -206,7 +207,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     if (orphans.length === 0) return
     const plan = allocate(orphans, bidders(), AUCTION_DEFAULTS)
     for (const spec of orphans) {
-      if (plan.get(spec.name) !== me) continue
+      if (plan.get(spec.name) !== me || busy.has(spec.name)) continue
       void takeOver(spec, formerOwner.get(spec.name))
     }
   }

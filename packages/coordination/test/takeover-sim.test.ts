@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import { createCluster, seedFromEnv, withSeed, type Cluster } from './harness.ts'
+
+const spec = (name: string, priority = 1, cpuMillis = 500) => ({ name, priority, cpuMillis, memoryMb: 128 })
+
+async function withCapacity (cl: Cluster, cpuMillis = 2000): Promise<void> {
+  for (const a of cl.up()) a.coord.takeover.setCapacity({ cpuMillis, memoryMb: 4096 })
+  await cl.sim.runFor(500)
+}
+
+describe('coordination on the simulated mesh: workload takeover', function () {
+  this.timeout(60_000)
+
+  it('the owner crashes: exactly one survivor takes the workload over; the restarted owner does not start a second copy', async () => {
+    await withSeed(seedFromEnv(201), async (seed) => {
+      const cl = await createCluster(6, { seed, dropRate: 0.1 })
+      await withCapacity(cl)
+      await cl.agents.get('n002')!.coord.takeover.declare(spec('trainer'))
+      await cl.sim.runFor(500)
+      assert.deepEqual([...cl.running.get('trainer')!], ['n002'])
+      const t0 = cl.sim.now()
+      cl.crash('n002')
+      assert.equal(cl.copies('trainer'), 0)
+      assert.ok(await cl.sim.runUntil(() => cl.copies('trainer') === 1, { timeoutMs: 10_000 }))
+      const takeoverMs = cl.sim.now() - t0
+      assert.ok(takeoverMs < 2500, `took ${takeoverMs} ms`)
+      await cl.sim.runFor(5000)
+      assert.equal(cl.copies('trainer'), 1)
+      assert.equal(cl.maxCopies.get('trainer'), 1)
+      await cl.restart('n002')
+      await cl.sim.runFor(5000)
+      assert.equal(cl.copies('trainer'), 1, 'the restarted owner caught up before starting anything')
+      assert.equal(cl.maxCopies.get('trainer'), 1)
+      assert.ok(cl.converged())
+    })
+  })
+
+  it('partition: both sides run a copy; after the heal exactly one copy remains and replicas converge', async () => {
+    await withSeed(seedFromEnv(202), async (seed) => {
+      const cl = await createCluster(6, { seed })
+      await withCapacity(cl)
+      await cl.agents.get('n000')!.coord.takeover.declare(spec('infer'))
+      await cl.sim.runFor(500)
+      cl.sim.partition([['n000', 'n001', 'n002'], ['n003', 'n004', 'n005']])
+      assert.ok(await cl.sim.runUntil(() => cl.copies('infer') === 2, { timeoutMs: 10_000 }), 'the other side took over')
+      await cl.sim.runFor(5000)
+      assert.equal(cl.copies('infer'), 2)
+      cl.sim.heal()
+      assert.ok(await cl.sim.runUntil(() => cl.copies('infer') === 1 && cl.converged(), { timeoutMs: 5000 }))
+      await cl.sim.runFor(5000)
+      assert.equal(cl.copies('infer'), 1)
+      assert.ok(cl.converged())
+    })
+  })
+
+  it('scarce capacity: two orphans, one spare slot → the higher-priority workload wins the auction', async () => {
+    await withSeed(seedFromEnv(203), async (seed) => {
+      const cl = await createCluster(3, { seed })
+      const [a, b, c] = [...cl.agents.values()]
+      a!.coord.takeover.setCapacity({ cpuMillis: 0, memoryMb: 0 })
+      b!.coord.takeover.setCapacity({ cpuMillis: 600, memoryMb: 4096 }) // room for one
+      c!.coord.takeover.setCapacity({ cpuMillis: 2000, memoryMb: 4096 })
+      await cl.sim.runFor(500)
+      await c!.coord.takeover.declare(spec('batch', 1))
+      await c!.coord.takeover.declare(spec('critical', 10))
+      await cl.sim.runFor(500)
+      cl.crash(c!.id)
+      await cl.sim.runFor(5000)
+      assert.equal(cl.copies('critical'), 1)
+      assert.equal(cl.copies('batch'), 0, 'the low-priority workload waits for capacity')
+      assert.deepEqual([...cl.running.get('critical')!], [b!.id])
+      b!.coord.takeover.setCapacity({ cpuMillis: 0, memoryMb: 4096 })
+      a!.coord.takeover.setCapacity({ cpuMillis: 1000, memoryMb: 4096 })
+      await cl.sim.runFor(3000)
+      assert.deepEqual([...(cl.running.get('batch') ?? [])], [a!.id], 'capacity appeared: the waiting workload is placed')
+    })
+  })
+})
