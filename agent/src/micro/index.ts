@@ -14,3 +14,5 @@ export {
 export { MICRO_DEFAULTS } from './defaults.ts'
 export { classifyExit, classifyProbe } from './classify.ts'
 export { createIncidentLog, type IncidentLog } from './incidents.ts'
+export { createResourceWatch, RESOURCE_DEFAULTS, processCpuSeconds, processRssMb, dirSizeMb, type ResourceWatch, type ResourceOptions } from './resources.ts'
+export { linearTrend, timeToLimitMs, type Point } from './trend.ts'

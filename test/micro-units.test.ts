@@ -1,0 +1,72 @@
+// Pure parts of the micro loop, from tables: classification, trend maths,
+// the incident log (HLC stamping, status, bounds), and anti-flapping rules
+// with a scripted target.
+import assert from 'node:assert/strict'
+import { createHlc } from '@homeostat/hlc'
+import { LIMITS } from '@homeostat/interface'
+import { classifyExit, classifyProbe, createIncidentLog, linearTrend, timeToLimitMs } from '../agent/src/micro/index.ts'
+
+describe('micro loop units', () => {
+  it('classifies exits and probe failures', () => {
+    const exits: Array<[object, string]> = [
+      [{ code: 1, signal: null }, 'crash'],
+      [{ code: null, signal: 'SIGSEGV' }, 'crash'],
+      [{ code: null, signal: 'SIGKILL', reason: 'oom' }, 'memory_leak']
+    ]
+    for (const [e, c] of exits) assert.equal(classifyExit(e as never), c)
+    const probes: Array<[string, string | undefined, string]> = [
+      ['http', 'timeout: no complete response within 300 ms', 'hang'],
+      ['tcp', 'timeout: no connection within 500 ms', 'hang'],
+      ['http', 'HTTP 500 not accepted', 'unhealthy'],
+      ['http', 'ECONNREFUSED: connect ECONNREFUSED', 'unhealthy'],
+      ['heartbeat', 'stale: 12 s old', 'hang'],
+      ['exec', 'exit code 1', 'unhealthy'],
+      ['process', undefined, 'crash']
+    ]
+    for (const [k, d, c] of probes) assert.equal(classifyProbe(k, d), c, `${k} ${d}`)
+  })
+
+  it('fits trends and predicts time to a limit', () => {
+    const pts = [0, 1, 2, 3].map((i) => ({ tMs: i * 500, value: 100 + i * 10 })) // 20 units/s
+    const tr = linearTrend(pts)!
+    assert.ok(Math.abs(tr.slopePerS - 20) < 1e-9)
+    assert.ok(Math.abs(tr.r2 - 1) < 1e-9)
+    assert.equal(linearTrend([{ tMs: 1, value: 1 }]), undefined)
+    assert.equal(linearTrend([{ tMs: 1, value: 1 }, { tMs: 1, value: 2 }]), undefined)
+    assert.equal(linearTrend([{ tMs: 0, value: 5 }, { tMs: 10, value: 5 }])!.slopePerS, 0)
+    const table: Array<[number, number, number, number]> = [[100, 200, 20, 5000], [200, 200, 20, 0], [250, 200, 0, 0], [100, 200, 0, Infinity], [100, 200, -5, Infinity]]
+    for (const [cur, lim, slope, ms] of table) assert.equal(timeToLimitMs(cur, lim, slope), ms)
+  })
+
+  it('keeps incident records HLC-stamped, status-derived and bounded', () => {
+    let t = 1_000_000
+    const hlc = createHlc({ nodeId: 'n1', now: () => t })
+    const published: string[] = []
+    const log = createIncidentLog({ node: 'n1', hlc, now: () => t, maxIncidents: 2, maxAnomaliesPerIncident: 2, publish: (i) => { published.push(i.status) } })
+    const anomaly = { id: 'a1', node: 'n1', component: 'c', metric: 'process.exit', kind: 'exit' as const, score: 1, value: 1, hlc: '0', atMs: t - 50 }
+    const inc = log.open({ component: 'c', failureClass: 'crash', targetKind: 'process', anomaly: { ...anomaly, hlc: '00000000000f4240000000000n1' }, onsetMs: t - 50, summary: 'x' })
+    assert.equal(inc.openedAtMs, t - 50)
+    assert.deepEqual(inc.steps.map((s) => s.kind), ['opened', 'detected'])
+    assert.equal(inc.steps[1].data?.detectionMs, 50)
+    t += 10
+    log.step(inc.id, { kind: 'acted', summary: 'restart' })
+    assert.equal(log.get(inc.id)!.status, 'recovering')
+    log.step(inc.id, { kind: 'escalated', summary: 'next', data: { to: 'next_action' } })
+    assert.equal(log.get(inc.id)!.status, 'recovering', 'escalating to the next action keeps it open')
+    log.step(inc.id, { kind: 'recovered', summary: 'ok' })
+    assert.equal(log.get(inc.id)!.status, 'recovered')
+    assert.deepEqual(published, ['open', 'recovering', 'recovering', 'recovered'])
+    for (let i = 0; i < 5; i++) log.attach(inc.id, { ...anomaly, id: `x${i}` })
+    assert.equal(log.get(inc.id)!.anomalies.length, 2, 'anomalies per incident are bounded')
+    for (let i = 0; i < LIMITS.incidentSteps + 10; i++) log.step(inc.id, { kind: 'note', summary: 'n' })
+    assert.ok(log.get(inc.id)!.steps.length <= LIMITS.incidentSteps)
+    assert.ok(log.droppedSteps > 0)
+    // bounded: closed incidents are dropped first
+    log.open({ component: 'd', failureClass: 'crash', targetKind: 'process', anomaly, onsetMs: t, summary: 'y' })
+    log.open({ component: 'e', failureClass: 'crash', targetKind: 'process', anomaly, onsetMs: t, summary: 'z' })
+    assert.equal(log.list().length, 2)
+    assert.equal(log.get(inc.id), undefined)
+    // a step for an unknown incident is still returned (stamped) but changes nothing
+    assert.equal(log.step('nope', { kind: 'note', summary: 'x' }).kind, 'note')
+  })
+})
