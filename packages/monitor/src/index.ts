@@ -29,3 +29,21 @@ export {
   type StopOptions,
   type Tail
 } from './supervisor.ts'
+export type { ProbeResult, ProbeStatus } from './probes/types.ts'
+export { httpProbe, statusAccepted, HTTP_BODY_LIMIT_BYTES, type HttpProbeOptions } from './probes/http.ts'
+export { tcpProbe } from './probes/tcp.ts'
+export { execProbe } from './probes/exec.ts'
+export { heartbeatProbe } from './probes/heartbeat.ts'
+export { systemdProbe, systemdAvailable, parseSystemctlShow } from './probes/systemd.ts'
+export { processProbe, procState } from './probes/process.ts'
+export {
+  createProbeRunner,
+  probeLabel,
+  PROBE_DEFAULTS,
+  type ProbeRunner,
+  type ProbeRunnerOptions,
+  type ProbeRunnerEvents,
+  type ProbeState,
+  type ProbeStatusInfo,
+  type HealthVerdict
+} from './probes/runner.ts'

@@ -1,0 +1,316 @@
+// Runs each component's probes on their own period, applies failure/success
+// thresholds, and reports transitions. A probe that cannot run (probe error)
+// is retried with backoff a few times and then given up — reported, never
+// retried forever. `checkNow` runs every probe of a component once, for
+// recovery's verification.
+import type { ProbeSpec } from '../config.ts'
+import type { Supervisor } from '../supervisor.ts'
+import { backoffDelayMs } from '../backoff.ts'
+import { Emitter, realScheduler, silentLogger, type Logger, type Scheduler, type Unsubscribe } from '../events.ts'
+import type { ProbeResult } from './types.ts'
+import { httpProbe } from './http.ts'
+import { tcpProbe } from './tcp.ts'
+import { execProbe } from './exec.ts'
+import { heartbeatProbe } from './heartbeat.ts'
+import { systemdProbe, systemdAvailable } from './systemd.ts'
+import { processProbe } from './process.ts'
+
+export const PROBE_DEFAULTS = {
+  /** Consecutive probe errors (the probe itself cannot run) before giving up on it. */
+  maxProbeErrors: 3,
+  /** Retry delay after a probe error starts here and doubles (a missing binary will not appear in a second). */
+  probeErrorBackoffMs: 1000,
+  /** …capped here. */
+  probeErrorBackoffMaxMs: 60_000
+} as const
+
+export type ProbeState = 'unknown' | 'healthy' | 'unhealthy' | 'probe_error' | 'unsupported'
+
+export interface ProbeStatusInfo {
+  component: string
+  probe: string
+  kind: ProbeSpec['kind']
+  state: ProbeState
+  consecutiveFailures: number
+  consecutiveSuccesses: number
+  consecutiveErrors: number
+  /** When the current run of failures began (the fault's onset as the probe saw it). */
+  firstFailureAtMs?: number
+  /** Gave up after maxProbeErrors probe errors (or unsupported): no longer scheduled. */
+  gaveUp: boolean
+  lastResult?: ProbeResult & { atMs: number }
+}
+
+export interface HealthVerdict {
+  component: string
+  atMs: number
+  /** Process running and no probe failing. Probe errors / unsupported probes do not count against it. */
+  healthy: boolean
+  status: 'healthy' | 'unhealthy' | 'down' | 'unknown'
+  processState?: string
+  probes: ProbeStatusInfo[]
+  /** Why not healthy, one line per reason. */
+  reasons: string[]
+  /** Probes that could not run, with the reason. */
+  probeErrors: string[]
+}
+
+export interface ProbeRunnerEvents extends Record<string, unknown> {
+  result: { component: string, probe: string, kind: ProbeSpec['kind'], result: ProbeResult, atMs: number }
+  unhealthy: { component: string, probe: string, kind: ProbeSpec['kind'], status: ProbeStatusInfo, atMs: number }
+  healthy: { component: string, probe: string, kind: ProbeSpec['kind'], status: ProbeStatusInfo, atMs: number }
+  probe_error: { component: string, probe: string, kind: ProbeSpec['kind'], reason: string, errors: number, gaveUp: boolean, unsupported: boolean, atMs: number }
+}
+
+export interface ProbeRunnerOptions {
+  supervisor: Supervisor
+  now?: () => number
+  logger?: Logger
+  scheduler?: Scheduler
+  maxProbeErrors?: number
+  probeErrorBackoffMs?: number
+  /** Systemd detection, injectable for tests. */
+  systemdAvailable?: () => boolean
+}
+
+export interface ProbeRunner {
+  start: () => void
+  stop: () => void
+  /** Runs every probe of `name` once now (plus process liveness) and returns the verdict. */
+  checkNow: (name: string) => Promise<HealthVerdict>
+  /** The last known verdict (thresholds applied), without running anything. */
+  health: (name: string) => HealthVerdict
+  /** Re-arms given-up probes of a component (e.g. after fixing the probe's command). */
+  reset: (name: string) => void
+  on: <K extends keyof ProbeRunnerEvents>(event: K, fn: (value: ProbeRunnerEvents[K]) => void) => Unsubscribe
+  stats: () => { runs: number, failures: number, probeErrors: number, gaveUp: number }
+}
+
+interface Slot {
+  component: string
+  index: number
+  spec: ProbeSpec
+  status: ProbeStatusInfo
+  timer?: unknown
+  running: boolean
+  generation: number
+}
+
+export const probeLabel = (spec: ProbeSpec, index: number): string => spec.name ?? `${spec.kind}#${index}`
+
+export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
+  const sup = options.supervisor
+  const now = options.now ?? Date.now
+  const logger = options.logger ?? silentLogger
+  const sched = options.scheduler ?? realScheduler
+  const maxErrors = options.maxProbeErrors ?? PROBE_DEFAULTS.maxProbeErrors
+  const errBackoff = { initialMs: options.probeErrorBackoffMs ?? PROBE_DEFAULTS.probeErrorBackoffMs, maxMs: PROBE_DEFAULTS.probeErrorBackoffMaxMs, multiplier: 2, jitter: 0.1 }
+  const hasSystemd = options.systemdAvailable ?? systemdAvailable
+  const events = new Emitter<ProbeRunnerEvents>(logger)
+  const slots = new Map<string, Slot[]>()
+  const counters = { runs: 0, failures: 0, probeErrors: 0, gaveUp: 0 }
+  let started = false
+  const unsubs: Unsubscribe[] = []
+
+  const build = (name: string): void => {
+    for (const s of slots.get(name) ?? []) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.generation++ }
+    const spec = sup.info(name).spec
+    slots.set(name, spec.probes.map((p, index) => ({
+      component: name,
+      index,
+      spec: p,
+      running: false,
+      generation: 0,
+      status: { component: name, probe: probeLabel(p, index), kind: p.kind, state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, consecutiveErrors: 0, gaveUp: false }
+    })))
+  }
+
+  const runOne = async (slot: Slot): Promise<ProbeResult> => {
+    const p = slot.spec
+    const info = sup.info(slot.component)
+    switch (p.kind) {
+      case 'process': return processProbe(info.state === 'running' ? info.pid : undefined)
+      case 'http': return await httpProbe(p)
+      case 'tcp': return await tcpProbe(p)
+      case 'exec': return await execProbe({ ...p, cwd: info.spec.cwd })
+      case 'heartbeat': return await heartbeatProbe(p)
+      case 'systemd': return await systemdProbe(p, hasSystemd)
+    }
+  }
+
+  /** Applies one result to the slot's counters and emits transitions. */
+  const apply = (slot: Slot, r: ProbeResult): void => {
+    const st = slot.status
+    const atMs = now()
+    counters.runs++
+    st.lastResult = { ...r, atMs }
+    events.emit('result', { component: slot.component, probe: st.probe, kind: st.kind, result: r, atMs })
+    if (r.status === 'error' || r.status === 'unsupported') {
+      counters.probeErrors++
+      st.consecutiveErrors++
+      const unsupported = r.status === 'unsupported'
+      const gaveUp = unsupported || st.consecutiveErrors >= maxErrors
+      if (gaveUp && !st.gaveUp) counters.gaveUp++
+      st.gaveUp = gaveUp
+      st.state = unsupported ? 'unsupported' : 'probe_error'
+      logger.warn({ component: slot.component, probe: st.probe, reason: r.detail, errors: st.consecutiveErrors, gaveUp }, 'probe error')
+      events.emit('probe_error', { component: slot.component, probe: st.probe, kind: st.kind, reason: r.detail, errors: st.consecutiveErrors, gaveUp, unsupported, atMs })
+      return
+    }
+    st.consecutiveErrors = 0
+    if (r.status === 'ok') {
+      st.consecutiveSuccesses++
+      st.consecutiveFailures = 0
+      delete st.firstFailureAtMs
+      if (st.state !== 'healthy' && (st.state !== 'unhealthy' || st.consecutiveSuccesses >= slot.spec.successThreshold)) {
+        const was = st.state
+        st.state = 'healthy'
+        if (was === 'unhealthy') events.emit('healthy', { component: slot.component, probe: st.probe, kind: st.kind, status: { ...st }, atMs })
+      }
+    } else {
+      counters.failures++
+      st.consecutiveSuccesses = 0
+      st.consecutiveFailures++
+      st.firstFailureAtMs ??= atMs - (r.latencyMs ?? 0)
+      if (st.state !== 'unhealthy' && st.consecutiveFailures >= slot.spec.failureThreshold) {
+        st.state = 'unhealthy'
+        events.emit('unhealthy', { component: slot.component, probe: st.probe, kind: st.kind, status: { ...st }, atMs })
+      }
+    }
+  }
+
+  const resetCounters = (slot: Slot): void => {
+    const st = slot.status
+    st.consecutiveFailures = 0
+    st.consecutiveSuccesses = 0
+    delete st.firstFailureAtMs
+    if (st.state === 'healthy' || st.state === 'unhealthy') st.state = 'unknown'
+  }
+
+  const schedule = (slot: Slot, delayMs: number): void => {
+    if (!started || slot.status.gaveUp) return
+    if (slot.timer !== undefined) sched.clearTimeout(slot.timer)
+    const gen = slot.generation
+    slot.timer = sched.setTimeout(() => {
+      slot.timer = undefined
+      if (gen !== slot.generation) return
+      void tick(slot)
+    }, Math.max(0, delayMs))
+  }
+
+  const tick = async (slot: Slot): Promise<void> => {
+    const info = sup.info(slot.component)
+    // A component that is not running is the supervisor's news (exit event);
+    // probing it would only produce a second, noisier incident.
+    if (info.state !== 'running') {
+      resetCounters(slot)
+      schedule(slot, slot.spec.periodMs)
+      return
+    }
+    if (info.startedAtMs !== undefined && now() - info.startedAtMs < slot.spec.initialDelayMs) {
+      schedule(slot, slot.spec.initialDelayMs - (now() - info.startedAtMs))
+      return
+    }
+    if (slot.running) { schedule(slot, slot.spec.periodMs); return }
+    slot.running = true
+    const gen = slot.generation
+    const t0 = performance.now()
+    let r: ProbeResult
+    try { r = await runOne(slot) } catch (err) { r = { status: 'error', latencyMs: 0, detail: `probe threw: ${(err as Error).message}` } }
+    slot.running = false
+    if (gen !== slot.generation) return
+    // A result that straddled a restart describes the old process: drop it.
+    const after = sup.info(slot.component)
+    if (after.pid !== info.pid || after.state !== 'running') { resetCounters(slot); schedule(slot, slot.spec.periodMs); return }
+    apply(slot, r)
+    if (r.status === 'error') schedule(slot, backoffDelayMs(slot.status.consecutiveErrors - 1, errBackoff))
+    else schedule(slot, slot.spec.periodMs - (performance.now() - t0))
+  }
+
+  const verdict = (name: string): HealthVerdict => {
+    const info = sup.info(name)
+    const list = (slots.get(name) ?? []).map((s) => ({ ...s.status }))
+    const reasons: string[] = []
+    const probeErrors: string[] = []
+    let status: HealthVerdict['status'] = 'healthy'
+    if (info.state !== 'running') {
+      status = 'down'
+      reasons.push(`process ${info.state}${info.lastExit !== undefined ? ` (exit code ${String(info.lastExit.code)}, signal ${String(info.lastExit.signal)})` : ''}`)
+    }
+    for (const p of list) {
+      if (p.state === 'unhealthy') {
+        if (status === 'healthy') status = 'unhealthy'
+        reasons.push(`${p.probe}: ${p.lastResult?.detail ?? 'failing'}`)
+      } else if (p.state === 'probe_error' || p.state === 'unsupported') {
+        probeErrors.push(`${p.probe}: ${p.lastResult?.detail ?? p.state}`)
+      }
+    }
+    return { component: name, atMs: now(), healthy: status === 'healthy', status, processState: info.state, probes: list, reasons, probeErrors }
+  }
+
+  return {
+    start () {
+      if (started) return
+      started = true
+      for (const name of sup.names()) build(name)
+      for (const list of slots.values()) for (const s of list) schedule(s, s.spec.initialDelayMs)
+      unsubs.push(sup.on('spec', ({ name }) => {
+        build(name)
+        for (const s of slots.get(name) ?? []) schedule(s, s.spec.initialDelayMs)
+      }))
+      unsubs.push(sup.on('start', ({ name }) => {
+        for (const s of slots.get(name) ?? []) {
+          resetCounters(s)
+          s.generation++
+          schedule(s, s.spec.initialDelayMs)
+        }
+      }))
+    },
+    stop () {
+      started = false
+      for (const u of unsubs.splice(0)) u()
+      for (const list of slots.values()) for (const s of list) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.timer = undefined; s.generation++ }
+    },
+    async checkNow (name) {
+      if (!slots.has(name)) build(name)
+      const list = slots.get(name)!
+      const info = sup.info(name)
+      const fresh: ProbeStatusInfo[] = []
+      const reasons: string[] = []
+      const probeErrors: string[] = []
+      let status: HealthVerdict['status'] = 'healthy'
+      const alive = processProbe(info.state === 'running' ? info.pid : undefined)
+      if (alive.status !== 'ok') {
+        status = 'down'
+        reasons.push(`process: ${alive.detail}`)
+      }
+      const results = await Promise.all(list.map(async (s) => {
+        if (s.status.gaveUp || alive.status !== 'ok') return undefined
+        try { return await runOne(s) } catch (err) { return { status: 'error', latencyMs: 0, detail: `probe threw: ${(err as Error).message}` } satisfies ProbeResult }
+      }))
+      list.forEach((s, i) => {
+        const r = results[i]
+        if (r !== undefined) apply(s, r)
+        fresh.push({ ...s.status })
+        if (r?.status === 'fail') {
+          if (status === 'healthy') status = 'unhealthy'
+          reasons.push(`${s.status.probe}: ${r.detail}`)
+        } else if (s.status.state === 'probe_error' || s.status.state === 'unsupported') {
+          probeErrors.push(`${s.status.probe}: ${s.status.lastResult?.detail ?? s.status.state}`)
+        }
+      })
+      return { component: name, atMs: now(), healthy: status === 'healthy', status, processState: info.state, probes: fresh, reasons, probeErrors }
+    },
+    health: verdict,
+    reset (name) {
+      for (const s of slots.get(name) ?? []) {
+        s.status.gaveUp = false
+        s.status.consecutiveErrors = 0
+        s.status.state = 'unknown'
+        schedule(s, 0)
+      }
+    },
+    on: (event, fn) => events.on(event, fn),
+    stats: () => ({ ...counters })
+  }
+}
