@@ -12,3 +12,4 @@ export {
 } from './envelope.ts'
 export * from './records.ts'
 export * from './policy.ts'
+export * from './planner.ts'
