@@ -47,3 +47,4 @@ export {
   type ProbeStatusInfo,
   type HealthVerdict
 } from './probes/runner.ts'
+export * from './detect/index.ts'

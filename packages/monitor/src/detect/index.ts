@@ -1,0 +1,230 @@
+// Online anomaly detector for one metric: sees each value once, in order,
+// never looks ahead, and returns a score in [0,1] per value.
+//
+// Pipeline per value x at time t:
+//  1. three raw scores in [0,1], each a robust distance squashed by 1 − e^(−z/k):
+//     - level:    |x − median| / MAD over the last `windowSamples` values;
+//     - change:   the same for the first difference x − x_prev (jumps, drops);
+//     - seasonal: |x − profile(time of day)| / typical deviation of that bin.
+//  2. each raw score goes through its own anomaly likelihood (how unusual is
+//     this raw score for this metric?), the maximum of the three is taken;
+//  3. range novelty: a value beyond everything seen so far (by more than
+//     `rangeTolerance` of the range) scores 1;
+//  4. suppression keeps one alert per burst.
+// Judged on the Numenta Anomaly Benchmark (bench/nab); see the README.
+import { RollingRobust } from './robust.ts'
+import { AnomalyLikelihood } from './likelihood.ts'
+import { TimeOfDayProfile } from './seasonal.ts'
+import { AlertSuppressor } from './suppress.ts'
+
+export { RollingRobust } from './robust.ts'
+export { AnomalyLikelihood, normalTail, logLikelihood } from './likelihood.ts'
+export { TimeOfDayProfile } from './seasonal.ts'
+export { AlertSuppressor } from './suppress.ts'
+
+export interface DetectorOptions {
+  windowSamples: number
+  minScaleFraction: number
+  levelSoftness: number
+  changeSoftness: number
+  seasonalSoftness: number
+  seasonalBins: number
+  seasonalAlpha: number
+  seasonalMinDays: number
+  utcOffsetMs: number
+  averagingWindow: number
+  learningSamples: number
+  likelihoodForgetting: number
+  rangeTolerance: number
+  suppressSamples: number
+  alertLevel: number
+}
+
+/**
+ * One configuration for every metric (chosen on the NAB corpus as a whole,
+ * never per file; see packages/monitor/README.md for what was tuned).
+ */
+export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
+  // Rolling window of the level and change statistics. 200 samples (~17 h at
+  // 5 min, ~3 min at 1 Hz) follows slow drift without forgetting what
+  // "normal" looked like a moment ago; 100–400 all score within ~1.5 NAB points.
+  windowSamples: 200,
+  // Floor of the robust scale, as a fraction of the range seen so far: a
+  // metric that sits on one value (MAD 0) must not turn every tiny wiggle into
+  // an infinite z-score.
+  minScaleFraction: 0.01,
+  // z at which the level score reaches 1 − 1/e; larger = gentler.
+  levelSoftness: 4,
+  // Same for the first difference.
+  changeSoftness: 4,
+  // Same for the time-of-day residual (seasonal deviations are noisier).
+  seasonalSoftness: 8,
+  // 96 bins = 15-minute slots of the day.
+  seasonalBins: 96,
+  // Each bin forgets old days with this weight per visit (~10 days memory).
+  seasonalAlpha: 0.1,
+  // A bin is trusted after it has been seen on this many days.
+  seasonalMinDays: 3,
+  // Added to timestamps before taking the time of day (local time zone of the workload).
+  utcOffsetMs: 0,
+  // Raw scores are averaged over this many samples before the likelihood
+  // (Numenta uses 10): a single noisy sample is not an event, a run is.
+  averagingWindow: 10,
+  // No likelihood (score 0) until this many samples fitted its distribution.
+  learningSamples: 300,
+  // Per-sample forgetting of the likelihood's distribution (memory ~2000
+  // samples), so a metric whose behaviour changed for good is re-learnt.
+  likelihoodForgetting: 0.9995,
+  // A value beyond the range seen so far by more than 5 % of that range is an anomaly outright.
+  rangeTolerance: 0.05,
+  // After an alert, scores not above it are zeroed for this many samples.
+  suppressSamples: 30,
+  // Scores from this level on count as an alert for the suppression.
+  alertLevel: 0.3
+})
+
+export class DetectorConfigError extends Error {
+  readonly code = 'ERR_DETECTOR_CONFIG'
+  constructor (readonly field: string, message: string) {
+    super(`detector option ${field}: ${message}`)
+    this.name = 'DetectorConfigError'
+  }
+}
+
+export interface DetectorStats {
+  /** Values scored. */
+  samples: number
+  /** Values rejected (NaN, ±Infinity, non-number); they score 0 and leave the state untouched. */
+  invalid: number
+}
+
+export interface Detector {
+  /** Score the next value (its timestamp in ms); returns a score in [0,1]. */
+  update: (value: number, tMs: number) => number
+  /** Bytes of numeric state this detector holds (typed arrays + scalars). */
+  stateBytes: () => number
+  stats: () => DetectorStats
+  readonly options: Readonly<DetectorOptions>
+}
+
+const RULES: Array<[keyof DetectorOptions, (v: number) => boolean, string]> = [
+  ['windowSamples', (v) => Number.isInteger(v) && v >= 8 && v <= 100_000, 'an integer in [8, 100000]'],
+  ['minScaleFraction', (v) => v >= 0 && v < 1, 'in [0, 1)'],
+  ['levelSoftness', (v) => v > 0, '> 0'],
+  ['changeSoftness', (v) => v > 0, '> 0'],
+  ['seasonalSoftness', (v) => v > 0, '> 0'],
+  ['seasonalBins', (v) => Number.isInteger(v) && v >= 0 && v <= 1440, 'an integer in [0, 1440] (0 disables)'],
+  ['seasonalAlpha', (v) => v > 0 && v <= 1, 'in (0, 1]'],
+  ['seasonalMinDays', (v) => Number.isInteger(v) && v >= 1 && v <= 1000, 'an integer in [1, 1000]'],
+  ['utcOffsetMs', (v) => Math.abs(v) <= 86_400_000, 'within ±1 day'],
+  ['averagingWindow', (v) => Number.isInteger(v) && v >= 1 && v <= 10_000, 'an integer in [1, 10000]'],
+  ['learningSamples', (v) => Number.isInteger(v) && v >= 1, 'an integer ≥ 1'],
+  ['likelihoodForgetting', (v) => v > 0 && v <= 1, 'in (0, 1]'],
+  ['rangeTolerance', (v) => v >= 0, '≥ 0 (Infinity disables)'],
+  ['suppressSamples', (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0 (0 disables)'],
+  ['alertLevel', (v) => v >= 0 && v <= 1, 'in [0, 1]']
+]
+
+export function validateDetectorOptions (init: Partial<DetectorOptions> = {}): DetectorOptions {
+  const o = { ...DETECTOR_DEFAULTS, ...init }
+  for (const key of Object.keys(init)) {
+    if (!(key in DETECTOR_DEFAULTS)) throw new DetectorConfigError(key, 'unknown option')
+  }
+  for (const [key, ok, want] of RULES) {
+    const v = o[key]
+    if (typeof v !== 'number' || Number.isNaN(v) || !ok(v)) throw new DetectorConfigError(key, `must be ${want}, got ${String(v)}`)
+  }
+  return o
+}
+
+/** Squash a non-negative distance into [0,1). */
+function squash (z: number, softness: number): number {
+  return 1 - Math.exp(-z / softness)
+}
+
+const MIN_WINDOW_FOR_STATS = 20
+
+export function createDetector (init: Partial<DetectorOptions> = {}): Detector {
+  const o = validateDetectorOptions(init)
+  const level = new RollingRobust(o.windowSamples)
+  const change = new RollingRobust(o.windowSamples)
+  const profile = o.seasonalBins > 0
+    ? new TimeOfDayProfile({ bins: o.seasonalBins, alpha: o.seasonalAlpha, minDays: o.seasonalMinDays, utcOffsetMs: o.utcOffsetMs })
+    : null
+  const lik = { averagingWindow: o.averagingWindow, learningSamples: o.learningSamples, forgetting: o.likelihoodForgetting, minStd: 1e-3 }
+  const levelLik = new AnomalyLikelihood(lik)
+  const changeLik = new AnomalyLikelihood(lik)
+  const seasonalLik = profile != null ? new AnomalyLikelihood(lik) : null
+  const suppressor = new AlertSuppressor({ holdSamples: o.suppressSamples, alertLevel: o.alertLevel })
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  let prev = Number.NaN
+  let samples = 0
+  let invalid = 0
+
+  function update (x: number, tMs: number): number {
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      invalid++
+      return 0
+    }
+    samples++
+    const range = max > min ? max - min : 1
+    const floor = Math.max(range * o.minScaleFraction, 1e-9)
+
+    let rLevel = 0
+    let med = 0
+    let mad = 0
+    if (level.size >= MIN_WINDOW_FOR_STATS) {
+      med = level.median()
+      mad = level.mad(med) * 1.4826
+      rLevel = squash(Math.abs(x - med) / Math.max(mad, floor), o.levelSoftness)
+    }
+
+    const d = Number.isNaN(prev) ? 0 : x - prev
+    let rChange = 0
+    if (change.size >= MIN_WINDOW_FOR_STATS) {
+      const dm = change.median()
+      const dmad = change.mad(dm) * 1.4826
+      rChange = squash(Math.abs(d - dm) / Math.max(dmad, floor), o.changeSoftness)
+    }
+
+    let rSeasonal = 0
+    let bin = -1
+    if (profile != null && Number.isFinite(tMs)) {
+      bin = profile.bin(tMs)
+      const e = profile.expected(bin)
+      if (e != null) {
+        const scale = Math.max(e.dev * 1.25, floor, mad * 0.5)
+        rSeasonal = squash(Math.abs(x - e.mean) / scale, o.seasonalSoftness)
+      }
+      profile.update(bin, x)
+    }
+
+    level.push(x)
+    if (!Number.isNaN(prev)) change.push(d)
+    prev = x
+
+    let score = Math.max(levelLik.push(rLevel), changeLik.push(rChange), seasonalLik != null ? seasonalLik.push(rSeasonal) : 0)
+
+    if (max > min) {
+      const tol = (max - min) * o.rangeTolerance
+      if (x > max + tol || x < min - tol) score = 1
+    }
+    if (x < min) min = x
+    if (x > max) max = x
+
+    return suppressor.filter(score)
+  }
+
+  function stateBytes (): number {
+    const scalars = 16 * 8
+    return level.bytes + change.bytes + (profile?.bytes ?? 0) + levelLik.bytes + changeLik.bytes + (seasonalLik?.bytes ?? 0) + scalars
+  }
+
+  return {
+    update,
+    stateBytes,
+    stats: () => ({ samples, invalid }),
+    options: Object.freeze({ ...o })
+  }
+}
