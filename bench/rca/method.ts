@@ -3,7 +3,7 @@
 // and the target node/metric — never the root cause.
 import { encode as encodeHlc } from '@homeostat/hlc'
 import type { Anomaly, Diagnosis, Incident } from '@homeostat/interface'
-import { declaredGraph, diagnose, stats, type DependencyGraph, type RankOptions, type SeriesInput } from '@homeostat/diagnosis'
+import { declaredGraph, diagnose, summarizeNormal, type DependencyGraph, type NormalSummary, type RankOptions, type SeriesInput } from '@homeostat/diagnosis'
 import { key, type Issue, type MetricTable, type Scenario } from './petshop.ts'
 
 /** Units-only noise floors (not tuned): 1 ms of latency, half a percentage point of availability. */
@@ -22,14 +22,37 @@ function transform (metric: string, xs: ReadonlyArray<number | null> | undefined
   return metric === 'availability' ? xs.map((x) => x == null ? null : 100 - x) : [...xs]
 }
 
-export function seriesFor (nodes: readonly string[], metric: string, table: MetricTable, normal: MetricTable | null): SeriesInput[] {
+/**
+ * Normal-operation summaries per component and metric, computed once per
+ * scenario (as an agent keeps running baselines), not per incident.
+ */
+export type Baselines = Map<string, NormalSummary>
+
+const cache = new WeakMap<MetricTable, Map<string, Baselines>>()
+
+export function baselinesFor (nodes: readonly string[], metric: string, normal: MetricTable | null): Baselines {
+  const out: Baselines = new Map()
+  if (normal == null) return out
+  const per = cache.get(normal) ?? new Map<string, Baselines>()
+  cache.set(normal, per)
+  const have = per.get(metric)
+  if (have != null) return have
+  for (const c of nodes) {
+    const nrm = transform(metric, normal.columns.get(key(c, metric, 'Average')))
+    if (nrm != null) out.set(c, summarizeNormal(nrm, 'up'))
+  }
+  per.set(metric, out)
+  return out
+}
+
+export function seriesFor (nodes: readonly string[], metric: string, table: MetricTable, baselines: Baselines): SeriesInput[] {
   const out: SeriesInput[] = []
   for (const c of nodes) {
     const values = transform(metric, table.columns.get(key(c, metric, 'Average')))
     if (values == null) continue
     const load = table.columns.get(key(c, 'requests', 'Sum'))
-    const nrm = normal != null ? transform(metric, normal.columns.get(key(c, metric, 'Average'))) : undefined
-    out.push({ component: c, metric, values, ...(load != null ? { load } : {}), ...(nrm != null ? { normal: nrm } : {}) })
+    const b = baselines.get(c)
+    out.push({ component: c, metric, values, ...(load != null ? { load } : {}), ...(b != null ? { baseline: b } : {}) })
   }
   return out
 }
@@ -43,10 +66,10 @@ export function seriesFor (nodes: readonly string[], metric: string, table: Metr
 export function detect (series: readonly SeriesInput[], timesSec: readonly number[], node: string): Anomaly[] {
   const out: Anomaly[] = []
   for (const s of series) {
-    const nv = stats.finiteValues(s.normal ?? [])
-    const base = nv.length >= 30 ? stats.median(nv) : s.values.find((x) => x != null) ?? null
+    const b = s.baseline != null && s.baseline.n >= 30 ? s.baseline : null
+    const base = b != null ? b.median : s.values.find((x) => x != null) ?? null
     if (base == null) continue
-    const noise = nv.length >= 30 ? stats.robustSigma(nv) : 0
+    const noise = b != null ? b.sigma : 0
     const scale = Math.max(noise, 0.05 * Math.abs(base), MIN_SCALE[s.metric] ?? 0, 1e-12)
     for (let i = 0; i < s.values.length; i++) {
       const v = s.values[i]
@@ -65,9 +88,10 @@ export function detect (series: readonly SeriesInput[], timesSec: readonly numbe
 export interface RunResult { diagnosis: Diagnosis, ranking: string[], ms: number }
 
 export function diagnoseIssue (s: Scenario, graph: DependencyGraph, issue: Issue, rank: RankOptions = {}): RunResult {
-  const t0 = performance.now()
   const metric = issue.target.metric
-  const series = seriesFor(graph.nodes, metric, issue.metrics, s.normal)
+  const baselines = baselinesFor(graph.nodes, metric, s.normal)
+  const t0 = performance.now()
+  const series = seriesFor(graph.nodes, metric, issue.metrics, baselines)
   const node = 'petshop'
   const anomalies = detect(series, issue.metrics.timesSec, node)
   const alertMs = issue.target.timestampSec * 1000

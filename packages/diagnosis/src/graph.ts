@@ -86,7 +86,9 @@ export const LEARN_DEFAULTS = {
   /** Rows needed before any test is run; fewer rows give no learned edges at all. */
   minRows: 30,
   /** Pairs tested at most (fan-out cap: n² grows fast). */
-  maxPairs: 20_000
+  maxPairs: 20_000,
+  /** Slack when checking that a lagged chain a→c→b accounts for a–b (|r_ab| ≤ |r_ac·r_cb| + this); sampling error of r at ~100 rows is ~0.1. */
+  chainTolerance: 0.1
 } as const
 
 export type LearnOptions = Partial<{ -readonly [K in keyof typeof LEARN_DEFAULTS]: number }>
@@ -126,7 +128,20 @@ export function learnEdges (histories: readonly MetricHistory[], options: LearnO
       if (best != null && best.p < threshold && Math.abs(best.r) >= o.minAbsR) found.push(best)
     }
   }
-  // Order-1 conditional independence: drop a–b if some c (adjacent to both) explains it.
+  // Order-1 conditional independence (PC-style pruning): drop a–b when some
+  // component c adjacent to both explains it. Simultaneous pairs: Fisher test
+  // on the partial correlation given c. Lagged pairs: a chain a→c→b whose lags
+  // add up to a–b's lag and whose correlations multiply to at least |r_ab|
+  // (minus a tolerance) accounts for the a–b correlation.
+  const pairKey = (x: string, y: string): string => x < y ? `${x}\u0000${y}` : `${y}\u0000${x}`
+  const byPair = new Map<string, Cand>()
+  for (const f of found) byPair.set(pairKey(f.a.component, f.b.component), f)
+  /** r and lag oriented so that positive lag means x leads y. */
+  const rel = (x: string, y: string): { r: number, lag: number } | null => {
+    const f = byPair.get(pairKey(x, y))
+    if (f == null) return null
+    return f.a.component === x ? { r: f.r, lag: f.lag } : { r: f.r, lag: -f.lag }
+  }
   const adjacent = new Map<string, Set<string>>()
   for (const f of found) {
     (adjacent.get(f.a.component) ?? adjacent.set(f.a.component, new Set()).get(f.a.component))!.add(f.b.component);
@@ -135,17 +150,25 @@ export function learnEdges (histories: readonly MetricHistory[], options: LearnO
   const out: DependencyEdge[] = []
   for (const f of found) {
     let separated = false
-    const common = [...(adjacent.get(f.a.component) ?? [])].filter((c) => adjacent.get(f.b.component)?.has(c))
+    const a = f.a.component; const b = f.b.component
+    const common = [...(adjacent.get(a) ?? [])].filter((c) => adjacent.get(b)?.has(c))
     for (const c of common) {
-      for (const z of byComp.get(c) ?? []) {
+      const ac = rel(a, c); const cb = rel(c, b)
+      if (ac == null || cb == null) continue
+      if (f.lag === 0 && ac.lag === 0 && cb.lag === 0) {
+        const fc = byPair.get(pairKey(a, c)) as Cand; const gc = byPair.get(pairKey(c, b)) as Cand
+        const za = fc.a.component === c ? fc.a : fc.b
+        const zb = gc.a.component === c ? gc.a : gc.b
+        const z = za.values.length >= zb.values.length ? za : zb
         const rxz = pearson(f.a.values, z.values); const ryz = pearson(f.b.values, z.values)
-        const rxy = pearson(f.a.values, f.b.values)
-        if ([rxz, ryz, rxy].some(Number.isNaN)) continue
-        const pr = partialCorrelation(rxy, rxz, ryz)
+        if (Number.isNaN(rxz) || Number.isNaN(ryz)) continue
+        const pr = partialCorrelation(f.r, rxz, ryz)
         const n = Math.min(pairedCount(f.a.values, z.values), pairedCount(f.b.values, z.values))
-        if (fisherZPValue(pr, n, 1) >= threshold && Math.abs(pr) < Math.abs(rxy) / 2) { separated = true; break }
+        if (fisherZPValue(pr, n, 1) >= threshold) { separated = true; break }
+      } else if (ac.lag + cb.lag === f.lag && Math.abs(ac.lag) <= Math.abs(f.lag) && Math.abs(cb.lag) <= Math.abs(f.lag) &&
+        Math.abs(f.r) <= Math.abs(ac.r * cb.r) + o.chainTolerance) {
+        separated = true; break
       }
-      if (separated) break
     }
     if (separated) continue
     // Orientation: positive lag = a leads b, so b depends on a.

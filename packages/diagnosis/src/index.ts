@@ -25,6 +25,8 @@ export {
   type RankResult,
   type RankedCandidate,
   type CandidateEvidence,
+  type NormalSummary,
+  summarizeNormal,
   RANK_DEFAULTS,
   rankRootCauses,
   incidentRowsFor

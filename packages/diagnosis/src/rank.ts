@@ -28,6 +28,20 @@ export interface SeriesInput {
   load?: ReadonlyArray<number | null>
   /** Normal-operation history of the same metric; rows aligned across series when regression is wanted. */
   normal?: ReadonlyArray<number | null>
+  /**
+   * Summary of normal operation in the bad direction (see `summarizeNormal`),
+   * kept by the caller so it is not recomputed per incident. Used instead of
+   * `normal` for the reference level and noise scale when given.
+   */
+  baseline?: NormalSummary
+}
+
+export interface NormalSummary { median: number, sigma: number, n: number }
+
+/** Median and robust σ of a normal history, after the `direction` transform. */
+export function summarizeNormal (normal: ReadonlyArray<number | null>, direction: 'up' | 'down' = 'up'): NormalSummary {
+  const v = finiteValues(badValues(normal, sign(direction)))
+  return { median: median(v), sigma: robustSigma(v), n: v.length }
 }
 
 export interface RankInput {
@@ -91,7 +105,8 @@ export interface CandidateEvidence {
   significance: number
   /** 1, or `laterPenalty` when its first anomaly happens after the target's. */
   order: number
-  mechanism: 'additive' | 'regression'
+  /** How dependencies' deviations were taken out; `none` when no dependency has data. */
+  mechanism: 'additive' | 'regression' | 'none'
   /** Largest explaining dependency and its part. */
   topDependency?: { component: string, part: number }
 }
@@ -129,11 +144,15 @@ function badValues (xs: ReadonlyArray<number | null> | undefined, sg: number): A
   return (xs ?? []).map((x) => (x == null || !Number.isFinite(x)) ? null : sg * x)
 }
 
-/** Incident rows from the target's window: rows at ≥ fraction × peak deviation from the window median. */
-export function incidentRowsFor (targetBad: ReadonlyArray<number | null>, fraction: number): number[] {
+/**
+ * Incident rows from the target's window: rows at ≥ fraction × peak deviation
+ * from `level` (the normal median when known; else the window median, which
+ * assumes the fault covers under half the window).
+ */
+export function incidentRowsFor (targetBad: ReadonlyArray<number | null>, fraction: number, level?: number): number[] {
   const vals = finiteValues(targetBad)
   if (vals.length === 0) return []
-  const m = median(vals)
+  const m = level != null && Number.isFinite(level) ? level : median(vals)
   let peak = -Infinity
   for (const x of targetBad) if (x != null && x - m > peak) peak = x - m
   const rows: number[] = []
@@ -172,7 +191,9 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     if (s.load != null && s.load.length !== width) throw new DiagnosisInputError(`load of ${s.component}:${s.metric} has ${s.load.length} rows, expected ${width}`)
   }
   const targetBad = badValues(targetSeries.values, sg)
-  const incident = input.incidentRows != null ? [...input.incidentRows].filter((i) => i >= 0 && i < width) : incidentRowsFor(targetBad, o.incidentFraction)
+  const tSummary = targetSeries.baseline ?? (targetSeries.normal != null ? summarizeNormal(targetSeries.normal, input.direction ?? 'up') : null)
+  const level = tSummary != null && tSummary.n >= o.minNormalRows ? tSummary.median : undefined
+  const incident = input.incidentRows != null ? [...input.incidentRows].filter((i) => i >= 0 && i < width) : incidentRowsFor(targetBad, o.incidentFraction, level)
   if (incident.length === 0) throw new DiagnosisInputError(`target ${input.target.component}:${input.target.metric} has no values in the window`)
   const inc = new Set(incident)
   const reference: number[] = []
@@ -181,18 +202,19 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
   const prepared = new Map<string, Prepared>()
   for (const [c, s] of byComp) {
     const bad = badValues(s.values, sg)
-    const normalVals = finiteValues(badValues(s.normal, sg))
-    const normalBad = normalVals.length >= o.minNormalRows ? normalVals : null
+    const summary = s.baseline ?? (s.normal != null ? summarizeNormal(s.normal, input.direction ?? 'up') : null)
+    const normalOk = summary != null && summary.n >= o.minNormalRows
+    const normalBad = s.load == null && s.normal != null && normalOk ? finiteValues(badValues(s.normal, sg)) : null
     const inVals = finiteValues(incident.map((i) => bad[i]))
     const refVals = finiteValues(reference.map((i) => bad[i]))
     if (inVals.length === 0) continue
     let ref: number
     if (refVals.length > 0) ref = median(refVals)
-    else if (normalBad != null) ref = median(normalBad)
+    else if (normalOk) ref = summary.median
     else continue
     const deviation = mean(inVals) - ref
     let noise = 0
-    if (normalBad != null) noise = robustSigma(normalBad)
+    if (normalOk) noise = summary.sigma
     else if (refVals.length >= 2) noise = (Math.max(...refVals) - Math.min(...refVals)) / 2
     const scale = Math.max(noise, o.relativeFloor * Math.abs(ref), minScale, 1e-12)
     const loads = s.load != null ? finiteValues(incident.map((i) => s.load?.[i] ?? null)) : []
@@ -210,7 +232,7 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
   // Mechanism per component: regression on its dependencies when normal history allows, else additive.
   const coef = new Map<string, Map<string, number>>() // c → (dep → coefficient in excess units)
   const residualScale = new Map<string, number>()
-  const mech = new Map<string, 'additive' | 'regression'>()
+  const mech = new Map<string, 'additive' | 'regression' | 'none'>()
   for (const c of new Set([...candidates, ...closure])) {
     const p = prepared.get(c)
     if (p == null) continue
@@ -222,7 +244,9 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     if (canRegress) {
       fit = ridgeFit(deps.map((d) => badValues(prepared.get(d)?.s.normal, sg)), badValues(p.s.normal, sg), o.ridgeLambda)
     }
-    if (fit != null) {
+    if (deps.length === 0) {
+      mech.set(c, 'none')
+    } else if (fit != null) {
       deps.forEach((d, j) => m.set(d, fit.coefficients[j]))
       residualScale.set(c, Math.max(fit.residualSigma, minScale, 1e-12))
       mech.set(c, 'regression')
@@ -244,7 +268,7 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     const nextReg = new Map<string, number>()
     const nextAdd = new Map<string, number>()
     for (const [n, w] of frontier) {
-      const additive = mech.get(n) !== 'regression'
+      const additive = mech.get(n) === 'additive'
       for (const [d, b] of coef.get(n) ?? []) {
         if (additive) nextAdd.set(d, Math.max(nextAdd.get(d) ?? -Infinity, w))
         else nextReg.set(d, (nextReg.get(d) ?? 0) + w * b)
@@ -327,7 +351,7 @@ function explain (e: CandidateEvidence, target: { component: string, metric: str
   }
   if (e.topDependency != null && e.excess > 0) parts.push(`dependencies explain ${pct(Math.min(1, e.explainedByDependencies / e.excess))} (most: ${e.topDependency.component})`)
   else parts.push('no anomalous dependency below it')
-  parts.push(e.mechanism === 'regression' ? 'mechanism: regression on dependencies fitted on normal history' : 'mechanism: additive load-weighted propagation')
+  if (e.mechanism !== 'none') parts.push(e.mechanism === 'regression' ? 'mechanism: regression on dependencies fitted on normal history' : 'mechanism: additive load-weighted propagation')
   if (e.order < 1) parts.push('its first anomaly happens after the target\'s (penalised)')
   return parts.join('; ')
 }

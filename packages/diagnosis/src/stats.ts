@@ -18,7 +18,7 @@ export function mean (xs: readonly number[]): number {
 
 export function median (xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN
-  const s = [...xs].sort((a, b) => a - b)
+  const s = Float64Array.from(xs).sort()
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
