@@ -1,0 +1,210 @@
+// Append-only, hash-chained audit log of the planner's decisions. Each record
+// carries the previous record's hash; the hash covers the canonical JSON of
+// {seq, atMs, kind, data, prevHash}. `verifyChain` detects an edited record
+// (hash mismatch), a deleted or reordered one (sequence gap / broken link) and
+// a malformed line. Removing records from the *end* leaves a valid shorter
+// chain: publish `head()` elsewhere (the agent logs it; the mesh can gossip
+// it) and pass it as `expectedHead` to detect truncation too.
+import { createHash } from 'node:crypto'
+import { open, readFile, mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { AuditRecord } from '@homeostat/interface'
+import { PlannerError } from './errors.ts'
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+/** Where the log's lines go. Implementations must only ever append. */
+export interface AuditStore {
+  append: (line: string) => Promise<void>
+  readAll: () => Promise<string[]>
+}
+
+/** JSON with object keys sorted at every level, so the hash does not depend on insertion order. */
+export function canonicalJson (value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) return 'null'
+    return JSON.stringify(value) ?? 'null'
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  const obj = value as Record<string, unknown>
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort()
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`
+}
+
+export function hashRecord (r: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(canonicalJson({ seq: r.seq, atMs: r.atMs, kind: r.kind, data: r.data, prevHash: r.prevHash })).digest('hex')
+}
+
+export type AuditProblem = 'malformed' | 'hash-mismatch' | 'broken-link' | 'sequence-gap' | 'truncated'
+
+export interface VerifyResult {
+  ok: boolean
+  /** Records checked. */
+  checked: number
+  /** Index (position in the input) of the first bad record. */
+  badIndex?: number
+  problem?: AuditProblem
+  detail?: string
+}
+
+export interface VerifyOptions {
+  /** The chain's expected last record (detects truncation). */
+  expectedHead?: { seq: number, hash: string }
+  /** When verifying a tail of a longer log: the seq and prevHash the first record must have. */
+  anchor?: { seq: number, prevHash: string }
+}
+
+function isRecord (x: unknown): x is AuditRecord {
+  if (x === null || typeof x !== 'object') return false
+  const r = x as Record<string, unknown>
+  return Number.isInteger(r.seq) && typeof r.atMs === 'number' && typeof r.kind === 'string' &&
+    r.data !== null && typeof r.data === 'object' && !Array.isArray(r.data) &&
+    typeof r.prevHash === 'string' && typeof r.hash === 'string'
+}
+
+/** Verifies a chain given as records or as JSON lines. */
+export function verifyChain (input: ReadonlyArray<AuditRecord | string>, options: VerifyOptions = {}): VerifyResult {
+  let expectSeq = options.anchor?.seq ?? 0
+  let expectPrev = options.anchor?.prevHash ?? GENESIS_HASH
+  for (let i = 0; i < input.length; i++) {
+    let r: unknown = input[i]
+    if (typeof r === 'string') {
+      try { r = JSON.parse(r) } catch { return { ok: false, checked: i, badIndex: i, problem: 'malformed', detail: 'not JSON' } }
+    }
+    if (!isRecord(r)) return { ok: false, checked: i, badIndex: i, problem: 'malformed', detail: 'not an audit record' }
+    if (r.seq !== expectSeq) return { ok: false, checked: i, badIndex: i, problem: 'sequence-gap', detail: `expected seq ${expectSeq}, found ${r.seq}` }
+    if (r.prevHash !== expectPrev) return { ok: false, checked: i, badIndex: i, problem: 'broken-link', detail: `record ${r.seq} does not point at the previous record` }
+    if (hashRecord(r) !== r.hash) return { ok: false, checked: i, badIndex: i, problem: 'hash-mismatch', detail: `record ${r.seq} was altered` }
+    expectSeq = r.seq + 1
+    expectPrev = r.hash
+  }
+  const head = options.expectedHead
+  if (head !== undefined && (expectSeq - 1 !== head.seq || expectPrev !== head.hash)) {
+    return { ok: false, checked: input.length, badIndex: input.length, problem: 'truncated', detail: `chain ends at seq ${expectSeq - 1}, expected ${head.seq}` }
+  }
+  return { ok: true, checked: input.length }
+}
+
+export function createMemoryAuditStore (): AuditStore & { lines: string[] } {
+  const lines: string[] = []
+  return { lines, append: async (l) => { lines.push(l) }, readAll: async () => lines.slice() }
+}
+
+export interface FileAuditStoreOptions {
+  /** fdatasync after every record (a decision is not attributable if a power cut loses it). */
+  sync?: boolean
+}
+
+/** One JSON record per line, opened in append mode only. */
+export function createFileAuditStore (path: string, options: FileAuditStoreOptions = {}): AuditStore {
+  const sync = options.sync ?? true
+  return {
+    async append (line) {
+      if (line.includes('\n')) throw new PlannerError('ERR_AUDIT_STORE', 'an audit line must not contain a newline')
+      await mkdir(dirname(path), { recursive: true })
+      const fh = await open(path, 'a')
+      try {
+        await fh.write(`${line}\n`)
+        if (sync) await fh.datasync()
+      } finally {
+        await fh.close()
+      }
+    },
+    async readAll () {
+      let text: string
+      try { text = await readFile(path, 'utf8') } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+        throw err
+      }
+      return text.split('\n').filter((l) => l.length > 0)
+    }
+  }
+}
+
+export interface AuditLogOptions {
+  store?: AuditStore
+  now: () => number
+  /** Records kept in memory for `records()`; the store keeps everything. */
+  maxInMemory?: number
+}
+
+export const AUDIT_DEFAULTS = {
+  /** ~10k decisions is weeks of a busy node; older ones stay on disk. */
+  maxInMemory: 10_000
+} as const
+
+export interface AuditLog {
+  /** Reads the store, verifies it and continues its chain. A broken stored chain is reported, and the log continues from its last record (it never rewrites history). */
+  load: () => Promise<VerifyResult>
+  /** Appends synchronously (hash computed now); persistence is queued in order. */
+  append: (kind: string, data: Record<string, unknown>) => AuditRecord
+  /** Resolves when every appended record is in the store; rejects never (errors are counted). */
+  flush: () => Promise<void>
+  records: () => AuditRecord[]
+  head: () => { seq: number, hash: string }
+  /** Verifies the records held in memory (and the last loaded anchor). */
+  verify: () => VerifyResult
+  stats: () => { records: number, storeErrors: number }
+}
+
+export function createAuditLog (options: AuditLogOptions): AuditLog {
+  const maxInMemory = options.maxInMemory ?? AUDIT_DEFAULTS.maxInMemory
+  let mem: AuditRecord[] = []
+  let anchor = { seq: 0, prevHash: GENESIS_HASH }
+  let nextSeq = 0
+  let lastHash = GENESIS_HASH
+  let total = 0
+  let storeErrors = 0
+  let chain: Promise<void> = Promise.resolve()
+
+  const keep = (r: AuditRecord): void => {
+    mem.push(r)
+    if (mem.length > maxInMemory) {
+      mem = mem.slice(mem.length - maxInMemory)
+      anchor = { seq: mem[0]!.seq, prevHash: mem[0]!.prevHash }
+    }
+  }
+
+  return {
+    async load () {
+      if (options.store === undefined) return { ok: true, checked: 0 }
+      const lines = await options.store.readAll()
+      const result = verifyChain(lines)
+      const parsed: AuditRecord[] = []
+      for (const l of lines) {
+        try {
+          const r = JSON.parse(l) as unknown
+          if (isRecord(r)) parsed.push(r)
+        } catch { /* counted by verifyChain's result */ }
+      }
+      mem = parsed.slice(-maxInMemory)
+      anchor = mem.length > 0 ? { seq: mem[0]!.seq, prevHash: mem[0]!.prevHash } : { seq: 0, prevHash: GENESIS_HASH }
+      const last = parsed[parsed.length - 1]
+      if (last !== undefined) {
+        nextSeq = last.seq + 1
+        lastHash = last.hash
+      }
+      total = parsed.length
+      return result
+    },
+    append (kind, data) {
+      const base = { seq: nextSeq, atMs: options.now(), kind, data: JSON.parse(JSON.stringify(data)) as Record<string, unknown>, prevHash: lastHash }
+      const r: AuditRecord = { ...base, hash: hashRecord(base) }
+      nextSeq++
+      lastHash = r.hash
+      total++
+      keep(r)
+      const store = options.store
+      if (store !== undefined) {
+        const line = JSON.stringify(r)
+        chain = chain.then(() => store.append(line)).catch(() => { storeErrors++ })
+      }
+      return r
+    },
+    flush: () => chain,
+    records: () => mem.slice(),
+    head: () => ({ seq: nextSeq - 1, hash: lastHash }),
+    verify: () => verifyChain(mem, { anchor }),
+    stats: () => ({ records: total, storeErrors })
+  }
+}
