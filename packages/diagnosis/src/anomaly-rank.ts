@@ -4,7 +4,7 @@
 // candidate's fault would explain), HLC order (a cause's first anomaly
 // happens-before its effects'), and a MicroRCA-style personalised random walk
 // on the anomalous subgraph from the symptom towards its dependencies.
-import { compare as compareHlc, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
+import { compare as compareHlc, compareClock, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
 import type { Anomaly } from '@homeostat/interface'
 import { indexGraph, reachable, type DependencyGraph } from './graph.ts'
 import { clamp01 } from './stats.ts'
@@ -97,12 +97,12 @@ export function rankFromAnomalies (anomalies: readonly Anomaly[], graph: Depende
     for (const d of reachable(dependencies, c)) {
       const fd = first.get(d)
       if (fd == null || d === c) continue
-      if (compareHlc(fd.t, f.t) <= 0) {
+      if (compareClock(fd.t, f.t) <= 0) {
         const disc = 1 - o.victimDiscount * fd.strength
         if (disc < own) { own = disc; victimOf = d }
       }
     }
-    const order = c !== target && tFirst != null && compareHlc(f.t, tFirst.t) > 0 ? o.laterPenalty : 1
+    const order = c !== target && tFirst != null && compareClock(f.t, tFirst.t) > 0 ? o.laterPenalty : 1
     const walk = pr[idx.get(c) as number] / prMax
     const structural = f.strength * coverage * own * order
     const score = (1 - o.walkWeight) * structural + o.walkWeight * walk * structural ** 0.5

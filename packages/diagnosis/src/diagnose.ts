@@ -1,12 +1,13 @@
 // The diagnosis entry point: incident (+ remote anomalies, recoveries in
 // progress, optional metric windows) → Diagnosis. Pure function of records.
 import type { Anomaly, Diagnosis, Incident, RootCauseCandidate } from '@homeostat/interface'
-import { LIMITS } from '@homeostat/interface'
+import { LIMITS, anomalySchema } from '@homeostat/interface'
+import { decode as decodeHlc } from '@homeostat/hlc'
 import { rankFromAnomalies, type AnomalyRankOptions } from './anomaly-rank.ts'
 import { DiagnosisInputError } from './errors.ts'
 import type { DependencyGraph } from './graph.ts'
 import { rankRootCauses, type RankOptions, type SeriesInput } from './rank.ts'
-import { attributeToRecovery, independentGroups, type RecoveryInProgress, type SeparateOptions } from './separate.ts'
+import { attributeToRecovery, independentGroups, type IndependentGroup, type RecoveryAttribution, type RecoveryInProgress, type SeparateOptions } from './separate.ts'
 
 export interface DiagnoseInput {
   incident: Incident
@@ -40,13 +41,33 @@ const DEFAULT_MAX_ANOMALIES = 4 * LIMITS.incidentSteps
 
 function clip (s: string): string { return s.length > LIMITS.textLength ? s.slice(0, LIMITS.textLength - 1) + '…' : s }
 
+export interface DiagnosisDetails {
+  diagnosis: Diagnosis
+  /** Anomaly records dropped because they failed the schema or carried an undecodable HLC. */
+  malformedAnomalies: number
+  /** Groups with their root components (Diagnosis keeps only the member lists). */
+  groups: IndependentGroup[]
+  attributions: RecoveryAttribution[]
+}
+
+/** The Diagnosis record (see `diagnoseDetailed` for counts and group roots). */
 export function diagnose (input: DiagnoseInput, options: DiagnoseOptions = {}): Diagnosis {
+  return diagnoseDetailed(input, options).diagnosis
+}
+
+export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions = {}): DiagnosisDetails {
   const { incident, graph } = input
   const all = [...incident.anomalies, ...(input.anomalies ?? [])]
   const max = options.maxAnomalies ?? DEFAULT_MAX_ANOMALIES
   if (all.length > max) throw new DiagnosisInputError(`${all.length} anomalies, over the ${max} limit`)
+  try { decodeHlc(input.hlc) } catch { throw new DiagnosisInputError(`diagnosis hlc ${JSON.stringify(input.hlc)} is not an encoded HLC timestamp`) }
   const seen = new Set<string>()
-  const anomalies = all.filter((a) => !seen.has(a.id) && (seen.add(a.id), true))
+  let malformed = 0
+  const anomalies = all.filter((a) => {
+    if (!anomalySchema.safeParse(a).success) { malformed++; return false }
+    try { decodeHlc(a.hlc) } catch { malformed++; return false }
+    return !seen.has(a.id) && (seen.add(a.id), true)
+  })
   const { attributed, remaining } = attributeToRecovery(anomalies, input.recoveries ?? [], graph, options.separate)
   const groups = independentGroups(remaining, graph)
   const target = incident.component
@@ -98,8 +119,9 @@ export function diagnose (input: DiagnoseInput, options: DiagnoseOptions = {}): 
   }
   if (groups.length > 1) parts.push(`${groups.length} independent anomaly groups: ${groups.map((g) => `[${g.roots.join(', ')}]`).join(' ')}`)
   if (attributed.length > 0) parts.push(`${attributed.length} anomalies attributed to recovery (${[...new Set(attributed.map((a) => `${a.recovery.action} ${a.recovery.component}`))].join(', ')})`)
+  if (malformed > 0) parts.push(`${malformed} malformed anomaly records ignored`)
   parts.push(...notes)
-  return {
+  const diagnosis: Diagnosis = {
     incidentId: incident.id,
     hlc: input.hlc,
     candidates,
@@ -107,4 +129,5 @@ export function diagnose (input: DiagnoseInput, options: DiagnoseOptions = {}): 
     attributedToRecovery: attributed.map((a) => a.anomalyId),
     explanation: clip(parts.join('; '))
   }
+  return { diagnosis, malformedAnomalies: malformed, groups, attributions: attributed }
 }

@@ -46,5 +46,5 @@ export {
   attributeToRecovery,
   independentGroups
 } from './separate.ts'
-export { type DiagnoseInput, type DiagnoseOptions, diagnose } from './diagnose.ts'
+export { type DiagnoseInput, type DiagnoseOptions, type DiagnosisDetails, diagnose, diagnoseDetailed } from './diagnose.ts'
 export * as stats from './stats.ts'

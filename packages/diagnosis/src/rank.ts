@@ -13,7 +13,7 @@
 // score = share × significance(own z) × HLC order factor. A root cause is big
 // enough to explain the symptom, is not itself explained by something below
 // it, stands out of its noise, and did not start after the symptom.
-import { compare as compareHlc, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
+import { compare as compareHlc, compareClock, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
 import type { Anomaly } from '@homeostat/interface'
 import { DiagnosisInputError } from './errors.ts'
 import { indexGraph, reachable, type DependencyGraph } from './graph.ts'
@@ -305,7 +305,7 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     const share = T.excess > 0 ? clamp01(ownExcess * eff / T.excess) : 0
     let order = 1
     const cf = first.get(c)
-    if (c !== input.target.component && cf != null && tFirst != null && compareHlc(cf, tFirst) > 0) order = o.laterPenalty
+    if (c !== input.target.component && cf != null && tFirst != null && compareClock(cf, tFirst) > 0) order = o.laterPenalty
     evidence.push({
       component: c,
       deviation: p.deviation,

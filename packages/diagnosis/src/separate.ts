@@ -1,7 +1,7 @@
 // Separation: which anomalies an ongoing recovery explains (a restart's own
 // blip), and which anomalous components form independent groups (no causal
 // path between them, so they need separate repairs).
-import { compare as compareHlc, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
+import { compare as compareHlc, compareClock, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
 import type { Anomaly } from '@homeostat/interface'
 import { indexGraph, reachable, type DependencyGraph } from './graph.ts'
 
@@ -72,7 +72,7 @@ export function attributeToRecovery (anomalies: readonly Anomaly[], recoveries: 
         if (hops == null) continue
         if (hops === 0 && r.node != null && r.node !== a.node) continue
         const start = safeDecode(r.startedHlc)
-        if (start == null || compareHlc(t, start) < 0) continue
+        if (start == null || compareClock(t, start) < 0) continue
         const end = r.endedHlc != null ? safeDecode(r.endedHlc) : null
         const limitWall = end != null ? end.wallMs + o.settleMs : start.wallMs + o.expectedDurationMs
         if (t.wallMs > limitWall) continue
@@ -117,7 +117,7 @@ export function independentGroups (anomalies: readonly Anomaly[], graph: Depende
     for (const d of below.get(c) as Set<string>) {
       if (d === c) continue
       const td = first.get(d)
-      if (td != null && compareHlc(td, first.get(c) as HlcTimestamp) <= 0) return false
+      if (td != null && compareClock(td, first.get(c) as HlcTimestamp) <= 0) return false
     }
     return true
   })
@@ -136,7 +136,7 @@ export function independentGroups (anomalies: readonly Anomaly[], graph: Depende
   for (const c of comps) {
     if (covered.has(c)) continue
     for (const r of roots) {
-      if ((below.get(c)?.has(r) ?? false) && compareHlc(first.get(r) as HlcTimestamp, first.get(c) as HlcTimestamp) <= 0) {
+      if ((below.get(c)?.has(r) ?? false) && compareClock(first.get(r) as HlcTimestamp, first.get(c) as HlcTimestamp) <= 0) {
         groups.get(find(r))?.components.add(c)
         covered.add(c)
       }
