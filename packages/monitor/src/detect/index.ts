@@ -137,8 +137,9 @@ export function validateDetectorOptions (init: Partial<DetectorOptions> = {}): D
   return o
 }
 
-/** Squash a non-negative distance into [0,1). */
-function squash (z: number, softness: number): number {
+/** Squash a non-negative distance into [0,1]; NaN (∞/∞ on absurd inputs) counts as 0. */
+export function squash (z: number, softness: number): number {
+  if (Number.isNaN(z)) return 0
   return 1 - Math.exp(-z / softness)
 }
 

@@ -42,6 +42,8 @@ export class AnomalyLikelihood {
 
   /** Feed one raw score in [0,1]; returns the log-likelihood score in [0,1]. */
   push (raw: number): number {
+    if (!(raw >= 0)) raw = 0 // NaN or negative: never poison the running sums
+    else if (raw > 1) raw = 1
     const w = this.o.averagingWindow
     const slot = this.seen % w
     this.ringSum += raw - this.ring[slot]

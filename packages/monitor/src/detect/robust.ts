@@ -52,17 +52,22 @@ export class RollingRobust {
       if (s[mid] < m) lo = mid + 1
       else hi = mid
     }
+    // Merge the deviations below and above m in increasing order; the
+    // ((n−1)/2)-th (and next, for even n) is the median deviation.
     let i = lo - 1
     let j = lo
-    const take = (): number => {
-      if (i >= 0 && (j >= n || m - s[i] <= s[j] - m)) return m - s[i--]
-      return s[j++] - m
-    }
     const k = (n - 1) >> 1
+    const last = n % 2 === 1 ? k : k + 1
     let a = 0
-    for (let c = 0; c <= k; c++) a = take()
-    if (n % 2 === 1) return a
-    return (a + take()) / 2
+    let b = 0
+    for (let c = 0; c <= last; c++) {
+      let d: number
+      if (i >= 0 && (j >= n || m - s[i] <= s[j] - m)) d = m - s[i--]
+      else d = s[j++] - m
+      if (c === k) a = d
+      else b = d
+    }
+    return n % 2 === 1 ? a : (a + b) / 2
   }
 }
 
