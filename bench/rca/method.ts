@@ -3,7 +3,7 @@
 // and the target node/metric — never the root cause.
 import { encode as encodeHlc } from '@homeostat/hlc'
 import type { Anomaly, Diagnosis, Incident } from '@homeostat/interface'
-import { declaredGraph, diagnose, summarizeNormal, type DependencyGraph, type NormalSummary, type RankOptions, type SeriesInput } from '@homeostat/diagnosis'
+import { declaredGraph, diagnose, indexGraph, learnEdges, mergeGraph, rankRootCauses, reachable, summarizeNormal, type DependencyGraph, type NormalSummary, type RankOptions, type RankResult, type SeriesInput } from '@homeostat/diagnosis'
 import { key, type Issue, type MetricTable, type Scenario } from './petshop.ts'
 
 /** Units-only noise floors (not tuned): 1 ms of latency, half a percentage point of availability. */
@@ -115,4 +115,34 @@ export function diagnoseIssue (s: Scenario, graph: DependencyGraph, issue: Issue
   }, { rank })
   const ms = performance.now() - t0
   return { diagnosis, ranking: diagnosis.candidates.map((c) => c.component), ms }
+}
+
+/** The full ranking (every candidate with its evidence) and the series, for baselines and ablations. */
+export function rankIssue (s: Scenario, graph: DependencyGraph, issue: Issue): { result: RankResult, series: SeriesInput[] } {
+  const metric = issue.target.metric
+  const series = seriesFor(graph.nodes, metric, issue.metrics, baselinesFor(graph.nodes, metric, s.normal))
+  const anomalies = detect(series, issue.metrics.timesSec, 'petshop')
+  const result = rankRootCauses({ graph, target: { component: issue.target.node, metric }, series, direction: 'up', minScale: MIN_SCALE[metric], anomalies }, { maxCandidates: 1000 })
+  return { result, series }
+}
+
+/**
+ * Declared call graph merged with edges learned from the scenario's normal
+ * operation (latency, requests and availability histories), when it has any.
+ * Simultaneous correlations are oriented only along declared reachability.
+ */
+export function learnedGraphOf (s: Scenario, declared: DependencyGraph): { graph: DependencyGraph, learned: number, confirmed: number, ms: number } {
+  const t0 = performance.now()
+  if (s.normal == null) return { graph: declared, learned: 0, confirmed: 0, ms: 0 }
+  const histories = []
+  for (const c of declared.nodes) {
+    for (const [m, st] of [['latency', 'Average'], ['requests', 'Sum'], ['availability', 'Average']] as const) {
+      const v = s.normal.columns.get(key(c, m, st))
+      if (v != null && v.filter((x) => x != null).length >= s.normal.timesSec.length / 2) histories.push({ component: c, metric: m, values: v })
+    }
+  }
+  const { dependencies } = indexGraph(declared)
+  const edges = learnEdges(histories, {}, (from, to) => reachable(dependencies, from).has(to))
+  const graph = mergeGraph(declared, edges)
+  return { graph, learned: edges.length, confirmed: graph.edges.filter((e) => e.provenance === 'both').length, ms: performance.now() - t0 }
 }
