@@ -13,6 +13,11 @@ export const MESH_DEFAULTS = {
   pnetTimeoutMs: 1000,
   /** Connections we keep at most; a fleet mesh of a few dozen nodes stays fully connected below this. */
   maxConnections: 128,
+  /** libp2p refuses a host opening more connections than this per second; a whole fleet behind
+   * one NAT (or one test host) joins at once, so the default of 5 is far too low. */
+  inboundConnectionThreshold: 64,
+  /** Inbound connections still in their handshake at once (bounds a wrong-key or slowloris dialer). */
+  maxIncomingPendingConnections: 32,
   /** We dial peers learnt through peer exchange, the DHT or mDNS only while below this many. */
   targetPeers: 48,
   /** Peer exchange: ask one random connected peer for its peers this often while below targetPeers. */
@@ -31,9 +36,14 @@ export const LIVENESS_DEFAULTS = {
   /** Scheduler resolution: every tick sends due pings and checks deadlines. 50 ms adds at most
    * 50 ms to any detection while costing ~20 wake-ups a second. */
   tickMs: 50,
-  /** Each connected peer is pinged this often over one long-lived stream. 200 ms keeps freeze
-   * detection near 1 s; a ping is one 5-byte frame, so 20 peers cost ~100 frames/s. */
-  pingIntervalMs: 200,
+  /** Shortest interval between pings to one peer. One side of each pair pings (chosen by a hash of
+   * both ids, so every node pings about half its peers) and the other side treats the pings as
+   * heartbeats: two 5-byte frames per pair and interval instead of four. */
+  pingIntervalMs: 250,
+  /** Pings one node sends per second in total; with many peers the per-peer interval stretches to
+   * respect it (probing is O(peers), and every frame costs Noise + Yamux work on both sides).
+   * 20/s keeps a 20-node fleet's pair interval near 500 ms and freeze detection near 1.3 s. */
+  maxPingsPerSecond: 20,
   /** Lower clamp of the adaptive ping timeout: loopback RTTs are ~1 ms, but a GC pause or a busy
    * event loop on the far side easily takes 100-300 ms and must not raise suspicion. */
   minPingTimeoutMs: 400,

@@ -19,6 +19,10 @@ export interface DiscoveryOptions {
   intervalMs: number
   maxParallelDials: number
   dialTimeoutMs: number
+  /** Bound of one peer-exchange request. */
+  requestTimeoutMs: number
+  /** Multiaddrs re-dialled (with backoff) while we have no connection at all. */
+  bootstrap: string[]
   counters: RequestCounters
   log: (msg: string, fields?: Record<string, unknown>) => void
 }
@@ -64,17 +68,38 @@ export function createDiscovery (o: DiscoveryOptions): Discovery {
     })()
   }
 
+  // Periodic exchange backs off (×2, capped) while it teaches us nothing new.
+  let backoffMs = o.intervalMs
+  let nextMs = 0
+  const maxBackoffMs = 30 * o.intervalMs
+
   const exchange = (peer: PeerId): void => {
     if (!running || connectedCount() >= o.targetPeers) return
-    void sendRequest(node, peer, PEX_PROTOCOL, new Uint8Array(0), o.dialTimeoutMs, PEX_MAX_BYTES, o.counters).then((bytes) => {
-      const list = pexSchema.safeParse(JSON.parse(dec.decode(bytes)))
+    void sendRequest(node, peer, PEX_PROTOCOL, new Uint8Array(0), o.requestTimeoutMs, PEX_MAX_BYTES, o.counters).then((bytes) => {
+      let json: unknown
+      try { json = JSON.parse(dec.decode(bytes)) } catch { json = undefined }
+      const list = pexSchema.safeParse(json)
       if (!list.success) { o.log('malformed peer exchange reply', { peer: peer.toString() }); return }
+      let fresh = 0
       for (const p of list.data) {
         try {
-          consider({ id: peerIdFromString(p.id), multiaddrs: p.addrs.map((a) => multiaddr(a)) })
+          const id = peerIdFromString(p.id)
+          if (id.equals(node.peerId) || node.getConnections(id).length > 0) continue
+          fresh++
+          consider({ id, multiaddrs: p.addrs.map((a) => multiaddr(a)) })
         } catch { /* a bad entry is skipped */ }
       }
+      backoffMs = fresh > 0 ? o.intervalMs : Math.min(maxBackoffMs, backoffMs * 2)
     }, (err) => { o.log('peer exchange failed', { peer: peer.toString(), error: (err as Error).message }) })
+  }
+
+  let bootstrapBackoffMs = o.intervalMs
+  let bootstrapNextMs = 0
+  const redialBootstrap = (): void => {
+    for (const addr of o.bootstrap.slice(0, 8)) {
+      void node.dial(multiaddr(addr), { signal: AbortSignal.timeout(o.dialTimeoutMs) })
+        .catch((err) => { o.log('bootstrap peer not dialable', { addr, error: (err as Error).message }) })
+    }
   }
 
   return {
@@ -93,10 +118,21 @@ export function createDiscovery (o: DiscoveryOptions): Discovery {
         return enc.encode(JSON.stringify(out))
       }, PEX_MAX_BYTES, o.counters, (msg, err) => { o.log(msg, { error: (err as Error)?.message }) })
       timer = setInterval(() => {
+        const now = Date.now()
         const peers = node.getPeers()
-        if (peers.length === 0 || peers.length >= o.targetPeers) return
+        if (peers.length === 0) {
+          if (o.bootstrap.length > 0 && now >= bootstrapNextMs) {
+            redialBootstrap()
+            bootstrapNextMs = now + bootstrapBackoffMs
+            bootstrapBackoffMs = Math.min(maxBackoffMs, bootstrapBackoffMs * 2)
+          }
+          return
+        }
+        bootstrapBackoffMs = o.intervalMs
+        if (peers.length >= o.targetPeers || now < nextMs) return
+        nextMs = now + backoffMs
         exchange(peers[Math.floor(Math.random() * peers.length)]!)
-      }, o.intervalMs)
+      }, Math.max(250, Math.floor(o.intervalMs / 4)))
       timer.unref?.()
     },
     async stop () {

@@ -63,7 +63,7 @@ export interface MeshNodeOptions {
   /** Liveness tuning, merged over LIVENESS_DEFAULTS. */
   liveness?: Partial<LivenessTuning>
   /** Dial and discovery tuning, merged over MESH_DEFAULTS. */
-  network?: Partial<Pick<typeof MESH_DEFAULTS, 'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials'>>
+  network?: Partial<Pick<typeof MESH_DEFAULTS, 'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'inboundConnectionThreshold' | 'maxIncomingPendingConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials'>>
   /** Physical clock for liveness timing (default Date.now). */
   now?: () => number
   /** Randomness for backoff jitter (default Math.random). */
@@ -146,7 +146,9 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     connectionManager: {
       maxConnections: net.maxConnections,
       dialTimeout: net.dialTimeoutMs,
-      inboundUpgradeTimeout: net.inboundUpgradeTimeoutMs
+      inboundUpgradeTimeout: net.inboundUpgradeTimeoutMs,
+      inboundConnectionThreshold: net.inboundConnectionThreshold,
+      maxIncomingPendingConnections: net.maxIncomingPendingConnections
     },
     // Our own failure detector (liveness/) replaces libp2p's 10 s connection monitor.
     connectionMonitor: { enabled: false },
@@ -226,8 +228,9 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
           if (s != null && s.params.topics[name] == null) s.params.topics[name] = topicScoreParams()
         }
       })
-      probe = createProbeStreams(libp2p, (peer, seq) => detector?.pong(peer, seq), tuning.reconnectDialTimeoutMs)
+      probe = createProbeStreams(libp2p, (peer, seq) => detector?.pong(peer, seq), (peer) => detector?.heard(peer), tuning.reconnectDialTimeoutMs)
       detector = createFailureDetector({
+        selfId: peerId,
         tuning,
         now,
         random,
@@ -252,6 +255,8 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
         intervalMs: net.peerExchangeIntervalMs,
         maxParallelDials: net.maxParallelDiscoveryDials,
         dialTimeoutMs: net.dialTimeoutMs,
+        requestTimeoutMs: REQUEST_DEFAULTS.timeoutMs,
+        bootstrap: options.bootstrap ?? [],
         counters: requestCounters,
         log: logFn
       })
@@ -319,7 +324,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       const { multiaddr } = await import('@multiformats/multiaddr')
       await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(net.dialTimeoutMs) })
     },
-    livenessStats: () => detector?.stats() ?? { pingsSent: 0, pongsReceived: 0, suspected: 0, declaredDead: 0, refuted: 0, localHealth: 0, stalledMs: 0, reconnectsPending: 0 },
+    livenessStats: () => detector?.stats() ?? { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0, localHealth: 0, stalledMs: 0, reconnectsPending: 0, pingIntervalMs: tuning.pingIntervalMs },
     score: (peer) => (gossip as unknown as { getScore: (p: string) => number }).getScore(peer),
     async unsafePublishRaw (topic, data) {
       if (pubsub == null) throw new MeshNotStartedError()

@@ -9,7 +9,7 @@ function rig (opts: { confirm?: boolean, reconnect?: () => boolean } = {}) {
   const closed: string[] = []
   let reconnects = 0
   const det = createFailureDetector({
-    tuning: { ...LIVENESS_DEFAULTS },
+    selfId: 'a', tuning: { ...LIVENESS_DEFAULTS, maxPingsPerSecond: 0 },
     now: () => clock,
     random: () => 0.5,
     onEvent: (e) => { events.push(e) },
@@ -20,18 +20,22 @@ function rig (opts: { confirm?: boolean, reconnect?: () => boolean } = {}) {
       reconnect: async () => { reconnects++; return opts.reconnect?.() ?? false }
     }
   })
+  /** Peers on the pinged side of the pair ('q', 's', …) that currently send us a ping every 250 ms. */
+  const beating = new Set<string>()
   /** Advances time in 50 ms ticks; `answer` decides whether pings sent so far get their pong now. */
   const run = (ms: number, answer: (ping: { peer: string, seq: number, at: number }) => boolean = () => true): void => {
     for (let t = 0; t < ms; t += 50) {
       clock += 50
-      for (const p of pings.splice(0)) {
+      const waiting = pings.splice(0)
+      for (const p of waiting) {
         if (answer(p)) det.pong(p.peer, p.seq)
-        else pings.unshift(p)
+        else pings.push(p)
       }
+      if (clock % 250 === 0) for (const peer of beating) det.heard(peer)
       det.tick(clock)
     }
   }
-  return { det, events, pings, closed, run, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects }
+  return { det, events, pings, closed, run, beating, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects }
 }
 
 const states = (events: LivenessEvent[], peer = 'p'): string[] => events.filter((e) => e.peer === peer).map((e) => `${e.state}:${e.reason}`)
@@ -61,6 +65,32 @@ describe('mesh failure detector (injected clock)', () => {
     assert.deepEqual(r.closed, ['p'])
   })
 
+  it('the pinged side of a pair: heartbeat gaps learnt, a frozen pinger is suspected then dead', () => {
+    const r = rig()
+    r.det.connected('q') // 'a' < 'q' but the pair hash makes q the pinger: we only hear it
+    r.beating.add('q')
+    r.run(3000)
+    assert.equal(r.pings.filter((p) => p.peer === 'q').length, 0, 'we must not ping q')
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open'])
+    const frozenAt = r.now()
+    r.beating.delete('q')
+    r.run(3000)
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open', 'suspect:ping:timeout', 'dead:suspicion:timeout'])
+    const dead = r.events.find((e) => e.peer === 'q' && e.state === 'dead')!
+    assert.ok(dead.atMs - frozenAt <= 1500, `dead after ${dead.atMs - frozenAt} ms`)
+    // And a late heartbeat within the suspicion window refutes.
+    const r2 = rig()
+    r2.det.connected('q')
+    r2.beating.add('q')
+    r2.run(3000)
+    r2.beating.delete('q')
+    r2.run(750)
+    r2.det.heard('q')
+    r2.beating.add('q')
+    r2.run(2000)
+    assert.deepEqual(states(r2.events, 'q'), ['alive:connection:open', 'suspect:ping:timeout', 'alive:ping:ok'])
+  })
+
   it('a busy-but-alive peer that answers within the suspicion window is never declared dead', () => {
     const r = rig()
     r.det.connected('p')
@@ -87,6 +117,7 @@ describe('mesh failure detector (injected clock)', () => {
     const r = rig()
     r.det.connected('p')
     r.det.connected('q')
+    r.beating.add('q')
     r.run(2000)
     r.advance(5000) // the loop did not run for 5 s; pongs are waiting in the socket
     r.det.tick(r.now() - 5000 + 50)

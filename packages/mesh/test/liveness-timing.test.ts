@@ -94,4 +94,36 @@ describe('mesh liveness timing', () => {
       assert.deepEqual(T.nextLocalHealth(h, stalled, since, now, tt), { health: wantH, healthySinceMs: wantSince })
     }
   })
+
+  it('heartbeatTimeoutMs: assumed interval + max until sampled, then mean + clamped phi slack', () => {
+    const cases: Array<[T.RttSummary, number, number]> = [
+      [{ meanMs: 500, stdMs: 5, samples: 0 }, 0, 1000 + 2000],
+      [{ meanMs: 500, stdMs: 5, samples: 10 }, 0, 500 + 400], // steady: minimum slack
+      [{ meanMs: 500, stdMs: 5, samples: 10 }, 4, 500 + 1200], // stalled locally: slack × 3
+      [{ meanMs: 500, stdMs: 1000, samples: 10 }, 0, 500 + 2000] // wild gaps: maximum slack
+    ]
+    for (const [arr, lh, want] of cases) assert.equal(T.heartbeatTimeoutMs(arr, 1000, lh, t), want, JSON.stringify([arr, lh]))
+  })
+
+  it('pingIntervalFor keeps a node within its ping budget', () => {
+    for (const [peers, want] of [[0, 250], [1, 250], [5, 250], [6, 300], [10, 500], [19, 950], [100, 5000]] as Array<[number, number]>) {
+      assert.equal(T.pingIntervalFor(peers, { pingIntervalMs: 250, maxPingsPerSecond: 20 }), want, `${peers} peers`)
+    }
+    assert.equal(T.pingIntervalFor(100, { pingIntervalMs: 250, maxPingsPerSecond: 0 }), 250)
+  })
+
+  it('isPinger: exactly one side of every pair pings, about half the pairs each way', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `12D3KooW${(i * 7919).toString(36)}peer${i}`)
+    let loPings = 0
+    let pairs = 0
+    for (const a of ids) {
+      for (const b of ids) {
+        if (a >= b) continue
+        pairs++
+        assert.notEqual(T.isPinger(a, b), T.isPinger(b, a), `${a} / ${b}`)
+        if (T.isPinger(a, b)) loPings++
+      }
+    }
+    assert.ok(loPings > pairs * 0.35 && loPings < pairs * 0.65, `${loPings} of ${pairs}`)
+  })
 })

@@ -1,11 +1,19 @@
 // The failure detector: per peer alive → suspect → dead, SWIM-style with a
-// suspicion step, phi-accrual ping timeouts, Lifeguard local health, redial
+// suspicion step, phi-accrual timeouts, Lifeguard local health, redial
 // confirmation on connection close, and reconnection with capped backoff.
-// Transport-agnostic: the libp2p probe (probe.ts) feeds it connection events
-// and pongs; tests drive `tick()` with an injected clock.
+//
+// Probing: for each pair one side pings (isPinger) and the other side hears
+// those pings as heartbeats, so both sides have fresh evidence from two small
+// frames per interval. The pinger times each ping against the peer's RTT
+// distribution; the pinged side times the gaps between pings against their
+// inter-arrival distribution. Either way the peer becomes suspect when late
+// and dead when still silent after the suspicion timeout; any answer refutes.
+//
+// Transport-agnostic: the libp2p probe (probe.ts) feeds it connection events,
+// pings and pongs; tests drive `tick()` with an injected clock.
 import type { LivenessEvent, Liveness, PeerState } from '../types.ts'
 import type { LivenessTuning } from '../defaults.ts'
-import { summarise, pingTimeoutMs, suspicionTimeoutMs, type RttSummary } from './timing.ts'
+import { summarise, pingTimeoutMs, heartbeatTimeoutMs, suspicionTimeoutMs, pingIntervalFor, isPinger, type RttSummary } from './timing.ts'
 import { createLocalHealth } from './local-health.ts'
 import { createReconnector } from './reconnect.ts'
 
@@ -21,6 +29,8 @@ export interface ProbeTransport {
 }
 
 export interface FailureDetectorOptions {
+  /** Our own id: decides which side of each pair pings. */
+  selfId: string
   tuning: LivenessTuning
   now: () => number
   random: () => number
@@ -31,12 +41,15 @@ export interface FailureDetectorOptions {
 export interface LivenessStats {
   pingsSent: number
   pongsReceived: number
+  pingsHeard: number
   suspected: number
   declaredDead: number
   refuted: number
   localHealth: number
   stalledMs: number
   reconnectsPending: number
+  /** Current per-peer ping interval (ms) after the maxPingsPerSecond budget. */
+  pingIntervalMs: number
 }
 
 interface PeerEntry {
@@ -44,11 +57,16 @@ interface PeerEntry {
   sinceMs: number
   connected: boolean
   confirming: boolean
-  rtts: number[]
-  rtt: RttSummary
+  pinger: boolean
+  /** Pinger side: RTT samples. Pinged side: gaps between heard pings. */
+  samples: number[]
+  summary: RttSummary
   outstanding: Map<number, number>
   seq: number
   lastPingMs: number
+  lastHeardMs: number
+  /** The next heard gap spans a reconnect or our own stall: not a sample. */
+  skipGap: boolean
   suspectSinceMs: number
 }
 
@@ -59,7 +77,10 @@ export interface FailureDetector {
   tick: (expectedMs?: number) => void
   connected: (peer: string) => void
   disconnected: (peer: string) => void
+  /** The peer answered our ping `seq`. */
   pong: (peer: string, seq: number) => void
+  /** The peer pinged us (heartbeat evidence). */
+  heard: (peer: string) => void
   peers: () => PeerState[]
   state: (peer: string) => Liveness | undefined
   stats: () => LivenessStats
@@ -69,11 +90,12 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
   const t = o.tuning
   const entries = new Map<string, PeerEntry>()
   const health = createLocalHealth(t, o.now())
-  const counters = { pingsSent: 0, pongsReceived: 0, suspected: 0, declaredDead: 0, refuted: 0 }
+  const counters = { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0 }
   let running = false
   let stopped = false
   let timer: ReturnType<typeof setTimeout> | undefined
   let lastTickMs = o.now()
+  let intervalMs = t.pingIntervalMs
 
   const reconnector = createReconnector(t, async (peer) => await o.transport.reconnect(peer), o.random, o.now)
 
@@ -92,10 +114,24 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
   const entry = (peer: string): PeerEntry => {
     let e = entries.get(peer)
     if (e == null) {
-      e = { state: 'dead', sinceMs: o.now(), connected: false, confirming: false, rtts: [], rtt: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, suspectSinceMs: 0 }
+      e = {
+        state: 'dead', sinceMs: o.now(), connected: false, confirming: false, pinger: isPinger(o.selfId, peer),
+        samples: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, suspectSinceMs: 0
+      }
       entries.set(peer, e)
     }
     return e
+  }
+
+  const sample = (e: PeerEntry, ms: number): void => {
+    e.samples.push(Math.max(0, ms))
+    if (e.samples.length > t.rttWindow) e.samples.shift()
+    e.summary = summarise(e.samples)
+  }
+
+  const evidence = (peer: string, e: PeerEntry): void => {
+    e.lastHeardMs = o.now()
+    if (e.state === 'suspect' && !e.confirming) transition(peer, e, 'alive', 'ping:ok')
   }
 
   const declareDead = (peer: string, e: PeerEntry, reason: string): void => {
@@ -110,35 +146,44 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     const now = o.now()
     const stall = health.tick(expectedMs ?? now, now)
     if (stall > 0) {
-      // We were not running: nobody can be blamed for the answers we did not read.
+      // We were not running: nobody can be blamed for what we did not read.
       for (const e of entries.values()) {
         for (const [seq, sent] of e.outstanding) e.outstanding.set(seq, sent + stall)
+        e.lastHeardMs += stall
+        e.skipGap = true
         if (e.state === 'suspect') e.suspectSinceMs += stall
       }
     }
     const lh = health.score()
+    let pinged = 0
+    for (const e of entries.values()) if (e.connected && e.pinger) pinged++
+    intervalMs = pingIntervalFor(pinged, t)
     for (const [peer, e] of entries) {
       if (!e.connected) continue
-      if (now - e.lastPingMs >= t.pingIntervalMs) {
-        e.seq = (e.seq + 1) >>> 0
-        e.outstanding.set(e.seq, now)
-        if (e.outstanding.size > t.maxOutstandingPings) {
-          const oldest = e.outstanding.keys().next().value
-          if (oldest !== undefined) e.outstanding.delete(oldest)
+      let late: boolean
+      if (e.pinger) {
+        if (now - e.lastPingMs >= intervalMs) {
+          e.seq = (e.seq + 1) >>> 0
+          e.outstanding.set(e.seq, now)
+          if (e.outstanding.size > t.maxOutstandingPings) {
+            const oldest = e.outstanding.keys().next().value
+            if (oldest !== undefined) e.outstanding.delete(oldest)
+          }
+          e.lastPingMs = now
+          counters.pingsSent++
+          o.transport.sendPing(peer, e.seq)
         }
-        e.lastPingMs = now
-        counters.pingsSent++
-        o.transport.sendPing(peer, e.seq)
-      }
-      if (e.state === 'alive') {
         let oldest = Number.POSITIVE_INFINITY
         for (const sent of e.outstanding.values()) oldest = Math.min(oldest, sent)
-        if (now - oldest >= pingTimeoutMs(e.rtt, lh, t)) {
-          e.suspectSinceMs = now
-          transition(peer, e, 'suspect', 'ping:timeout')
-        }
-      } else if (e.state === 'suspect' && !e.confirming) {
-        if (now - e.suspectSinceMs >= suspicionTimeoutMs(lh, t)) declareDead(peer, e, 'suspicion:timeout')
+        late = now - oldest >= pingTimeoutMs(e.summary, lh, t)
+      } else {
+        late = now - e.lastHeardMs >= heartbeatTimeoutMs(e.summary, t.pingIntervalMs * 4, lh, t)
+      }
+      if (e.state === 'alive' && late) {
+        e.suspectSinceMs = now
+        transition(peer, e, 'suspect', 'ping:timeout')
+      } else if (e.state === 'suspect' && !e.confirming && now - e.suspectSinceMs >= suspicionTimeoutMs(lh, t)) {
+        declareDead(peer, e, 'suspicion:timeout')
       }
     }
     for (const peer of reconnector.tick(now)) entries.delete(peer)
@@ -175,6 +220,8 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       e.connected = true
       e.outstanding.clear()
       e.lastPingMs = 0
+      e.lastHeardMs = o.now()
+      e.skipGap = true
       transition(peer, e, 'alive', e.state === 'suspect' ? 'reconnected' : 'connection:open')
     },
     disconnected (peer) {
@@ -190,6 +237,8 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         if (stopped || entries.get(peer) !== e) return
         if (ok || e.connected) {
           e.connected = true
+          e.lastHeardMs = o.now()
+          e.skipGap = true
           transition(peer, e, 'alive', 'reconnected')
         } else if (e.state !== 'dead') {
           declareDead(peer, e, 'connection:lost')
@@ -201,24 +250,30 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       if (e == null || !e.connected) return
       counters.pongsReceived++
       const sent = e.outstanding.get(seq)
-      if (sent !== undefined) {
-        e.rtts.push(Math.max(0, o.now() - sent))
-        if (e.rtts.length > t.rttWindow) e.rtts.shift()
-        e.rtt = summarise(e.rtts)
-      }
+      if (sent !== undefined) sample(e, o.now() - sent)
       // One ordered stream: answers to earlier pings will not come any more.
       for (const s of [...e.outstanding.keys()]) if (s <= seq) e.outstanding.delete(s)
-      if (e.state === 'suspect') transition(peer, e, 'alive', 'ping:ok')
+      evidence(peer, e)
+    },
+    heard (peer) {
+      const e = entries.get(peer)
+      if (e == null || !e.connected) return
+      counters.pingsHeard++
+      if (!e.pinger) {
+        if (!e.skipGap) sample(e, o.now() - e.lastHeardMs)
+        e.skipGap = false
+      }
+      evidence(peer, e)
     },
     peers () {
       return [...entries].map(([peer, e]) => ({
         peer,
         state: e.state,
         sinceMs: e.sinceMs,
-        ...(e.rtt.samples > 0 ? { rttMs: Math.round(e.rtt.meanMs * 100) / 100 } : {})
+        ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.meanMs * 100) / 100 } : {})
       }))
     },
     state: (peer) => entries.get(peer)?.state,
-    stats: () => ({ ...counters, localHealth: health.score(), stalledMs: health.stalledMsTotal(), reconnectsPending: reconnector.pending() })
+    stats: () => ({ ...counters, localHealth: health.score(), stalledMs: health.stalledMsTotal(), reconnectsPending: reconnector.pending(), pingIntervalMs: intervalMs })
   }
 }

@@ -45,7 +45,7 @@ function framer (on: (kind: number, seq: number) => void): (chunk: Chunk) => voi
   }
 }
 
-export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number) => void, openTimeoutMs: number): ProbeStreams {
+export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number) => void, onPing: (peer: string) => void, openTimeoutMs: number): ProbeStreams {
   const outbound = new Map<string, { stream?: Stream, opening: boolean, queued: number[] }>()
   let running = false
 
@@ -73,10 +73,12 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
   return {
     async start () {
       running = true
-      await node.handle(PROBE_PROTOCOL, (stream) => {
+      await node.handle(PROBE_PROTOCOL, (stream, connection) => {
+        const from = connection.remotePeer.toString()
         const feed = framer((kind, seq) => {
           if (kind !== PING) { stream.abort(new Error('unexpected probe frame')); return }
           try { stream.send(frame(PONG, seq)) } catch { /* stream gone */ }
+          onPing(from)
         })
         stream.addEventListener('message', (evt) => { feed(evt.data) })
       }, { maxInboundStreams: 4, maxOutboundStreams: 4 })

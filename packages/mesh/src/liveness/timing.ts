@@ -92,3 +92,34 @@ export function nextLocalHealth (health: number, stalled: boolean, healthySinceM
   if (health > 0 && nowMs - healthySinceMs >= t.localHealthRecoveryMs) return { health: health - 1, healthySinceMs: nowMs }
   return { health, healthySinceMs }
 }
+
+/**
+ * For the side of a pair that is pinged rather than pinging: how long since
+ * the last ping heard before suspecting. Phi point of the inter-arrival
+ * distribution, with the slack beyond the mean clamped to [minPingTimeoutMs,
+ * maxPingTimeoutMs] and stretched by local health; before enough samples,
+ * the mean is assumed to be `assumedIntervalMs`.
+ */
+export function heartbeatTimeoutMs (arrivals: RttSummary, assumedIntervalMs: number, localHealth: number, t: Pick<LivenessTuning,
+'minPingTimeoutMs' | 'maxPingTimeoutMs' | 'phiThreshold' | 'minRttStdMs' | 'minRttSamples' | 'maxLocalHealth' | 'localHealthFactor'>): number {
+  const mult = healthMultiplier(localHealth, t)
+  if (arrivals.samples < t.minRttSamples) return Math.round(assumedIntervalMs + t.maxPingTimeoutMs * mult)
+  const slack = elapsedForPhi(t.phiThreshold, arrivals.meanMs, Math.max(arrivals.stdMs, t.minRttStdMs)) - arrivals.meanMs
+  return Math.round(arrivals.meanMs + Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, slack)) * mult)
+}
+
+/** Per-peer ping interval that keeps a node's total ping rate within maxPingsPerSecond. */
+export function pingIntervalFor (pingedPeers: number, t: Pick<LivenessTuning, 'pingIntervalMs' | 'maxPingsPerSecond'>): number {
+  if (t.maxPingsPerSecond <= 0) return t.pingIntervalMs
+  return Math.max(t.pingIntervalMs, Math.ceil(pingedPeers * 1000 / t.maxPingsPerSecond))
+}
+
+/** Which side of a pair pings: decided by a hash of both ids so each node pings about half its peers, and both sides agree. */
+export function isPinger (self: string, peer: string): boolean {
+  const [lo, hi] = self < peer ? [self, peer] : [peer, self]
+  let h = 0x811c9dc5
+  const s = `${lo}|${hi}`
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) }
+  const loPings = ((h >>> 0) & 1) === 0
+  return (self === lo) === loPings
+}
