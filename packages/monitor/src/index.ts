@@ -48,3 +48,25 @@ export {
   type HealthVerdict
 } from './probes/runner.ts'
 export * from './detect/index.ts'
+export {
+  parseProcStat, cpuUtilPct, parseMeminfo, parseLoadavg, parseNetDev, parseProcPidStat, parseCpuStat,
+  pageSizeBytes, readThermal, readFreqRatio, diskUsage, dirSizeBytes, CLOCK_TICKS_PER_S,
+  type CpuTimes, type ProcStat, type ThermalZone
+} from './metrics/proc.ts'
+export {
+  createMetricsCollector, mountLabel, METRICS_DEFAULTS,
+  type MetricsCollector, type MetricsOptions, type MetricsEvents, type MetricsStats
+} from './metrics/collector.ts'
+export { theilSen, predictLimit, TrendWindow, type Point, type Trend, type Prediction } from './trend.ts'
+export {
+  createIncidentManager, statusAfter, isClosed, IncidentError, INCIDENT_DEFAULTS,
+  type IncidentManager, type IncidentManagerOptions, type IncidentEvents, type IncidentStats, type AnomalyReport, type StepInput
+} from './incidents.ts'
+export {
+  createAnomalyWatch, classifyMetric, WATCH_DEFAULTS,
+  type AnomalyWatch, type WatchOptions, type WatchEvents, type WatchStats
+} from './watch.ts'
+export {
+  createMonitor, classifyProbeFailure, classifyExit, MONITOR_DEFAULTS,
+  type Monitor, type MonitorOptions
+} from './monitor.ts'

@@ -1,0 +1,222 @@
+// The monitor as one service: supervisor + probe runner + metrics collector +
+// anomaly watch + incident manager, wired so that exits, probe verdicts,
+// probe errors, metric anomalies and predictions open incidents.
+//
+// Who decides recovery? With `autoRestart: true` (plain supervision) the
+// supervisor restarts crashed components itself and the monitor records the
+// restart and its verification on the incident. The micro loop passes
+// `autoRestart: false` and owns every recovery decision; it can either use
+// these incidents (`openIncidents: true`) or its own incident book fed by
+// `watch.source` (`openIncidents: false`).
+import type { Hlc } from '@homeostat/hlc'
+import type { Sample } from '@homeostat/interface'
+import type { Store } from '@homeostat/store'
+import { createSupervisor, type Supervisor, type SupervisorOptions } from './supervisor.ts'
+import { createProbeRunner, type HealthVerdict, type ProbeRunner, type ProbeRunnerOptions } from './probes/runner.ts'
+import { createMetricsCollector, type MetricsCollector, type MetricsOptions } from './metrics/collector.ts'
+import { createAnomalyWatch, type AnomalyWatch, type WatchOptions } from './watch.ts'
+import { createIncidentManager, isClosed, type AnomalyReport, type IncidentManager } from './incidents.ts'
+import { silentLogger, type Logger, type Scheduler, type Unsubscribe } from './events.ts'
+
+export const MONITOR_DEFAULTS = {
+  /** Evidence lines copied from a crashed component's stderr / stdout tails. */
+  evidenceStderrLines: 20,
+  evidenceStdoutLines: 10,
+  /** After an auto-restart, health must come back within this to be recorded as recovered. */
+  verifyTimeoutMs: 10_000,
+  /** Poll period of that verification. */
+  verifyPollMs: 200
+} as const
+
+export interface MonitorOptions {
+  node: string
+  hlc: Hlc
+  now?: () => number
+  store?: Store
+  logger?: Logger
+  scheduler?: Scheduler
+  components: SupervisorOptions['components']
+  /** Default true; the micro loop passes false. */
+  autoRestart?: boolean
+  /** Open incidents from exits, probes and the watch (default true). */
+  openIncidents?: boolean
+  supervisor?: Omit<SupervisorOptions, 'components' | 'now' | 'logger' | 'scheduler' | 'autoRestart'>
+  probes?: Omit<ProbeRunnerOptions, 'supervisor' | 'now' | 'logger' | 'scheduler'>
+  metrics?: Omit<MetricsOptions, 'supervisor' | 'now' | 'logger' | 'scheduler'>
+  watch?: Omit<WatchOptions, 'metrics' | 'supervisor' | 'now' | 'logger'>
+  verifyTimeoutMs?: number
+}
+
+export interface Monitor {
+  readonly supervisor: Supervisor
+  readonly probes: ProbeRunner
+  readonly metrics: MetricsCollector
+  readonly watch: AnomalyWatch
+  readonly incidents: IncidentManager
+  /** Restores incidents from the store, starts the workloads, probes, metrics and the watch. */
+  start: () => Promise<void>
+  /** Stops watching and every workload; flushes incidents. */
+  stop: (opts?: { graceMs?: number }) => Promise<void>
+  /** External samples (device telemetry from the firmware bridge). */
+  ingest: (samples: Sample | readonly Sample[]) => number
+  checkNow: (name: string) => Promise<HealthVerdict>
+  health: (name: string) => HealthVerdict
+}
+
+/** Failure class of an unhealthy probe (pure; tested from a table). */
+export function classifyProbeFailure (kind: string, detail: string): string {
+  if (/timeout|stopped|zombie|old \(max/i.test(detail)) return 'hang'
+  if (kind === 'process') return 'crash'
+  return 'unhealthy'
+}
+
+/** Failure class of an unexpected exit. */
+export function classifyExit (exit: { reason?: string, code: number | null, signal: string | null }): string {
+  if (exit.reason === 'oom') return 'oom'
+  if (exit.reason === 'spawn_error') return 'spawn_error'
+  return 'crash'
+}
+
+export function createMonitor (options: MonitorOptions): Monitor {
+  const now = options.now ?? Date.now
+  const logger = options.logger ?? silentLogger
+  const autoRestart = options.autoRestart ?? true
+  const openIncidents = options.openIncidents ?? true
+  const verifyTimeoutMs = options.verifyTimeoutMs ?? MONITOR_DEFAULTS.verifyTimeoutMs
+  const common = { now, logger, ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}) }
+  const supervisor = createSupervisor({ ...options.supervisor, ...common, components: options.components, autoRestart })
+  const probes = createProbeRunner({ ...options.probes, ...common, supervisor })
+  const metrics = createMetricsCollector({ ...options.metrics, ...common, supervisor })
+  const watch = createAnomalyWatch({ ...options.watch, now, logger, metrics, supervisor, nodeComponent: options.metrics?.nodeComponent })
+  const incidents = createIncidentManager({ node: options.node, hlc: options.hlc, now, logger, ...(options.store !== undefined ? { store: options.store } : {}) })
+  const unsubs: Unsubscribe[] = []
+  let started = false
+
+  const report = (r: AnomalyReport): void => {
+    if (!openIncidents) return
+    try { incidents.report(r) } catch (err) { logger.error({ err, component: r.component }, 'could not open incident') }
+  }
+
+  const active = (name: string): ReturnType<IncidentManager['list']> => incidents.list({ component: name, status: 'active' })
+
+  const verifyAfterRestart = async (name: string, ids: string[]): Promise<void> => {
+    const deadline = now() + verifyTimeoutMs
+    let last: HealthVerdict | undefined
+    while (started) {
+      last = await probes.checkNow(name)
+      if (last.healthy || now() >= deadline) break
+      await new Promise((r) => setTimeout(r, MONITOR_DEFAULTS.verifyPollMs))
+    }
+    for (const id of ids) {
+      const inc = incidents.get(id)
+      if (inc === undefined || isClosed(inc)) continue
+      try {
+        if (last?.healthy === true) {
+          incidents.step(id, { kind: 'verified', summary: `${name} healthy after restart`, evidence: last.probes.map((p) => `${p.probe}: ${p.lastResult?.detail ?? p.state}`) })
+          incidents.step(id, { kind: 'recovered', summary: `${name} recovered by supervisor auto-restart` })
+        } else {
+          incidents.step(id, { kind: 'note', summary: `${name} not healthy ${verifyTimeoutMs} ms after restart: ${last?.reasons.join('; ') ?? 'stopped'}` })
+        }
+      } catch (err) { logger.warn({ err, id }, 'could not record verification') }
+    }
+  }
+
+  const wire = (): void => {
+    unsubs.push(supervisor.on('exit', (e) => {
+      if (e.exit.expected) return
+      const cls = classifyExit(e.exit)
+      const evidence = [
+        ...e.tail.stderr.slice(-MONITOR_DEFAULTS.evidenceStderrLines).map((l) => `stderr: ${l}`),
+        ...e.tail.stdout.slice(-MONITOR_DEFAULTS.evidenceStdoutLines).map((l) => `stdout: ${l}`)
+      ]
+      report({
+        component: e.name,
+        failureClass: cls,
+        metric: 'process.exit',
+        kind: 'exit',
+        score: 1,
+        value: e.exit.code ?? -1,
+        onsetMs: e.exit.atMs,
+        targetKind: supervisor.info(e.name).spec.targetKind,
+        detail: e.exit.error ?? `exited with code ${String(e.exit.code)}, signal ${String(e.exit.signal)}${e.exit.reason !== undefined ? ` (${e.exit.reason})` : ''}`,
+        evidence,
+        data: { pid: e.pid, code: e.exit.code, signal: e.exit.signal }
+      })
+    }))
+    unsubs.push(probes.on('unhealthy', (e) => {
+      const detail = e.status.lastResult?.detail ?? 'failing'
+      report({
+        component: e.component,
+        failureClass: classifyProbeFailure(e.kind, detail),
+        metric: `probe.${e.kind}`,
+        kind: 'probe',
+        score: 1,
+        value: e.status.lastResult?.latencyMs ?? 0,
+        onsetMs: e.status.firstFailureAtMs ?? e.atMs,
+        targetKind: supervisor.info(e.component).spec.targetKind,
+        detail: `${e.probe} failed ${e.status.consecutiveFailures}× : ${detail}`,
+        data: { probe: e.probe, failures: e.status.consecutiveFailures }
+      })
+    }))
+    unsubs.push(probes.on('probe_error', (e) => {
+      if (!e.gaveUp) return
+      report({
+        component: e.component,
+        failureClass: 'probe_error',
+        metric: `probe.${e.kind}`,
+        kind: 'probe',
+        score: 0.5,
+        value: e.errors,
+        detail: `probe ${e.probe} cannot run${e.unsupported ? ' (unsupported here)' : ''}: ${e.reason}; gave up after ${e.errors} attempt(s)`,
+        data: { probe: e.probe, errors: e.errors, unsupported: e.unsupported }
+      })
+    }))
+    unsubs.push(watch.on('report', report))
+    if (autoRestart && openIncidents) {
+      unsubs.push(supervisor.on('start', (e) => {
+        if (e.restarts === 0) return
+        const ids = active(e.name).filter((i) => i.failureClass === 'crash' || i.failureClass === 'oom').map((i) => i.id)
+        if (ids.length === 0) return
+        for (const id of ids) {
+          try { incidents.step(id, { kind: 'acted', summary: `supervisor restarted ${e.name} (pid ${e.pid}, restart ${e.restarts})`, data: { action: 'restart', by: 'supervisor' } }) } catch { /* closed meanwhile */ }
+        }
+        void verifyAfterRestart(e.name, ids)
+      }))
+      unsubs.push(supervisor.on('quarantined', (e) => {
+        for (const inc of active(e.name)) {
+          try { incidents.step(inc.id, { kind: 'quarantined', summary: `${e.name} quarantined: ${e.reason}` }) } catch { /* closed */ }
+        }
+      }))
+    }
+  }
+
+  return {
+    supervisor,
+    probes,
+    metrics,
+    watch,
+    incidents,
+    async start () {
+      if (started) return
+      started = true
+      await incidents.load()
+      wire()
+      await supervisor.start()
+      probes.start()
+      watch.start()
+      metrics.start()
+    },
+    async stop (opts = {}) {
+      started = false
+      metrics.stop()
+      watch.stop()
+      probes.stop()
+      for (const u of unsubs.splice(0)) u()
+      await supervisor.stop(opts)
+      await incidents.flush()
+    },
+    ingest: (s) => metrics.ingest(s),
+    checkNow: async (name) => await probes.checkNow(name),
+    health: (name) => probes.health(name)
+  }
+}

@@ -1,0 +1,85 @@
+// Predictive signals: a robust slope (Theil–Sen) of a resource over time and
+// the time until it reaches its limit. Pure functions, tested from tables.
+
+export interface Point { tMs: number, v: number }
+
+export interface Trend {
+  /** Median pairwise slope, units per ms. */
+  slopePerMs: number
+  /** Median intercept so that v ≈ slope·t + intercept. */
+  intercept: number
+  /** Fraction of point pairs whose slope has the sign of the trend (1 = monotone). */
+  agreement: number
+  /** Fitted value at the last point. */
+  fitted: number
+}
+
+const median = (a: number[]): number => {
+  a.sort((x, y) => x - y)
+  const m = a.length >> 1
+  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2
+}
+
+/** Theil–Sen estimator; O(n²) pairs, so callers keep n small (≤ 64). Undefined for < 2 distinct times. */
+export function theilSen (points: readonly Point[]): Trend | undefined {
+  const n = points.length
+  if (n < 2) return undefined
+  const slopes: number[] = []
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const dt = points[j]!.tMs - points[i]!.tMs
+      if (dt !== 0) slopes.push((points[j]!.v - points[i]!.v) / dt)
+    }
+  }
+  if (slopes.length === 0) return undefined
+  const s = median(slopes.slice())
+  const sign = Math.sign(s)
+  const agreeing = sign === 0 ? 0 : slopes.filter((x) => Math.sign(x) === sign).length
+  const intercept = median(points.map((p) => p.v - s * p.tMs))
+  const last = points[n - 1]!
+  return { slopePerMs: s, intercept, agreement: agreeing / slopes.length, fitted: s * last.tMs + intercept }
+}
+
+export interface Prediction {
+  /** Time from the last point until the limit is reached, ms (0 if already at or over it). */
+  timeToLimitMs: number
+  /** Physical time the limit is predicted to be reached. */
+  atMs: number
+  slopePerS: number
+  agreement: number
+  current: number
+}
+
+/**
+ * When will a growing series reach `limit`? Undefined if it is not growing,
+ * growing slower than `minSlopePerS`, or the growth is not consistent
+ * (fewer than `minAgreement` of point pairs agree). The current level is the
+ * larger of the fitted and the last observed value (conservative).
+ */
+export function predictLimit (points: readonly Point[], limit: number, minAgreement = 0.7, minSlopePerS = 0): Prediction | undefined {
+  const tr = theilSen(points)
+  if (tr === undefined || !(tr.slopePerMs > 0)) return undefined
+  const slopePerS = tr.slopePerMs * 1000
+  if (slopePerS < minSlopePerS || tr.agreement < minAgreement) return undefined
+  const last = points[points.length - 1]!
+  const current = Math.max(tr.fitted, last.v)
+  const ttl = Math.max(0, (limit - current) / tr.slopePerMs)
+  return { timeToLimitMs: ttl, atMs: last.tMs + ttl, slopePerS, agreement: tr.agreement, current }
+}
+
+/** A bounded window of points, spaced at least `minSpacingMs` apart, spanning at most `windowMs`. */
+export class TrendWindow {
+  private readonly pts: Point[] = []
+  constructor (readonly maxPoints: number, readonly windowMs: number, readonly minSpacingMs = 0) {}
+  push (tMs: number, v: number): void {
+    if (!Number.isFinite(v) || !Number.isFinite(tMs)) return
+    const last = this.pts[this.pts.length - 1]
+    if (last !== undefined && tMs < last.tMs) this.pts.length = 0 // clock stepped back: start over
+    else if (last !== undefined && tMs - last.tMs < this.minSpacingMs) return
+    this.pts.push({ tMs, v })
+    while (this.pts.length > this.maxPoints || (this.pts.length > 0 && tMs - this.pts[0]!.tMs > this.windowMs)) this.pts.shift()
+  }
+  points (): readonly Point[] { return this.pts }
+  spanMs (): number { return this.pts.length < 2 ? 0 : this.pts[this.pts.length - 1]!.tMs - this.pts[0]!.tMs }
+  clear (): void { this.pts.length = 0 }
+}
