@@ -11,6 +11,13 @@ export const MICRO_DEFAULTS = {
   maxAnomaliesPerIncident: 64,
   /** Recent anomalies kept as diagnosis context (the HLC-ordered timeline). */
   timelineSize: 256,
+  /**
+   * Probe failures of a component that has not passed a probe since it
+   * started are "still starting" for this long (Kubernetes' startupProbe
+   * idea): a slow start on a loaded Pi is not a failure. Past it, the
+   * component is reported unhealthy. Exits are never deferred.
+   */
+  startupGraceMs: 10_000,
   /** Evidence lines copied from the supervisor's stdout/stderr tail. */
   tailEvidenceLines: 8
 } as const

@@ -31,12 +31,15 @@ export interface MicroSupervisor extends RecoveryTarget {
   ((event: 'start', fn: (e: { name: string, pid: number, atMs: number }) => void) => Unsubscribe)
   names: () => string[]
   info: (name: string) => TargetInfo & { spec?: object }
+  /** stdout/stderr tails, copied into incidents as evidence. */
+  tail?: (name: string) => { stdout: string[], stderr: string[] }
 }
 
 /** The probe runner as the micro loop uses it (the monitor's createProbeRunner satisfies it). */
 export interface MicroProbes {
   checkNow: (name: string) => Promise<{ healthy: boolean, reasons: string[] }>
-  on: (event: 'unhealthy', fn: (e: { component: string, probe: string, kind: string, atMs: number, status: { firstFailureAtMs?: number, consecutiveFailures: number, lastResult?: { detail: string, latencyMs: number } } }) => void) => Unsubscribe
+  on: ((event: 'unhealthy', fn: (e: { component: string, probe: string, kind: string, atMs: number, status: { firstFailureAtMs?: number, consecutiveFailures: number, lastResult?: { detail: string, latencyMs: number } } }) => void) => Unsubscribe) &
+  ((event: 'result', fn: (e: { component: string, result: { status: string } }) => void) => Unsubscribe)
 }
 
 /** An anomaly from any detector (metric detector, predictive leak/disk signal, training health). */
@@ -114,6 +117,8 @@ export interface MicroStats {
   ignoredQuarantined: number
   handlerErrors: number
   droppedSteps: number
+  /** Probe failures of a component still starting (no probe passed since its start), held back by the startup grace. */
+  startupDeferred: number
 }
 
 export interface MicroLoop {
@@ -147,7 +152,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       try { (fn as (x: MicroEvents[K]) => void)(v) } catch (err) { stats.handlerErrors++; logger.error({ err }, 'micro loop listener threw') }
     }
   }
-  const stats: MicroStats = { anomalies: 0, incidentsOpened: 0, recovered: 0, escalated: 0, quarantined: 0, attributedToRecovery: 0, ignoredQuarantined: 0, handlerErrors: 0, droppedSteps: 0 }
+  const stats: MicroStats = { anomalies: 0, incidentsOpened: 0, recovered: 0, escalated: 0, quarantined: 0, attributedToRecovery: 0, ignoredQuarantined: 0, handlerErrors: 0, droppedSteps: 0, startupDeferred: 0 }
 
   const log: IncidentLog = createIncidentLog({
     node,
@@ -192,6 +197,8 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
   const running = new Set<Promise<void>>()
   const outcomes: Outcome[] = []
   const unsubs: Unsubscribe[] = []
+  /** component → its last start, and whether a probe has passed since (startup grace). */
+  const startup = new Map<string, { atMs: number, healthy: boolean, timer?: ReturnType<typeof setTimeout> }>()
   let seq = 0
   let started = false
 
@@ -256,7 +263,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       anomaly,
       onsetMs: onset,
       summary: `${r.failureClass} detected on ${r.component}: ${r.detail ?? r.metric}`,
-      evidence: r.evidence
+      evidence: r.evidence ?? tailOf(r.component)
     })
     stats.incidentsOpened++
     active.set(r.component, incident.id)
@@ -384,6 +391,10 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
     ...tail.stdout.slice(-Math.max(0, d.tailEvidenceLines - Math.min(tail.stderr.length, d.tailEvidenceLines))).map((l) => `stdout: ${l}`)
   ]
 
+  const tailOf = (component: string): string[] | undefined => {
+    try { return supervisor.tail == null ? undefined : tailEvidence(supervisor.tail(component)) } catch { return undefined }
+  }
+
   return {
     start () {
       if (started) return
@@ -395,8 +406,34 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
         report({ component: e.name, failureClass, metric: 'process.exit', kind: 'exit', score: 1, value: e.exit.code ?? -1, onsetMs: e.exit.atMs, detail, evidence: tailEvidence(e.tail) })
       }))
       if (probes != null) {
+        unsubs.push(supervisor.on('start', (e) => {
+          const prev = startup.get(e.name)
+          if (prev?.timer != null) clearTimeout(prev.timer)
+          startup.set(e.name, { atMs: e.atMs, healthy: false })
+        }))
+        unsubs.push(probes.on('result', (e) => {
+          const st = startup.get(e.component)
+          if (st != null && e.result.status === 'ok') {
+            st.healthy = true
+            if (st.timer != null) { clearTimeout(st.timer); st.timer = undefined }
+          }
+        }))
         unsubs.push(probes.on('unhealthy', (e) => {
           const detail = e.status.lastResult?.detail
+          const st = startup.get(e.component)
+          if (st != null && !st.healthy && now() - st.atMs < d.startupGraceMs) {
+            // Still starting: not a failure yet. Open an incident only if it never becomes healthy within the grace.
+            stats.startupDeferred++
+            if (st.timer == null) {
+              st.timer = setTimeout(() => {
+                st.timer = undefined
+                if (!started || st.healthy || startup.get(e.component) !== st) return
+                report({ component: e.component, failureClass: 'unhealthy', metric: `probe.${e.kind}`, kind: 'probe', score: 1, value: e.status.consecutiveFailures, onsetMs: st.atMs, detail: `${e.probe} never passed within ${d.startupGraceMs} ms of start: ${detail ?? 'no detail'}`, evidence: tailOf(e.component) })
+              }, Math.max(0, st.atMs + d.startupGraceMs - now()))
+              st.timer.unref?.()
+            }
+            return
+          }
           report({
             component: e.component,
             failureClass: classifyProbe(e.kind, detail),
@@ -405,7 +442,8 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
             score: 1,
             value: e.status.consecutiveFailures,
             onsetMs: e.status.firstFailureAtMs ?? e.atMs,
-            detail: `${e.probe} failing ${e.status.consecutiveFailures}×: ${detail ?? 'no detail'}`
+            detail: `${e.probe} failing ${e.status.consecutiveFailures}×: ${detail ?? 'no detail'}`,
+            evidence: tailOf(e.component)
           })
         }))
       }
@@ -414,6 +452,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
     async stop (budgetMs = 10_000) {
       started = false
       for (const u of unsubs.splice(0)) u()
+      for (const st of startup.values()) if (st.timer != null) clearTimeout(st.timer)
       let timer: ReturnType<typeof setTimeout> | undefined
       await Promise.race([Promise.allSettled([...running]), new Promise((resolve) => { timer = setTimeout(resolve, budgetMs) })])
       clearTimeout(timer)

@@ -1,0 +1,84 @@
+// The agent's configuration schema. Every field has a documented default (the
+// `.default(...)` values below; `homeostat init` writes the same values with a
+// comment each). Unknown keys are errors: a typo must not silently fall back
+// to a default on a machine that runs unattended for months.
+import { z } from 'zod'
+import { componentSchema, probeSchema, type ComponentSpec, type ProbeSpec } from '@homeostat/monitor'
+import { componentRecoveryConfigSchema } from '@homeostat/recovery'
+
+const ms = (what: string) => z.number({ error: `expected ${what} in milliseconds (a whole number)` }).int({ error: `expected ${what} in milliseconds (a whole number)` })
+
+const hostPort = z.string({ error: 'expected "host:port", e.g. "127.0.0.1:9464"' })
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected "host:port", e.g. "127.0.0.1:9464"' })
+
+// Components and their probes are the monitor's schema, unchanged: the micro
+// loop receives exactly what was validated here.
+export { componentSchema, probeSchema }
+
+export const configSchema = z.object({
+  node: z.object({
+    /** Human name of this node; default: the host name. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected a name of letters, digits, "_", "." or "-" (at most 64)' }).optional(),
+    /** edge: supervises local workloads; cloud: also runs the macro loop and shows the fleet. */
+    role: z.enum(['edge', 'cloud'], { error: 'expected edge or cloud' }).default('edge'),
+    /** Where state lives (LevelDB, API token, peer key). Relative paths are relative to the config file. */
+    dataDir: z.string({ error: 'expected a directory path' }).default('./homeostat-data')
+  }).strict().default({ role: 'edge', dataDir: './homeostat-data' }),
+  api: z.object({
+    /** Loopback by default: the API can approve recoveries, keep it off the network. */
+    listen: hostPort.default('127.0.0.1:9464'),
+    /** Serve the dashboard at / (static files, no CDN). */
+    dashboard: z.boolean({ error: 'expected true or false' }).default(true)
+  }).strict().default({ listen: '127.0.0.1:9464', dashboard: true }),
+  log: z.object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'expected one of trace, debug, info, warn, error, fatal, silent' }).default('info')
+  }).strict().default({ level: 'info' }),
+  mesh: z.object({
+    /** false: the agent heals itself alone (micro loop only). */
+    enabled: z.boolean({ error: 'expected true or false' }).default(true),
+    listen: z.array(z.string({ error: 'expected a multiaddr string' }), { error: 'expected a list of multiaddrs' }).default(['/ip4/0.0.0.0/tcp/4001']),
+    /** Multiaddrs (with /p2p/<id>) of peers to dial first. */
+    bootstrap: z.array(z.string({ error: 'expected a multiaddr string' }), { error: 'expected a list of multiaddrs' }).default([]),
+    /** LAN discovery. Off in the demo (loopback fleet uses bootstrap). */
+    mdns: z.boolean({ error: 'expected true or false' }).default(true),
+    /** The fleet's pre-shared key (libp2p pnet). Relative to the config file. */
+    swarmKeyFile: z.string().default('swarm.key')
+  }).strict().default({ enabled: true, listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: true, swarmKeyFile: 'swarm.key' }),
+  policy: z.object({
+    /** static: β = fraction × capacity; dynamic: blends current and historical capacity; adaptive: learned within bounds. */
+    budgetMode: z.enum(['static', 'dynamic', 'adaptive'], { error: 'expected one of static, dynamic, adaptive' }).default('static'),
+    /** β as a fraction of available capacity (0.15 is the mission-critical default). */
+    budgetFraction: z.number({ error: 'expected a fraction between 0 and 1' }).gt(0, { error: 'expected a fraction between 0 and 1' }).max(1, { error: 'expected a fraction between 0 and 1' }).default(0.15),
+    /** Sliding window the budget is spent over. */
+    budgetWindowMs: ms('budgetWindowMs').positive().default(3_600_000),
+    /** Actions whose risk is above this wait for `homeostat approve`. 1 = never ask. */
+    approvalRiskThreshold: z.number({ error: 'expected a number between 0 and 1' }).min(0, { error: 'expected a number between 0 and 1' }).max(1, { error: 'expected a number between 0 and 1' }).default(0.8),
+    /** An approval nobody answers expires (the planner then picks a safer action or escalates). */
+    approvalTimeoutMs: ms('approvalTimeoutMs').positive().default(600_000)
+  }).strict().default({ budgetMode: 'static', budgetFraction: 0.15, budgetWindowMs: 3_600_000, approvalRiskThreshold: 0.8, approvalTimeoutMs: 600_000 }),
+  system: z.object({
+    /** /proc and /sys sampling period. 1 s is cheap on a Pi and sees a leak trend in seconds. */
+    sampleMs: ms('sampleMs').min(100, { error: 'expected sampleMs ≥ 100' }).default(1000)
+  }).strict().default({ sampleMs: 1000 }),
+  components: z.array(componentSchema, { error: 'expected a list of components' }).max(256, { error: 'at most 256 components' }).default([]),
+  /** Per-component recovery settings: artifact rollback, degrade fallback, freeDisk patterns, throttle, reloadable, graceMs. */
+  recovery: z.record(z.string(), componentRecoveryConfigSchema, { error: 'expected a map of component name → recovery settings' }).default({})
+}).strict().superRefine((c, ctx) => {
+  const names = new Set<string>()
+  c.components.forEach((comp, i) => {
+    if (names.has(comp.name)) ctx.addIssue({ code: 'custom', path: ['components', i, 'name'], message: `duplicate component name "${comp.name}"` })
+    names.add(comp.name)
+  })
+  for (const name of Object.keys(c.recovery)) {
+    if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['recovery', name], message: `unknown component "${name}" (declared: ${[...names].join(', ') || 'none'})` })
+  }
+  c.components.forEach((comp, i) => {
+    comp.dependsOn.forEach((d, j) => {
+      if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['components', i, 'dependsOn', j], message: `unknown component "${d}" (declared: ${[...names].join(', ') || 'none'})` })
+    })
+  })
+})
+
+export type AgentConfig = z.output<typeof configSchema>
+export type ComponentConfig = ComponentSpec
+export type ProbeConfig = ProbeSpec

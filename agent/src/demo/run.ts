@@ -1,0 +1,469 @@
+// `homeostat demo`: a local fleet on loopback — one cloud peer and three edge
+// agents, each a separate process with its own data dir in a temp folder,
+// each supervising a small HTTP inference service and a batch job — then a
+// seeded fault schedule. The demo only injects faults and watches the agents'
+// APIs; all detection and healing is the agents' own. For the SIGKILL of a
+// whole edge agent the demo plays systemd (Restart=on-failure with
+// KillMode=control-group): the cloud peer detects the loss over the mesh, the
+// demo clears the dead agent's leftover processes and restarts it.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateSwarmKey } from '@homeostat/mesh'
+import type { Incident } from '@homeostat/interface'
+import { ensureDataDir, ensureToken, writeSecretFile } from '../datadir.ts'
+import { percentile } from '../state/report.ts'
+import { table, ms } from '../cli/format.ts'
+import type { Io } from '../cli.ts'
+import type { PeerView } from '../state/providers.ts'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+/** agent/demo (workloads), from src/demo and dist/demo alike. */
+const WORKLOADS = join(HERE, '..', '..', 'demo')
+/** The compiled CLI the agents run as (honest RSS/CPU; fast start). */
+const CLI = join(HERE, '..', '..', 'dist', 'cli.js')
+
+export const DEMO_DEFAULTS = {
+  edges: 3,
+  /** Time allowed for the fleet to come up. */
+  startTimeoutMs: 45_000,
+  /** First fault after the fleet is healthy for this long (lets the detectors see normal behaviour). */
+  warmupMs: 3000,
+  /** A fault not healed within this is reported as not healed. */
+  healTimeoutMs: 25_000,
+  /** API poll period while watching a fault: detection times are measured from incident records, so polling only delays the progress line. */
+  pollMs: 150,
+  /** Agents get this long to stop on SIGTERM before SIGKILL. */
+  stopGraceMs: 6000
+}
+
+export type FaultKind = 'crash' | 'hang' | 'leak' | 'batch-kill' | 'agent-kill'
+const FAULT_ORDER: FaultKind[] = ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']
+
+interface Node {
+  name: string
+  role: 'edge' | 'cloud'
+  dir: string
+  config: string
+  apiPort: number
+  meshPort: number
+  inferencePort: number
+  heartbeat: string
+  proc?: ChildProcess
+  api: string
+  token: string
+  logFile: string
+}
+
+interface FaultResult {
+  n: number
+  kind: FaultKind
+  node: string
+  component: string
+  injectedAtMs: number
+  detectedAtMs?: number
+  diagnosedAtMs?: number
+  action?: string
+  healedAtMs?: number
+  incidentId?: string
+  healed: boolean
+  note?: string
+}
+
+/** mulberry32: a small seeded PRNG so a seed replays the same schedule. */
+export function seededRandom (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * The fault schedule: every kind once (agent-kill last but one edge), then
+ * more seeded picks while the duration allows; targets and spacing from the seed.
+ */
+export function faultSchedule (seed: number, durationS: number, edges: string[]): Array<{ atS: number, kind: FaultKind, node: string }> {
+  const rnd = seededRandom(seed)
+  const slotS = 9 // a fault heals in a few seconds; 9 s keeps them apart on a 2-core machine
+  const count = Math.max(FAULT_ORDER.length, Math.floor(durationS / slotS))
+  const kinds: FaultKind[] = [...FAULT_ORDER]
+  const extra: FaultKind[] = ['crash', 'hang', 'leak', 'batch-kill']
+  while (kinds.length < count) kinds.push(extra[Math.floor(rnd() * extra.length)])
+  // Shuffle all but keep agent-kill out of the first slot (the fleet must be seen whole first).
+  for (let i = kinds.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [kinds[i], kinds[j]] = [kinds[j], kinds[i]]
+  }
+  if (kinds[0] === 'agent-kill') { const k = kinds.findIndex((x) => x !== 'agent-kill'); [kinds[0], kinds[k]] = [kinds[k], kinds[0]] }
+  const spacing = durationS / kinds.length
+  return kinds.map((kind, i) => ({ atS: Math.round((i * spacing + rnd() * spacing * 0.3) * 10) / 10, kind, node: edges[Math.floor(rnd() * edges.length)] }))
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
+  })
+}
+
+const sleep = async (msec: number) => await new Promise((resolve) => setTimeout(resolve, msec))
+
+async function getJson<T> (url: string, token?: string, method = 'GET', timeoutMs = 2000): Promise<T | undefined> {
+  try {
+    const r = await fetch(url, { method, headers: token === undefined ? {} : { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) })
+    if (!r.ok) return undefined
+    return await r.json() as T
+  } catch { return undefined }
+}
+
+function nodeConfig (n: Node, bootstrap: string[]): string {
+  const edge = n.role === 'edge'
+  return `# written by homeostat demo
+node:
+  name: ${n.name}
+  role: ${n.role}
+  dataDir: ./data
+api:
+  listen: 127.0.0.1:${n.apiPort}
+log:
+  level: info
+mesh:
+  listen: ["/ip4/127.0.0.1/tcp/${n.meshPort}"]
+  bootstrap: ${JSON.stringify(bootstrap)}
+  mdns: false
+  swarmKeyFile: ../swarm.key
+policy:
+  approvalRiskThreshold: 1     # the demo runs unattended: never wait for a human
+components:${edge
+? `
+  - name: inference
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(join(WORKLOADS, 'inference.mjs'))}]
+    env: { PORT: "${n.inferencePort}" }
+    restart: on-failure
+    limits: { memoryMb: 200 }
+    probes:
+      - kind: http
+        url: http://127.0.0.1:${n.inferencePort}/health
+        periodMs: 400
+        timeoutMs: 900
+        failureThreshold: 2
+        initialDelayMs: 500
+  - name: batch
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(join(WORKLOADS, 'batch.mjs'))}]
+    env: { HEARTBEAT_FILE: ${JSON.stringify(n.heartbeat)} }
+    restart: on-failure
+    probes:
+      - kind: heartbeat
+        path: ${JSON.stringify(n.heartbeat)}
+        maxAgeMs: 2500
+        periodMs: 500
+        timeoutMs: 900
+        failureThreshold: 2
+        initialDelayMs: 1000`
+: ' []'}
+`
+}
+
+export interface DemoOptions {
+  durationS: number
+  seed: number
+  keep: boolean
+  io: Io
+  /** Edge agents (default 3). */
+  edges?: number
+}
+
+export async function runDemo (o: DemoOptions): Promise<number> {
+  const io = o.io
+  const t0 = Date.now()
+  const stamp = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s]`
+  const say = (s: string) => io.out(`${stamp()} ${s}`)
+  if (!existsSync(CLI)) {
+    io.err(`homeostat demo: ${CLI} is missing; build first (npm run build)`)
+    return 1
+  }
+  const root = mkdtempSync(join(tmpdir(), 'homeostat-demo-'))
+  const nodes: Node[] = []
+  let stopping = false
+  let stopped: Promise<void> | undefined
+
+  const stopAll = async (keepLogs = false): Promise<void> => {
+    if (stopped !== undefined) return await stopped
+    stopping = true
+    stopped = (async () => {
+      await Promise.all(nodes.map(async (n) => await stopNode(n)))
+      if (keepLogs) io.err(`logs kept for inspection in ${root}`)
+      else rmSync(root, { recursive: true, force: true })
+    })()
+    return await stopped
+  }
+  const onSignal = () => {
+    io.out('\ninterrupted: stopping the fleet and removing its temp dirs…')
+    void stopAll().then(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  const startNode = (n: Node) => {
+    const log = createWriteStream(n.logFile, { flags: 'a' })
+    const p = spawn(process.execPath, [CLI, 'agent', '--config', n.config], { cwd: n.dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    p.stdout?.pipe(log)
+    p.stderr?.pipe(log)
+    n.proc = p
+  }
+  const waitReady = async (n: Node, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline && !stopping) {
+      if (n.proc?.exitCode !== null && n.proc?.exitCode !== undefined) return false
+      try {
+        const r = await fetch(n.api + '/readyz', { signal: AbortSignal.timeout(1000) })
+        if (r.ok) return true
+      } catch {}
+      await sleep(150)
+    }
+    return false
+  }
+  const stopNode = async (n: Node) => {
+    const p = n.proc
+    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()))
+    p.kill('SIGTERM')
+    const t = setTimeout(() => p.kill('SIGKILL'), DEMO_DEFAULTS.stopGraceMs)
+    await exited
+    clearTimeout(t)
+  }
+
+  const results: FaultResult[] = []
+  try {
+    const edgesN = o.edges ?? DEMO_DEFAULTS.edges
+    io.out(`homeostat demo: seed ${o.seed}, ${o.durationS} s of faults, 1 cloud + ${edgesN} edge agents on loopback`)
+    io.out(`temp dir ${root}`)
+    writeSecretFile(join(root, 'swarm.key'), new TextDecoder().decode(generateSwarmKey()) + '\n')
+    const names = ['cloud', ...Array.from({ length: edgesN }, (_, i) => `edge-${i + 1}`)]
+    for (const name of names) {
+      const dir = join(root, name)
+      ensureDataDir(dir)
+      ensureDataDir(join(dir, 'data'))
+      const apiPort = await freePort()
+      const n: Node = {
+        name,
+        role: name === 'cloud' ? 'cloud' : 'edge',
+        dir,
+        config: join(dir, 'homeostat.yaml'),
+        apiPort,
+        meshPort: await freePort(),
+        inferencePort: await freePort(),
+        heartbeat: join(dir, 'batch.heartbeat'),
+        api: `http://127.0.0.1:${apiPort}`,
+        token: ensureToken(join(dir, 'data')),
+        logFile: join(dir, 'agent.log')
+      }
+      nodes.push(n)
+    }
+    const cloud = nodes[0]
+    const edges = nodes.slice(1)
+    say('starting… cloud peer')
+    writeFileSync(cloud.config, nodeConfig(cloud, []))
+    startNode(cloud)
+    if (!await waitReady(cloud, DEMO_DEFAULTS.startTimeoutMs)) throw new Error(`the cloud agent did not become ready; see ${cloud.logFile}:\n${tailOf(cloud.logFile)}`)
+    const st = await getJson<{ mesh?: { addrs: string[] } }>(cloud.api + '/api/status')
+    const bootstrap = st?.mesh?.addrs ?? []
+    say(`cloud ready, mesh ${bootstrap[0] ?? '(no mesh)'}`)
+    say(`starting… ${edges.map((e) => e.name).join(', ')} (each supervises inference + batch)`)
+    for (const e of edges) { writeFileSync(e.config, nodeConfig(e, bootstrap)); startNode(e) }
+    const ready = await Promise.all(edges.map(async (e) => await waitReady(e, DEMO_DEFAULTS.startTimeoutMs)))
+    ready.forEach((ok, i) => { if (!ok) throw new Error(`${edges[i].name} did not become ready; see ${edges[i].logFile}:\n${tailOf(edges[i].logFile)}`) })
+    // The whole fleet visible from the cloud and every workload healthy.
+    const fleetDeadline = Date.now() + 20_000
+    for (;;) {
+      const peers = (await getJson<{ peers: PeerView[] }>(cloud.api + '/api/peers'))?.peers ?? []
+      const alive = edges.filter((e) => peers.some((p) => p.name === e.name && p.state === 'alive'))
+      const healthy = await Promise.all(edges.map(async (e) => {
+        const s = await getJson<{ components: Array<{ health: string }> }>(e.api + '/api/status')
+        return s !== undefined && s.components.length === 2 && s.components.every((c) => c.health === 'ok')
+      }))
+      if (alive.length === edges.length && healthy.every(Boolean)) break
+      if (Date.now() > fleetDeadline) throw new Error(`fleet not whole after 20 s: cloud sees ${alive.map((e) => e.name).join(', ') || 'no edges'}; healthy: ${healthy.map(String).join(', ')}`)
+      await sleep(250)
+    }
+    say(`fleet up: cloud sees ${edges.length} edge peers; every workload healthy`)
+    io.out(`dashboard: ${cloud.api}/#token=${cloud.token}`)
+    await sleep(DEMO_DEFAULTS.warmupMs)
+
+    const schedule = faultSchedule(o.seed, o.durationS, edges.map((e) => e.name))
+    say(`fault schedule (seed ${o.seed}): ${schedule.map((f) => `${f.kind}@${f.node}`).join(', ')}`)
+    const start = Date.now()
+    for (let i = 0; i < schedule.length && !stopping; i++) {
+      const f = schedule[i]
+      const wait = start + f.atS * 1000 - Date.now()
+      if (wait > 0) await sleep(wait)
+      const node = nodes.find((x) => x.name === f.node) as Node
+      const r = await injectAndWatch(i + 1, schedule.length, f.kind, node, cloud, say)
+      results.push(r)
+    }
+
+    const healed = results.filter((r) => r.healed)
+    const mttrs = healed.map((r) => (r.healedAtMs as number) - r.injectedAtMs)
+    const detects = results.flatMap((r) => r.detectedAtMs === undefined ? [] : [r.detectedAtMs - r.injectedAtMs])
+    io.out('')
+    io.out(table(['#', 'FAULT', 'NODE', 'COMPONENT', 'DETECTED', 'MTTR', 'ACTION', 'HEALED'], results.map((r) => [
+      r.n, r.kind, r.node, r.component,
+      r.detectedAtMs === undefined ? undefined : ms(r.detectedAtMs - r.injectedAtMs),
+      r.healedAtMs === undefined ? undefined : ms(r.healedAtMs - r.injectedAtMs),
+      r.action, r.healed ? 'yes' : `NO${r.note === undefined ? '' : ' (' + r.note + ')'}`
+    ])))
+    io.out('')
+    io.out(`fleet report: ${healed.length}/${results.length} faults healed; MTTR p50 ${ms(percentile(mttrs, 50))}, detection p50 ${ms(percentile(detects, 50))}`)
+    if (o.keep && !stopping) {
+      io.out(`--keep: the fleet stays up. dashboard: ${cloud.api}/#token=${cloud.token}`)
+      io.out(`logs: ${nodes.map((n) => n.logFile).join(' ')}`)
+      io.out('Ctrl-C stops it and removes the temp dir.')
+    }
+    const summary = {
+      faultsInjected: results.length,
+      faultsHealed: healed.length,
+      mttrP50Ms: percentile(mttrs, 50) ?? null,
+      detectP50Ms: percentile(detects, 50) ?? null,
+      seed: o.seed,
+      durationS: o.durationS,
+      faults: results.map((r) => ({ kind: r.kind, node: r.node, healed: r.healed, detectMs: r.detectedAtMs === undefined ? null : r.detectedAtMs - r.injectedAtMs, mttrMs: r.healedAtMs === undefined ? null : r.healedAtMs - r.injectedAtMs, action: r.action ?? null }))
+    }
+    if (o.keep && !stopping) {
+      io.out(JSON.stringify(summary))
+      await new Promise<void>(() => {}) // until Ctrl-C (onSignal exits)
+    }
+    await stopAll(healed.length !== results.length)
+    io.out(JSON.stringify(summary))
+    return healed.length === results.length && results.length > 0 ? 0 : 1
+  } catch (err) {
+    io.err(`homeostat demo: ${(err as Error).message}`)
+    await stopAll(true)
+    return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+
+  async function injectAndWatch (n: number, total: number, kind: FaultKind, node: Node, cloud: Node, say: (s: string) => void): Promise<FaultResult> {
+    const component = kind === 'batch-kill' ? 'batch' : kind === 'agent-kill' ? 'agent' : 'inference'
+    const r: FaultResult = { n, kind, node: node.name, component, injectedAtMs: Date.now(), healed: false }
+    const what: Record<FaultKind, string> = {
+      crash: 'crash of', hang: 'hang of', leak: 'memory leak in', 'batch-kill': 'SIGKILL of', 'agent-kill': 'SIGKILL of the whole agent'
+    }
+    if (kind === 'agent-kill') return await agentKill(r, node, cloud, say, `${n}/${total}`)
+    const before = new Set(((await getJson<{ incidents: Incident[] }>(`${node.api}/api/incidents?limit=1000`))?.incidents ?? []).map((i) => i.id))
+    r.injectedAtMs = Date.now()
+    if (kind === 'batch-kill') {
+      const s = await getJson<{ components: Array<{ name: string, pid?: number }> }>(node.api + '/api/status')
+      const pid = s?.components.find((c) => c.name === 'batch')?.pid
+      if (pid === undefined) { r.note = 'batch not running'; return r }
+      r.injectedAtMs = Date.now()
+      try { process.kill(pid, 'SIGKILL') } catch { r.note = 'kill failed'; return r }
+    } else {
+      const path = kind === 'crash' ? '/fault/crash' : kind === 'hang' ? '/fault/hang' : '/fault/leak'
+      r.injectedAtMs = Date.now()
+      const ok = await getJson<unknown>(`http://127.0.0.1:${node.inferencePort}${path}`, undefined, 'POST').then(() => true, () => false)
+      void ok
+    }
+    say(`fault ${n}/${total}: ${what[kind]} ${node.name}/${component} — injected`)
+    const deadline = r.injectedAtMs + DEMO_DEFAULTS.healTimeoutMs
+    const printed = new Set<string>()
+    while (Date.now() < deadline && !stopping) {
+      await sleep(DEMO_DEFAULTS.pollMs)
+      const list = (await getJson<{ incidents: Incident[] }>(`${node.api}/api/incidents?component=${component}&limit=20`))?.incidents ?? []
+      const inc = list.filter((i) => !before.has(i.id)).sort((a, b) => a.openedAtMs - b.openedAtMs)[0]
+      if (inc === undefined) continue
+      r.incidentId = inc.id
+      for (const s of inc.steps) {
+        const rel = `+${ms(s.atMs - r.injectedAtMs)}`
+        if (s.kind === 'detected' && !printed.has('detected')) {
+          printed.add('detected'); r.detectedAtMs = s.atMs
+          say(`  ${rel.padEnd(9)} detected: ${inc.failureClass} (${s.summary.slice(0, 90)})`)
+        }
+        if (s.kind === 'diagnosed' && !printed.has('diagnosed')) {
+          printed.add('diagnosed'); r.diagnosedAtMs = s.atMs
+          say(`  ${rel.padEnd(9)} diagnosed: ${s.summary.slice(0, 100)}`)
+        }
+        if (s.kind === 'acted' && !printed.has('acted:' + s.hlc)) {
+          printed.add('acted:' + s.hlc); r.action = typeof s.data?.action === 'string' ? s.data.action : s.summary.split(' ')[0]
+          say(`  ${rel.padEnd(9)} action: ${s.summary.slice(0, 100)}`)
+        }
+        if ((s.kind === 'verified' || s.kind === 'recovered') && !printed.has('verified')) {
+          printed.add('verified')
+          say(`  ${rel.padEnd(9)} verified: ${s.summary.slice(0, 100)}`)
+        }
+      }
+      if (inc.status === 'recovered') {
+        const rec = inc.steps.findLast((s) => s.kind === 'recovered' || s.kind === 'verified')
+        r.healedAtMs = rec?.atMs ?? Date.now()
+        r.healed = true
+        say(`  healed: ${inc.id} MTTR ${ms(r.healedAtMs - r.injectedAtMs)} (detection ${ms((r.detectedAtMs ?? r.healedAtMs) - r.injectedAtMs)})`)
+        break
+      }
+      if (inc.status === 'escalated' || inc.status === 'quarantined') {
+        r.note = inc.status
+        say(`  ${inc.status}: ${inc.steps[inc.steps.length - 1]?.summary ?? ''}`)
+        break
+      }
+    }
+    if (!r.healed && r.note === undefined) { r.note = 'timeout'; say(`  not healed within ${ms(DEMO_DEFAULTS.healTimeoutMs)}`) }
+    return r
+  }
+
+  async function agentKill (r: FaultResult, node: Node, cloud: Node, say: (s: string) => void, nOfTotal: string): Promise<FaultResult> {
+    const s = await getJson<{ components: Array<{ pid?: number }> }>(node.api + '/api/status')
+    const childPids = (s?.components ?? []).flatMap((c) => c.pid === undefined ? [] : [c.pid])
+    r.injectedAtMs = Date.now()
+    node.proc?.kill('SIGKILL')
+    say(`fault ${nOfTotal}: SIGKILL of the whole agent on ${node.name} — injected`)
+    const deadline = r.injectedAtMs + DEMO_DEFAULTS.healTimeoutMs
+    // Detected: the cloud peer's mesh declares it not alive.
+    while (Date.now() < deadline && !stopping) {
+      const peers = (await getJson<{ peers: PeerView[] }>(cloud.api + '/api/peers'))?.peers ?? []
+      const p = peers.find((x) => x.name === node.name)
+      if (p === undefined || p.state !== 'alive') { r.detectedAtMs = Date.now(); break }
+      await sleep(50)
+    }
+    if (r.detectedAtMs === undefined) { r.note = 'not detected'; return r }
+    say(`  +${ms(r.detectedAtMs - r.injectedAtMs).padEnd(8)} detected: cloud's mesh sees ${node.name} gone`)
+    r.diagnosedAtMs = Date.now()
+    say(`  +${ms(r.diagnosedAtMs - r.injectedAtMs).padEnd(8)} diagnosed: agent process died (exit by SIGKILL); its workloads are orphaned`)
+    // systemd's KillMode=control-group: the unit's leftover processes go before the restart.
+    for (const pid of childPids) { try { process.kill(-pid, 'SIGKILL') } catch { try { process.kill(pid, 'SIGKILL') } catch {} } }
+    for (let i = 0; i < 100 && childPids.some((pid) => { try { process.kill(pid, 0); return true } catch { return false } }); i++) await sleep(20)
+    r.action = 'restart-agent'
+    startNode(node)
+    say(`  +${ms(Date.now() - r.injectedAtMs).padEnd(8)} action: restart the agent (as systemd Restart=on-failure would)`)
+    // Verified: the agent is ready, its workloads healthy, and the cloud sees it alive again.
+    while (Date.now() < deadline && !stopping) {
+      const st = await getJson<{ components: Array<{ health: string }> }>(node.api + '/api/status')
+      const peers = (await getJson<{ peers: PeerView[] }>(cloud.api + '/api/peers'))?.peers ?? []
+      const seen = peers.some((p) => p.name === node.name && p.state === 'alive')
+      if (st !== undefined && st.components.length === 2 && st.components.every((c) => c.health === 'ok') && seen) {
+        r.healedAtMs = Date.now()
+        r.healed = true
+        say(`  +${ms(r.healedAtMs - r.injectedAtMs).padEnd(8)} verified: ${node.name} back in the mesh with healthy workloads`)
+        say(`  healed: MTTR ${ms(r.healedAtMs - r.injectedAtMs)} (detection ${ms(r.detectedAtMs - r.injectedAtMs)})`)
+        return r
+      }
+      await sleep(DEMO_DEFAULTS.pollMs)
+    }
+    r.note = 'timeout'
+    say(`  not healed within ${ms(DEMO_DEFAULTS.healTimeoutMs)}`)
+    return r
+  }
+}
+
+function tailOf (file: string): string {
+  try { return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') } catch { return '' }
+}

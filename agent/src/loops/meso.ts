@@ -1,0 +1,353 @@
+// The meso loop: the libp2p mesh (@homeostat/mesh), the Yjs coordination
+// state (@homeostat/coordination: intervention registry, reputation,
+// takeover) and the agent's own fleet gossip — a status report every few
+// seconds and every incident update — which is what the cloud peer's
+// dashboard shows as "the fleet".
+import { appendFile, readFile, writeFile, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { createMeshNode, fileIdentity, parseSwarmKey, type MeshNode, type Topic } from '@homeostat/mesh'
+import { createHlc } from '@homeostat/hlc'
+import { createCoordinator, type Coordinator, type Claim, type UpdatePersistence } from '@homeostat/coordination'
+import { incidentSchema, LIMITS, type Incident } from '@homeostat/interface'
+import { Gauge } from 'prom-client'
+import type { AgentLoop, LoopContext } from '../daemon.ts'
+import type { ComponentView, PeerView, InterventionView } from '../state/providers.ts'
+import { checkSwarmKey } from '../datadir.ts'
+
+export const MESO_DEFAULTS = {
+  /** Status gossip period: the cloud's fleet view is at most this stale; ~300 B per report keeps a node well under 1 KiB/s. */
+  statusEveryMs: 2000,
+  /** Peers whose status we keep (bounded fan-in on the cloud peer). */
+  maxPeers: 1024,
+  /** Components listed per status report. */
+  maxComponentsPerReport: 32,
+  /** Bootstrap addresses re-dialled per period (bounded fan-out). */
+  maxBootstrapDials: 16
+}
+
+const componentView = z.object({
+  name: z.string().max(LIMITS.nameLength),
+  state: z.string().max(32),
+  health: z.enum(['ok', 'degraded', 'failed', 'unknown']),
+  pid: z.number().int().optional(),
+  restarts: z.number().int().min(0).optional(),
+  detail: z.string().max(256).optional()
+}).strict()
+
+const statusBody = z.object({
+  name: z.string().min(1).max(64),
+  role: z.enum(['edge', 'cloud']),
+  health: z.number().min(0).max(1),
+  components: z.array(componentView).max(MESO_DEFAULTS.maxComponentsPerReport),
+  incidentsOpen: z.number().int().min(0),
+  apiUrl: z.string().max(256).optional(),
+  atMs: z.number().finite(),
+  leaving: z.boolean().optional()
+}).strict()
+type StatusBody = z.infer<typeof statusBody>
+
+export const STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/agent-status/1', body: statusBody }
+export const INCIDENT_TOPIC: Topic<Incident> = { name: 'homeostat/incidents/1', body: incidentSchema as unknown as z.ZodType<Incident> }
+
+/** Yjs update log for the coordination document: one base64 line per update, compacted by rewrite. */
+export function fileUpdatePersistence (file: string): UpdatePersistence {
+  let lines = 0
+  return {
+    async load () {
+      let text = ''
+      try { text = await readFile(file, 'utf8') } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err }
+      const out: Uint8Array[] = []
+      for (const l of text.split('\n')) {
+        if (l === '') continue
+        if (!/^[A-Za-z0-9+/=]+$/.test(l)) continue // a torn last line after SIGKILL
+        out.push(new Uint8Array(Buffer.from(l, 'base64')))
+      }
+      lines = out.length
+      return out
+    },
+    async append (u) { await appendFile(file, Buffer.from(u).toString('base64') + '\n', { mode: 0o600 }); lines++ },
+    async replace (m) {
+      const tmp = file + '.tmp'
+      await writeFile(tmp, Buffer.from(m).toString('base64') + '\n', { mode: 0o600 })
+      await rename(tmp, file)
+      lines = 1
+    },
+    get lines () { return lines }
+  } as UpdatePersistence
+}
+
+export interface MesoLoop extends AgentLoop {
+  readonly mesh: () => MeshNode | undefined
+  readonly coordinator: () => Coordinator | undefined
+}
+
+export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
+  const cfg = ctx.config()
+  if (!cfg.config.mesh.enabled) return undefined
+  let mesh: MeshNode | undefined
+  let coord: Coordinator | undefined
+  let timer: NodeJS.Timeout | undefined
+  const unsubs: Array<() => void> = []
+  const status = new Map<string, StatusBody & { peer: string, lastSeenMs: number }>()
+  const log = ctx.logger.child({ loop: 'meso' })
+  const isCloud = ctx.role === 'cloud'
+
+  const meshLogger = {
+    debug: (o: object, m?: string) => log.debug(o, m),
+    info: (o: object, m?: string) => log.info(o, m),
+    warn: (o: object, m?: string) => log.warn(o, m)
+  }
+
+  const myStatus = (leaving = false): StatusBody => {
+    const comps = ctx.providers.components().slice(0, MESO_DEFAULTS.maxComponentsPerReport).map((c): ComponentView => ({
+      name: c.name, state: c.state.slice(0, 32), health: c.health, pid: c.pid, restarts: c.restarts, detail: c.detail?.slice(0, 256)
+    }))
+    const score = comps.length === 0 ? 1 : comps.reduce((a, c) => a + (c.health === 'ok' ? 1 : c.health === 'degraded' ? 0.5 : c.health === 'unknown' ? 0.75 : 0), 0) / comps.length
+    return {
+      name: ctx.nodeName,
+      role: ctx.role,
+      health: Math.round(score * 1000) / 1000,
+      components: comps,
+      incidentsOpen: ctx.incidents.list({ node: ctx.nodeName }).filter((i) => i.status === 'open' || i.status === 'recovering').length,
+      apiUrl: ctx.apiUrl(),
+      atMs: ctx.now(),
+      ...(leaving ? { leaving: true } : {})
+    }
+  }
+
+  const publishStatus = async (leaving = false) => {
+    if (mesh === undefined) return
+    try { await mesh.publish(STATUS_TOPIC, 'agent.status', myStatus(leaving)) } catch (err) { log.debug({ err: (err as Error).message }, 'status publish failed (no peers yet?)') }
+  }
+
+  const peers = (): PeerView[] => {
+    if (mesh === undefined) return []
+    const out: PeerView[] = []
+    const known = new Set<string>()
+    for (const p of mesh.peers()) {
+      known.add(p.peer)
+      const s = status.get(p.peer)
+      out.push({
+        peer: p.peer,
+        name: s?.name,
+        role: s?.role,
+        state: s?.leaving === true ? 'dead' : p.state,
+        rttMs: p.rttMs,
+        sinceMs: p.sinceMs,
+        health: s?.health,
+        components: s?.components,
+        apiUrl: s?.apiUrl,
+        lastSeenMs: s?.lastSeenMs,
+        incidentsOpen: s?.incidentsOpen,
+        reputation: coord?.reputation.score(p.peer)
+      })
+    }
+    for (const [peer, s] of status) {
+      if (known.has(peer)) continue
+      out.push({ peer, name: s.name, role: s.role, state: 'dead', health: s.health, components: s.components, lastSeenMs: s.lastSeenMs, incidentsOpen: s.incidentsOpen, reputation: coord?.reputation.score(peer) })
+    }
+    return out
+  }
+
+  const interventions = (): InterventionView[] => {
+    if (coord === undefined) return []
+    const now = ctx.now()
+    const out: InterventionView[] = []
+    const names = new Map([...status.entries()].map(([p, s]) => [p, s.name]))
+    names.set(mesh?.peerId ?? '', ctx.nodeName)
+    for (const c of coord.rdoc.map<Claim>('claims').values()) {
+      const live = c.state !== 'released' && c.expiresMs > now
+      const cooling = c.state === 'released' && (c.cooldownUntilMs ?? 0) > now
+      if (!live && !cooling) continue
+      out.push({
+        target: c.target,
+        action: c.action,
+        owner: names.get(c.owner) ?? c.owner,
+        state: cooling ? 'cooldown' : c.state === 'acting' ? 'acting' : 'claimed',
+        sinceMs: now,
+        expiresMs: cooling ? c.cooldownUntilMs : c.expiresMs,
+        incidentId: c.detail
+      })
+    }
+    return out.slice(0, 500)
+  }
+
+  const metricGauges = (): void => {
+    const reg = ctx.metrics.registry
+    const stat = (name: string, help: string, f: (s: ReturnType<MeshNode['stats']>) => number) => new Gauge({
+      name, help, registers: [reg], collect () { if (mesh !== undefined) this.set(f(mesh.stats())) }
+    })
+    stat('homeostat_meso_gossip_published', 'Envelopes this node published (cumulative)', (s) => s.published)
+    stat('homeostat_meso_gossip_delivered', 'Valid envelopes delivered to this node (cumulative)', (s) => s.delivered)
+    stat('homeostat_meso_gossip_bytes_sent', 'Gossip payload bytes sent (cumulative)', (s) => s.bytesSent)
+    stat('homeostat_meso_gossip_bytes_received', 'Gossip payload bytes received (cumulative)', (s) => s.bytesReceived)
+    new Gauge({
+      name: 'homeostat_meso_gossip_rejected',
+      help: 'Envelopes rejected by reason (schema, size, forged, clock, json; cumulative)',
+      labelNames: ['reason'],
+      registers: [reg],
+      collect () { if (mesh !== undefined) for (const [k, v] of Object.entries(mesh.stats().rejected)) this.set({ reason: k }, v) }
+    })
+    new Gauge({
+      name: 'homeostat_meso_libp2p_connections',
+      help: 'Open libp2p connections',
+      registers: [reg],
+      collect () { if (mesh !== undefined) this.set(mesh.libp2p.getConnections().length) }
+    })
+    new Gauge({
+      name: 'homeostat_meso_gossipsub_peer_score',
+      help: 'gossipsub score per connected peer',
+      labelNames: ['peer'],
+      registers: [reg],
+      collect () {
+        this.reset()
+        if (mesh !== undefined) for (const p of mesh.peers().slice(0, 64)) this.set({ peer: p.peer }, mesh.score(p.peer))
+      }
+    })
+    new Gauge({
+      name: 'homeostat_meso_reputation',
+      help: 'Beta reputation per peer in [0,1] (coordination)',
+      labelNames: ['peer'],
+      registers: [reg],
+      collect () {
+        this.reset()
+        if (coord !== undefined) for (const e of coord.reputation.all().slice(0, 256)) this.set({ peer: e.peer }, e.score)
+      }
+    })
+    new Gauge({
+      name: 'homeostat_meso_claims_held',
+      help: 'Intervention claims this node holds',
+      registers: [reg],
+      collect () { this.set(coord?.registry.held().length ?? 0) }
+    })
+    const peersGauge = ctx.metrics.peers
+    new Gauge({
+      name: 'homeostat_meso_peers_known', help: 'Peers with a status report', registers: [reg],
+      collect () {
+        this.set(status.size)
+        if (mesh !== undefined) {
+          const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0 }
+          for (const p of mesh.peers()) counts[p.state] = (counts[p.state] ?? 0) + 1
+          for (const [k, v] of Object.entries(counts)) peersGauge.set({ state: k }, v)
+        }
+      }
+    })
+  }
+
+  return {
+    name: 'meso',
+    mesh: () => mesh,
+    coordinator: () => coord,
+    async start () {
+      const c = ctx.config()
+      const swarmKey = parseSwarmKey(checkSwarmKey(c.swarmKeyFile))
+      mesh = await createMeshNode({
+        swarmKey,
+        listen: c.config.mesh.listen,
+        bootstrap: c.config.mesh.bootstrap,
+        mdns: c.config.mesh.mdns,
+        identity: fileIdentity(join(c.dataDir, 'peer.key')),
+        hlc: (peerId: string) => createHlc({ nodeId: peerId, now: ctx.now }),
+        logger: meshLogger,
+        now: ctx.now
+      })
+      await mesh.start()
+      ctx.statusExtras.mesh = () => mesh === undefined ? undefined : { peerId: mesh.peerId, addrs: mesh.multiaddrs(), stats: mesh.stats() }
+      unsubs.push(mesh.subscribe(STATUS_TOPIC, (m) => {
+        if (status.size >= MESO_DEFAULTS.maxPeers && !status.has(m.envelope.from)) return
+        status.set(m.envelope.from, { ...m.envelope.body, peer: m.envelope.from, lastSeenMs: ctx.now() })
+        ctx.recordHealth(m.envelope.body.name, m.envelope.body.health)
+        ctx.events.emit('peer', { peer: m.envelope.from, name: m.envelope.body.name, health: m.envelope.body.health, leaving: m.envelope.body.leaving === true })
+      }))
+      unsubs.push(mesh.subscribe(INCIDENT_TOPIC, (m) => {
+        const inc = m.envelope.body
+        const s = status.get(m.envelope.from)
+        // A peer may only report its own incidents (under the name it announced).
+        if (s === undefined || s.name !== inc.node) {
+          ctx.metrics.invalidInput.inc({ source: 'mesh-incident' })
+          log.debug({ from: m.envelope.from, node: inc.node }, 'incident from a peer about another node: ignored')
+          return
+        }
+        if (isCloud) ctx.incidents.upsert(inc, 'remote')
+      }))
+      unsubs.push(mesh.onLiveness((e) => {
+        const s = status.get(e.peer)
+        ctx.events.emit('peer', { peer: e.peer, name: s?.name, state: e.state, reason: e.reason })
+        log.info({ peer: e.peer, name: s?.name, state: e.state, reason: e.reason }, 'peer liveness')
+      }))
+      unsubs.push(ctx.events.subscribe((e) => {
+        if (e.type !== 'incident') return
+        const d = e.data as { origin: string, incident: Incident }
+        if (d.origin !== 'local' || mesh === undefined) return
+        mesh.publish(INCIDENT_TOPIC, 'incident.update', d.incident).catch((err: Error) => log.debug({ err: err.message }, 'incident publish failed'))
+      }))
+
+      coord = createCoordinator({
+        mesh,
+        hlc: mesh.hlc,
+        now: ctx.now,
+        persistence: fileUpdatePersistence(join(c.dataDir, 'meso.yjs.log')),
+        onReject: (peer, reason, detail) => {
+          ctx.metrics.invalidInput.inc({ source: 'coordination' })
+          log.warn({ peer, reason, detail }, 'rejected coordination input')
+        }
+      })
+      await coord.start()
+      unsubs.push(coord.rdoc.onChange(() => { ctx.events.emit('intervention', { count: interventions().length }) }))
+
+      ctx.providers.peers = peers
+      ctx.providers.interventions = interventions
+      ctx.providers.reputation = () => ({
+        available: true,
+        peers: coord === undefined
+          ? []
+          : coord.reputation.all().map((e) => ({ peer: e.peer, name: status.get(e.peer)?.name ?? (e.peer === mesh?.peerId ? ctx.nodeName : undefined), score: e.score, evidence: e.evidence, credibility: e.credibility, quarantined: e.quarantined }))
+      })
+      metricGauges()
+      await publishStatus()
+      // Bootstrap peers we are not connected to are re-dialled every status
+      // period (a dial can fail while the peer is still starting).
+      let dialFailures = 0
+      const redial = () => {
+        if (mesh === undefined) return
+        const alive = new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
+        for (const addr of ctx.config().config.mesh.bootstrap.slice(0, MESO_DEFAULTS.maxBootstrapDials)) {
+          const id = addr.split('/p2p/')[1]
+          if (id !== undefined && alive.has(id)) continue
+          mesh.dial(addr).catch((err: Error) => {
+            dialFailures++
+            const lvl = dialFailures <= 3 ? 'warn' : 'debug'
+            log[lvl]({ addr, err: err.message }, 'bootstrap dial failed; will retry')
+          })
+        }
+      }
+      timer = setInterval(() => { redial(); void publishStatus() }, MESO_DEFAULTS.statusEveryMs)
+      timer.unref()
+    },
+    async stop () {
+      if (timer !== undefined) clearInterval(timer)
+      // Release what we hold, tell the fleet we are leaving, then leave.
+      try {
+        if (coord !== undefined) for (const t of coord.registry.held()) coord.registry.release(t, 'aborted', { detail: 'agent shutting down' })
+        coord?.reputation.flush()
+      } catch (err) { log.warn({ err: (err as Error).message }, 'releasing claims failed') }
+      await Promise.race([publishStatus(true), new Promise((r) => setTimeout(r, 300))])
+      for (const u of unsubs.splice(0)) u()
+      coord?.stop()
+      await mesh?.stop()
+      mesh = undefined
+    },
+    async reload (next) {
+      const c = ctx.config()
+      const a = c.config.mesh; const b = next.config.mesh
+      if (a.enabled !== b.enabled || JSON.stringify(a.listen) !== JSON.stringify(b.listen) || a.swarmKeyFile !== b.swarmKeyFile) {
+        throw new Error('mesh.enabled, mesh.listen and mesh.swarmKeyFile cannot change while running (restart the agent)')
+      }
+      for (const addr of b.bootstrap) {
+        if (!a.bootstrap.includes(addr)) mesh?.dial(addr).catch((err: Error) => log.warn({ addr, err: err.message }, 'dial of a new bootstrap peer failed'))
+      }
+    },
+    ready: () => mesh !== undefined
+  }
+}

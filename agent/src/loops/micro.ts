@@ -1,0 +1,217 @@
+// Wires the micro loop (agent/src/micro, by the recovery helper) into the
+// daemon: the monitor's supervisor and probe runner, the resource watch
+// (leaks, CPU hogs, disk fill), the recovery policy (the fixed playbook until
+// a planner is configured), the operator approval gate, and the agent's
+// incident book. Works with no network at all.
+import type { Logger } from 'pino'
+import { createSupervisor, createProbeRunner, type Supervisor, type ProbeRunner } from '@homeostat/monitor'
+import type { RecoveryPolicy, Incident, PlannedAction } from '@homeostat/interface'
+import { createPlaybook } from '@homeostat/recovery'
+import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../micro/index.ts'
+import type { AgentLoop, LoopContext } from '../daemon.ts'
+import type { LoadedConfig } from '../config/load.ts'
+import type { ComponentView } from '../state/providers.ts'
+import { Gauge } from 'prom-client'
+
+export interface MicroLoopWiring extends AgentLoop {
+  readonly supervisor: () => Supervisor | undefined
+  readonly loop: () => MicroLoop | undefined
+}
+
+export interface MicroWiringOptions {
+  /** A recovery policy (the planner); default: the fixed playbook. */
+  policy?: (ctx: LoopContext) => RecoveryPolicy | undefined
+  /** Wraps the policy (e.g. the meso loop's intervention claims). */
+  wrapPolicy?: Array<(p: RecoveryPolicy) => RecoveryPolicy>
+}
+
+function adaptLogger (log: Logger): { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void } {
+  return {
+    info: (o, m) => log.info(o, m),
+    warn: (o, m) => log.warn(o, m),
+    error: (o, m) => log.error(o, m),
+    debug: (o, m) => log.debug(o, m)
+  }
+}
+
+/** Risk of an action, in [0,1], as the approval gate sees it when the policy gives none. */
+export const ACTION_RISK: Record<string, number> = {
+  none: 0, reload: 0.2, restart: 0.3, kill: 0.5, throttle: 0.4, degrade: 0.6, free_disk: 0.7, rollback: 0.7, relocate: 0.8, quarantine: 0.9, escalate: 0
+}
+
+/**
+ * The approval threshold applied on top of any policy: a plan whose action's
+ * risk is above `policy.approvalRiskThreshold` requires approval (the policy
+ * may require it for other reasons too).
+ */
+export function withApprovalThreshold (p: RecoveryPolicy, threshold: () => number): RecoveryPolicy {
+  return {
+    async plan (req) {
+      const plan = await p.plan(req)
+      const risk = ACTION_RISK[plan.action] ?? 1
+      if (!plan.requiresApproval && risk > threshold()) {
+        return { ...plan, requiresApproval: true, reason: `${plan.reason} (risk ${risk.toFixed(2)} is above the approval threshold ${threshold().toFixed(2)})` }
+      }
+      return plan
+    },
+    record: (o) => { p.record(o) }
+  }
+}
+
+export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOptions = {}): MicroLoopWiring {
+  const log = ctx.logger.child({ loop: 'micro' })
+  let supervisor: Supervisor | undefined
+  let probes: ProbeRunner | undefined
+  let watch: ResourceWatch | undefined
+  let loop: MicroLoop | undefined
+  let started = false
+
+  const components = (): ComponentView[] => {
+    if (supervisor === undefined) return []
+    return supervisor.list().map((i): ComponentView => {
+      let health: ComponentView['health'] = 'unknown'
+      let detail: string | undefined
+      try {
+        const v = probes?.health(i.name)
+        if (v !== undefined) {
+          health = v.status === 'healthy' ? 'ok' : v.status === 'unknown' ? 'unknown' : 'failed'
+          const reasons = (v as { reasons?: string[] }).reasons
+          if (reasons !== undefined && reasons.length > 0) detail = reasons.slice(0, 2).join('; ').slice(0, 256)
+        }
+      } catch {}
+      if (i.state === 'quarantined') { health = 'failed'; detail = detail ?? 'quarantined' }
+      if (i.state !== 'running' && i.state !== 'starting' && health === 'ok') health = 'failed'
+      const active = ctx.incidents.list({ node: ctx.nodeName, component: i.name, limit: 1 })[0]
+      if (health === 'ok' && active !== undefined && (active.status === 'open' || active.status === 'recovering')) health = 'degraded'
+      return { name: i.name, state: i.state, health, pid: i.pid, restarts: i.restarts, detail }
+    })
+  }
+
+  const approve = async (incident: Incident, plan: PlannedAction): Promise<boolean> => {
+    const { decision } = ctx.approvals.request({
+      incidentId: incident.id,
+      component: plan.target,
+      action: plan.action,
+      reason: plan.reason,
+      risk: ACTION_RISK[plan.action],
+      timeoutMs: ctx.config().config.policy.approvalTimeoutMs
+    })
+    return (await decision) === 'approved'
+  }
+
+  const build = (cfg: LoadedConfig): void => {
+    supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never })
+    probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never })
+    watch = createResourceWatch({ supervisor, enforceMemoryLimit: true })
+    const threshold = () => ctx.config().config.policy.approvalRiskThreshold
+    let policy: RecoveryPolicy = opts.policy?.(ctx) ?? createPlaybook({ now: ctx.now })
+    policy = withApprovalThreshold(policy, threshold)
+    for (const w of opts.wrapPolicy ?? []) policy = w(policy)
+    loop = createMicroLoop({
+      node: ctx.nodeName,
+      hlc: ctx.hlc,
+      now: ctx.now,
+      supervisor: supervisor as never,
+      probes: probes as never,
+      policy,
+      sources: [watch.source],
+      verifiers: watch.verifiers,
+      approve,
+      publish: (inc) => { ctx.incidents.upsert(inc, 'local') },
+      recoveryConfig: cfg.config.recovery,
+      logger: adaptLogger(log)
+    })
+  }
+
+  const registerMetrics = (): void => {
+    new Gauge({
+      name: 'homeostat_micro_components',
+      help: 'Supervised components by state',
+      labelNames: ['state'],
+      registers: [ctx.metrics.registry],
+      collect () {
+        this.reset()
+        const counts: Record<string, number> = {}
+        for (const c of supervisor?.list() ?? []) counts[c.state] = (counts[c.state] ?? 0) + 1
+        for (const [k, v] of Object.entries(counts)) this.set({ state: k }, v)
+      }
+    })
+    new Gauge({
+      name: 'homeostat_micro_component_restarts',
+      help: 'Restarts per component since the agent started',
+      labelNames: ['component'],
+      registers: [ctx.metrics.registry],
+      collect () { this.reset(); for (const c of (supervisor?.list() ?? []).slice(0, 256)) this.set({ component: c.name }, c.restarts) }
+    })
+    new Gauge({
+      name: 'homeostat_micro_loop_stat',
+      help: 'Micro loop counters (anomalies, incidentsOpened, recovered, escalated, quarantined, attributedToRecovery, …; cumulative)',
+      labelNames: ['stat'],
+      registers: [ctx.metrics.registry],
+      collect () { if (loop !== undefined) for (const [k, v] of Object.entries(loop.stats())) this.set({ stat: k }, v) }
+    })
+    new Gauge({
+      name: 'homeostat_micro_probe_stat',
+      help: 'Probe runner counters (runs, failures, probeErrors, gaveUp; cumulative)',
+      labelNames: ['stat'],
+      registers: [ctx.metrics.registry],
+      collect () { if (probes !== undefined) for (const [k, v] of Object.entries(probes.stats())) this.set({ stat: k }, v) }
+    })
+  }
+
+  return {
+    name: 'micro',
+    supervisor: () => supervisor,
+    loop: () => loop,
+    async start () {
+      build(ctx.config())
+      ctx.providers.components = components
+      ctx.providers.policy = () => {
+        const p = ctx.config().config.policy
+        const cells = new Map<string, { failureClass: string, action: string, ok: number, n: number, cost: number }>()
+        for (const o of loop?.outcomes() ?? []) {
+          const k = `${o.failureClass}\u0000${o.action}`
+          const c = cells.get(k) ?? { failureClass: o.failureClass, action: o.action, ok: 0, n: 0, cost: 0 }
+          c.n++
+          if (o.success) c.ok++
+          c.cost += o.cost.cpuSeconds + o.cost.disruptionSeconds
+          cells.set(k, c)
+        }
+        return {
+          kind: opts.policy === undefined ? 'playbook' : 'constrained',
+          source: opts.policy === undefined ? 'fixed playbook (@homeostat/recovery)' : 'constrained planner (@homeostat/planner)',
+          approvalRiskThreshold: p.approvalRiskThreshold,
+          budgetMode: p.budgetMode,
+          budgetFraction: p.budgetFraction,
+          actions: [...cells.values()].map((c) => ({ failureClass: c.failureClass, action: c.action, successRate: c.ok / c.n, trials: c.n, meanCost: c.cost / c.n }))
+        }
+      }
+      registerMetrics()
+      loop!.start()
+      await supervisor!.start()
+      probes!.start()
+      started = true
+      log.info({ components: supervisor!.names() }, 'supervising')
+    },
+    async stop () {
+      if (!started) return
+      started = false
+      await loop?.stop(1500)
+      probes?.stop()
+      await supervisor?.stop({ graceMs: 1000, reason: 'agent stopping' })
+    },
+    async reload (next) {
+      if (supervisor === undefined) return
+      const cur = new Set(supervisor.names())
+      const want = new Set(next.config.components.map((c) => c.name))
+      const added = [...want].filter((n) => !cur.has(n))
+      const removed = [...cur].filter((n) => !want.has(n))
+      if (added.length > 0 || removed.length > 0) {
+        throw new Error(`components cannot be added or removed while running (added: ${added.join(', ') || 'none'}; removed: ${removed.join(', ') || 'none'}); restart the agent`)
+      }
+      // Spec changes take effect at each component's next start.
+      for (const c of next.config.components) supervisor.updateSpec(c.name, c)
+    },
+    ready: () => started
+  }
+}

@@ -1,0 +1,87 @@
+// What the API and the dashboard read. Each loop registers the providers it
+// can answer for; until one does, the defaults answer honestly ("nothing
+// known", `available: false`) instead of inventing figures.
+
+/** One supervised component as the micro loop sees it. */
+export interface ComponentView {
+  name: string
+  /** running, starting, stopped, failed, quarantined, … (the supervisor's word). */
+  state: string
+  /** ok | degraded | failed | unknown */
+  health: 'ok' | 'degraded' | 'failed' | 'unknown'
+  pid?: number
+  restarts?: number
+  detail?: string
+}
+
+/** A mesh peer, with what we know of its health and reputation. */
+export interface PeerView {
+  peer: string
+  name?: string
+  role?: string
+  state: 'alive' | 'suspect' | 'dead' | 'self'
+  rttMs?: number
+  sinceMs?: number
+  /** Health score in [0,1] from the peer's last status report. */
+  health?: number
+  reputation?: number
+  components?: ComponentView[]
+  apiUrl?: string
+  lastSeenMs?: number
+  incidentsOpen?: number
+}
+
+/** A recovery in flight (a claimed intervention when a mesh is present). */
+export interface InterventionView {
+  target: string
+  action: string
+  owner: string
+  incidentId?: string
+  state: 'claimed' | 'acting' | 'verifying' | 'cooldown' | 'released'
+  sinceMs: number
+  expiresMs?: number
+  node?: string
+}
+
+export interface BudgetView {
+  available: boolean
+  mode?: string
+  /** β for the current window, in the planner's cost units. */
+  betaUnits?: number
+  spentUnits?: number
+  windowMs?: number
+  entries?: Array<{ atMs: number, incidentId?: string, action: string, costUnits: number, admitted: boolean, reason?: string }>
+}
+
+export interface PolicyView {
+  /** playbook | constrained | … */
+  kind: string
+  version?: string
+  source?: string
+  approvalRiskThreshold: number
+  budgetMode: string
+  budgetFraction: number
+  actions?: Array<{ failureClass: string, action: string, successRate?: number, trials?: number, meanCost?: number }>
+  detail?: Record<string, unknown>
+}
+
+export interface ReputationView {
+  available: boolean
+  peers: Array<{ peer: string, name?: string, score: number, positive?: number, negative?: number }>
+}
+
+export interface FederatedView {
+  available: boolean
+  modelVersion?: string
+  nodes: Array<{ node: string, accuracy?: number, round?: number, contributions?: number, atMs?: number }>
+}
+
+export interface Providers {
+  components: () => ComponentView[]
+  peers: () => PeerView[]
+  interventions: () => InterventionView[]
+  budget: () => BudgetView
+  policy: () => PolicyView
+  reputation: () => ReputationView
+  federated: () => FederatedView
+}
