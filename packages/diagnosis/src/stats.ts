@@ -78,16 +78,33 @@ export interface LaggedCorrelation {
   n: number
 }
 
+/** Pearson correlation of x[i] with y[i + lag] (no copies); r = NaN with < 3 pairs. */
+export function pearsonAtLag (x: ReadonlyArray<number | null>, y: ReadonlyArray<number | null>, lag: number): { r: number, n: number } {
+  const start = Math.max(0, -lag)
+  const end = Math.min(x.length, y.length - lag)
+  let sx = 0; let sy = 0; let sxx = 0; let syy = 0; let sxy = 0; let k = 0
+  for (let i = start; i < end; i++) {
+    const a = x[i]; const b = y[i + lag]
+    if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b)) continue
+    sx += a; sy += b; sxx += a * a; syy += b * b; sxy += a * b; k++
+  }
+  if (k < 3) return { r: Number.NaN, n: k }
+  const vx = sxx - sx * sx / k; const vy = syy - sy * sy / k
+  // Relative guard: one-pass variances of near-constant series are rounding noise.
+  if (vx <= 1e-12 * Math.max(1, sxx) || vy <= 1e-12 * Math.max(1, syy)) return { r: Number.NaN, n: k }
+  const r = (sxy - sx * sy / k) / Math.sqrt(vx * vy)
+  return { r: Math.max(-1, Math.min(1, r)), n: k }
+}
+
 /** Cross-correlation of x and y for lags −maxLag…maxLag; the lag with the largest |r|. */
 export function laggedCorrelation (x: ReadonlyArray<number | null>, y: ReadonlyArray<number | null>, maxLag: number): LaggedCorrelation {
   let best: LaggedCorrelation = { lag: 0, r: Number.NaN, n: 0 }
-  for (let lag = -maxLag; lag <= maxLag; lag++) {
-    const xs = lag >= 0 ? x.slice(0, x.length - lag) : x.slice(-lag)
-    const ys = lag >= 0 ? y.slice(lag) : y.slice(0, y.length + lag)
-    const r = pearson(xs, ys)
+  // Lag 0 first, then ±1, ±2…: on ties the smaller |lag| wins, so simultaneous coupling reads as lag 0.
+  for (let k = 0; k <= 2 * maxLag; k++) {
+    const lag = k === 0 ? 0 : (k % 2 === 1 ? (k + 1) / 2 : -k / 2)
+    const { r, n } = pearsonAtLag(x, y, lag)
     if (Number.isNaN(r)) continue
-    // Prefer the smaller |lag| on ties so simultaneous coupling reads as lag 0.
-    if (Number.isNaN(best.r) || Math.abs(r) > Math.abs(best.r) + 1e-12) best = { lag, r, n: pairedCount(xs, ys) }
+    if (Number.isNaN(best.r) || Math.abs(r) > Math.abs(best.r) + 1e-12) best = { lag, r, n }
   }
   return best
 }

@@ -83,3 +83,61 @@ export function detectAnomalies (w: World, window: number[][], normal: number[][
   }
   return out
 }
+
+/**
+ * A random microservice call graph with request-weighted latency and error
+ * propagation, like the PetShop application: node 0 is the entry point; every
+ * other node is called by one or more lower-numbered nodes `perRequest` times
+ * per caller request. Average latency of n = own_n + Σ_c perRequest(n→c)·lat_c;
+ * error fraction of n = own_n + Σ_c perRequest(n→c)·err_c (no retries, capped).
+ */
+export interface CallWorld {
+  seed: number
+  n: number
+  names: string[]
+  calls: Array<Array<{ callee: number, perRequest: number }>>
+  ownLatency: number[]
+  /** Relative row-to-row jitter of each node's own latency (some services are bursty). */
+  jitter: number[]
+  ownErrors: number[]
+  graph: DependencyGraph
+  rand: () => number
+}
+
+export function randomCallWorld (seed: number, n = 25): CallWorld {
+  const rand = stats.seededRandom(seed)
+  const names = Array.from({ length: n }, (_, i) => `svc${i}`)
+  const calls: CallWorld['calls'] = names.map(() => [])
+  for (let c = 1; c < n; c++) {
+    const callers = new Set<number>([Math.floor(rand() * c)])
+    if (c > 2 && rand() < 0.3) callers.add(Math.floor(rand() * c))
+    for (const p of callers) calls[p].push({ callee: c, perRequest: 0.3 + 2 * rand() })
+  }
+  const ownLatency = names.map(() => 0.005 + 0.1 * rand() ** 2)
+  const jitter = names.map(() => rand() < 0.2 ? 0.5 : 0.05 + 0.1 * rand())
+  const ownErrors = names.map(() => rand() < 0.7 ? 0 : 0.002 * rand())
+  const graph = declaredGraph(names.map((name, i) => ({ name, dependsOn: calls[i].map((k) => names[k.callee]) })))
+  return { seed, n, names, calls, ownLatency, jitter, ownErrors, graph, rand }
+}
+
+/** `rows` rows of latency (s), unavailability (%) and requests; `fault(row, node)` = {latencyFactor?, errors?}. */
+export function simulateCalls (w: CallWorld, rows: number, entryRequests: number, fault: (row: number, node: number) => { latencyFactor?: number, errors?: number } | null): { latency: number[][], unavailability: number[][], requests: number[][] } {
+  const latency = w.names.map(() => [] as number[]); const unavailability = w.names.map(() => [] as number[]); const requests = w.names.map(() => [] as number[])
+  for (let r = 0; r < rows; r++) {
+    const req = new Array<number>(w.n).fill(0)
+    req[0] = entryRequests * (1 + 0.05 * stats.gaussian(w.rand))
+    for (let p = 0; p < w.n; p++) for (const k of w.calls[p]) req[k.callee] += req[p] * k.perRequest
+    const lat = new Array<number>(w.n).fill(0); const err = new Array<number>(w.n).fill(0)
+    for (let p = w.n - 1; p >= 0; p--) {
+      const f = fault(r, p)
+      let own = w.ownLatency[p] * Math.max(0.1, 1 + w.jitter[p] * stats.gaussian(w.rand)) * (f?.latencyFactor ?? 1)
+      let e = w.ownErrors[p] + (f?.errors ?? 0)
+      for (const k of w.calls[p]) { own += k.perRequest * lat[k.callee]; e += k.perRequest * err[k.callee] }
+      lat[p] = own; err[p] = Math.min(1, e)
+    }
+    for (let p = 0; p < w.n; p++) {
+      latency[p].push(lat[p]); unavailability[p].push(100 * err[p]); requests[p].push(Math.round(req[p]))
+    }
+  }
+  return { latency, unavailability, requests }
+}
