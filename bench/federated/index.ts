@@ -10,11 +10,22 @@ import * as Y from 'yjs'
 import { createHlc, encode } from '@homeostat/hlc'
 import {
   loadMnist, splitNonIid, createParameters, train, evaluate, createRandom, createFederatedState, createEdgeTrainer,
-  createCanary, PARAMETER_COUNT, type FederatedSplit, type FederatedState
+  createCanary, PARAMETER_COUNT, type FederatedSplit, type FederatedState, type MergeOptions
 } from '@homeostat/federated'
 import { linkDocs } from './link.ts'
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, seed: { type: 'string', default: '1' } } })
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+    // Merge options as JSON, e.g. '{"stalenessExponent":1}' (see MERGE_DEFAULTS): for experiments.
+    merge: { type: 'string', default: '{}' },
+    encoding: { type: 'string', default: 'q8' },
+    'classes-per-node': { type: 'string', default: '3' },
+    only: { type: 'string' }
+  }
+})
+const mergeOptions = JSON.parse(args.merge!) as MergeOptions
 const quick = args.quick === true
 const seed = Number(args.seed)
 const NODES = 8
@@ -55,7 +66,7 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
   const names = Array.from({ length: NODES + 1 }, (_, i) => (i === CLOUD ? 'cloud' : `edge${i + 1}`))
   const docs = names.map(() => new Y.Doc())
   let simMs = 1_700_000_000_000
-  const states: FederatedState[] = docs.map((doc) => createFederatedState({ doc, parameterCount: PARAMETER_COUNT }))
+  const states: FederatedState[] = docs.map((doc, i) => createFederatedState({ doc, self: names[i]!, parameterCount: PARAMETER_COUNT, merge: mergeOptions }))
   const link = linkDocs(docs)
   const trainers = Array.from({ length: NODES }, (_, i) => {
     const hlc = createHlc({ nodeId: names[i]!, now: () => simMs + i })
@@ -68,6 +79,7 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
       learningRate: LR,
       batchSize: BATCH,
       samplesPerRound: SAMPLES,
+      encoding: args.encoding === 'f32' ? 'f32' : 'q8',
       // The poisoner's own health check would catch a ×10 update; an attacker skips it, so poison after training.
       ...(opts.poison && i === POISONER ? { perturb: (_r: number, p: Float32Array) => { poisonInPlace(p, states[i]!.model().params) }, health: { explodingNormFactor: Infinity, divergenceFactor: Infinity } } : {})
     })
@@ -85,6 +97,7 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
     }
     for (let i = 0; i < NODES; i++) {
       const report = await trainers[i]!.runRound()
+      states[i]!.collectGarbage()
       if (isOffline(i, r, opts.disconnect) && report.contributionId !== undefined) offlineIds.push(report.contributionId)
     }
     // The cloud validates the merged version before adopting it, and compacts old history.
@@ -142,7 +155,7 @@ function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: 
 async function main (): Promise<void> {
   const started = Date.now()
   log(`federated bench: ${NODES} edge agents + cloud, ${ROUNDS} rounds, agents 1–4 offline rounds ${OFF_FROM}–${OFF_TO - 1}${quick ? ' (quick)' : ''}, seed ${seed}`)
-  const split = splitNonIid(loadMnist(), { nodes: NODES, seed })
+  const split = splitNonIid(loadMnist(), { nodes: NODES, seed, classesPerNode: Number(args['classes-per-node']) })
   log(`  data: ${split.nodes.map((d) => d.length).join('/')} samples per agent (mostly classes ${split.nodeClasses.map((c) => c.join('')).join(' ')}), reference ${split.reference.length}, test ${split.test.length}`)
   const t = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
   const fedFull = runFedAvg(split, { disconnect: false, poison: false }); log(`  fedavg, no disconnection … ${t()}`)

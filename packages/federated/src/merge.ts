@@ -23,7 +23,12 @@ export const MERGE_DEFAULTS = {
   /** Coordinate-wise trimmed mean: share dropped at each end when a round has ≥ 5 updates (0 = plain weighted mean). */
   trimFraction: 0.1,
   /** Rounds of accepted norms remembered as the reference when a round has too few updates for its own median. */
-  normHistoryRounds: 5
+  normHistoryRounds: 5,
+  /**
+   * 1: a node's several updates in one round (a returning node's backlog merged late) are first averaged into one
+   * participant weighing as its freshest update, so a backlog cannot outvote the round's live participants.
+   */
+  onePerNode: 1
 } as const
 
 export type MergeOptions = { -readonly [K in keyof typeof MERGE_DEFAULTS]?: number }
@@ -110,14 +115,41 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
     if (accepted.length === 0) continue
     for (const a of accepted) normHistory.push(norms[cs.indexOf(a.c)]! * a.scale)
     while (normHistory.length > o.normHistoryRounds * 8) normHistory.shift()
-    aggregateInto(params, accepted, o.trimFraction, o.serverLearningRate)
+    aggregateInto(params, o.onePerNode === 1 ? perNode(accepted) : accepted.map((a) => ({ values: a.c.values, scale: a.scale, weight: a.weight })), o.trimFraction, o.serverLearningRate)
     for (const a of accepted) applied.push(a.c.id)
     version = r
   }
   return { params, version, applied, rejected, rounds }
 }
 
-function aggregateInto (params: Float32Array, accepted: Array<{ c: DecodedContribution, scale: number, weight: number }>, trimFraction: number, lr: number): void {
+interface Participant { values: Float32Array, scale: number, weight: number }
+
+/** Folds each node's updates of one round into one participant (in merge order: deterministic). */
+function perNode (accepted: Array<{ c: DecodedContribution, scale: number, weight: number }>): Participant[] {
+  const byNode = new Map<string, Array<{ c: DecodedContribution, scale: number, weight: number }>>()
+  for (const a of accepted) {
+    const list = byNode.get(a.c.node)
+    if (list === undefined) byNode.set(a.c.node, [a])
+    else list.push(a)
+  }
+  const out: Participant[] = []
+  for (const list of byNode.values()) {
+    if (list.length === 1) { out.push({ values: list[0]!.c.values, scale: list[0]!.scale, weight: list[0]!.weight }); continue }
+    let total = 0
+    let top = 0
+    for (const a of list) { total += a.weight; top = Math.max(top, a.weight) }
+    const values = new Float32Array(list[0]!.c.values.length)
+    for (let i = 0; i < values.length; i++) {
+      let s = 0
+      for (const a of list) s += a.weight * a.scale * a.c.values[i]!
+      values[i] = s / total
+    }
+    out.push({ values, scale: 1, weight: top })
+  }
+  return out
+}
+
+function aggregateInto (params: Float32Array, accepted: Participant[], trimFraction: number, lr: number): void {
   const n = accepted.length
   const trim = n >= 5 ? Math.floor(n * trimFraction) : 0
   if (trim === 0) {
@@ -125,7 +157,7 @@ function aggregateInto (params: Float32Array, accepted: Array<{ c: DecodedContri
     for (const a of accepted) total += a.weight
     for (let i = 0; i < params.length; i++) {
       let s = 0
-      for (const a of accepted) s += a.weight * a.scale * a.c.values[i]!
+      for (const a of accepted) s += a.weight * a.scale * a.values[i]!
       params[i] = params[i]! + lr * (s / total)
     }
     return
@@ -133,7 +165,7 @@ function aggregateInto (params: Float32Array, accepted: Array<{ c: DecodedContri
   const vals = new Float64Array(n)
   const idx = Array.from({ length: n }, (_, k) => k)
   for (let i = 0; i < params.length; i++) {
-    for (let k = 0; k < n; k++) vals[k] = accepted[k]!.scale * accepted[k]!.c.values[i]!
+    for (let k = 0; k < n; k++) vals[k] = accepted[k]!.scale * accepted[k]!.values[i]!
     // Stable sort by value, ties by position: deterministic.
     idx.sort((a, b) => (vals[a]! - vals[b]!) || (a - b))
     let s = 0

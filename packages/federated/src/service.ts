@@ -86,6 +86,7 @@ export function createFederatedService (init: FederatedServiceInit): FederatedSe
   const emit = (e: FederatedEvent): void => { init.onEvent?.(e) }
   const state = createFederatedState({
     doc: init.doc,
+    self: init.node,
     parameterCount: PARAMETER_COUNT,
     onReject: (node, reason, detail) => emit({ type: 'rejected', node, reason, detail })
   })
@@ -127,6 +128,7 @@ export function createFederatedService (init: FederatedServiceInit): FederatedSe
     try {
       if (trainer !== undefined) {
         const report = await trainer.runRound()
+        state.collectGarbage()
         lastRoundAtMs = init.now()
         emit({ type: 'round', report, ...(testSet !== undefined ? { accuracy: currentAccuracy()! } : {}) })
       }

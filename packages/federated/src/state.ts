@@ -13,7 +13,14 @@ import { mergeModel, type MergeOptions, type MergeResult } from './merge.ts'
 
 export interface FederatedStateInit {
   doc: Y.Doc
+  /**
+   * This replica's node id. Every key this replica writes starts with `<self>/` (the coordination package's
+   * replicated documents let a peer write only its own keys), and it deletes only its own contributions.
+   */
+  self: string
   parameterCount: number
+  /** Whose checkpoints to trust (the cloud peer's, typically). Default: anyone's. */
+  trustCheckpointAuthor?: (author: string) => boolean
   /** Initial model (version −1); zeros by default. Every replica must use the same. */
   initial?: Float32Array
   merge?: MergeOptions
@@ -40,14 +47,21 @@ export interface FederatedState {
   latestCheckpoint: () => ModelCheckpoint
   /** The merged model of the current content (memoised until the doc changes). */
   model: () => MergeResult
-  /** Folds contributions up to `version` into a checkpoint and removes them from the map. */
+  /** Folds contributions up to `version` into a checkpoint (written under our own key). */
   compact: (version: number, hlc: string, accuracy?: number) => ModelCheckpoint
+  /**
+   * Deletes our own contributions folded into the latest checkpoint and our superseded checkpoints: each owner
+   * cleans up after itself, so state stays bounded without anyone deleting another's keys. Returns keys deleted.
+   */
+  collectGarbage: () => number
   quarantine: (ids: readonly string[], reason: string) => void
   isQuarantined: (id: string) => boolean
   stats: () => FederatedStats
 }
 
-const HEADER_KEY = (version: number): string => version.toString().padStart(10, '0')
+const VERSION_KEY = (version: number): string => version.toString().padStart(10, '0')
+/** Splits `<owner>/<rest>`. */
+const splitKey = (key: string): [string, string] => { const i = key.indexOf('/'); return i > 0 ? [key.slice(0, i), key.slice(i + 1)] : ['', key] }
 
 export function createFederatedState (init: FederatedStateInit): FederatedState {
   const { doc, parameterCount } = init
@@ -100,13 +114,17 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
   const latestCheckpoint = (): ModelCheckpoint => {
     if (cachedCheckpoint !== undefined) return cachedCheckpoint
     let best = genesis
+    let bestAuthor = ''
     for (const [key, bytes] of checkpointsMap.entries()) {
+      const [author, version] = splitKey(key)
+      if (init.trustCheckpointAuthor !== undefined && !init.trustCheckpointAuthor(author)) continue
       try {
         const cp = decodeCheckpoint(bytes, parameterCount)
-        if (HEADER_KEY(cp.version) !== key) continue
-        if (cp.version > best.version) best = cp
+        if (VERSION_KEY(cp.version) !== version) throw new Error(`checkpoint stored under ${key} is version ${cp.version}`)
+        // Newest version wins; between authors of one version, the smaller id (deterministic on every replica).
+        if (cp.version > best.version || (cp.version === best.version && author < bestAuthor)) { best = cp; bestAuthor = author }
       } catch (err) {
-        reject(`checkpoint:${key}`, 'checkpoint', 'decode', (err as Error).message)
+        reject(`checkpoint:${key}`, author || 'unknown', 'decode', (err as Error).message)
       }
     }
     stats.checkpoints = checkpointsMap.size
@@ -114,21 +132,33 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
     return best
   }
 
-  const quarantinedSet = (): Set<string> => new Set(quarantineMap.keys())
+  const quarantinedSet = (): Set<string> => new Set([...quarantineMap.keys()].map((k) => splitKey(k)[1]))
 
   const model = (): MergeResult => {
     if (cachedModel !== undefined) return cachedModel
     const cp = latestCheckpoint()
     const result = mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, contributions(), quarantinedSet(), init.merge)
     for (const r of result.rejected) if (r.reason !== 'quarantined') reject(r.id, r.node, r.reason, r.detail)
-    stats.quarantined = quarantineMap.size
     cachedModel = result
     return result
+  }
+
+  const collectGarbage = (): number => {
+    const cp = latestCheckpoint()
+    const mine = `${init.self}/`
+    const doomed: Array<[Y.Map<unknown>, string]> = []
+    for (const id of cp.folded) if (id.startsWith(mine) && contributionsMap.has(id)) doomed.push([contributionsMap as Y.Map<unknown>, id])
+    // Keep our newest two checkpoints as a fallback.
+    const own = [...checkpointsMap.keys()].filter((k) => k.startsWith(mine)).sort()
+    for (const k of own.slice(0, Math.max(0, own.length - 2))) doomed.push([checkpointsMap as Y.Map<unknown>, k])
+    if (doomed.length > 0) doc.transact(() => { for (const [map, key] of doomed) map.delete(key) })
+    return doomed.length
   }
 
   return {
     doc,
     add (c) {
+      if (c.node !== init.self) throw new TypeError(`replica ${init.self} cannot add a contribution of ${c.node}`)
       contributionsMap.set(c.id, encodeContribution(c))
     },
     contributions,
@@ -139,27 +169,24 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
       const cp = latestCheckpoint()
       if (version <= cp.version) return cp
       const upTo = contributions().filter((c) => c.round <= version)
-      const merged = mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, upTo, quarantinedSet(), init.merge)
+      const q = quarantinedSet()
+      const merged = mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, upTo, q, init.merge)
       const next = createCheckpoint({
         version,
         params: merged.params,
-        folded: [...merged.applied, ...upTo.filter((c) => quarantineMap.has(c.id) || merged.rejected.some((r) => r.id === c.id)).map((c) => c.id)],
+        folded: [...merged.applied, ...upTo.filter((c) => q.has(c.id) || merged.rejected.some((r) => r.id === c.id)).map((c) => c.id)],
         ...(accuracy !== undefined ? { accuracy } : {}),
         hlc
       })
-      doc.transact(() => {
-        checkpointsMap.set(HEADER_KEY(next.version), encodeCheckpoint(next))
-        // Keep the previous checkpoint as a fallback; drop older ones.
-        const keys = [...checkpointsMap.keys()].sort()
-        for (const k of keys.slice(0, Math.max(0, keys.length - 2))) checkpointsMap.delete(k)
-        for (const id of next.folded) contributionsMap.delete(id)
-      })
+      checkpointsMap.set(`${init.self}/${VERSION_KEY(next.version)}`, encodeCheckpoint(next))
+      collectGarbage()
       return next
     },
+    collectGarbage,
     quarantine (ids, reason) {
-      doc.transact(() => { for (const id of ids) quarantineMap.set(id, reason) })
+      doc.transact(() => { for (const id of ids) quarantineMap.set(`${init.self}/${id}`, reason) })
     },
-    isQuarantined: (id) => quarantineMap.has(id),
-    stats: () => { contributions(); latestCheckpoint(); return { ...stats, quarantined: quarantineMap.size, rejected: { ...stats.rejected }, rejectedBySender: { ...stats.rejectedBySender } } }
+    isQuarantined: (id) => quarantinedSet().has(id),
+    stats: () => { contributions(); latestCheckpoint(); return { ...stats, quarantined: quarantinedSet().size, rejected: { ...stats.rejected }, rejectedBySender: { ...stats.rejectedBySender } } }
   }
 }

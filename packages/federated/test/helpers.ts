@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import { encode } from '@homeostat/hlc'
-import { createContribution, type Contribution } from '@homeostat/federated'
+import { createContribution, encodeContribution, type Contribution } from '@homeostat/federated'
 
 export const P = 64
 
@@ -24,4 +24,9 @@ export function contrib (node: string, round: number, values: Float32Array, opts
 /** Syncs every doc with every other (state-vector exchange). */
 export function syncAll (docs: Y.Doc[]): void {
   for (const a of docs) for (const b of docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)))
+}
+
+/** Writes a contribution as its owner's replica would (tests with many owners on one doc). */
+export function put (doc: Y.Doc, c: Contribution): void {
+  doc.getMap<Uint8Array>('contributions').set(c.id, encodeContribution(c))
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import * as Y from 'yjs'
 import { createFederatedState, createRandom, decodeContribution, encodeContribution, mergeModel, shuffle } from '@homeostat/federated'
-import { contrib, syncAll, vec, P } from './helpers.ts'
+import { contrib, put, syncAll, vec, P } from './helpers.ts'
 
 const seedFromEnv = Number(process.env.SEED ?? Date.now() % 100000)
 
@@ -22,9 +22,9 @@ describe('federated: deterministic, robust merge', () => {
   it('rejects an anomalous-norm contribution (sign-flipped ×10) and reports its sender', () => {
     const rejected: string[] = []
     const doc = new Y.Doc()
-    const state = createFederatedState({ doc, parameterCount: P, onReject: (node, reason) => rejected.push(`${node}:${reason}`) })
-    for (const n of ['a', 'b', 'c', 'd']) state.add(contrib(n, 0, vec([0.1, 0.2, -0.1])))
-    state.add(contrib('evil', 0, vec([-1, -2, 1])))
+    const state = createFederatedState({ doc, self: 'observer', parameterCount: P, onReject: (node, reason) => rejected.push(`${node}:${reason}`) })
+    for (const n of ['a', 'b', 'c', 'd']) put(doc, contrib(n, 0, vec([0.1, 0.2, -0.1])))
+    put(doc, contrib('evil', 0, vec([-1, -2, 1])))
     const m = state.model()
     assert.ok(!m.applied.includes('evil/0'))
     assert.deepEqual(rejected, ['evil:norm'])
@@ -36,8 +36,8 @@ describe('federated: deterministic, robust merge', () => {
   it('stores a corrupt contribution as refused, counted once, without breaking the model', () => {
     const doc = new Y.Doc()
     const rejected: string[] = []
-    const state = createFederatedState({ doc, parameterCount: P, onReject: (node, reason) => rejected.push(`${node}:${reason}`) })
-    state.add(contrib('a', 0, vec([0.1])))
+    const state = createFederatedState({ doc, self: 'observer', parameterCount: P, onReject: (node, reason) => rejected.push(`${node}:${reason}`) })
+    put(doc, contrib('a', 0, vec([0.1])))
     doc.getMap<Uint8Array>('contributions').set('mallory/0', new Uint8Array([9, 9, 9, 9, 9, 9]))
     assert.equal(state.model().applied.length, 1)
     state.model(); state.contributions()
@@ -47,26 +47,28 @@ describe('federated: deterministic, robust merge', () => {
   it('compaction folds history into a checkpoint without changing the model, and a newcomer catches up from it', () => {
     const random = createRandom(11)
     const doc = new Y.Doc()
-    const state = createFederatedState({ doc, parameterCount: P })
-    for (let r = 0; r < 10; r++) for (const n of ['a', 'b', 'c']) state.add(contrib(n, r, vec(() => (random() - 0.5) * 0.1)))
+    const state = createFederatedState({ doc, self: 'cloud', parameterCount: P })
+    for (let r = 0; r < 10; r++) for (const n of ['a', 'b', 'c']) put(doc, contrib(n, r, vec(() => (random() - 0.5) * 0.1)))
     const before = state.model().params.slice()
     const cp = state.compact(6, 'h', 0.9)
     assert.equal(cp.version, 6)
-    assert.equal(doc.getMap('contributions').size, 9) // rounds 7–9 retained
+    assert.equal(doc.getMap('contributions').size, 30) // nobody deletes another's keys…
+    for (const n of ['a', 'b', 'c']) createFederatedState({ doc, self: n, parameterCount: P }).collectGarbage()
+    assert.equal(doc.getMap('contributions').size, 9) // …each owner removes its folded rounds; 7–9 retained
     assert.deepEqual(Buffer.from(state.model().params.buffer), Buffer.from(before.buffer))
     const late = new Y.Doc()
     syncAll([doc, late])
-    const newcomer = createFederatedState({ doc: late, parameterCount: P })
+    const newcomer = createFederatedState({ doc: late, self: 'newcomer', parameterCount: P })
     assert.equal(newcomer.latestCheckpoint().version, 6)
     assert.deepEqual(Buffer.from(newcomer.model().params.buffer), Buffer.from(before.buffer))
   })
 
   it('a contribution trained before the checkpoint but never folded is merged late, not lost', () => {
     const doc = new Y.Doc()
-    const state = createFederatedState({ doc, parameterCount: P })
-    for (let r = 0; r < 5; r++) for (const n of ['a', 'b', 'c']) state.add(contrib(n, r, vec([0.01])))
+    const state = createFederatedState({ doc, self: 'cloud', parameterCount: P })
+    for (let r = 0; r < 5; r++) for (const n of ['a', 'b', 'c']) put(doc, contrib(n, r, vec([0.01])))
     state.compact(3, 'h')
-    state.add(contrib('offline', 2, vec([0.02]), { baseVersion: 0 }))
+    put(doc, contrib('offline', 2, vec([0.02]), { baseVersion: 0 }))
     const m = state.model()
     assert.ok(m.applied.includes('offline/2'))
   })
@@ -77,7 +79,7 @@ describe('federated: deterministic, robust merge', () => {
       const random = createRandom(seed)
       const n = 5
       const docs = Array.from({ length: n }, () => new Y.Doc())
-      const states = docs.map((doc) => createFederatedState({ doc, parameterCount: P }))
+      const states = docs.map((doc, i) => createFederatedState({ doc, self: `n${i}`, parameterCount: P }))
       const pending: Array<{ to: number, update: Uint8Array }> = []
       docs.forEach((doc, i) => doc.on('update', (u: Uint8Array, origin: unknown) => {
         if (origin === 'net') return
@@ -90,6 +92,7 @@ describe('federated: deterministic, robust merge', () => {
         if (op < 0.5) states[i]!.add(contrib(`n${i}`, step, vec(() => (random() - 0.5) * 0.1), { encoding: 'q8', t: 1_700_000_000_000 + step }))
         else if (op < 0.6) online[i] = !online[i]
         else if (op < 0.65 && i === 0) states[0]!.compact(step - 10, `c${step}`)
+        else if (op < 0.7) states[i]!.collectGarbage()
         // deliver a random pending update (maybe dropped, maybe reordered)
         for (let k = 0; k < 3 && pending.length > 0; k++) {
           const [msg] = pending.splice(Math.floor(random() * pending.length), 1)
@@ -98,6 +101,8 @@ describe('federated: deterministic, robust merge', () => {
         }
       }
       syncAll(docs) // partitions heal: state-vector catch-up
+      for (const s of states) s.collectGarbage()
+      syncAll(docs)
       const hashes = states.map((s) => Buffer.from(s.model().params.buffer).toString('hex'))
       assert.ok(hashes.every((h) => h === hashes[0]), `replicas differ; replay with SEED=${seed}`)
     }

@@ -56,7 +56,7 @@ describe('federated: edge training on real MNIST', function () {
   }
 
   it('an unhealthy round backs off the learning rate and only that round is recomputed', async () => {
-    const state = createFederatedState({ doc: new Y.Doc(), parameterCount: PARAMETER_COUNT })
+    const state = createFederatedState({ doc: new Y.Doc(), self: 'a', parameterCount: PARAMETER_COUNT })
     const signals: string[] = []
     let poisoned = false
     const t = trainer('a', state, 0, {
@@ -76,7 +76,7 @@ describe('federated: edge training on real MNIST', function () {
 
   it('keeps training while cut off; on reconnection nothing is lost and replicas are bit-identical', async () => {
     const docs = [new Y.Doc(), new Y.Doc(), new Y.Doc(), new Y.Doc()]
-    const states = docs.map((doc) => createFederatedState({ doc, parameterCount: PARAMETER_COUNT }))
+    const states = docs.map((doc, i) => createFederatedState({ doc, self: `n${i}`, parameterCount: PARAMETER_COUNT }))
     const trainers = states.map((s, i) => trainer(`n${i}`, s, i))
     const offline: string[] = []
     for (let r = 0; r < 8; r++) {
@@ -96,13 +96,15 @@ describe('federated: edge training on real MNIST', function () {
   })
 
   it('the canary rolls back a version that validates worse and quarantines its contributions', async () => {
-    const state = createFederatedState({ doc: new Y.Doc(), parameterCount: PARAMETER_COUNT })
-    const trainers = [0, 1, 2].map((i) => trainer(`n${i}`, state, i))
+    const doc = new Y.Doc()
+    const view = (self: string) => createFederatedState({ doc, self, parameterCount: PARAMETER_COUNT })
+    const state = view('cloud')
+    const trainers = [0, 1, 2].map((i) => trainer(`n${i}`, view(`n${i}`), i))
     const canary = createCanary({ state, reference: split.reference })
     for (let r = 0; r < 4; r++) { for (const t of trainers) await t.runRound(); assert.notEqual(canary.check().verdict, 'rolled_back') }
     // A plausible-norm but harmful round: every trainer's update is sign-flipped (norm unchanged).
     const before = evaluate(state.model().params, split.reference).accuracy
-    const harmful = [0, 1, 2].map((i) => trainer(`n${i}`, state, i, { perturb: (_r, p) => { const base = state.model().params; for (let k = 0; k < p.length; k++) p[k] = base[k]! - 3 * (p[k]! - base[k]!) }, health: { explodingNormFactor: Infinity, divergenceFactor: Infinity } }))
+    const harmful = [0, 1, 2].map((i) => trainer(`n${i}`, view(`n${i}`), i, { perturb: (_r, p) => { const base = state.model().params; for (let k = 0; k < p.length; k++) p[k] = base[k]! - 3 * (p[k]! - base[k]!) }, health: { explodingNormFactor: Infinity, divergenceFactor: Infinity } }))
     for (const t of harmful) await t.runRound()
     const d = canary.check()
     assert.equal(d.verdict, 'rolled_back')
