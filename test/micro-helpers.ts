@@ -55,3 +55,15 @@ export function mttrMs (incident: Incident): number {
   assert.ok(rec != null, 'incident has a recovered step')
   return rec.atMs - incident.openedAtMs
 }
+
+/** Waits until two consecutive checkNow verdicts are healthy. */
+export async function waitHealthy (probes: { checkNow: (n: string) => Promise<{ healthy: boolean }> }, name: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let streak = 0
+  while (Date.now() < deadline) {
+    streak = (await probes.checkNow(name)).healthy ? streak + 1 : 0
+    if (streak >= 2) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`${name} did not become healthy within ${timeoutMs} ms`)
+}

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { createHlc } from '@homeostat/hlc'
 import { createProbeRunner, createSupervisor, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
 import { createMicroLoop, type MicroLoop } from '../agent/src/micro/index.ts'
-import { FIXTURES, assertRecord, freePort, mttrMs, tempDir, waitFor } from './micro-helpers.ts'
+import { FIXTURES, waitHealthy, assertRecord, freePort, mttrMs, tempDir, waitFor } from './micro-helpers.ts'
 
 describe('micro loop (real processes): crash and hang', function () {
   this.timeout(30_000)
@@ -29,7 +29,6 @@ describe('micro loop (real processes): crash and hang', function () {
     cleanup = t.cleanup
     const port = await freePort()
     const faultFile = join(t.dir, 'fault')
-    writeFileSync(faultFile, '1')
     sup = createSupervisor({
       autoRestart: false,
       components: [{
@@ -46,13 +45,16 @@ describe('micro loop (real processes): crash and hang', function () {
     loop.start()
     await sup.start()
     probes.start()
+    // Inject the fault into a process that is up and healthy.
+    await waitHealthy(probes, 'svc')
+    writeFileSync(faultFile, '')
     return { faultFile }
   }
 
   it('heals a crashing process: exit → restart → verified, in about a second', async () => {
     await setup('micro-crasher.mjs')
     const incident = await waitFor('an incident', () => loop!.incidents()[0], 5000)
-    assert.equal(incident.failureClass, 'crash')
+    assert.equal(incident.failureClass, 'crash', JSON.stringify(incident.steps.map((s) => s.summary)))
     const done = await loop!.settled(incident.id)
     assert.equal(done.status, 'recovered', JSON.stringify(done.steps.map((s) => s.summary)))
     assertRecord(done, ['opened', 'detected', 'diagnosed', 'planned', 'acted', 'verified', 'recovered'])

@@ -9,7 +9,7 @@ import { createHlc } from '@homeostat/hlc'
 import { createProbeRunner, createSupervisor, type ComponentInput, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
 import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../agent/src/micro/index.ts'
 import type { ComponentRecoveryConfig } from '@homeostat/recovery'
-import { FIXTURES, assertRecord, freePort, mttrMs, tempDir, waitFor } from './micro-helpers.ts'
+import { FIXTURES, waitHealthy, assertRecord, freePort, mttrMs, tempDir, waitFor } from './micro-helpers.ts'
 
 describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
   this.timeout(40_000)
@@ -26,12 +26,12 @@ describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
     sup = undefined; probes = undefined; loop = undefined; cleanup = undefined; watch = undefined
   })
 
-  async function setup (fixture: string, component: Partial<ComponentInput>, recoveryConfig: Record<string, ComponentRecoveryConfig> = {}): Promise<{ dir: string }> {
+  async function setup (fixture: string, make: (dir: string) => { component: Partial<ComponentInput>, recoveryConfig?: Record<string, ComponentRecoveryConfig> }): Promise<{ dir: string }> {
     const t = await tempDir()
     cleanup = t.cleanup
+    const { component, recoveryConfig = {} } = make(t.dir)
     const port = await freePort()
     const faultFile = join(t.dir, 'fault')
-    writeFileSync(faultFile, '1')
     sup = createSupervisor({
       autoRestart: false,
       components: [{
@@ -50,11 +50,14 @@ describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
     loop.start()
     await sup.start()
     probes.start()
+    // Inject the fault into a process that is up and healthy.
+    await waitHealthy(probes, 'svc')
+    writeFileSync(faultFile, '')
     return { dir: t.dir }
   }
 
   it('restarts a leaking process before it reaches its memory limit', async () => {
-    await setup('micro-leak.mjs', { env: { LEAK_MB_PER_S: '40' }, limits: { memoryMb: 250 } })
+    await setup('micro-leak.mjs', () => ({ component: { env: { LEAK_MB_PER_S: '40' }, limits: { memoryMb: 250 } } }))
     const incident = await waitFor('an incident', () => loop!.incidents()[0], 15_000)
     assert.equal(incident.failureClass, 'memory_leak')
     assert.equal(incident.anomalies[0].kind, 'predictive')
@@ -69,7 +72,7 @@ describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
   })
 
   it('throttles a CPU hog, and restarts it when throttling does not bring it under its limit', async () => {
-    await setup('micro-cpu.mjs', { limits: { cpu: 0.2 } })
+    await setup('micro-cpu.mjs', () => ({ component: { limits: { cpu: 0.2 } } }))
     const incident = await waitFor('an incident', () => loop!.incidents()[0], 10_000)
     assert.equal(incident.failureClass, 'cpu_hog')
     const done = await loop!.settled(incident.id)
@@ -87,22 +90,15 @@ describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
   })
 
   it('frees a filling disk (oldest disposable chunks first) and keeps the live log', async () => {
-    const { dir } = await setup('micro-disk.mjs', {}, {})
-    const data = join(dir, 'data')
-    sup!.updateSpec('svc', { env: { ...sup!.info('svc').spec.env, DATA_DIR: data, DUMP_MB: '40', WRITE_MB_PER_S: '25' }, limits: { disk: { path: data, limitMb: 48 } } })
-    // recovery config can be given later too; here the action's bounds:
-    await loop!.stop(100)
-    loop = createMicroLoop({
-      node: 'edge-1',
-      hlc: createHlc({ nodeId: 'edge-1', now: Date.now }),
-      supervisor: sup!,
-      probes,
-      sources: [watch!.source],
-      verifiers: watch!.verifiers,
-      recoveryConfig: { svc: { freeDisk: { paths: [data], patterns: ['^debug-dump-.*\\.bin$'], targetMb: 30, keepRecentMs: 0 } } }
+    let data = ''
+    await setup('micro-disk.mjs', (dir) => {
+      data = join(dir, 'data')
+      return {
+        component: { env: { DATA_DIR: data, DUMP_MB: '40', WRITE_MB_PER_S: '25' }, limits: { disk: { path: data, limitMb: 48 } } },
+        // Only the debug chunks are disposable; the live log is not.
+        recoveryConfig: { svc: { freeDisk: { paths: [data], patterns: ['^debug-dump-.*\\.bin$'], targetMb: 30, keepRecentMs: 0 } } }
+      }
     })
-    loop.start()
-    await sup!.restartComponent('svc', { graceMs: 200 })
     const incident = await waitFor('an incident', () => loop!.incidents()[0], 10_000)
     assert.equal(incident.failureClass, 'disk_fill')
     const done = await loop!.settled(incident.id)

@@ -1,0 +1,146 @@
+// The homeostat side of bench/micro, run as its own compiled-JS process (so
+// its CPU and RSS are the agent's alone). Modes:
+//   trials <crash|hang|leak> <n> <seed>   inject the fault n times, print each closed incident
+//   watch <components> <metrics> <seconds>  steady-state overhead: N components, M system metrics, 1 Hz
+// Prints one JSON object per line on stdout.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createServer } from 'node:net'
+import { createHlc } from '@homeostat/hlc'
+import { createSupervisor, createProbeRunner } from '@homeostat/monitor'
+import { createMicroLoop, createResourceWatch } from '../../agent/dist/micro/index.js'
+import { createSystemMetricsReader } from './system-metrics.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const FIXTURES = join(here, '..', '..', 'test', 'fixtures')
+const out = (o) => { process.stdout.write(JSON.stringify(o) + '\n') }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function waitHealthy (probes, name) {
+  let streak = 0
+  for (let i = 0; i < 400 && streak < 2; i++) {
+    streak = (await probes.checkNow(name)).healthy ? streak + 1 : 0
+    await sleep(50)
+  }
+}
+
+async function freePort () {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) })
+  })
+}
+
+function seeded (seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Our probe timing: 4 Hz HTTP probes, 250 ms timeout, 2 failures (a hang is confirmed in ~0.5–0.8 s). */
+const OUR_PROBE = { periodMs: 250, timeoutMs: 250, failureThreshold: 2, initialDelayMs: 0 }
+const FIXTURE = { crash: 'micro-crasher.mjs', hang: 'micro-hang.mjs', leak: 'micro-leak.mjs' }
+const LEAK_LIMIT_MB = 256
+const LEAK_RATES = [20, 40, 60]
+
+async function trials (kind, n, seed) {
+  const random = seeded(seed)
+  const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-micro-'))
+  const port = await freePort()
+  const faultFile = join(dir, 'fault')
+  const component = {
+    name: 'svc',
+    command: process.execPath,
+    args: [join(FIXTURES, FIXTURE[kind])],
+    env: { PORT: String(port), FAULT_FILE: faultFile, FAULT_AFTER_MS: '0', MEMORY_LIMIT_MB: String(LEAK_LIMIT_MB) },
+    probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/health`, ...OUR_PROBE }],
+    limits: kind === 'leak' ? { memoryMb: LEAK_LIMIT_MB } : {}
+  }
+  const sup = createSupervisor({ autoRestart: false, components: [component] })
+  const probes = createProbeRunner({ supervisor: sup })
+  const watch = createResourceWatch({ supervisor: sup, enforceMemoryLimit: true })
+  const hlc = createHlc({ nodeId: 'bench-edge', now: Date.now })
+  const loop = createMicroLoop({ node: 'bench-edge', hlc, supervisor: sup, probes, sources: [watch.source], verifiers: watch.verifiers, random })
+  loop.start()
+  await sup.start()
+  probes.start()
+  const expected = { crash: 'crash', hang: 'hang', leak: 'memory_leak' }[kind]
+  const spurious = []
+  for (let i = 0; i < n; i++) {
+    // Inject into a process that is up and healthy, at a random phase of the probe period.
+    await waitHealthy(probes, 'svc')
+    await sleep(Math.round(random() * 1000))
+    const leakMbPerS = LEAK_RATES[i % LEAK_RATES.length]
+    const closed = new Promise((resolve) => {
+      const off = loop.on('closed', (inc) => {
+        if (inc.failureClass !== expected) { spurious.push(`${inc.failureClass}: ${inc.steps.find((s) => s.kind === 'detected')?.summary}`); return }
+        off(); resolve(inc)
+      })
+    })
+    const oomBefore = watch.stats().oomKills
+    let oomExit = false
+    const offExit = sup.on('exit', (e) => { if (e.exit.code === 137 || e.tail.stderr.some((l) => l.startsWith('OOM'))) oomExit = true })
+    writeFileSync(faultFile, kind === 'leak' ? String(leakMbPerS) : '')
+    const incident = await Promise.race([closed, sleep(30_000).then(() => undefined)])
+    offExit()
+    out({ type: 'incident', kind, trial: i, leakMbPerS: kind === 'leak' ? leakMbPerS : undefined, incident: incident ?? null, oom: oomExit || watch.stats().oomKills > oomBefore, incidentsTotal: loop.incidents().length })
+  }
+  out({ type: 'spurious', kind, count: spurious.length, incidents: spurious.slice(0, 10) })
+  out({ type: 'stats', kind, loop: loop.stats(), recovery: loop.recovery.stats(), watch: watch.stats() })
+  await loop.stop(1000)
+  probes.stop()
+  await sup.stop({ graceMs: 300 })
+  rmSync(dir, { recursive: true, force: true })
+}
+
+async function watchMode (nComponents, nMetrics, seconds) {
+  const components = []
+  for (let i = 0; i < nComponents; i++) {
+    const port = await freePort()
+    components.push({
+      name: `svc${i}`,
+      command: process.execPath,
+      args: [join(FIXTURES, 'micro-crasher.mjs')],
+      env: { PORT: String(port) },
+      probes: [
+        { kind: 'process', periodMs: 1000, timeoutMs: 1000, failureThreshold: 3 },
+        { kind: 'http', url: `http://127.0.0.1:${port}/health`, periodMs: 1000, timeoutMs: 1000, failureThreshold: 3 }
+      ],
+      limits: { memoryMb: 512, cpu: 0.9 }
+    })
+  }
+  const sup = createSupervisor({ autoRestart: false, components })
+  const probes = createProbeRunner({ supervisor: sup })
+  const watch = createResourceWatch({ supervisor: sup, periodMs: 1000, enforceMemoryLimit: true })
+  const hlc = createHlc({ nodeId: 'bench-edge', now: Date.now })
+  const system = await createSystemMetricsReader({ metrics: nMetrics })
+  const systemSource = (report) => {
+    const t = setInterval(() => { for (const r of system.sample()) report(r) }, 1000)
+    return () => clearInterval(t)
+  }
+  const loop = createMicroLoop({ node: 'bench-edge', hlc, supervisor: sup, probes, sources: [watch.source, systemSource], verifiers: watch.verifiers })
+  loop.start()
+  await sup.start()
+  probes.start()
+  out({ type: 'ready', pid: process.pid, components: nComponents, metrics: system.names().length, metricSource: system.source })
+  await new Promise((r) => setTimeout(r, seconds * 1000))
+  out({ type: 'stats', loop: loop.stats(), probes: probes.stats(), system: system.stats(), incidents: loop.incidents().map((i) => `${i.component}:${i.failureClass}:${i.status}`) })
+  await loop.stop(1000)
+  probes.stop()
+  await sup.stop({ graceMs: 300 })
+}
+
+const [mode, ...args] = process.argv.slice(2)
+if (mode === 'trials') await trials(args[0], Number(args[1]), Number(args[2] ?? 1))
+else if (mode === 'watch') await watchMode(Number(args[0]), Number(args[1]), Number(args[2]))
+else { console.error('usage: agent.mjs trials <crash|hang|leak> <n> [seed] | watch <components> <metrics> <seconds>'); process.exit(2) }
+process.exit(0)
