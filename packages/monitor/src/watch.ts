@@ -17,6 +17,12 @@ import { createDetector, type Detector, type DetectorOptions } from './detect/in
 export const WATCH_DEFAULTS = {
   /** Detector score from which a metric anomaly is reported (the detector's own alert level is 0.3; incidents want more certainty). */
   metricScoreThreshold: 0.7,
+  /**
+   * Detector scores are ignored for a series' first samples (5 min at 1 Hz):
+   * the detector flags every new maximum of a young series, which is noise
+   * until it has seen the series' normal range.
+   */
+  detectorWarmupSamples: 300,
   /** Series with a detector; beyond this new series are not scored (memory bound: ~10 KB per detector). */
   maxDetectors: 512,
   /** Points in a trend window (Theil–Sen is O(n²): 60 points = 1770 pairs). */
@@ -248,8 +254,22 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
     }
   }
 
+  /**
+   * Default series selection: everything except what the limit watchers own
+   * (a directory or mount filling, a process's RSS/CPU against its declared
+   * limit): those grow by design and are judged against the limit instead.
+   */
+  const defaultSelect = (s: Sample): boolean => {
+    if (s.metric === 'dir.used_mb' || /^disk\..+\.(used_pct|free_mb)$/.test(s.metric)) return false
+    if (s.metric === 'proc.rss_mb' || s.metric === 'proc.cpu_pct') {
+      const l = limitsOf(s.component)
+      if (l !== undefined && (s.metric === 'proc.rss_mb' ? l.memoryMb : l.cpu) !== undefined) return false
+    }
+    return true
+  }
+
   const onDetector = (s: Sample): void => {
-    if (options.detectSeries !== undefined && !options.detectSeries(s)) return
+    if (!(options.detectSeries ?? defaultSelect)(s)) return
     const k = `${s.component}/${s.metric}`
     let d = detectors.get(k)
     if (d === undefined) {
@@ -259,6 +279,7 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
       stats.detectors = detectors.size
     }
     const score = d.update(s.value, s.atMs)
+    if (d.stats().samples <= o.detectorWarmupSamples) return
     if (score >= o.metricScoreThreshold) {
       const targetKind: TargetKind = s.component === nodeName ? 'node' : 'process'
       emit({ component: s.component, failureClass: classifyMetric(s.metric), metric: s.metric, kind: 'metric', score, value: s.value, targetKind, detail: `${s.metric} = ${Number(s.value.toFixed(3))} (anomaly score ${score.toFixed(2)})` })
