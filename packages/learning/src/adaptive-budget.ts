@@ -3,11 +3,13 @@
 // squashed into hard bounds [minFraction, maxFraction]:
 //   f(Γ,H) = min + (max − min) · σ(θ · φ(Γ,H))
 // φ = [1, health deficit, normalised failure rate, recovery success rate,
-//      normalised escalation rate]. θ is fitted online (logistic regression on
-// a soft target) from outcomes: the planner reports, after every verified or
-// failed recovery, the fraction that would have been needed (more when the
-// shield blocked a better action and the cheaper one failed, less when money
-// was spent on a failure). Whatever θ learns, f stays inside the bounds.
+//      normalised escalation rate]. θ is fitted online by quantile
+// regression (pinball loss at `quantile`, through the logistic link): the
+// planner reports, at each decision and outcome, the fraction that would have
+// been needed to take the reward-best action, so f learns the high quantile
+// of what recovery needs in a state — up quickly when the budget blocked the
+// best action, down slowly when it was more than enough. Whatever θ learns,
+// f stays inside the hard bounds.
 import type { HistoryFeatures } from './history.ts'
 import { LearningError } from './errors.ts'
 
@@ -18,6 +20,8 @@ export interface AdaptiveBudgetOptions {
   learningRate?: number
   /** Cap on |θ_i| so a run of extreme feedback cannot saturate the model for good. */
   maxWeight?: number
+  /** Quantile of the needed fraction f tracks (0.5 = median). */
+  quantile?: number
 }
 
 export const ADAPTIVE_BUDGET_DEFAULTS = {
@@ -29,7 +33,9 @@ export const ADAPTIVE_BUDGET_DEFAULTS = {
   initialFraction: 0.15,
   /** Small steps: one outcome should move f by at most a few percent of its range. */
   learningRate: 0.05,
-  maxWeight: 8
+  maxWeight: 8,
+  /** The budget should cover 97 % of the states' needs: the rare expensive fix (a rollback) matters most. */
+  quantile: 0.97
 } as const
 
 export const ADAPTIVE_FEATURE_NAMES = ['bias', 'healthDeficit', 'failureRate', 'recoverySuccess', 'escalationRate'] as const
@@ -75,7 +81,9 @@ export function createAdaptiveBudget (options: AdaptiveBudgetOptions = {}): Adap
       const phi = adaptiveFeatures(g, h)
       const target = Math.min(1, Math.max(0, (needed - o.minFraction) / (o.maxFraction - o.minFraction)))
       const current = (fractionOf(phi) - o.minFraction) / (o.maxFraction - o.minFraction)
-      const step = o.learningRate * Math.min(weight, 5) * (target - current)
+      // Pinball-loss subgradient through the logistic link: up by τ, down by 1 − τ.
+      const grad = target > current ? o.quantile : (target < current ? -(1 - o.quantile) : 0)
+      const step = o.learningRate * Math.min(weight, 5) * grad
       theta = theta.map((w, i) => Math.max(-o.maxWeight, Math.min(o.maxWeight, w + step * phi[i]!)))
       updates++
     },

@@ -8,6 +8,6 @@ export {
 } from './audit.ts'
 export { type ApprovalGate, type ApprovalResolution, type ApprovalDecision, createApprovalGate } from './approval.ts'
 export { type PlannerClock, type ManualClock, systemClock, createManualClock } from './clock.ts'
-export { type RewardWeights, type DualOptions, REWARD_DEFAULTS, DUAL_DEFAULTS, expectedReward, expectedCost, lagrangian, dualAscent } from './lagrangian.ts'
+export { type RewardWeights, type DualOptions, REWARD_DEFAULTS, DUAL_DEFAULTS, expectedReward, expectedCost, lagrangian, dualAscent, worthTrying } from './lagrangian.ts'
 export { addCost, subCost, scaleCost, mixCost, utilisation, fits, overflowing } from './cost.ts'
 export { PlannerError } from './errors.ts'

@@ -13,15 +13,19 @@ export interface RewardWeights {
   continuityWeightSeconds: number
   /** Budget-fraction units of cost charged per unit of risk (risk exposure is part of C). */
   riskCostWeight: number
+  /** Expected time until a human fixes an escalated incident, seconds: the value of giving up. */
+  humanResponseSeconds: number
 }
 
 export const REWARD_DEFAULTS: RewardWeights = {
   /** A failed action costs at least another detection + attempt cycle, ~1 minute on an edge node. */
   failurePenaltySeconds: 60,
-  /** Losing a training run's progress since the last checkpoint ≈ 2 minutes of downtime by default. */
-  continuityWeightSeconds: 120,
+  /** Losing all learning progress since the last checkpoint ≈ 30 s of downtime (checkpoints are frequent on the edge). */
+  continuityWeightSeconds: 30,
   /** A maximally risky action costs as much as 10 % of the budget. */
-  riskCostWeight: 0.1
+  riskCostWeight: 0.1,
+  /** A paged on-call engineer typically acts within half an hour. */
+  humanResponseSeconds: 1800
 }
 
 /** Q_R in seconds of expected downtime (negative: larger is better). */
@@ -57,3 +61,9 @@ export function dualAscent (lambda: number, utilisation: number, o: DualOptions)
   const u = Number.isFinite(utilisation) ? utilisation : 2
   return Math.min(o.maxLambda, Math.max(0, lambda + o.stepSize * (u - o.targetUtilisation)))
 }
+
+/**
+ * Is trying an action before escalating worth it? Trying costs its time and,
+ * if it fails, still ends with the human: ttr + (1 − p)·H < H  ⟺  ttr < p·H.
+ */
+export const worthTrying = (pSuccess: number, ttrMs: number, w: RewardWeights): boolean => ttrMs / 1000 < pSuccess * w.humanResponseSeconds

@@ -5,6 +5,10 @@
 // A reservation nobody settles expires after `reservationTtlMs`.
 // Window maths is pure (`windowTotals`) and tested from a table: an entry at
 // time a counts at time t iff t − windowMs < a ≤ t.
+// CPU-seconds, bandwidth and disruption are flows: they add up over the
+// window. Memory is a level: an action holds it only while it runs, so
+// `memoryMb` counts for reservations (actions in flight) and is released when
+// the action settles; the memory budget caps what in-flight recoveries hold.
 import type { ActionKind, CostVector, LedgerEntry } from '@homeostat/interface'
 import { addCost, zeroCost } from './cost.ts'
 
@@ -31,7 +35,7 @@ export function windowTotals (entries: readonly LedgerEntry[], nowMs: number, wi
   let reserved = zeroCost()
   for (const e of entries) {
     if (e.atMs > nowMs || e.atMs <= nowMs - windowMs) continue
-    if (e.state === 'spent') spent = addCost(spent, e.cost)
+    if (e.state === 'spent') spent = addCost(spent, { ...e.cost, memoryMb: 0 })
     else reserved = addCost(reserved, e.cost)
   }
   return { spent, reserved }
@@ -98,10 +102,10 @@ export function createBudgetLedger (options: LedgerOptions): BudgetLedger {
       if (i >= 0) {
         const r = list[i]!
         list[i] = { ...r, state: 'spent', cost }
-        bucketAdd(r.atMs, cost)
+        bucketAdd(r.atMs, { ...cost, memoryMb: 0 })
       } else {
         push({ id, atMs, incidentId, action, state: 'spent', cost })
-        bucketAdd(atMs, cost)
+        bucketAdd(atMs, { ...cost, memoryMb: 0 })
       }
     },
     release (id) {

@@ -23,7 +23,7 @@ import { type ApprovalGate, type ApprovalResolution, createApprovalGate } from '
 import { type PlannerClock, systemClock } from './clock.ts'
 import {
   type DualOptions, type RewardWeights, DUAL_DEFAULTS, REWARD_DEFAULTS,
-  dualAscent, expectedCost, expectedReward, lagrangian
+  dualAscent, expectedCost, expectedReward, lagrangian, worthTrying
 } from './lagrangian.ts'
 import { addCost, fits, isCostVector, overflowing, round, roundCost, subCost, utilisation, zeroCost } from './cost.ts'
 import { PlannerError } from './errors.ts'
@@ -88,8 +88,8 @@ export const PLANNER_DEFAULTS = {
   maxPendingApprovals: 32,
   /** 99 % one-sided bound on cost. */
   shieldZ: 2.33,
-  /** Three different failed actions, then quarantine: beyond that the planner is guessing. */
-  maxAttempts: 3,
+  /** Four different failed actions, then quarantine: beyond that the planner is guessing (each action is tried once anyway). */
+  maxAttempts: 4,
   minDiagnosisConfidence: 0.3,
   maxIncidents: 1024
 } as const
@@ -264,12 +264,14 @@ export function createPlanner (options: PlannerOptions): Planner {
     const skipped: AlternativeAction[] = []
     for (const a of catalogue) {
       if (META.has(a.kind)) continue
-      const reason = ctx.tried.has(a.kind) ? 'already tried for this incident' : inapplicable(a, { request: req, failureClass, targetKind, target })
+      let reason = ctx.tried.has(a.kind) ? 'already tried for this incident' : inapplicable(a, { request: req, failureClass, targetKind, target })
+      const v = reason === undefined ? learning.outcomes.view(failureClass, a.kind) : undefined
+      if (v !== undefined && !worthTrying(v.successMean, v.ttrMeanMs, reward)) reason = `not worth trying: P(success) ${v.successMean.toFixed(2)} over ${v.n} outcomes does not pay for ~${(v.ttrMeanMs / 1000).toFixed(0)} s before a human`
       if (reason !== undefined) {
         skipped.push({ action: a.kind, expectedReward: 0, expectedCost: 0, admissible: false, why: reason })
         continue
       }
-      const view = learning.outcomes.view(failureClass, a.kind)
+      const view = v!
       const upperCost = learning.outcomes.costUpper(failureClass, a.kind, shieldZ)
       const qRMean = expectedReward(view.successMean, view.ttrMeanMs, a.continuityLoss, reward)
       let qR = qRMean
@@ -323,7 +325,12 @@ export function createPlanner (options: PlannerOptions): Planner {
     const masked = candidates.filter((c) => !c.admissible)
     s.shieldMasked += masked.length
     const bestOverall = [...candidates].sort((x, y) => y.qRMean - x.qRMean)[0]
-    if (bestOverall !== undefined && !bestOverall.admissible) ctx.blockedNeededFraction = neededFraction(used, bestOverall.upperCost, b.available)
+    if (bestOverall !== undefined) {
+      const need = neededFraction(used, bestOverall.upperCost, b.available)
+      if (!bestOverall.admissible) ctx.blockedNeededFraction = need
+      // Adaptive f learns the high quantile of the fraction that admits the reward-best action.
+      if (mode === 'adaptive') learning.adaptive.learn(ctx.gamma, ctx.health, need * 1.1)
+    }
 
     // Exhausted: quarantine (if possible and affordable) and ask a human, never loop.
     if (failedCount >= maxAttempts || (candidates.length === 0 && failedCount > 0)) {
@@ -338,10 +345,6 @@ export function createPlanner (options: PlannerOptions): Planner {
       return finishMeta(req, ctx, 'escalate', target, `${failedCount} action(s) failed verification and quarantine is ${ctx.tried.has('quarantine') ? 'already done' : 'not possible within the budget'}; a human must look`, alts, b.beta, used, { state: stateData })
     }
     if (admissible.length === 0) {
-      if (masked.length > 0 && mode === 'adaptive') {
-        const cheapest = Math.min(...masked.map((c) => neededFraction(used, c.upperCost, b.available)))
-        learning.adaptive.learn(ctx.gamma, ctx.health, cheapest * 1.1)
-      }
       const why = candidates.length === 0 ? 'no catalogue action applies to this failure here' : `the shield masks all ${masked.length} applicable action(s): their cost upper bounds break the remaining budget`
       return finishMeta(req, ctx, 'escalate', target, `${why}; escalating without acting`, alternativesOf(candidates, skipped, 'escalate'), b.beta, used, { state: stateData })
     }
@@ -428,13 +431,9 @@ export function createPlanner (options: PlannerOptions): Planner {
     const tot = ledger.totals(now)
     const used = addCost(tot.spent, tot.reserved)
     lambda = dualAscent(lambda, utilisation(used, b.beta), dual)
-    if (mode === 'adaptive' && ctx !== undefined) {
-      const spentFraction = utilisation(used, b.available)
-      let needed: number
-      if (o.success) needed = spentFraction * 1.5
-      else if (ctx.blockedNeededFraction !== undefined) needed = ctx.blockedNeededFraction * 1.1
-      else needed = spentFraction
-      learning.adaptive.learn(ctx.gamma, ctx.health, needed, o.success ? 1 : 0.5)
+    if (mode === 'adaptive' && ctx !== undefined && !o.success && ctx.blockedNeededFraction !== undefined) {
+      // The shield kept the best action out and the cheaper one failed: that state needed more.
+      learning.adaptive.learn(ctx.gamma, ctx.health, ctx.blockedNeededFraction * 1.1, 2)
     }
     audit.append('outcome', { incidentId: o.incidentId, action: o.action, success: o.success, durationMs: o.durationMs, cost: roundCost(o.cost), lambda: round(lambda, 3) })
     void learning.save()
