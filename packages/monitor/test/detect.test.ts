@@ -45,23 +45,28 @@ describe('detector: pure pieces', () => {
     assert.equal(squash(Infinity, 4), 1)
     assert.equal(squash(NaN, 4), 0)
   })
-  it('rolling median/MAD equal a brute-force computation (seeded)', () => {
-    const seed = 0xdecade
-    const r = rng(seed)
-    const w = new RollingRobust(31)
-    const all: number[] = []
-    for (let i = 0; i < 500; i++) {
-      const x = Math.round(r() * 20) // ties on purpose
-      w.push(x)
-      all.push(x)
-      const win = all.slice(-31).sort((a, b) => a - b)
-      const med = win.length % 2 === 1 ? win[(win.length - 1) / 2] : (win[win.length / 2 - 1] + win[win.length / 2]) / 2
-      const dev = win.map((v) => Math.abs(v - med)).sort((a, b) => a - b)
-      const mad = dev.length % 2 === 1 ? dev[(dev.length - 1) / 2] : (dev[dev.length / 2 - 1] + dev[dev.length / 2]) / 2
-      assert.equal(w.median(), med, `seed ${seed} step ${i}`)
-      assert.equal(w.mad(med), mad, `seed ${seed} step ${i}`)
+  for (const cap of [8, 30, 31]) {
+    for (const ties of [true, false]) {
+      it(`rolling median/MAD equal a brute-force computation (window ${cap}, ${ties ? 'ties' : 'continuous'}, seeded)`, () => {
+        const seed = 0xdecade + cap
+        const r = rng(seed)
+        const w = new RollingRobust(cap)
+        const all: number[] = []
+        for (let i = 0; i < 400; i++) {
+          const x = ties ? Math.round(r() * 20) : (r() - 0.3) * 1e3
+          w.push(x)
+          all.push(x)
+          const win = all.slice(-cap).sort((a, b) => a - b)
+          const mid = (v: number[]): number => v.length % 2 === 1 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+          const med = mid(win)
+          assert.equal(w.median(), med, `seed ${seed} step ${i}`)
+          assert.equal(w.mad(med), mid(win.map((v) => Math.abs(v - med)).sort((a, b) => a - b)), `seed ${seed} step ${i}`)
+          const off = med + 3.5 // MAD around a point that is not the median
+          assert.equal(w.mad(off), mid(win.map((v) => Math.abs(v - off)).sort((a, b) => a - b)), `seed ${seed} step ${i} off`)
+        }
+      })
     }
-  })
+  }
   it('time-of-day bins follow the UTC offset', () => {
     const p = new TimeOfDayProfile({ bins: 96, alpha: 0.1, minDays: 3, utcOffsetMs: 3_600_000 })
     assert.equal(p.bin(Date.UTC(2024, 0, 1, 0, 0)), 4)

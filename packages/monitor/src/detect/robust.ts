@@ -40,34 +40,35 @@ export class RollingRobust {
     return n % 2 === 1 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
   }
 
-  /** Median of |v − m| over the window (m is normally the median). */
+  /**
+   * Median of |v − m| over the window (m is normally the median), in
+   * O(log capacity): the deviations below m (read leftwards) and above m
+   * (read rightwards) are two sorted sequences; the median deviation is found
+   * by binary search for the partition holding the k smallest of their merge.
+   */
   mad (m: number): number {
     const s = this.sorted
     const n = this.n
     if (n === 0) return NaN
-    let lo = 0
-    let hi = n
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (s[mid] < m) lo = mid + 1
-      else hi = mid
+    const split = lowerBound(s, n, m)
+    const nA = split // A[t] = m − s[split − 1 − t], increasing in t
+    const nB = n - split // B[t] = s[split + t] − m, increasing in t
+    const k = (n - 1) >> 1 // 0-based rank of the (lower) median deviation
+    let lo = Math.max(0, k + 1 - nB)
+    let hi = Math.min(k + 1, nA)
+    let i = lo
+    while (lo <= hi) {
+      i = (lo + hi) >> 1
+      const j = k + 1 - i
+      if (i < nA && j > 0 && s[split + j - 1] - m > m - s[split - 1 - i]) lo = i + 1
+      else if (i > 0 && j < nB && m - s[split - i] > s[split + j] - m) hi = i - 1
+      else break
     }
-    // Merge the deviations below and above m in increasing order; the
-    // ((n−1)/2)-th (and next, for even n) is the median deviation.
-    let i = lo - 1
-    let j = lo
-    const k = (n - 1) >> 1
-    const last = n % 2 === 1 ? k : k + 1
-    let a = 0
-    let b = 0
-    for (let c = 0; c <= last; c++) {
-      let d: number
-      if (i >= 0 && (j >= n || m - s[i] <= s[j] - m)) d = m - s[i--]
-      else d = s[j++] - m
-      if (c === k) a = d
-      else b = d
-    }
-    return n % 2 === 1 ? a : (a + b) / 2
+    const j = k + 1 - i
+    const a = Math.max(i > 0 ? m - s[split - i] : -Infinity, j > 0 ? s[split + j - 1] - m : -Infinity)
+    if (n % 2 === 1) return a
+    const b = Math.min(i < nA ? m - s[split - 1 - i] : Infinity, j < nB ? s[split + j] - m : Infinity)
+    return (a + b) / 2
   }
 }
 
