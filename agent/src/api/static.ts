@@ -1,6 +1,7 @@
 // Serves the dashboard: agent/ui (committed sources, plain ES modules) and the
 // few vendored browser modules it imports, resolved from node_modules at start.
 // Nothing is fetched from a CDN: the machine may be offline.
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, extname, join, normalize, sep } from 'node:path'
@@ -11,8 +12,14 @@ const require = createRequire(import.meta.url)
 /** agent/ui, both from src/api (tsx) and dist/api (compiled). */
 export const UI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui')
 
+/** A file inside an installed package (some packages do not export package.json, so walk up from the entry). */
 function pkgFile (pkg: string, file: string): string {
-  return join(dirname(require.resolve(`${pkg}/package.json`)), file)
+  let dir = dirname(require.resolve(pkg))
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && dir.endsWith(sep + pkg)) return join(dir, file)
+    dir = dirname(dir)
+  }
+  throw new Error(`cannot locate package ${pkg}`)
 }
 
 /** URL path → file, for the browser modules the page imports (see the import map in ui/index.html). */
@@ -36,7 +43,9 @@ const cache = new Map<string, Buffer>()
 
 export async function serveStatic (path: string, res: ServerResponse): Promise<boolean> {
   let file: string | undefined
-  if (VENDOR[path] !== undefined) file = VENDOR[path]()
+  if (VENDOR[path] !== undefined) {
+    try { file = VENDOR[path]() } catch { return false }
+  }
   else {
     const rel = path === '/' ? 'index.html' : path.slice(1)
     const full = normalize(join(UI_DIR, rel))
