@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { RANK_DEFAULTS, stats, type RankOptions } from '@homeostat/diagnosis'
 import { diagnoseIssue, graphOf, learnedGraphOf, rankIssue } from './method.ts'
 import { ABLATIONS, ablationRanking, traversalRanking } from './baselines.ts'
-import { loadDataset, readRootCause, type Issue, type MetricTable, type Scenario } from './petshop.ts'
+import { loadDataset, readRootCause, skipped, type Issue, type MetricTable, type Scenario } from './petshop.ts'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -28,8 +28,10 @@ if (scenarios.reduce((s, x) => s + x.issues.length, 0) === 0) {
   console.error(`rca: no <scenario>/{train,test}/issue_N folders under ${dataDir}`)
   process.exit(2)
 }
+for (const k of skipped) console.error(`rca: skipped ${k.path}: ${k.reason}`)
 const graphs = new Map(scenarios.map((s) => [s.name, graphOf(s)]))
 
+const failures = new Set<string>()
 interface Row { scenario: string, issue: string, metric: string, truth: string, rank: number, top: string, confidence: number, ms: number }
 
 function evaluate (opts: RankOptions, only?: (s: Scenario) => boolean): Row[] {
@@ -39,7 +41,15 @@ function evaluate (opts: RankOptions, only?: (s: Scenario) => boolean): Row[] {
     const g = graphs.get(s.name)
     if (g == null) continue
     for (const issue of s.issues) {
-      const r = diagnoseIssue(s, g, issue, opts)
+      let r: ReturnType<typeof diagnoseIssue>
+      try {
+        r = diagnoseIssue(s, g, issue, opts)
+      } catch (err) {
+        // Unusable issue (e.g. the target has no series): a miss, counted, not a crash.
+        failures.add(`${s.name}/${issue.split}/${issue.name}: ${(err as Error).message}`)
+        rows.push({ scenario: s.name, issue: `${issue.split}/${issue.name}`, metric: issue.target.metric, truth: readRootCause(issue), rank: Infinity, top: '-', confidence: 0, ms: 0 })
+        continue
+      }
       // Scoring only: the ground truth is read here, after the ranking exists.
       const truth = readRootCause(issue)
       const pos = r.ranking.indexOf(truth)
@@ -78,6 +88,7 @@ for (const m of ['latency', 'availability']) {
   const rs = rows.filter((r) => r.metric === m)
   if (rs.length > 0) byMetric[m] = { n: rs.length, top1: round(recall(rs, 1)), top3: round(recall(rs, 3)) }
 }
+for (const f of failures) console.error(`rca: could not diagnose ${f}`)
 const msPerIncident = rows.reduce((s, r) => s + r.ms, 0) / rows.length
 const truths = [...new Set(rows.map((r) => r.truth))]
 console.log(`\noverall n=${rows.length} top1=${recall(rows, 1).toFixed(3)} top3=${recall(rows, 3).toFixed(3)} msPerIncident=${msPerIncident.toFixed(2)}`)
@@ -110,7 +121,9 @@ const refs: Record<string, { top1: number, top3: number, top1Latency: number, to
     const g = graphs.get(s.name)
     if (g == null) continue
     for (const issue of s.issues) {
-      const { result, series } = rankIssue(s, g, issue)
+      let ranked: ReturnType<typeof rankIssue>
+      try { ranked = rankIssue(s, g, issue) } catch { continue }
+      const { result, series } = ranked
       const trav = traversalRanking(g, series, issue.target.node)
       const abl = ABLATIONS.map((a) => [a, ablationRanking(result.candidates, a)] as const)
       const truth = readRootCause(issue) // scoring only, after every ranking above exists
@@ -205,6 +218,8 @@ console.log(JSON.stringify({
   data: dataDir,
   quick,
   issues: rows.length,
+  skipped: skipped.length,
+  failed: failures.size,
   top1: round(recall(rows, 1)),
   top3: round(recall(rows, 3)),
   byMetric,

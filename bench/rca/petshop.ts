@@ -59,7 +59,9 @@ export function readMetrics (file: string): MetricTable {
 /** Edges as `[caller, callee]` from the adjacency matrix (row calls column). */
 export function readGraph (file: string): { nodes: string[], calls: Array<[string, string]> } {
   const rows = parseCsv(readFileSync(file, 'utf8'))
+  if (rows.length < 2) throw new Error(`${file}: empty adjacency matrix`)
   const names = rows[0].slice(1)
+  for (const r of rows.slice(1)) if (r.length !== names.length + 1) throw new Error(`${file}: row ${r[0]} has ${r.length - 1} cells, expected ${names.length}`)
   const calls: Array<[string, string]> = []
   for (const r of rows.slice(1)) {
     for (let j = 1; j < r.length; j++) if (Number(r[j]) !== 0) calls.push([r[0], names[j - 1]])
@@ -84,6 +86,9 @@ export interface Scenario {
   issues: Issue[]
 }
 
+/** Issues or scenarios that could not be read, with the reason (counted, never fatal). */
+export const skipped: Array<{ path: string, reason: string }> = []
+
 export function loadDataset (dir: string, opts: { maxIssuesPerScenario?: number } = {}): Scenario[] {
   const out: Scenario[] = []
   for (const s of readdirSync(dir).sort()) {
@@ -97,13 +102,25 @@ export function loadDataset (dir: string, opts: { maxIssuesPerScenario?: number 
       const names = readdirSync(pdir).filter((n) => /^issue_\d+$/.test(n)).sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
       for (const n of names) {
         const idir = join(pdir, n)
-        if (!existsSync(join(idir, 'metrics.csv')) || !existsSync(join(idir, 'target.json'))) continue
-        const tj = JSON.parse(readFileSync(join(idir, 'target.json'), 'utf8')) as { target: { node: string, metric: string, timestamp: number } }
-        issues.push({ scenario: s, split, name: n, dir: idir, metrics: readMetrics(join(idir, 'metrics.csv')), target: { node: tj.target.node, metric: tj.target.metric, timestampSec: tj.target.timestamp } })
+        if (!existsSync(join(idir, 'metrics.csv')) || !existsSync(join(idir, 'target.json'))) { skipped.push({ path: idir, reason: 'missing metrics.csv or target.json' }); continue }
+        try {
+          const tj = JSON.parse(readFileSync(join(idir, 'target.json'), 'utf8')) as { target?: { node?: unknown, metric?: unknown, timestamp?: unknown } }
+          const t = tj.target
+          if (typeof t?.node !== 'string' || typeof t.metric !== 'string' || typeof t.timestamp !== 'number') throw new Error('target.json lacks target.node / target.metric / target.timestamp')
+          issues.push({ scenario: s, split, name: n, dir: idir, metrics: readMetrics(join(idir, 'metrics.csv')), target: { node: t.node, metric: t.metric, timestampSec: t.timestamp } })
+        } catch (err) {
+          skipped.push({ path: idir, reason: (err as Error).message })
+        }
       }
     }
     const limited = opts.maxIssuesPerScenario != null ? pickSpread(issues, opts.maxIssuesPerScenario) : issues
-    out.push({ name: s, graph: readGraph(join(sdir, 'graph.csv')), normal: existsSync(normalFile) ? readMetrics(normalFile) : null, issues: limited })
+    let graph: Scenario['graph']
+    try { graph = readGraph(join(sdir, 'graph.csv')) } catch (err) { skipped.push({ path: sdir, reason: `graph.csv: ${(err as Error).message}` }); continue }
+    let normal: MetricTable | null = null
+    if (existsSync(normalFile)) {
+      try { normal = readMetrics(normalFile) } catch (err) { skipped.push({ path: normalFile, reason: (err as Error).message }) }
+    }
+    out.push({ name: s, graph, normal, issues: limited })
   }
   return out
 }
