@@ -189,4 +189,29 @@ describe('monitor: probe runner with real workloads', () => {
     assert.equal(h.probes[1]!.state, 'unsupported')
     assert.equal(runner.stats().gaveUp, 2)
   })
+
+  it('failureThreshold and successThreshold: unhealthy after N failures, healthy again only after M successes', async () => {
+    let failing = true
+    let hits = 0
+    const server = http.createServer((_q, res) => { hits++; res.statusCode = failing ? 503 : 200; res.end('x') })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as net.AddressInfo).port
+    try {
+      sup = createSupervisor({ autoRestart: false, components: [{ name: 'flaky', command: node, args: [worker], probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, periodMs: 30, timeoutMs: 500, failureThreshold: 2, successThreshold: 3 }] }] })
+      await sup.start()
+      runner = createProbeRunner({ supervisor: sup })
+      const transitions: Array<[string, number]> = []
+      runner.on('unhealthy', (e) => transitions.push(['unhealthy', e.status.consecutiveFailures]))
+      runner.on('healthy', (e) => transitions.push(['healthy', e.status.consecutiveSuccesses]))
+      runner.start()
+      await waitFor(() => transitions.length === 1)
+      assert.deepEqual(transitions[0], ['unhealthy', 2])
+      failing = false
+      const at = hits
+      await waitFor(() => transitions.length === 2)
+      assert.deepEqual(transitions[1], ['healthy', 3])
+      assert.ok(hits - at >= 3)
+      assert.equal(runner.health('flaky').healthy, true)
+    } finally { server.closeAllConnections(); server.close() }
+  })
 })

@@ -62,6 +62,12 @@ export interface EventLog {
   read: <T = unknown>(q?: LogQuery) => Promise<Array<LogEntry<T>>>
   iterate: <T = unknown>(q?: LogQuery) => AsyncIterable<LogEntry<T>>
   last: <T = unknown>(kind?: string) => Promise<LogEntry<T> | undefined>
+  /**
+   * Retention: deletes entries older than `beforeHlc` (all kinds, or one kind),
+   * at most `max` per call (default 10,000) so a prune never holds the store
+   * for long. Returns how many were deleted.
+   */
+  prune: (opts: { beforeHlc: string | HlcTimestamp, kind?: string, max?: number }) => Promise<number>
 }
 
 export interface RangeQuery {
@@ -252,6 +258,21 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     async last (kind) {
       for await (const e of iterateLog({ kind, reverse: true, limit: 1 })) return e as never
       return undefined
+    },
+    async prune ({ beforeHlc, kind, max }) {
+      const victims: LogEntry[] = []
+      const q: LogQuery = { toHlc: beforeHlc, limit: max ?? STORE_DEFAULTS.readLimit }
+      if (kind !== undefined) q.kind = kind
+      for await (const e of iterateLog(q)) victims.push(e)
+      if (victims.length === 0) return 0
+      await guard('pruning the log', async () => {
+        await db.batch(victims.flatMap((e) => [
+          { type: 'del', sublevel: logDb, key: e.key },
+          { type: 'del', sublevel: kindDb, key: kindKey(e.kind, e.key) }
+        ]) as never, writeOpts)
+      })
+      counters.dels += victims.length
+      return victims.length
     }
   }
 

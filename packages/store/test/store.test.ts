@@ -134,3 +134,24 @@ describe('store: event log, sub-stores, batches', () => {
     assert.equal((await store.log.read()).length, 50)
   })
 })
+
+describe('store: log retention', () => {
+  it('prune deletes old entries (all kinds or one kind), bounded per call', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'store-prune-'))
+    let t = 1_000
+    const s = await openStore({ path: join(dir, 'db'), nodeId: 'n1', now: () => t })
+    try {
+      for (let i = 0; i < 30; i++) { t += 10; await s.log.append(i % 2 === 0 ? 'even' : 'odd', { i }) }
+      const cut = (await s.log.read())[20]!.hlc
+      assert.equal(await s.log.prune({ beforeHlc: cut, kind: 'even' }), 10)
+      assert.equal((await s.log.read({ kind: 'even' })).length, 5)
+      assert.equal((await s.log.read({ kind: 'odd' })).length, 15)
+      assert.equal(await s.log.prune({ beforeHlc: cut, max: 4 }), 4)
+      assert.equal(await s.log.prune({ beforeHlc: cut }), 6)
+      const rest = await s.log.read()
+      assert.equal(rest.length, 10)
+      assert.ok(rest.every((e) => e.hlc >= cut))
+      assert.equal((await s.log.read({ kind: 'odd' })).length, 5, 'kind index pruned too')
+    } finally { await s.close(); rmSync(dir, { recursive: true, force: true }) }
+  })
+})

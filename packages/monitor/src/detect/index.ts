@@ -19,7 +19,7 @@ import { AlertSuppressor } from './suppress.ts'
 
 export { RollingRobust } from './robust.ts'
 export { AnomalyLikelihood, normalTail, logLikelihood } from './likelihood.ts'
-export { TimeOfDayProfile } from './seasonal.ts'
+export { TimeOfDayProfile, perSampleAlpha } from './seasonal.ts'
 export { AlertSuppressor } from './suppress.ts'
 
 export interface DetectorOptions {
@@ -61,9 +61,10 @@ export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
   seasonalSoftness: 8,
   // 96 bins = 15-minute slots of the day.
   seasonalBins: 96,
-  // Each bin forgets old days with this weight per visit (~10 days memory).
-  seasonalAlpha: 0.1,
-  // A bin is trusted after it has been seen on this many days.
+  // Weight of one day's samples in a slot's profile: ~3.2 days of memory,
+  // so the profile follows weekday/weekend and slow growth.
+  seasonalAlpha: 0.271,
+  // A slot is trusted after this many days' worth of samples.
   seasonalMinDays: 3,
   // Added to timestamps before taking the time of day (local time zone of the workload).
   utcOffsetMs: 0,
@@ -114,8 +115,8 @@ const RULES: Array<[keyof DetectorOptions, (v: number) => boolean, string]> = [
   ['changeSoftness', (v) => v > 0, '> 0'],
   ['seasonalSoftness', (v) => v > 0, '> 0'],
   ['seasonalBins', (v) => Number.isInteger(v) && v >= 0 && v <= 1440, 'an integer in [0, 1440] (0 disables)'],
-  ['seasonalAlpha', (v) => v > 0 && v <= 1, 'in (0, 1]'],
-  ['seasonalMinDays', (v) => Number.isInteger(v) && v >= 1 && v <= 1000, 'an integer in [1, 1000]'],
+  ['seasonalAlpha', (v) => v > 0 && v < 1, 'in (0, 1)'],
+  ['seasonalMinDays', (v) => v > 0 && v <= 1000, 'in (0, 1000]'],
   ['utcOffsetMs', (v) => Math.abs(v) <= 86_400_000, 'within ±1 day'],
   ['averagingWindow', (v) => Number.isInteger(v) && v >= 1 && v <= 10_000, 'an integer in [1, 10000]'],
   ['learningSamples', (v) => Number.isInteger(v) && v >= 1, 'an integer ≥ 1'],
@@ -150,7 +151,7 @@ export function createDetector (init: Partial<DetectorOptions> = {}): Detector {
   const level = new RollingRobust(o.windowSamples)
   const change = new RollingRobust(o.windowSamples)
   const profile = o.seasonalBins > 0
-    ? new TimeOfDayProfile({ bins: o.seasonalBins, alpha: o.seasonalAlpha, minDays: o.seasonalMinDays, utcOffsetMs: o.utcOffsetMs })
+    ? new TimeOfDayProfile({ bins: o.seasonalBins, alphaPerDay: o.seasonalAlpha, minDays: o.seasonalMinDays, utcOffsetMs: o.utcOffsetMs })
     : null
   const lik = { averagingWindow: o.averagingWindow, learningSamples: o.learningSamples, forgetting: o.likelihoodForgetting, minStd: 1e-3 }
   const levelLik = new AnomalyLikelihood(lik)
@@ -172,31 +173,34 @@ export function createDetector (init: Partial<DetectorOptions> = {}): Detector {
     const range = max > min ? max - min : 1
     const floor = Math.max(range * o.minScaleFraction, 1e-9)
 
-    let rLevel = 0
+    // A channel's likelihood only learns from samples where the channel is
+    // active; otherwise its switching on would look like a burst of anomalies.
+    let sLevel = 0
+    let sChange = 0
+    let sSeasonal = 0
     let med = 0
     let mad = 0
     if (level.size >= MIN_WINDOW_FOR_STATS) {
       med = level.median()
       mad = level.mad(med) * 1.4826
-      rLevel = squash(Math.abs(x - med) / Math.max(mad, floor), o.levelSoftness)
+      sLevel = levelLik.push(squash(Math.abs(x - med) / Math.max(mad, floor), o.levelSoftness))
     }
 
     const d = Number.isNaN(prev) ? 0 : x - prev
-    let rChange = 0
     if (change.size >= MIN_WINDOW_FOR_STATS) {
       const dm = change.median()
       const dmad = change.mad(dm) * 1.4826
-      rChange = squash(Math.abs(d - dm) / Math.max(dmad, floor), o.changeSoftness)
+      sChange = changeLik.push(squash(Math.abs(d - dm) / Math.max(dmad, floor), o.changeSoftness))
     }
 
-    let rSeasonal = 0
     let bin = -1
-    if (profile != null && Number.isFinite(tMs)) {
+    if (profile != null && seasonalLik != null && Number.isFinite(tMs)) {
+      profile.observeTime(tMs)
       bin = profile.bin(tMs)
       const e = profile.expected(bin)
       if (e != null) {
         const scale = Math.max(e.dev * 1.25, floor, mad * 0.5)
-        rSeasonal = squash(Math.abs(x - e.mean) / scale, o.seasonalSoftness)
+        sSeasonal = seasonalLik.push(squash(Math.abs(x - e.mean) / scale, o.seasonalSoftness))
       }
       profile.update(bin, x)
     }
@@ -205,7 +209,7 @@ export function createDetector (init: Partial<DetectorOptions> = {}): Detector {
     if (!Number.isNaN(prev)) change.push(d)
     prev = x
 
-    let score = Math.max(levelLik.push(rLevel), changeLik.push(rChange), seasonalLik != null ? seasonalLik.push(rSeasonal) : 0)
+    let score = Math.max(sLevel, sChange, sSeasonal)
 
     if (max > min) {
       const tol = (max - min) * o.rangeTolerance
