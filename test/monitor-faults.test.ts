@@ -85,9 +85,12 @@ describe('monitor: real faults open incidents', function () {
     const port = await freePort()
     const m = await make({
       autoRestart: false,
-      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang', PORT: String(port) }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/health`, periodMs: 100, timeoutMs: 200, failureThreshold: 3, initialDelayMs: 1000 }] }]
+      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang', PORT: String(port) }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/health`, periodMs: 100, timeoutMs: 200, failureThreshold: 3 }] }]
     })
-    // (initialDelayMs: the server needs a moment to listen; before that the probe would see ECONNREFUSED, class "unhealthy")
+    // Probe only once the server listens (before that it would see ECONNREFUSED: class "unhealthy", not a hang).
+    m.probes.stop()
+    await waitFor(() => m.supervisor.tail('api').stdout.some((l) => l.startsWith('listening')))
+    m.probes.start()
     const inc = await waitFor(() => m.incidents.findOpen('api', 'hang'), 15_000)
     assertWellFormed(inc)
     assert.equal(inc.anomalies[0]!.kind, 'probe')
@@ -95,6 +98,7 @@ describe('monitor: real faults open incidents', function () {
     // opened = first failure, detected = threshold reached
     assert.ok(inc.steps[1]!.atMs - inc.openedAtMs >= 300, `${inc.steps[1]!.atMs - inc.openedAtMs} ms`)
     assert.equal((await m.checkNow('api')).healthy, false)
+    assert.equal(m.incidents.list().length, 1)
   })
 
   it('a memory leak is predicted before the limit; at the limit the process is killed as OOM', async () => {
