@@ -48,3 +48,4 @@ export {
 } from './separate.ts'
 export { type DiagnoseInput, type DiagnoseOptions, type DiagnosisDetails, diagnose, diagnoseDetailed } from './diagnose.ts'
 export * as stats from './stats.ts'
+export { type Diagnoser, type DiagnoserInit, type DiagnoserContext, type DiagnoserStats, createDiagnoser } from './diagnoser.ts'
