@@ -55,17 +55,22 @@ const LEAK_RATES = [20, 40, 60]
 async function trials (kind, n, seed) {
   const random = seeded(seed)
   const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-micro-'))
-  const port = await freePort()
-  const faultFile = join(dir, 'fault')
-  const component = {
-    name: 'svc',
-    command: process.execPath,
-    args: [join(FIXTURES, FIXTURE[kind])],
-    env: { PORT: String(port), FAULT_FILE: faultFile, FAULT_AFTER_MS: '0', MEMORY_LIMIT_MB: String(LEAK_LIMIT_MB) },
-    probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/health`, ...OUR_PROBE }],
-    limits: kind === 'leak' ? { memoryMb: LEAK_LIMIT_MB } : {}
+  // One component per trial: independent faults, as in a fleet, not one
+  // component failing every two seconds (which restart back-off and
+  // crash-loop quarantine would rightly treat as a crash loop).
+  const components = []
+  for (let i = 0; i < n; i++) {
+    const port = await freePort()
+    components.push({
+      name: `svc${i}`,
+      command: process.execPath,
+      args: [join(FIXTURES, FIXTURE[kind])],
+      env: { PORT: String(port), FAULT_FILE: join(dir, `fault${i}`), FAULT_AFTER_MS: '0', MEMORY_LIMIT_MB: String(LEAK_LIMIT_MB) },
+      probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/health`, ...OUR_PROBE }],
+      limits: kind === 'leak' ? { memoryMb: LEAK_LIMIT_MB } : {}
+    })
   }
-  const sup = createSupervisor({ autoRestart: false, components: [component] })
+  const sup = createSupervisor({ autoRestart: false, components })
   const probes = createProbeRunner({ supervisor: sup })
   const watch = createResourceWatch({ supervisor: sup, enforceMemoryLimit: true })
   const hlc = createHlc({ nodeId: 'bench-edge', now: Date.now })
@@ -75,21 +80,23 @@ async function trials (kind, n, seed) {
   probes.start()
   const expected = { crash: 'crash', hang: 'hang', leak: 'memory_leak' }[kind]
   const spurious = []
+  loop.on('closed', (inc) => { if (inc.failureClass !== expected) spurious.push(`${inc.component} ${inc.failureClass}: ${inc.steps.find((s) => s.kind === 'detected')?.summary}`) })
   for (let i = 0; i < n; i++) {
+    const name = `svc${i}`
     // Inject into a process that is up and healthy, at a random phase of the probe period.
-    await waitHealthy(probes, 'svc')
+    await waitHealthy(probes, name)
     await sleep(Math.round(random() * 1000))
     const leakMbPerS = LEAK_RATES[i % LEAK_RATES.length]
     const closed = new Promise((resolve) => {
       const off = loop.on('closed', (inc) => {
-        if (inc.failureClass !== expected) { spurious.push(`${inc.failureClass}: ${inc.steps.find((s) => s.kind === 'detected')?.summary}`); return }
+        if (inc.component !== name || inc.failureClass !== expected) return
         off(); resolve(inc)
       })
     })
     const oomBefore = watch.stats().oomKills
     let oomExit = false
-    const offExit = sup.on('exit', (e) => { if (e.exit.code === 137 || e.tail.stderr.some((l) => l.startsWith('OOM'))) oomExit = true })
-    writeFileSync(faultFile, kind === 'leak' ? String(leakMbPerS) : '')
+    const offExit = sup.on('exit', (e) => { if (e.name === name && (e.exit.code === 137 || e.tail.stderr.some((l) => l.startsWith('OOM')))) oomExit = true })
+    writeFileSync(join(dir, `fault${i}`), kind === 'leak' ? String(leakMbPerS) : '')
     const incident = await Promise.race([closed, sleep(30_000).then(() => undefined)])
     offExit()
     out({ type: 'incident', kind, trial: i, leakMbPerS: kind === 'leak' ? leakMbPerS : undefined, incident: incident ?? null, oom: oomExit || watch.stats().oomKills > oomBefore, incidentsTotal: loop.incidents().length })
@@ -139,8 +146,28 @@ async function watchMode (nComponents, nMetrics, seconds) {
   await sup.stop({ graceMs: 300 })
 }
 
+/** How long the crash fixture takes from spawn to its first HTTP answer (the "starts in < 200 ms" premise), measured. */
+async function startTime (n) {
+  const { spawn } = await import('node:child_process')
+  const { request } = await import('node:http')
+  const get = (port) => new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 200 }, (res) => { res.resume(); res.on('end', () => resolve(true)) })
+    req.on('error', () => resolve(false)); req.on('timeout', () => { req.destroy(); resolve(false) }); req.end()
+  })
+  for (let i = 0; i < n; i++) {
+    const port = await freePort()
+    const t0 = performance.now()
+    const child = spawn(process.execPath, [join(FIXTURES, 'micro-crasher.mjs')], { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' })
+    while (!(await get(port))) await sleep(5)
+    out({ type: 'start', ms: Math.round(performance.now() - t0) })
+    child.kill('SIGKILL')
+    await sleep(100)
+  }
+}
+
 const [mode, ...args] = process.argv.slice(2)
 if (mode === 'trials') await trials(args[0], Number(args[1]), Number(args[2] ?? 1))
+else if (mode === 'start') await startTime(Number(args[0]))
 else if (mode === 'watch') await watchMode(Number(args[0]), Number(args[1]), Number(args[2]))
 else { console.error('usage: agent.mjs trials <crash|hang|leak> <n> [seed] | watch <components> <metrics> <seconds>'); process.exit(2) }
 process.exit(0)
