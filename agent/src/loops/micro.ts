@@ -75,6 +75,9 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
         const v = probes?.health(i.name)
         if (v !== undefined) {
           health = v.status === 'healthy' ? 'ok' : v.status === 'unknown' ? 'unknown' : 'failed'
+          // Healthy only once every probe has passed at least once; failures below the threshold are "degraded".
+          if (health === 'ok' && v.probes.some((p) => p.lastResult === undefined && !p.gaveUp)) health = 'unknown'
+          else if (health === 'ok' && v.probes.some((p) => p.consecutiveFailures > 0)) health = 'degraded'
           const reasons = (v as { reasons?: string[] }).reasons
           if (reasons !== undefined && reasons.length > 0) detail = reasons.slice(0, 2).join('; ').slice(0, 256)
         }
