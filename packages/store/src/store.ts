@@ -311,9 +311,16 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     subs.set(id, store as KeyedStore<unknown>)
     return store
   }
-  const sublevelOf = (prefix: 'kv' | 'raw', name: string) => {
-    checkName(name, 'sub-store name')
-    return db.sublevel<string, unknown>(`${prefix}-${name}`, { valueEncoding: prefix === 'raw' ? 'view' : 'json' })
+  const sublevels = new Map<string, unknown>()
+  const sublevelOf = (prefix: 'kv' | 'raw', name: string): unknown => {
+    const id = `${prefix}-${name}`
+    let s = sublevels.get(id)
+    if (s === undefined) {
+      checkName(name, 'sub-store name')
+      s = db.sublevel<string, unknown>(id, { valueEncoding: prefix === 'raw' ? 'view' : 'json' })
+      sublevels.set(id, s)
+    }
+    return s
   }
 
   return {
