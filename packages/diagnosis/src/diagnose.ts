@@ -18,6 +18,8 @@ export interface DiagnoseInput {
   anomalies?: readonly Anomaly[]
   /** Recoveries in progress or just finished anywhere, for blip attribution. */
   recoveries?: readonly RecoveryInProgress[]
+  /** Direct probes of suspected components (interventional evidence). */
+  interventions?: readonly InterventionResult[]
   /** Metric windows: when present, ranking uses counterfactual attribution on them. */
   metrics?: {
     series: readonly SeriesInput[]
@@ -27,6 +29,35 @@ export interface DiagnoseInput {
     minScale?: number
     incidentRows?: readonly number[]
   }
+}
+
+/**
+ * Interventional evidence: the result of probing a suspected component
+ * directly (e.g. an HTTP health check or a synthetic request sent to it alone),
+ * after the incident began.
+ */
+export interface InterventionResult {
+  component: string
+  /** True when the component answered correctly and in time on its own. */
+  healthy: boolean
+  /** Encoded HLC of the probe; results older than the component's first anomaly are ignored. */
+  hlc: string
+  detail?: string
+}
+
+export const INTERVENTION_DEFAULTS = {
+  /** A suspect that passes a direct probe keeps this fraction of its score (it may be intermittent, so not zero). */
+  healthyFactor: 0.25,
+  /** A suspect that fails a direct probe is confirmed: its score is raised towards 1 by this fraction of the gap. */
+  failedBoost: 0.5
+} as const
+
+/** Components worth probing: the top candidates while the leader's confidence margin is thin. */
+export function suggestProbes (d: Diagnosis, maxProbes = 3, margin = 0.3): string[] {
+  const c = d.candidates
+  if (c.length === 0) return []
+  if (c.length === 1 || c[0].confidence - c[1].confidence >= margin) return c[0].confidence >= 0.8 ? [] : [c[0].component]
+  return c.slice(0, maxProbes).map((x) => x.component)
 }
 
 export interface DiagnoseOptions {
@@ -110,6 +141,11 @@ export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions
     notes.push(`anomaly-order ranking over ${remaining.length} anomalies`)
   }
 
+  if (input.interventions != null && input.interventions.length > 0) {
+    candidates = applyInterventions(candidates, input.interventions, remaining)
+    notes.push(`${input.interventions.length} direct probe results applied`)
+  }
+
   const parts: string[] = []
   if (candidates.length > 0) {
     const top = candidates[0]
@@ -130,4 +166,29 @@ export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions
     explanation: clip(parts.join('; '))
   }
   return { diagnosis, malformedAnomalies: malformed, groups, attributions: attributed }
+}
+
+function applyInterventions (candidates: RootCauseCandidate[], results: readonly InterventionResult[], anomalies: readonly Anomaly[]): RootCauseCandidate[] {
+  const firstWall = new Map<string, number>()
+  for (const a of anomalies) {
+    try { const w = decodeHlc(a.hlc).wallMs; if (w < (firstWall.get(a.component) ?? Infinity)) firstWall.set(a.component, w) } catch { /* counted upstream */ }
+  }
+  const latest = new Map<string, { r: InterventionResult, wallMs: number }>()
+  for (const r of results) {
+    let wallMs: number
+    try { wallMs = decodeHlc(r.hlc).wallMs } catch { continue }
+    const have = latest.get(r.component)
+    if (have == null || wallMs > have.wallMs) latest.set(r.component, { r, wallMs })
+  }
+  const out = candidates.map((c) => {
+    const p = latest.get(c.component)
+    if (p == null || p.wallMs < (firstWall.get(c.component) ?? -Infinity)) return { ...c }
+    const score = p.r.healthy ? c.score * INTERVENTION_DEFAULTS.healthyFactor : c.score + (1 - c.score) * INTERVENTION_DEFAULTS.failedBoost
+    const line = `direct probe of ${c.component} at ${p.r.hlc}: ${p.r.healthy ? 'healthy (evidence against)' : 'failing (confirms)'}${p.r.detail != null ? ` — ${p.r.detail}` : ''}`
+    return { ...c, score, evidence: [...c.evidence, clip(line)].slice(0, LIMITS.evidenceItems), explanation: clip(`${c.explanation}; ${line}`) }
+  })
+  out.sort((a, b) => b.score - a.score || a.component.localeCompare(b.component))
+  const total = out.reduce((s, x) => s + x.score, 0)
+  for (const c of out) c.confidence = total > 0 ? Math.min(1, Math.max(0, c.score * c.score / total)) : 0
+  return out
 }

@@ -6,7 +6,7 @@
 import { decode as decodeHlc, encode as encodeHlc, type HlcTimestamp } from '@homeostat/hlc'
 import type { Anomaly, Diagnosis, Incident } from '@homeostat/interface'
 import { DiagnosisInputError } from './errors.ts'
-import { diagnoseDetailed, type DiagnoseInput, type DiagnoseOptions } from './diagnose.ts'
+import { diagnoseDetailed, type DiagnoseInput, type DiagnoseOptions, type InterventionResult } from './diagnose.ts'
 import { declaredGraph, learnEdges, mergeGraph, indexGraph, reachable, type ComponentDeclaration, type DependencyGraph, type LearnOptions, type MetricHistory } from './graph.ts'
 import { SEPARATE_DEFAULTS, type RecoveryInProgress } from './separate.ts'
 
@@ -27,6 +27,8 @@ export interface DiagnoserContext {
   recovering?: ReadonlyArray<string | RecoveryInProgress>
   /** Remote anomalies that arrived over the mesh. */
   remote?: readonly Anomaly[]
+  /** Results of probing suspects directly (see `suggestProbes`). */
+  interventions?: readonly InterventionResult[]
 }
 
 export interface DiagnoserStats {
@@ -65,6 +67,7 @@ export function createDiagnoser (init: DiagnoserInit): Diagnoser {
           hlc: stamp,
           anomalies: [...context.timeline, ...(context.remote ?? [])],
           recoveries,
+          ...(context.interventions != null ? { interventions: context.interventions } : {}),
           ...(metrics != null ? { metrics } : {})
         }, init.options)
         counters.diagnoses++

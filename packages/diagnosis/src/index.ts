@@ -46,6 +46,6 @@ export {
   attributeToRecovery,
   independentGroups
 } from './separate.ts'
-export { type DiagnoseInput, type DiagnoseOptions, type DiagnosisDetails, diagnose, diagnoseDetailed } from './diagnose.ts'
+export { type DiagnoseInput, type DiagnoseOptions, type DiagnosisDetails, type InterventionResult, INTERVENTION_DEFAULTS, diagnose, diagnoseDetailed, suggestProbes } from './diagnose.ts'
 export * as stats from './stats.ts'
 export { type Diagnoser, type DiagnoserInit, type DiagnoserContext, type DiagnoserStats, createDiagnoser } from './diagnoser.ts'

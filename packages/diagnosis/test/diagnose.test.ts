@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { encode as encodeHlc } from '@homeostat/hlc'
 import type { Anomaly, Incident } from '@homeostat/interface'
-import { declaredGraph, diagnose, diagnoseDetailed } from '../src/index.ts'
+import { declaredGraph, diagnose, diagnoseDetailed, suggestProbes } from '../src/index.ts'
 import { diagnosisSchemaCheck } from './schema.ts'
 
 const T0 = 1_700_000_000_000
@@ -84,5 +84,27 @@ describe('diagnose', () => {
     assert.equal(d.candidates.length, 0)
     assert.equal(d.attributedToRecovery.length, 2)
     assert.match(d.explanation, /explained by recovery in progress/)
+  })
+  it('interventional evidence: suggests probing ambiguous suspects and re-ranks on the results', () => {
+    const base = {
+      incident: incident('inference', [anomaly('inference', T0 + 2000, 'jetson')]),
+      anomalies: [anomaly('gpu', T0 + 1000, 'jetson', 0.8), anomaly('model-store', T0 + 1000, 'nas', 0.8)],
+      graph,
+      hlc: hlc(T0 + 5000)
+    }
+    const before = diagnose(base)
+    const suspects = suggestProbes(before)
+    assert.ok(suspects.includes('gpu') && suspects.includes('model-store'), JSON.stringify(before.candidates.map((c) => [c.component, c.confidence])))
+    const after = diagnose({ ...base, interventions: [
+      { component: 'gpu', healthy: true, hlc: hlc(T0 + 4000, 'jetson'), detail: 'CUDA matmul ok in 3 ms' },
+      { component: 'model-store', healthy: false, hlc: hlc(T0 + 4000, 'nas'), detail: 'GET /models timed out' }
+    ] })
+    diagnosisSchemaCheck(after)
+    assert.equal(after.candidates[0].component, 'model-store')
+    assert.ok(after.candidates[0].evidence.some((e) => /failing \(confirms\)/.test(e)))
+    assert.ok(after.candidates[0].confidence > before.candidates[0].confidence)
+    // A probe from before the component's anomaly says nothing about it.
+    const stale = diagnose({ ...base, interventions: [{ component: 'model-store', healthy: false, hlc: hlc(T0, 'nas') }] })
+    assert.deepEqual(stale.candidates.map((c) => c.score), before.candidates.map((c) => c.score))
   })
 })
