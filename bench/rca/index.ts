@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RANK_DEFAULTS, stats, type RankOptions } from '@homeostat/diagnosis'
-import { diagnoseIssue, graphOf, learnedGraphOf, rankIssue } from './method.ts'
+import { detect, diagnoseIssue, graphOf, learnedGraphOf, rankIssue } from './method.ts'
+import { rankFromAnomalies } from '@homeostat/diagnosis'
 import { ABLATIONS, ablationRanking, traversalRanking } from './baselines.ts'
 import { loadDataset, readRootCause, skipped, type Issue, type MetricTable, type Scenario } from './petshop.ts'
 
@@ -125,9 +126,11 @@ const refs: Record<string, { top1: number, top3: number, top1Latency: number, to
       try { ranked = rankIssue(s, g, issue) } catch { continue }
       const { result, series } = ranked
       const trav = traversalRanking(g, series, issue.target.node)
+      const anomalyOnly = rankFromAnomalies(detect(series, issue.metrics.timesSec, 'petshop'), g, issue.target.node).map((c) => c.component)
       const abl = ABLATIONS.map((a) => [a, ablationRanking(result.candidates, a)] as const)
       const truth = readRootCause(issue) // scoring only, after every ranking above exists
       push('traversal/MAD (re-implemented)', issue.target.metric, trav, truth)
+      push('anomaly records only (HLC order+walk)', issue.target.metric, anomalyOnly, truth)
       const lg = learnedGraphs.get(s.name)
       if (lg != null) push('full, declared+learned graph', issue.target.metric, diagnoseIssue(s, lg, issue).ranking, truth)
       for (const [a, r] of abl) push(`ablation: ${a}`, issue.target.metric, r, truth)
