@@ -106,4 +106,23 @@ describe('micro loop (real processes): crash and hang', function () {
     await new Promise((r) => setTimeout(r, 500))
     assert.equal(loop.incidents().length, before, 'a quarantined component opens no more incidents')
   })
+
+  it('reports a probe that cannot run (command missing) once, escalates it, and does not retry it forever', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'p', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], probes: [{ kind: 'exec', command: '/nonexistent/health-check', periodMs: 100, timeoutMs: 500, failureThreshold: 1 }] }] })
+    probes = createProbeRunner({ supervisor: sup, probeErrorBackoffMs: 50 })
+    loop = createMicroLoop({ node: 'edge-1', hlc: createHlc({ nodeId: 'edge-1', now: Date.now }), supervisor: sup, probes })
+    loop.start()
+    await sup.start()
+    probes.start()
+    const inc = await waitFor('a probe_error incident', () => loop!.incidents().find((i) => i.failureClass === 'probe_error'), 10_000)
+    const done = await loop.settled(inc.id)
+    assert.equal(done.status, 'escalated')
+    assertRecord(done, ['opened', 'detected', 'diagnosed', 'planned', 'escalated'])
+    assert.match(done.steps.find((s) => s.kind === 'detected')!.summary, /cannot run/)
+    const runs = probes.stats().probeErrors
+    await new Promise((r) => setTimeout(r, 800))
+    assert.equal(probes.stats().probeErrors, runs, 'the broken probe is no longer run')
+    assert.equal(loop.incidents().length, 1)
+    assert.equal(sup.info('p').state, 'running', 'the workload itself was left alone')
+  })
 })

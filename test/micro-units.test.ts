@@ -11,7 +11,8 @@ describe('micro loop units', () => {
     const exits: Array<[object, string]> = [
       [{ code: 1, signal: null }, 'crash'],
       [{ code: null, signal: 'SIGSEGV' }, 'crash'],
-      [{ code: null, signal: 'SIGKILL', reason: 'oom' }, 'memory_leak']
+      [{ code: null, signal: 'SIGKILL', reason: 'oom' }, 'oom'],
+      [{ code: null, signal: null, reason: 'spawn_error' }, 'spawn_error']
     ]
     for (const [e, c] of exits) assert.equal(classifyExit(e as never), c)
     const probes: Array<[string, string | undefined, string]> = [

@@ -1,8 +1,9 @@
 // How raw signals map to failure classes. Pure, tested from a table.
 
-/** A supervisor exit → failure class. OOM kills (the memory limit was hit) count as memory_leak. */
+/** A supervisor exit → failure class (the monitor's names): an OOM kill is `oom`, a command that could not start `spawn_error`. */
 export function classifyExit (exit: { code: number | null, signal: string | null, reason?: string }): string {
-  if (exit.reason === 'oom') return 'memory_leak'
+  if (exit.reason === 'oom') return 'oom'
+  if (exit.reason === 'spawn_error') return 'spawn_error'
   return 'crash'
 }
 

@@ -39,7 +39,8 @@ export interface MicroSupervisor extends RecoveryTarget {
 export interface MicroProbes {
   checkNow: (name: string) => Promise<{ healthy: boolean, reasons: string[] }>
   on: ((event: 'unhealthy', fn: (e: { component: string, probe: string, kind: string, atMs: number, status: { firstFailureAtMs?: number, consecutiveFailures: number, lastResult?: { detail: string, latencyMs: number } } }) => void) => Unsubscribe) &
-  ((event: 'result', fn: (e: { component: string, result: { status: string } }) => void) => Unsubscribe)
+  ((event: 'result', fn: (e: { component: string, result: { status: string } }) => void) => Unsubscribe) &
+  ((event: 'probe_error', fn: (e: { component: string, probe: string, kind: string, reason: string, errors: number, gaveUp: boolean, unsupported: boolean, atMs: number }) => void) => Unsubscribe)
 }
 
 /** An anomaly from any detector (metric detector, predictive leak/disk signal, training health). */
@@ -406,6 +407,11 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
         report({ component: e.name, failureClass, metric: 'process.exit', kind: 'exit', score: 1, value: e.exit.code ?? -1, onsetMs: e.exit.atMs, detail, evidence: tailEvidence(e.tail) })
       }))
       if (probes != null) {
+        unsubs.push(probes.on('probe_error', (e) => {
+          // A probe that cannot run says nothing about the workload: report it once the runner gives up on it.
+          if (!e.gaveUp) return
+          report({ component: e.component, failureClass: 'probe_error', metric: `probe.${e.kind}`, kind: 'probe', score: 0.5, value: e.errors, onsetMs: e.atMs, detail: `probe ${e.probe} cannot run${e.unsupported ? ' (unsupported here)' : ''}: ${e.reason}; gave up after ${e.errors} attempt(s)` })
+        }))
         unsubs.push(supervisor.on('start', (e) => {
           const prev = startup.get(e.name)
           if (prev?.timer != null) clearTimeout(prev.timer)

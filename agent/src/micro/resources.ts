@@ -273,6 +273,7 @@ export function createResourceWatch (options: ResourceOptions): ResourceWatch {
       // Well under the limit again (a fresh process, or the fallback).
       return rss != null && rss < limit * 0.5
     },
+    oom: async (component) => await verifiers.memory_leak(component, undefined as never),
     disk_fill: async (component) => {
       const disk = limitsOf(component).disk
       if (disk == null) return true

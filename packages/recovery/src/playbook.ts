@@ -16,12 +16,18 @@ export const PLAYBOOK: Readonly<Record<string, readonly ActionKind[]>> = {
   unhealthy: ['restart', 'rollback', 'quarantine'],
   /** Memory growing towards the limit: restart before the limit is hit; if it comes back, run the smaller fallback. */
   memory_leak: ['restart', 'degrade', 'quarantine'],
+  /** The memory limit was hit (the process was OOM-killed): start it again; if it keeps happening, the smaller fallback. */
+  oom: ['restart', 'degrade', 'quarantine'],
   /** Burning CPU: limit it first (keeps serving), restart if that does not help. */
   cpu_hog: ['throttle', 'restart'],
   /** Disk filling: delete what is configured as disposable; nothing else is safe to do automatically. */
   disk_fill: ['free_disk'],
   /** A bad model/artifact shows as errors after a deploy. */
   bad_artifact: ['rollback', 'degrade', 'restart'],
+  /** The command cannot be started (missing binary, bad cwd): restarting cannot help; a human must fix the config. */
+  spawn_error: [],
+  /** The probe itself cannot run (its command is missing): says nothing about the workload; report it, never retry it forever. */
+  probe_error: [],
   /** Anything else: one restart, then a human. */
   unknown: ['restart']
 }
@@ -44,7 +50,7 @@ export const PLAYBOOK_DEFAULTS = {
 } as const
 
 /** Classes in which restarting again and again is a crash loop. */
-const LOOPING = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'unknown', 'bad_artifact'])
+const LOOPING = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'oom', 'unknown', 'bad_artifact'])
 const RESTARTING = new Set<ActionKind>(['restart', 'kill', 'rollback', 'degrade'])
 const HISTORY_MAX = 64
 

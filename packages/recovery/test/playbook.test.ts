@@ -21,6 +21,10 @@ describe('recovery playbook', () => {
     ['disk_fill', [], ALL, 'free_disk'],
     ['disk_fill', ['free_disk'], ALL, 'escalate'],
     ['disk_fill', [], ['restart', 'escalate'], 'escalate'], // nothing configured to delete
+    ['oom', [], ALL, 'restart'],
+    ['oom', ['restart'], ALL, 'degrade'],
+    ['spawn_error', [], ALL, 'escalate'],
+    ['probe_error', [], ALL, 'escalate'],
     ['something_new', [], ALL, 'restart'],
     ['something_new', ['restart'], ALL, 'escalate']
   ]
