@@ -83,6 +83,14 @@ export interface IncidentStats {
 export interface IncidentManager {
   /** Opens an incident, or attaches the anomaly to the open one for the same component + class. */
   report: (r: AnomalyReport) => { incident: Incident, anomaly: Anomaly, opened: boolean }
+  /**
+   * Always opens a new incident from an already-built anomaly (for a caller
+   * that does its own deduplication, e.g. the micro loop's incident book:
+   * `open`/`attach`/`step`/`get`/`list` match its IncidentLog).
+   */
+  open: (input: { component: string, failureClass: string, targetKind: TargetKind, anomaly: Anomaly, onsetMs: number, summary: string, evidence?: string[] }) => Incident
+  /** Attaches an anomaly to an incident (bounded). */
+  attach: (id: string, anomaly: Anomaly) => void
   /** Appends an HLC-stamped step; status follows the step (acted → recovering, recovered, quarantined, escalated to an operator). */
   step: (id: string, s: StepInput) => IncidentStep
   get: (id: string) => Incident | undefined
@@ -94,6 +102,8 @@ export interface IncidentManager {
   flush: () => Promise<void>
   on: <K extends keyof IncidentEvents>(event: K, fn: (v: IncidentEvents[K]) => void) => Unsubscribe
   stats: () => IncidentStats
+  /** Steps refused (see stats). */
+  readonly droppedSteps: number
 }
 
 export class IncidentError extends Error {
@@ -209,6 +219,40 @@ export function createIncidentManager (options: IncidentManagerOptions): Inciden
     return step
   }
 
+  const create = (i: { component: string, failureClass: string, targetKind: TargetKind, anomaly: Anomaly, onsetMs: number, summary: string, evidence?: string[] | undefined, data?: Record<string, unknown> }, h: string): Incident => {
+    const atMs = now()
+    const inc: Incident = {
+      id: newId('i', h),
+      node,
+      component: i.component,
+      targetKind: i.targetKind,
+      failureClass: i.failureClass,
+      status: 'open',
+      openedAtMs: Math.min(i.onsetMs, atMs),
+      steps: [],
+      anomalies: [i.anomaly]
+    }
+    byId.set(inc.id, inc)
+    openByKey.set(key(i.component, i.failureClass), inc.id)
+    stats.opened++
+    const opened: StepInput = { kind: 'opened', summary: i.summary, atMs: inc.openedAtMs, data: i.data ?? { metric: i.anomaly.metric, kind: i.anomaly.kind, score: i.anomaly.score } }
+    if (i.evidence !== undefined) opened.evidence = i.evidence
+    inc.steps.push(makeStep(opened, h))
+    inc.steps.push(makeStep({ kind: 'detected', summary: `detected by ${i.anomaly.kind} (${i.anomaly.metric})`, atMs }, encode(hlc.now())))
+    stats.steps += 2
+    persist(inc.id, 'incident.opened', { incident: inc }, h)
+    persist(inc.id, 'anomaly', { incidentId: inc.id, anomaly: i.anomaly }, i.anomaly.hlc)
+    events.emit('opened', inc)
+    trim()
+    return inc
+  }
+
+  const attach = (inc: Incident, anomaly: Anomaly): void => {
+    if (inc.anomalies.length < maxAnomalies) inc.anomalies.push(anomaly)
+    persist(inc.id, 'anomaly', { incidentId: inc.id, anomaly }, anomaly.hlc)
+    events.emit('anomaly', { incident: inc, anomaly })
+  }
+
   return {
     report (r) {
       const atMs = now()
@@ -229,38 +273,20 @@ export function createIncidentManager (options: IncidentManagerOptions): Inciden
       const existing = existingId !== undefined ? byId.get(existingId) : undefined
       if (existing !== undefined && !isClosed(existing)) {
         stats.deduplicated++
-        if (existing.anomalies.length < maxAnomalies) existing.anomalies.push(anomaly)
-        persist(existing.id, 'anomaly', { incidentId: existing.id, anomaly }, h)
-        events.emit('anomaly', { incident: existing, anomaly })
+        attach(existing, anomaly)
         return { incident: existing, anomaly, opened: false }
       }
-      const onsetMs = Math.min(r.onsetMs ?? atMs, atMs)
-      const inc: Incident = {
-        id: newId('i', h),
-        node,
-        component: r.component,
-        targetKind: r.targetKind ?? 'process',
-        failureClass: r.failureClass,
-        status: 'open',
-        openedAtMs: onsetMs,
-        steps: [],
-        anomalies: [anomaly]
-      }
-      byId.set(inc.id, inc)
-      openByKey.set(key(r.component, r.failureClass), inc.id)
-      stats.opened++
       const summary = `${r.failureClass} on ${r.component}: ${r.detail ?? `${r.metric} = ${r.value}`}`
-      const opened: StepInput = { kind: 'opened', summary, atMs: onsetMs, data: { metric: r.metric, kind: r.kind, score: anomaly.score, ...(r.data ?? {}) } }
-      if (r.evidence !== undefined) opened.evidence = r.evidence
-      inc.steps.push(makeStep(opened, h))
-      const det = makeStep({ kind: 'detected', summary: `detected by ${r.kind} (${r.metric})`, atMs }, encode(hlc.now()))
-      inc.steps.push(det)
-      stats.steps += 2
-      persist(inc.id, 'incident.opened', { incident: inc }, h)
-      persist(inc.id, 'anomaly', { incidentId: inc.id, anomaly }, h)
-      events.emit('opened', inc)
-      trim()
+      const inc = create({ component: r.component, failureClass: r.failureClass, targetKind: r.targetKind ?? 'process', anomaly, onsetMs: Math.min(r.onsetMs ?? atMs, atMs), summary, evidence: r.evidence, data: { metric: r.metric, kind: r.kind, score: anomaly.score, ...(r.data ?? {}) } }, h)
       return { incident: inc, anomaly, opened: true }
+    },
+    open (input) {
+      return create(input, encode(hlc.now()))
+    },
+    attach (id, anomaly) {
+      const inc = byId.get(id)
+      if (inc === undefined) throw new IncidentError('INCIDENT_UNKNOWN', `no incident ${id}`)
+      attach(inc, anomaly)
     },
     step (id, s) {
       const inc = byId.get(id)
@@ -293,6 +319,7 @@ export function createIncidentManager (options: IncidentManagerOptions): Inciden
       while (writing !== undefined) await writing
     },
     on: (event, fn) => events.on(event, fn),
-    stats: () => ({ ...stats })
+    stats: () => ({ ...stats }),
+    get droppedSteps () { return stats.droppedSteps }
   }
 }

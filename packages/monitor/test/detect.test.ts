@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
   createDetector, DETECTOR_DEFAULTS, DetectorConfigError, validateDetectorOptions,
-  normalTail, logLikelihood, squash, TimeOfDayProfile, RollingRobust, AlertSuppressor
+  normalTail, logLikelihood, squash, TimeOfDayProfile, perSampleAlpha, RollingRobust, AlertSuppressor
 } from '../src/detect/index.ts'
 
 /** Small seeded PRNG (mulberry32) so randomised tests are reproducible. */
@@ -68,10 +68,18 @@ describe('detector: pure pieces', () => {
     }
   }
   it('time-of-day bins follow the UTC offset', () => {
-    const p = new TimeOfDayProfile({ bins: 96, alpha: 0.1, minDays: 3, utcOffsetMs: 3_600_000 })
+    const p = new TimeOfDayProfile({ bins: 96, alphaPerDay: 0.271, minDays: 3, utcOffsetMs: 3_600_000 })
     assert.equal(p.bin(Date.UTC(2024, 0, 1, 0, 0)), 4)
     assert.equal(p.bin(Date.UTC(2024, 0, 1, 23, 59)), 3)
     assert.equal(p.expected(4), null)
+  })
+  it('seasonal memory is per day whatever the sampling rate', () => {
+    for (const [alphaDay, perDay, want] of [[0.271, 1, 0.271], [0.271, 3, 0.1], [0.5, 0.25, 0.5], [0.271, 900, 0.000351]] as const) {
+      assert.ok(Math.abs(perSampleAlpha(alphaDay, perDay) - want) < 1e-4, `${alphaDay}/${perDay}`)
+    }
+    const p = new TimeOfDayProfile({ bins: 96, alphaPerDay: 0.271, minDays: 1, utcOffsetMs: 0 })
+    for (let t = 0; t < 3600; t++) p.observeTime(t * 1000)
+    assert.ok(Math.abs(p.samplesPerBin() - 900) < 1e-6)
   })
   it('suppression zeroes repeats that are not higher, for the hold period', () => {
     const s = new AlertSuppressor({ holdSamples: 3, alertLevel: 0.3 })
@@ -102,6 +110,22 @@ describe('detector: behaviour', () => {
     const after = scores.slice(1500, 1520)
     assert.ok(Math.max(...after) >= 0.5, `max after shift ${Math.max(...after)}`)
     assert.ok(Math.max(...scores.slice(400, 1500)) < Math.max(...after))
+  })
+  it('a daily pattern that goes flat (normal level, wrong for the time of day) is detected', () => {
+    const r = rng(5)
+    const stepMs = 300_000 // 5 min, 288 per day
+    const n = 288 * 9
+    const flatFrom = 288 * 7 + 144 // day 7, noon
+    const values = Array.from({ length: n }, (_, i) => {
+      const daily = 20 * Math.sin(2 * Math.PI * i / 288)
+      return 50 + (i >= flatFrom && i < flatFrom + 48 ? 0 : daily) + (r() - 0.5)
+    })
+    const d = createDetector()
+    const scores = values.map((v, i) => d.update(v, i * stepMs))
+    const during = Math.max(...scores.slice(flatFrom, flatFrom + 48))
+    const before = Math.max(...scores.slice(288 * 3, flatFrom))
+    assert.ok(during >= 0.8, `flat segment max ${during}`)
+    assert.ok(before < during, `before ${before}`)
   })
   it('never looks ahead: scores of every prefix equal the first scores of the whole run (seeded)', () => {
     const seed = Number(process.env.DETECT_SEED ?? Date.now() % 1_000_000)

@@ -104,4 +104,21 @@ describe('monitor: incident manager', () => {
     assert.equal(m.get(incident.id)!.status, 'recovering')
     assert.ok(m.stats().persistErrors >= 1)
   })
+
+  it('open/attach/step/get/list also serve a caller that deduplicates itself (the micro loop\'s incident book shape)', () => {
+    const hlc = createHlc({ nodeId: 'n1', now: Date.now })
+    const m = createIncidentManager({ node: 'n1', hlc })
+    const first = m.report(rep()).anomaly
+    const a = m.open({ component: 'llm', failureClass: 'crash', targetKind: 'service', anomaly: first, onsetMs: first.atMs - 10, summary: 'crash on llm' })
+    const b = m.open({ component: 'llm', failureClass: 'crash', targetKind: 'service', anomaly: first, onsetMs: first.atMs, summary: 'again' })
+    assert.notEqual(a.id, b.id, 'open never deduplicates')
+    m.attach(a.id, first)
+    assert.equal(m.get(a.id)!.anomalies.length, 2)
+    assert.equal(a.targetKind, 'service')
+    assert.equal(a.openedAtMs, first.atMs - 10)
+    assert.throws(() => m.attach('nope', first), { code: 'INCIDENT_UNKNOWN' })
+    assert.equal(m.list().length, 3)
+    assert.equal(m.droppedSteps, 0)
+    incidentSchema.parse(a)
+  })
 })

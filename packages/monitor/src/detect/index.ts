@@ -45,10 +45,11 @@ export interface DetectorOptions {
  * never per file; see packages/monitor/README.md for what was tuned).
  */
 export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
-  // Rolling window of the level and change statistics. 200 samples (~17 h at
-  // 5 min, ~3 min at 1 Hz) follows slow drift without forgetting what
-  // "normal" looked like a moment ago; 100–400 all score within ~1.5 NAB points.
-  windowSamples: 200,
+  // Rolling window of the level and change statistics. 250 samples (~21 h at
+  // 5 min, ~4 min at 1 Hz) follows slow drift without forgetting what
+  // "normal" looked like a moment ago; 120–400 all score 75.3–75.6 on NAB,
+  // 250 sits in the middle of that plateau.
+  windowSamples: 250,
   // Floor of the robust scale, as a fraction of the range seen so far: a
   // metric that sits on one value (MAD 0) must not turn every tiny wiggle into
   // an infinite z-score.
@@ -65,7 +66,7 @@ export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
   // so the profile follows weekday/weekend and slow growth.
   seasonalAlpha: 0.271,
   // A slot is trusted after this many days' worth of samples.
-  seasonalMinDays: 3,
+  seasonalMinDays: 1,
   // Added to timestamps before taking the time of day (local time zone of the workload).
   utcOffsetMs: 0,
   // Raw scores are averaged over this many samples before the likelihood
