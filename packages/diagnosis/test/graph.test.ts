@@ -61,6 +61,19 @@ describe('dependency graph', () => {
     assert.deepEqual(e.map((k) => `${k.from}>${k.to}`), ['y>x'])
   })
 
+  it('prunes a simultaneous correlation explained by a common cause (order-1 partial correlation)', () => {
+    const rand = stats.seededRandom(11)
+    const x = Array.from({ length: 400 }, () => stats.gaussian(rand))
+    const y = x.map((v) => v + 0.5 * stats.gaussian(rand))
+    const z = x.map((v) => v + 0.5 * stats.gaussian(rand))
+    const hs = [{ component: 'x', metric: 'm', values: x }, { component: 'y', metric: 'm', values: y }, { component: 'z', metric: 'm', values: z }]
+    // y and z both call x, and y may call z (declared reachability orients the simultaneous pairs);
+    // the y–z correlation is only their shared cause x, so no y>z edge may be learned.
+    const allowed = (from: string, to: string): boolean => (to === 'x' && from !== 'x') || (from === 'y' && to === 'z')
+    const e = learnEdges(hs, {}, allowed).map((k) => `${k.from}>${k.to}`).sort()
+    assert.deepEqual(e, ['y>x', 'z>x'])
+  })
+
   it('merges declared and learned edges with provenance', () => {
     const declared = declaredGraph([{ name: 'b', dependsOn: ['a'] }, { name: 'c' }])
     const learned = learnEdges(chain(1))
