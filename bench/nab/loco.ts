@@ -11,7 +11,7 @@ import { NAB_PROFILES, optimizeThreshold, scoreCorpus } from './scorer.ts'
 import type { ScoredFile } from './scorer.ts'
 
 export const LOCO_GRID: Array<Partial<DetectorOptions>> = []
-for (const windowSamples of [100, 200, 400]) {
+for (const windowSamples of [125, 250, 500]) {
   for (const suppressSamples of [0, 30]) {
     for (const seasonalBins of [0, 96]) {
       for (const likelihoodForgetting of [1, 0.9995]) LOCO_GRID.push({ windowSamples, suppressSamples, seasonalBins, likelihoodForgetting })

@@ -126,6 +126,10 @@ describe('detector: behaviour', () => {
     const before = Math.max(...scores.slice(288 * 3, flatFrom))
     assert.ok(during >= 0.8, `flat segment max ${during}`)
     assert.ok(before < during, `before ${before}`)
+    // and it is the time-of-day channel that sees it
+    const plain = createDetector({ seasonalBins: 0 })
+    const plainScores = values.map((v, i) => plain.update(v, i * stepMs))
+    assert.ok(Math.max(...plainScores.slice(flatFrom, flatFrom + 48)) < 0.5)
   })
   it('never looks ahead: scores of every prefix equal the first scores of the whole run (seeded)', () => {
     const seed = Number(process.env.DETECT_SEED ?? Date.now() % 1_000_000)
