@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:net'
 import { createHlc } from '@homeostat/hlc'
-import { createSupervisor, createProbeRunner } from '@homeostat/monitor'
+import { createSupervisor, createProbeRunner, createMetricsCollector, createAnomalyWatch } from '@homeostat/monitor'
 import { createMicroLoop, createResourceWatch } from '../../agent/dist/micro/index.js'
 import { createSystemMetricsReader } from './system-metrics.mjs'
 
@@ -50,7 +50,8 @@ function seeded (seed) {
 const OUR_PROBE = { periodMs: 250, timeoutMs: 250, failureThreshold: 2, initialDelayMs: 0 }
 const FIXTURE = { crash: 'micro-crasher.mjs', hang: 'micro-hang.mjs', leak: 'micro-leak.mjs' }
 const LEAK_LIMIT_MB = 256
-const LEAK_RATES = [20, 40, 60]
+/** Leak rates, MB/s: the limit is 13–50 s away from a healthy start. */
+const LEAK_RATES = [5, 10, 20]
 
 async function trials (kind, n, seed) {
   const random = seeded(seed)
@@ -72,16 +73,24 @@ async function trials (kind, n, seed) {
   }
   const sup = createSupervisor({ autoRestart: false, components })
   const probes = createProbeRunner({ supervisor: sup })
-  const watch = createResourceWatch({ supervisor: sup, enforceMemoryLimit: true })
+  // Detection: the monitor's metrics collector (1 Hz) and anomaly watch (leak prediction, limits).
+  const metrics = createMetricsCollector({ supervisor: sup, intervalMs: 1000 })
+  const watch = createAnomalyWatch({ metrics, supervisor: sup })
+  // Verification of resource classes (RSS back down, CPU under its limit, disk freed).
+  const verify = createResourceWatch({ supervisor: sup })
   const hlc = createHlc({ nodeId: 'bench-edge', now: Date.now })
-  const loop = createMicroLoop({ node: 'bench-edge', hlc, supervisor: sup, probes, sources: [watch.source], verifiers: watch.verifiers, random })
+  const loop = createMicroLoop({ node: 'bench-edge', hlc, supervisor: sup, probes, sources: [watch.source], verifiers: verify.verifiers, random })
   loop.start()
   await sup.start()
   probes.start()
+  metrics.start()
+  watch.start()
   const expected = { crash: 'crash', hang: 'hang', leak: 'memory_leak' }[kind]
   const spurious = []
   loop.on('closed', (inc) => { if (inc.failureClass !== expected) spurious.push(`${inc.component} ${inc.failureClass}: ${inc.steps.find((s) => s.kind === 'detected')?.summary}`) })
-  for (let i = 0; i < n; i++) {
+  const oomBy = new Set()
+  sup.on('exit', (e) => { if (e.exit.code === 137 || e.exit.reason === 'oom' || e.tail.stderr.some((l) => l.startsWith('OOM'))) oomBy.add(e.name) })
+  const runTrial = async (i) => {
     const name = `svc${i}`
     // Inject into a process that is up and healthy, at a random phase of the probe period.
     await waitHealthy(probes, name)
@@ -93,16 +102,21 @@ async function trials (kind, n, seed) {
         off(); resolve(inc)
       })
     })
-    const oomBefore = watch.stats().oomKills
-    let oomExit = false
-    const offExit = sup.on('exit', (e) => { if (e.name === name && (e.exit.code === 137 || e.tail.stderr.some((l) => l.startsWith('OOM')))) oomExit = true })
     writeFileSync(join(dir, `fault${i}`), kind === 'leak' ? String(leakMbPerS) : '')
-    const incident = await Promise.race([closed, sleep(30_000).then(() => undefined)])
-    offExit()
-    out({ type: 'incident', kind, trial: i, leakMbPerS: kind === 'leak' ? leakMbPerS : undefined, incident: incident ?? null, oom: oomExit || watch.stats().oomKills > oomBefore, incidentsTotal: loop.incidents().length })
+    const incident = await Promise.race([closed, sleep(90_000).then(() => undefined)])
+    out({ type: 'incident', kind, trial: i, leakMbPerS: kind === 'leak' ? leakMbPerS : undefined, incident: incident ?? null, oom: oomBy.has(name), incidentsTotal: loop.incidents().length })
+  }
+  if (kind === 'leak') {
+    // Independent slow faults: injected together, healed concurrently (one recovery per component).
+    await Promise.all(Array.from({ length: n }, (_, i) => runTrial(i)))
+  } else {
+    // Sequential, so that one recovery's CPU does not slow another's start.
+    for (let i = 0; i < n; i++) await runTrial(i)
   }
   out({ type: 'spurious', kind, count: spurious.length, incidents: spurious.slice(0, 10) })
   out({ type: 'stats', kind, loop: loop.stats(), recovery: loop.recovery.stats(), watch: watch.stats() })
+  watch.stop()
+  metrics.stop()
   await loop.stop(1000)
   probes.stop()
   await sup.stop({ graceMs: 300 })
@@ -127,20 +141,33 @@ async function watchMode (nComponents, nMetrics, seconds) {
   }
   const sup = createSupervisor({ autoRestart: false, components })
   const probes = createProbeRunner({ supervisor: sup })
-  const watch = createResourceWatch({ supervisor: sup, periodMs: 1000, enforceMemoryLimit: true })
+  const metrics = createMetricsCollector({ supervisor: sup, intervalMs: 1000 })
+  const watch = createAnomalyWatch({ metrics, supervisor: sup })
+  const verify = createResourceWatch({ supervisor: sup })
   const hlc = createHlc({ nodeId: 'bench-edge', now: Date.now })
-  const system = await createSystemMetricsReader({ metrics: nMetrics })
-  const systemSource = (report) => {
-    const t = setInterval(() => { for (const r of system.sample()) report(r) }, 1000)
-    return () => clearInterval(t)
-  }
-  const loop = createMicroLoop({ node: 'bench-edge', hlc, supervisor: sup, probes, sources: [watch.source, systemSource], verifiers: watch.verifiers })
+  // The collector reads ~11 node-wide series here; the rest of the 50 system
+  // metrics (per-core CPU times, memory fields, load, network, thermal) enter
+  // through ingest — the path device telemetry takes — and go through the same
+  // detectors at 1 Hz.
+  const loop = createMicroLoop({ node: 'bench-edge', hlc, supervisor: sup, probes, sources: [watch.source], verifiers: verify.verifiers })
   loop.start()
   await sup.start()
   probes.start()
-  out({ type: 'ready', pid: process.pid, components: nComponents, metrics: system.names().length, metricSource: system.source })
-  await new Promise((r) => setTimeout(r, seconds * 1000))
-  out({ type: 'stats', loop: loop.stats(), probes: probes.stats(), system: system.stats(), incidents: loop.incidents().map((i) => `${i.component}:${i.failureClass}:${i.status}`) })
+  metrics.start()
+  watch.start()
+  await sleep(2200) // two collector passes: rate series need a previous value
+  const native = [...metrics.latest().keys()].filter((k) => k.startsWith('node/')).length
+  const extra = await createSystemMetricsReader({ metrics: Math.max(0, nMetrics - native) })
+  const feed = setInterval(() => { const t = Date.now(); metrics.ingest(extra.values().map(([metric, value]) => ({ metric: `sys.${metric}`, component: 'node', value, atMs: t }))) }, 1000)
+  await sleep(1500)
+  const nodeSeries = [...metrics.latest().keys()].filter((k) => k.startsWith('node/')).length
+  const series = metrics.latest().size
+  out({ type: 'ready', pid: process.pid, components: nComponents, metrics: nodeSeries, series, metricSource: `monitor collector (${native} node series) + ${extra.names().length} ingested /proc series, monitor anomaly watch` })
+  await sleep(seconds * 1000)
+  out({ type: 'stats', loop: loop.stats(), probes: probes.stats(), metrics: metrics.stats(), watch: watch.stats(), incidents: loop.incidents().map((i) => `${i.component}:${i.failureClass}:${i.status}`) })
+  clearInterval(feed)
+  watch.stop()
+  metrics.stop()
   await loop.stop(1000)
   probes.stop()
   await sup.stop({ graceMs: 300 })

@@ -84,6 +84,11 @@ export async function createSystemMetricsReader ({ metrics }) {
       }
       return reportsNow
     },
-    stats: () => ({ samples, reports, metrics: names.length })
+    stats: () => ({ samples, reports, metrics: names.length }),
+    /** Current raw values of the selected series (for ingest into the monitor). */
+    values () {
+      const values = new Map(readProc())
+      return names.filter((n) => values.has(n)).map((n) => [n, values.get(n)])
+    }
   }
 }
