@@ -101,6 +101,22 @@ describe('monitor: real faults open incidents', function () {
     assert.equal(m.incidents.list().length, 1)
   })
 
+  it('plain supervision restarts a hung server (liveness semantics) and records the verified recovery', async () => {
+    const port = await freePort()
+    const m = await make({
+      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang-once', PORT: String(port), MARK: join(dir, 'mark') }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, periodMs: 100, timeoutMs: 200, failureThreshold: 3 }] }]
+    })
+    m.probes.stop()
+    await waitFor(() => m.supervisor.tail('api').stdout.some((l) => l.startsWith('listening')))
+    m.probes.start()
+    const inc = await waitFor(() => m.incidents.list({ component: 'api' }).find((i) => i.status === 'recovered'), 20_000)
+    assert.equal(inc.failureClass, 'hang')
+    assertWellFormed(inc)
+    assert.deepEqual(inc.steps.map((s) => s.kind), ['opened', 'detected', 'acted', 'verified', 'recovered'])
+    assert.equal(m.supervisor.info('api').restarts, 1)
+    assert.equal(m.supervisor.info('api').lastExit?.reason, 'hang')
+  })
+
   it('a memory leak is predicted before the limit; at the limit the process is killed as OOM', async () => {
     const m = await make({
       autoRestart: false,

@@ -25,7 +25,11 @@ export const MONITOR_DEFAULTS = {
   /** After an auto-restart, health must come back within this to be recorded as recovered. */
   verifyTimeoutMs: 10_000,
   /** Poll period of that verification. */
-  verifyPollMs: 200
+  verifyPollMs: 200,
+  /** Plain supervision restarts a hung component (as a Kubernetes liveness probe does), at most this many times… */
+  hangRestartMax: 3,
+  /** …within this window; then it is quarantined (a restart does not cure it). */
+  hangRestartWindowMs: 300_000
 } as const
 
 export interface MonitorOptions {
@@ -45,6 +49,8 @@ export interface MonitorOptions {
   metrics?: Omit<MetricsOptions, 'supervisor' | 'now' | 'logger' | 'scheduler'>
   watch?: Omit<WatchOptions, 'metrics' | 'supervisor' | 'now' | 'logger'>
   verifyTimeoutMs?: number
+  /** Restart a component whose probes report a hang (default: = autoRestart). */
+  restartOnHang?: boolean
 }
 
 export interface Monitor {
@@ -83,6 +89,8 @@ export function createMonitor (options: MonitorOptions): Monitor {
   const autoRestart = options.autoRestart ?? true
   const openIncidents = options.openIncidents ?? true
   const verifyTimeoutMs = options.verifyTimeoutMs ?? MONITOR_DEFAULTS.verifyTimeoutMs
+  const restartOnHang = options.restartOnHang ?? autoRestart
+  const hangRestarts = new Map<string, number[]>()
   const common = { now, logger, ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}) }
   const supervisor = createSupervisor({ ...options.supervisor, ...common, components: options.components, autoRestart })
   const probes = createProbeRunner({ ...options.probes, ...common, supervisor })
@@ -119,6 +127,23 @@ export function createMonitor (options: MonitorOptions): Monitor {
         }
       } catch (err) { logger.warn({ err, id }, 'could not record verification') }
     }
+  }
+
+  const restartHung = async (name: string, id: string): Promise<void> => {
+    const times = hangRestarts.get(name) ?? []
+    const t = now()
+    while (times.length > 0 && t - times[0]! > MONITOR_DEFAULTS.hangRestartWindowMs) times.shift()
+    try {
+      if (times.length >= MONITOR_DEFAULTS.hangRestartMax) {
+        await supervisor.quarantine(name, `hung ${times.length + 1} times within ${MONITOR_DEFAULTS.hangRestartWindowMs} ms; restarts do not cure it`)
+        return
+      }
+      times.push(t)
+      hangRestarts.set(name, times)
+      incidents.step(id, { kind: 'acted', summary: `supervisor restarting hung ${name} (SIGTERM, then SIGKILL after the grace period)`, data: { action: 'restart', by: 'supervisor' } })
+      await supervisor.restartComponent(name, { reason: 'hang' })
+      await verifyAfterRestart(name, [id])
+    } catch (err) { logger.warn({ err, component: name }, 'restarting a hung component failed') }
   }
 
   const wire = (): void => {
@@ -158,6 +183,15 @@ export function createMonitor (options: MonitorOptions): Monitor {
         data: { probe: e.probe, failures: e.status.consecutiveFailures }
       })
     }))
+    if (restartOnHang && openIncidents) {
+      unsubs.push(probes.on('unhealthy', (e) => {
+        const detail = e.status.lastResult?.detail ?? ''
+        if (classifyProbeFailure(e.kind, detail) !== 'hang') return
+        const inc = incidents.findOpen(e.component, 'hang')
+        if (inc === undefined) return
+        void restartHung(e.component, inc.id)
+      }))
+    }
     unsubs.push(probes.on('probe_error', (e) => {
       if (!e.gaveUp) return
       report({

@@ -129,7 +129,7 @@ describe('monitor: probe runner with real workloads', () => {
     await waitFor(() => bad.length === 1, 5000)
     const took = Date.now() - t0
     assert.equal(bad[0]!.failures, 3)
-    assert.ok(took < 2000, `took ${took} ms`)
+    assert.ok(took < 5000, `took ${took} ms`)
     assert.ok(bad[0]!.first !== undefined && bad[0]!.first <= Date.now())
     const h = runner.health('api')
     assert.equal(h.healthy, false)
