@@ -116,8 +116,11 @@ export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions
       ...(input.metrics.incidentRows != null ? { incidentRows: input.metrics.incidentRows } : {}),
       anomalies: remaining
     }, options.rank)
+    const nodeOf = new Map<string, string>()
+    for (const a of remaining) if (!nodeOf.has(a.component)) nodeOf.set(a.component, a.node)
     candidates = r.candidates.map((c) => ({
       component: c.component,
+      ...(nodeOf.has(c.component) ? { node: nodeOf.get(c.component) as string } : {}),
       score: c.score,
       confidence: c.confidence,
       explanation: clip(c.explanation),
