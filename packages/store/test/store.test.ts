@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname, basename } from 'node:path'
 import { createHlc, encode } from '@homeostat/hlc'
+import { Level } from 'level'
 import { openStore, type Store } from '../src/index.ts'
 
 describe('store: event log, sub-stores, batches', () => {
@@ -122,6 +123,20 @@ describe('store: event log, sub-stores, batches', () => {
     store = await openStore({ path, onCorrupt: 'move-aside' })
     assert.equal((await store.log.read()).length, 0)
     assert.ok(readdirSync(dirname(path)).some((f) => f.startsWith(`${basename(path)}.corrupt-`)))
+  })
+
+  it('a stored value that does not decode is STORE_CORRUPT for that read, and the store stays usable', async () => {
+    const path = join(dir, 'db')
+    const raw = new Level<string, string>(path, { valueEncoding: 'utf8' })
+    await raw.open()
+    await raw.sublevel<string, string>('kv-items', { valueEncoding: 'utf8' }).put('bad', '{not json')
+    await raw.close()
+    store = await openStore({ path })
+    await assert.rejects(store.sub('items').get('bad'), { code: 'STORE_CORRUPT' })
+    await assert.rejects(store.sub('items').entries(), { code: 'STORE_CORRUPT' })
+    await store.sub('items').put('good', { ok: true })
+    assert.deepEqual(await store.sub('items').get('good'), { ok: true })
+    assert.equal(store.stats().errors, 2)
   })
 
   it('onCorrupt: repair recovers the records LevelDB can rebuild', async () => {
