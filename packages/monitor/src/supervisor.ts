@@ -33,7 +33,13 @@ export const SUPERVISOR_DEFAULTS = {
   /** Longer lines are truncated: bounds the tail at ~25 KiB per stream. */
   tailLineLength: 512,
   /** Exit times remembered per component (bounds crash-loop bookkeeping). */
-  exitHistory: 32
+  exitHistory: 32,
+  /**
+   * After 'exit', wait this long at most for the output pipes to drain so the
+   * tail holds the last words of a crash (a grandchild holding the pipe open
+   * must not delay the exit report for longer).
+   */
+  exitDrainMs: 50
 } as const
 
 export type ComponentState = 'starting' | 'running' | 'exited' | 'stopped' | 'quarantined'
@@ -227,9 +233,9 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     }
   }
 
-  const onExit = (name: string, e: Entry, child: ChildProcess, code: number | null, signal: string | null, error?: string): void => {
+  const onExit = (name: string, e: Entry, child: ChildProcess, code: number | null, signal: string | null, error?: string, exitAtMs?: number): void => {
     if (e.child !== child) return
-    const atMs = now()
+    const atMs = exitAtMs ?? now()
     const expected = e.stopping
     const exit: ExitInfo = { code, signal, atMs, expected }
     const reason = e.pendingReason ?? (expected ? 'stopped' : error !== undefined ? 'spawn_error' : undefined)
@@ -337,7 +343,20 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
           logger.warn({ err, component: name }, 'child process error')
         }
       })
-      child.once('exit', (code, signal) => { onExit(name, e, child, code, signal) })
+      child.once('exit', (code, signal) => {
+        const exitAtMs = now()
+        const drained = (): boolean => (child.stdout?.readableEnded ?? true) && (child.stderr?.readableEnded ?? true)
+        if (drained()) { onExit(name, e, child, code, signal, undefined, exitAtMs); return }
+        let fired = false
+        const fire = (): void => {
+          if (fired) return
+          fired = true
+          clearTimeout(t)
+          onExit(name, e, child, code, signal, undefined, exitAtMs)
+        }
+        const t = setTimeout(fire, SUPERVISOR_DEFAULTS.exitDrainMs)
+        child.once('close', fire)
+      })
     })
     return infoOf(e)
   }
