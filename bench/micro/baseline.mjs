@@ -3,7 +3,7 @@
 // failureThreshold 3, initialDelaySeconds 0) and restartPolicy Always.
 // On the third consecutive failure the container is killed (SIGTERM, grace,
 // SIGKILL) and started again at once (the first restart has no back-off).
-// The grace is the same 1 s homeostat uses for a hang (Kubernetes' default
+// The grace is 1 s, twice homeostat's hang grace (Kubernetes' default
 // terminationGracePeriodSeconds is 30 s, which would make the baseline
 // slower still for a process that ignores SIGTERM, as this one does).
 // Recovery time is when the restarted process first answers, seen by an

@@ -51,8 +51,12 @@ export const RECOVERY_DEFAULTS: RecoveryDefaults = {
   backoffWindowMs: 5 * 60_000,
   /** 3 s: a healthy Node/Python service flushes and exits well within this. */
   restartGraceMs: 3_000,
-  /** 1 s: a hung process rarely honours SIGTERM; do not wait long before SIGKILL. */
-  hangGraceMs: 1_000,
+  /**
+   * 500 ms: the process has already failed its probes for longer than this;
+   * a hung process rarely honours SIGTERM, and one that does exits in well
+   * under half a second. Waiting longer only adds to the outage.
+   */
+  hangGraceMs: 500,
   actionTimeoutMs: {
     /** Stop (grace) + start + a margin. */
     default: 15_000,

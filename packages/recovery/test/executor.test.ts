@@ -27,7 +27,7 @@ describe('recovery executor (real processes)', function () {
   it('restarts a crashed process, verifies it, and records acted → verified → recovered', async () => {
     sup = createSupervisor({ autoRestart: false, components: [{ name: 'c', command: node, args: ['-e', 'setTimeout(() => process.exit(3), 50)'] }] })
     await sup.start()
-    await new Promise((r) => setTimeout(r, 300))
+    for (let i = 0; i < 250 && sup.info('c').state !== 'exited'; i++) await new Promise((r) => setTimeout(r, 20))
     assert.equal(sup.info('c').state, 'exited')
     sup.updateSpec('c', { args: ['-e', SLEEPER] })
     const log = makeLog()
