@@ -69,7 +69,7 @@ describe('monitor: supervisor (real processes)', function () {
   it('stopComponent escalates SIGTERM to SIGKILL after the grace period', async () => {
     sup = createSupervisor({ components: [{ name: 'stubborn', command: node, args: [worker], env: { MODE: 'ignore-term' } }] })
     await sup.start()
-    await waitFor(() => sup!.tail('stubborn').stdout.length > 0)
+    await waitFor(() => sup!.tail('stubborn').stdout.includes('handler installed'))
     const t0 = Date.now()
     const i = await sup.stopComponent('stubborn', { graceMs: 300 })
     assert.ok(Date.now() - t0 >= 290)
