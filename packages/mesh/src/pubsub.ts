@@ -39,7 +39,7 @@ export interface PubSubOptions {
 
 export function createPubSub (o: PubSubOptions): PubSubLayer {
   const subs = new Map<string, Subscription>()
-  const decoded = new WeakMap<Message, Envelope<unknown>>()
+  const decoded = new WeakMap<Message, { env: Envelope<unknown>, sent: HlcTimestamp }>()
   const stats: MeshStats = { published: 0, delivered: 0, rejected: {}, rejectedBySender: {}, bytesSent: 0, bytesReceived: 0 }
   const maxSenders = o.maxTrackedSenders ?? 1024
 
@@ -71,7 +71,7 @@ export function createPubSub (o: PubSubOptions): PubSubLayer {
     if (sent.node !== sender) return reject('forged', sender, `hlc node ${sent.node}`)
     const aheadMs = sent.wallMs - o.hlc.physicalNow()
     if (aheadMs > o.hlc.maxOffsetMs) return reject('clock', sender, `${aheadMs} ms ahead`)
-    decoded.set(msg, env)
+    decoded.set(msg, { env, sent })
     return TopicValidatorResult.Accept
   }
 
@@ -79,10 +79,10 @@ export function createPubSub (o: PubSubOptions): PubSubLayer {
     const msg = evt.detail
     const sub = subs.get(msg.topic)
     if (sub == null || msg.type !== 'signed') return
-    const env = decoded.get(msg)
-    if (env == null) return // not validated by us (e.g. subscribed after it arrived)
+    const checked = decoded.get(msg)
+    if (checked == null) return // not validated by us (e.g. subscribed after it arrived)
     decoded.delete(msg)
-    const sentHlc = decodeHlc(env.hlc)
+    const { env, sent: sentHlc } = checked
     let receivedHlc: HlcTimestamp
     try {
       receivedHlc = o.hlc.receive(sentHlc)
