@@ -113,12 +113,60 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
       return await runAgent({ configFile: (v.config as string | undefined) ?? defaultConfigPath(), role, listen: v.listen as string | undefined })
     }
   },
-  status: {
-    summary: 'this node: loops, components, health, peers',
-    usage: 'homeostat status [--json]',
+  stop: {
+    summary: 'stop the local agent gracefully (SIGTERM to the pid in its data dir) and wait',
+    usage: 'homeostat stop [--config FILE] [--timeout S]',
+    options: { config: { type: 'string', short: 'c' }, timeout: { type: 'string', default: '10' }, help: { type: 'boolean', short: 'h' } },
+    details: `  -c, --config FILE   the agent's config (default $HOMEOSTAT_CONFIG or ./homeostat.yaml)
+      --timeout S     wait this long for it to exit (default 10)`,
+    async run (v, _p, io) {
+      const { loadConfig } = await import('./config/load.ts')
+      const { readFileSync } = await import('node:fs')
+      const { join } = await import('node:path')
+      const c = loadConfig((v.config as string | undefined) ?? defaultConfigPath())
+      let pid: number
+      try { pid = Number.parseInt(readFileSync(join(c.dataDir, 'agent.pid'), 'utf8'), 10) } catch { io.out('no agent running (no pid file)'); return EXIT.ok }
+      try { process.kill(pid, 'SIGTERM') } catch { io.out(`no agent running (pid ${pid} is gone)`); return EXIT.ok }
+      const deadline = Date.now() + Number(v.timeout) * 1000
+      for (;;) {
+        try { process.kill(pid, 0) } catch { io.out(`agent ${pid} stopped`); return EXIT.ok }
+        if (Date.now() > deadline) { io.err(`homeostat stop: agent ${pid} still running after ${String(v.timeout)} s`); return EXIT.failure }
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+  },
+  dashboard: {
+    summary: 'print the dashboard URL (with the API token in its #fragment, so the page can approve)',
+    usage: 'homeostat dashboard [--config FILE]',
     options: common,
     async run (v, _p, io) {
-      const s = await client(v).get<Record<string, unknown> & { components: ComponentView[], loops: Array<{ name: string, running: boolean, ready: boolean }> }>('/api/status')
+      const cl = client(v)
+      const { loadConfig } = await import('./config/load.ts')
+      const { readToken } = await import('./datadir.ts')
+      const token = (v.token as string | undefined) ?? process.env.HOMEOSTAT_TOKEN ?? readToken(loadConfig((v.config as string | undefined) ?? defaultConfigPath()).dataDir)
+      io.out(`${cl.url}/#token=${token}`)
+      return EXIT.ok
+    }
+  },
+  status: {
+    summary: 'this node: loops, components, health, peers',
+    usage: 'homeostat status [--wait S] [--json]',
+    options: { ...common, wait: { type: 'string' } },
+    details: '      --wait S        wait up to S seconds for the agent to be up and ready (scripts, ExecStartPost)',
+    async run (v, _p, io) {
+      const cl = client(v)
+      if (typeof v.wait === 'string') {
+        const waitS = Number(v.wait)
+        if (!Number.isFinite(waitS) || waitS < 0) throw new UsageError(`--wait must be a number of seconds, got "${v.wait}"`)
+        const deadline = Date.now() + waitS * 1000
+        for (;;) {
+          const ok = await fetch(cl.url + '/readyz', { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)
+          if (ok) break
+          if (Date.now() > deadline) throw new AgentUnreachableError(`the agent at ${cl.url} was not ready within ${waitS} s`)
+          await new Promise((resolve) => setTimeout(resolve, 250))
+        }
+      }
+      const s = await cl.get<Record<string, unknown> & { components: ComponentView[], loops: Array<{ name: string, running: boolean, ready: boolean }> }>('/api/status')
       if (v.json === true) { io.out(JSON.stringify(s, null, 2)); return EXIT.ok }
       io.out(`node ${String(s.node)} (${String(s.role)}) v${String(s.version)}  pid ${String(s.pid)}  up ${ms(Number(s.uptimeS) * 1000)}  health ${health(s.health as number)}`)
       io.out(`api ${String(s.apiUrl)}  config ${String(s.configFile)}`)

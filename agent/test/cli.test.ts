@@ -30,7 +30,7 @@ describe('homeostat CLI', function () {
   it('--help on everything, and a helpful unknown-command error', async () => {
     const top = await run(['--help'])
     assert.equal(top.code, EXIT.ok)
-    for (const v of ['init', 'agent', 'status', 'peers', 'incidents', 'interventions', 'approvals', 'approve', 'deny', 'policy', 'report', 'demo']) {
+    for (const v of ['init', 'agent', 'stop', 'dashboard', 'status', 'peers', 'incidents', 'interventions', 'approvals', 'approve', 'deny', 'policy', 'report', 'demo']) {
       assert.match(top.out, new RegExp(`^  ${v} `, 'm'))
       const h = await run([v, '--help'])
       assert.equal(h.code, EXIT.ok, v)
