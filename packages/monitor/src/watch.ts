@@ -128,7 +128,8 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
   const stats: WatchStats = { samples: 0, reports: 0, detectors: 0, detectorBytes: 0, oomKills: 0 }
   let unsub: Unsubscribe | undefined
 
-  const newWindow = (): TrendWindow => new TrendWindow(o.trendMaxPoints, o.trendWindowMs, o.trendWindowMs / o.trendMaxPoints / 2)
+  // Spacing at a quarter of the nominal interval: a 1 Hz sample arriving a millisecond early must not be skipped.
+  const newWindow = (): TrendWindow => new TrendWindow(o.trendMaxPoints, o.trendWindowMs, o.trendWindowMs / o.trendMaxPoints / 4)
 
   const emit = (r: AnomalyReport, force = false): void => {
     const k = `${r.component}\u0000${r.failureClass}`
