@@ -106,3 +106,48 @@ export function createIncidentLog (o: IncidentLogOptions): IncidentLog {
     get droppedSteps () { return droppedSteps }
   }
 }
+
+/** The parts of the monitor's IncidentManager the adapter uses (createIncidentManager satisfies it). */
+export interface IncidentManagerLike {
+  report: (r: { component: string, failureClass: string, metric: string, kind: Anomaly['kind'], score: number, value: number, onsetMs?: number, detail?: string, evidence?: string[], targetKind?: TargetKind }) => { incident: Incident, anomaly: Anomaly, opened: boolean }
+  step: (id: string, s: StepInput) => IncidentStep
+  get: (id: string) => Incident | undefined
+  list: () => Incident[]
+  on: (event: 'step', fn: (v: { incident: Incident, step: IncidentStep }) => void) => () => void
+}
+
+/**
+ * Uses the monitor's IncidentManager (persisted in the store, one open
+ * incident per component + class) as the micro loop's incident log. The loop
+ * still decides what opens an incident (anti-flapping) before it reports.
+ */
+export function incidentLogFrom (manager: IncidentManagerLike, hooks: { publish?: (i: Incident) => void, onStep?: (i: Incident, s: IncidentStep) => void, hlc: Hlc, now: () => number }): IncidentLog & { close: () => void } {
+  let droppedSteps = 0
+  const publish = (inc: Incident): void => { try { hooks.publish?.(structuredClone(inc)) } catch {} }
+  const off = manager.on('step', ({ incident, step }) => { hooks.onStep?.(incident, step); publish(incident) })
+  return {
+    open (input) {
+      const a = input.anomaly
+      const r = manager.report({ component: input.component, failureClass: input.failureClass, metric: a.metric, kind: a.kind, score: a.score, value: a.value, onsetMs: input.onsetMs, detail: input.summary, evidence: input.evidence, targetKind: input.targetKind })
+      publish(r.incident)
+      return r.incident
+    },
+    step (id, s) {
+      try {
+        return manager.step(id, s)
+      } catch {
+        // closed or full: the record is final; count it and return the step unrecorded
+        droppedSteps++
+        const step: IncidentStep = { kind: s.kind, hlc: encode(hooks.hlc.now()), atMs: hooks.now(), summary: s.summary.slice(0, LIMITS.textLength) }
+        return step
+      }
+    },
+    attach (id, anomaly) {
+      try { manager.step(id, { kind: 'note', summary: `anomaly ${anomaly.metric} = ${anomaly.value}${anomaly.detail != null ? `: ${anomaly.detail}` : ''}`.slice(0, LIMITS.textLength), data: { anomalyId: anomaly.id } }) } catch { droppedSteps++ }
+    },
+    get: (id) => manager.get(id),
+    list: () => manager.list(),
+    get droppedSteps () { return droppedSteps },
+    close: off
+  }
+}

@@ -13,6 +13,6 @@ export {
 } from './loop.ts'
 export { MICRO_DEFAULTS } from './defaults.ts'
 export { classifyExit, classifyProbe } from './classify.ts'
-export { createIncidentLog, type IncidentLog } from './incidents.ts'
+export { createIncidentLog, incidentLogFrom, type IncidentLog, type IncidentManagerLike } from './incidents.ts'
 export { createResourceWatch, RESOURCE_DEFAULTS, processCpuSeconds, processRssMb, dirSizeMb, type ResourceWatch, type ResourceOptions } from './resources.ts'
 export { linearTrend, timeToLimitMs, type Point } from './trend.ts'

@@ -21,7 +21,7 @@ import {
 } from '@homeostat/recovery'
 import { classifyExit, classifyProbe } from './classify.ts'
 import { MICRO_DEFAULTS } from './defaults.ts'
-import { createIncidentLog, type IncidentLog } from './incidents.ts'
+import { createIncidentLog, incidentLogFrom, type IncidentLog, type IncidentManagerLike } from './incidents.ts'
 
 type Unsubscribe = () => void
 
@@ -93,6 +93,12 @@ export interface MicroLoopOptions {
   approve?: (incident: Incident, plan: PlannedAction) => Promise<boolean>
   /** Receives a copy of an incident whenever it changes (the agent's incident book). */
   publish?: (incident: Incident) => void
+  /**
+   * Keep incident records in the monitor's IncidentManager (persisted in the
+   * store) instead of the loop's own in-memory log. The loop still decides
+   * what opens an incident (anti-flapping) and writes every step through it.
+   */
+  incidents?: IncidentManagerLike
   recoveryConfig?: Record<string, ComponentRecoveryConfig>
   recoveryDefaults?: Partial<RecoveryDefaults>
   actions?: ActionTable
@@ -155,14 +161,16 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
   }
   const stats: MicroStats = { anomalies: 0, incidentsOpened: 0, recovered: 0, escalated: 0, quarantined: 0, attributedToRecovery: 0, ignoredQuarantined: 0, handlerErrors: 0, droppedSteps: 0, startupDeferred: 0 }
 
-  const log: IncidentLog = createIncidentLog({
+  const onStep = (incident: Incident, step: IncidentStep): void => { emit('step', { incident, step }) }
+  const managed = options.incidents != null ? incidentLogFrom(options.incidents, { publish: options.publish, onStep, hlc, now }) : undefined
+  const log: IncidentLog = managed ?? createIncidentLog({
     node,
     hlc,
     now,
     maxIncidents: d.maxIncidents,
     maxAnomaliesPerIncident: d.maxAnomaliesPerIncident,
     publish: options.publish,
-    onStep: (incident, step) => { emit('step', { incident, step }) }
+    onStep
   })
 
   const defaultVerify = async (component: string): Promise<boolean> => {
@@ -459,6 +467,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       started = false
       for (const u of unsubs.splice(0)) u()
       for (const st of startup.values()) if (st.timer != null) clearTimeout(st.timer)
+      managed?.close()
       let timer: ReturnType<typeof setTimeout> | undefined
       await Promise.race([Promise.allSettled([...running]), new Promise((resolve) => { timer = setTimeout(resolve, budgetMs) })])
       clearTimeout(timer)
