@@ -114,6 +114,8 @@ describe('monitor: real faults open incidents', function () {
     assertWellFormed(inc)
     assert.deepEqual(inc.steps.map((s) => s.kind), ['opened', 'detected', 'acted', 'verified', 'recovered'])
     assert.equal(m.supervisor.info('api').restarts, 1)
+    // the answering instance's probe latencies flow into the metrics path
+    await waitFor(() => m.metrics.latest().get('api/probe.http.latency_ms'))
     assert.equal(m.supervisor.info('api').lastExit?.reason, 'hang')
   })
 

@@ -51,6 +51,8 @@ export interface MonitorOptions {
   verifyTimeoutMs?: number
   /** Restart a component whose probes report a hang (default: = autoRestart). */
   restartOnHang?: boolean
+  /** Feed successful probe latencies into the metrics path as `probe.<kind>.latency_ms` (default true), so the detector sees a slowing service. */
+  probeLatencyMetrics?: boolean
 }
 
 export interface Monitor {
@@ -206,6 +208,11 @@ export function createMonitor (options: MonitorOptions): Monitor {
       })
     }))
     unsubs.push(watch.on('report', report))
+    if (options.probeLatencyMetrics ?? true) {
+      unsubs.push(probes.on('result', (e) => {
+        if (e.result.status === 'ok' && e.kind !== 'process') metrics.ingest({ metric: `probe.${e.kind}.latency_ms`, component: e.component, value: e.result.latencyMs, atMs: e.atMs })
+      }))
+    }
     if (autoRestart && openIncidents) {
       unsubs.push(supervisor.on('start', (e) => {
         if (e.restarts === 0) return

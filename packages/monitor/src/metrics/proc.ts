@@ -102,7 +102,10 @@ export function readThermal (sysRoot = '/sys'): ThermalZone[] {
     const t = Number(readText(join(base, z, 'temp')))
     if (!Number.isFinite(t)) continue
     const type = (readText(join(base, z, 'type')) ?? z).trim().replace(/[^A-Za-z0-9_-]/g, '_')
-    out.push({ name: type !== '' ? type : z, tempC: t / 1000 })
+    let name = type !== '' ? type : z
+    // Two zones of one type (e.g. two "cpu-thermal") keep distinct series.
+    if (out.some((o) => o.name === name)) name = `${name}_${z.slice('thermal_zone'.length)}`
+    out.push({ name, tempC: t / 1000 })
   }
   return out
 }
