@@ -6,7 +6,7 @@
 // delays persistence but never the caller, and memory stays bounded.
 import { encode, type Hlc } from '@homeostat/hlc'
 import {
-  LIMITS, incidentStepSchema, parseWith,
+  LIMITS, incidentSchema, incidentStepSchema, parseWith,
   type Anomaly, type AnomalyKind, type Incident, type IncidentStatus, type IncidentStep, type IncidentStepKind, type TargetKind
 } from '@homeostat/interface'
 import type { Store } from '@homeostat/store'
@@ -78,6 +78,8 @@ export interface IncidentStats {
   /** Log entries not persisted because the writer queue was full. */
   droppedLogEntries: number
   persistErrors: number
+  /** Stored records that failed validation on load. */
+  invalidStored: number
 }
 
 export interface IncidentManager {
@@ -144,7 +146,7 @@ export function createIncidentManager (options: IncidentManagerOptions): Inciden
   const events = new Emitter<IncidentEvents>(logger)
   const byId = new Map<string, Incident>()
   const openByKey = new Map<string, string>()
-  const stats: IncidentStats = { opened: 0, deduplicated: 0, steps: 0, closed: 0, droppedSteps: 0, droppedLogEntries: 0, persistErrors: 0 }
+  const stats: IncidentStats = { opened: 0, deduplicated: 0, steps: 0, closed: 0, droppedSteps: 0, droppedLogEntries: 0, persistErrors: 0, invalidStored: 0 }
   const session = randomBytes(3).toString('hex')
   let seq = 0
   const key = (component: string, failureClass: string): string => `${component}\u0000${failureClass}`
@@ -306,8 +308,12 @@ export function createIncidentManager (options: IncidentManagerOptions): Inciden
     async load () {
       if (store === undefined) return 0
       let n = 0
-      for await (const [id, inc] of store.sub<Incident>(INCIDENT_DEFAULTS.subStore).iterate()) {
+      for await (const [id, raw] of store.sub<unknown>(INCIDENT_DEFAULTS.subStore).iterate()) {
         if (byId.has(id)) continue
+        // A record from an older version or a damaged file is skipped and counted, never trusted.
+        const parsed = incidentSchema.safeParse(raw)
+        if (!parsed.success) { stats.invalidStored++; logger.warn({ id }, 'skipping an invalid stored incident'); continue }
+        const inc = parsed.data as Incident
         if (isClosed(inc) && byId.size >= maxIncidents) continue
         byId.set(id, inc)
         if (!isClosed(inc)) openByKey.set(key(inc.component, inc.failureClass), id)

@@ -79,8 +79,10 @@ describe('monitor: incident manager', () => {
     await store.close()
     store = await openStore({ path, nodeId: 'n1' })
     try {
+      await store.sub('incidents').put('junk', { id: 'junk', status: 'sideways' })
       const m2 = createIncidentManager({ node: 'n1', hlc, store })
       assert.equal(await m2.load(), 2)
+      assert.equal(m2.stats().invalidStored, 1)
       assert.equal(m2.get(closed.id)!.status, 'recovered')
       const again = m2.report(rep())
       assert.equal(again.opened, false)
