@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'mocha'
+import type { ActionKind } from '@homeostat/interface'
+import { createManualClock, createPlanner } from '@homeostat/planner'
+import { incident, outcome, request, roomy } from './helpers.ts'
+
+describe('planner/escalation', () => {
+  it('tries the next action after a failed one, then quarantines and asks a human, never loops', async () => {
+    const clock = createManualClock(0)
+    const p = createPlanner({ mode: 'static', clock, seed: 11, capacity: roomy, maxAttempts: 3 })
+    const inc = incident('i1', 'crash', 'service')
+    const available: ActionKind[] = ['restart', 'kill', 'reload', 'rollback', 'degrade', 'quarantine']
+    const attempted: ActionKind[] = []
+    const seen: ActionKind[] = []
+    for (let round = 0; round < 20; round++) {
+      const plan = await p.plan(request(inc, available, attempted))
+      seen.push(plan.action)
+      if (plan.action === 'escalate') break
+      if (plan.action === 'quarantine') { attempted.push('quarantine'); continue }
+      p.record(outcome(inc, plan.action, false))
+      attempted.push(plan.action)
+      clock.advance(10_000)
+    }
+    assert.equal(seen.length, 5, `sequence ${seen.join(' → ')}`)
+    assert.deepEqual(seen.slice(3), ['quarantine', 'escalate'])
+    assert.equal(new Set(seen.slice(0, 3)).size, 3, 'no action repeats within an incident')
+    assert.equal(p.stats().quarantines, 1)
+  })
+
+  it('never repeats a failed action even when the caller forgets to pass `attempted`', async () => {
+    const clock = createManualClock(0)
+    const p = createPlanner({ mode: 'static', clock, seed: 2, capacity: roomy })
+    const inc = incident('i2')
+    const actions: ActionKind[] = []
+    for (let i = 0; i < 12; i++) {
+      const plan = await p.plan(request(inc, ['restart', 'kill', 'quarantine']))
+      actions.push(plan.action)
+      if (plan.action === 'escalate') break
+      p.record(outcome(inc, plan.action, false))
+    }
+    assert.deepEqual(actions.slice(2), ['quarantine', 'escalate'])
+    assert.notEqual(actions[0], actions[1])
+  })
+
+  it('without quarantine available the exhausted incident escalates', async () => {
+    const p = createPlanner({ mode: 'static', clock: createManualClock(0), seed: 2, capacity: roomy })
+    const inc = incident('i3')
+    const plan1 = await p.plan(request(inc, ['restart']))
+    p.record(outcome(inc, plan1.action, false))
+    const plan2 = await p.plan(request(inc, ['restart'], ['restart']))
+    assert.equal(plan2.action, 'escalate')
+  })
+
+  it('a diagnosed root cause becomes the target; a recovered incident needs nothing', async () => {
+    const p = createPlanner({ mode: 'static', clock: createManualClock(0), seed: 2, capacity: roomy })
+    const inc = incident('i4', 'crash', 'process', 'frontend')
+    const plan = await p.plan({ ...request(inc, ['restart']), diagnosis: { incidentId: 'i4', hlc: '000000000000001-000000-n1', candidates: [{ component: 'db', score: 3, confidence: 0.8, explanation: 'upstream', evidence: [] }], independentGroups: [], attributedToRecovery: [], explanation: '' } })
+    assert.equal(plan.target, 'db')
+    assert.equal((await p.plan(request({ ...inc, status: 'recovered' }, ['restart']))).action, 'none')
+  })
+
+  it('rejects malformed outcomes (counted, audited), keeps learning from good ones', () => {
+    const p = createPlanner({ mode: 'static', clock: createManualClock(0), seed: 2, capacity: roomy })
+    const inc = incident('i5')
+    p.record({ ...outcome(inc, 'restart', true), durationMs: -5 })
+    p.record({ ...outcome(inc, 'restart', true), cost: { cpuSeconds: Number.POSITIVE_INFINITY, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 } })
+    p.record(outcome(inc, 'restart', true))
+    assert.equal(p.stats().rejectedOutcomes, 2)
+    assert.equal(p.learning.outcomes.view('crash', 'restart').n, 1)
+    assert.ok(p.audit.records().some((r) => r.kind === 'outcome-rejected'))
+  })
+})
