@@ -121,7 +121,8 @@ describe('homeostat CLI', function () {
   it('policy and report', async () => {
     const p = await run(['policy', ...c()])
     assert.equal(p.code, 0)
-    assert.match(p.out, /policy: playbook/)
+    assert.match(p.out, /policy: constrained/)
+    assert.match(p.out, /ledger: spent [0-9.]+ of 1.000/)
     assert.match(p.out, /crash\s+restart\s+100%\s+1/)
     const r = await run(['report', ...c()])
     assert.equal(r.code, 0)

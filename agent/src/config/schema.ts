@@ -45,6 +45,8 @@ export const configSchema = z.object({
     swarmKeyFile: z.string().default('swarm.key')
   }).strict().default({ enabled: true, listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: true, swarmKeyFile: 'swarm.key' }),
   policy: z.object({
+    /** planner: the constrained policy (learned outcomes, safety budget, audit log); playbook: the fixed, readable playbook. */
+    engine: z.enum(['planner', 'playbook'], { error: 'expected planner or playbook' }).default('planner'),
     /** static: β = fraction × capacity; dynamic: blends current and historical capacity; adaptive: learned within bounds. */
     budgetMode: z.enum(['static', 'dynamic', 'adaptive'], { error: 'expected one of static, dynamic, adaptive' }).default('static'),
     /** β as a fraction of available capacity (0.15 is the mission-critical default). */
@@ -55,7 +57,7 @@ export const configSchema = z.object({
     approvalRiskThreshold: z.number({ error: 'expected a number between 0 and 1' }).min(0, { error: 'expected a number between 0 and 1' }).max(1, { error: 'expected a number between 0 and 1' }).default(0.8),
     /** An approval nobody answers expires (the planner then picks a safer action or escalates). */
     approvalTimeoutMs: ms('approvalTimeoutMs').positive().default(600_000)
-  }).strict().default({ budgetMode: 'static', budgetFraction: 0.15, budgetWindowMs: 3_600_000, approvalRiskThreshold: 0.8, approvalTimeoutMs: 600_000 }),
+  }).strict().default({ engine: 'planner', budgetMode: 'static', budgetFraction: 0.15, budgetWindowMs: 3_600_000, approvalRiskThreshold: 0.8, approvalTimeoutMs: 600_000 }),
   system: z.object({
     /** /proc and /sys sampling period. 1 s is cheap on a Pi and sees a leak trend in seconds. */
     sampleMs: ms('sampleMs').min(100, { error: 'expected sampleMs ≥ 100' }).default(1000)

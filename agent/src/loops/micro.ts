@@ -7,6 +7,10 @@ import type { Logger } from 'pino'
 import { createSupervisor, createProbeRunner, type Supervisor, type ProbeRunner } from '@homeostat/monitor'
 import type { RecoveryPolicy, Incident, PlannedAction } from '@homeostat/interface'
 import { createPlaybook } from '@homeostat/recovery'
+import { createPlanner, createFileAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
+import { createFileJsonStore } from '@homeostat/learning'
+import { join } from 'node:path'
+import { totalmem } from 'node:os'
 import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../micro/index.ts'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
 import type { LoadedConfig } from '../config/load.ts'
@@ -64,6 +68,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   let probes: ProbeRunner | undefined
   let watch: ResourceWatch | undefined
   let loop: MicroLoop | undefined
+  let planner: Planner | undefined
   let started = false
 
   const components = (): ComponentView[] => {
@@ -107,8 +112,29 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never })
     watch = createResourceWatch({ supervisor, enforceMemoryLimit: true })
     const threshold = () => ctx.config().config.policy.approvalRiskThreshold
-    let policy: RecoveryPolicy = opts.policy?.(ctx) ?? createPlaybook({ now: ctx.now })
-    policy = withApprovalThreshold(policy, threshold)
+    const pc = cfg.config.policy
+    let policy: RecoveryPolicy
+    if (opts.policy !== undefined) policy = withApprovalThreshold(opts.policy(ctx) ?? createPlaybook({ now: ctx.now }), threshold)
+    else if (pc.engine === 'playbook') policy = withApprovalThreshold(createPlaybook({ now: ctx.now }), threshold)
+    else {
+      // The constrained planner. Its static β is 0.15 × capacity; budgetFraction scales the capacity it sees so β = budgetFraction × capacity.
+      const scale = pc.budgetFraction / STATIC_FRACTION
+      planner = createPlanner({
+        mode: pc.budgetMode,
+        nodeId: ctx.nodeName,
+        windowMs: pc.budgetWindowMs,
+        capacity: () => {
+          const c = hostCapacity({ windowMs: pc.budgetWindowMs, memoryMb: Math.round(totalmem() / 1048576) })
+          return { cpuSeconds: c.cpuSeconds * scale, memoryMb: c.memoryMb * scale, bandwidthKb: c.bandwidthKb * scale, disruptionSeconds: c.disruptionSeconds * scale }
+        },
+        store: createFileJsonStore(join(cfg.dataDir, 'learning')),
+        auditStore: createFileAuditStore(join(cfg.dataDir, 'audit.log')),
+        health: () => { const cs = components(); return cs.length === 0 ? 1 : cs.filter((c) => c.health === 'ok' || c.health === 'unknown').length / cs.length },
+        // The agent's approval queue is the gate (CLI, API and dashboard decide there).
+        approval: { mode: 'flag', riskThreshold: pc.approvalRiskThreshold, timeoutMs: pc.approvalTimeoutMs }
+      })
+      policy = planner
+    }
     for (const w of opts.wrapPolicy ?? []) policy = w(policy)
     loop = createMicroLoop({
       node: ctx.nodeName,
@@ -168,6 +194,26 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     loop: () => loop,
     async start () {
       build(ctx.config())
+      if (planner !== undefined) {
+        const r = await planner.start()
+        log.info({ learning: r.learning, audit: r.audit }, 'planner loaded its learning state and audit chain')
+        const p = planner
+        ctx.providers.budget = () => {
+          const b = p.budget()
+          const frac = (c: { cpuSeconds: number, memoryMb: number, bandwidthKb: number, disruptionSeconds: number }) =>
+            Math.max(...(['cpuSeconds', 'memoryMb', 'bandwidthKb', 'disruptionSeconds'] as const).map((k) => b.beta[k] > 0 ? c[k] / b.beta[k] : 0))
+          return {
+            available: true,
+            mode: b.mode,
+            betaUnits: 1,
+            spentUnits: b.utilisation,
+            windowMs: b.windowMs,
+            lambda: b.lambda,
+            entries: b.entries.slice(-200).map((e) => ({ atMs: e.atMs, incidentId: e.incidentId, action: e.action, costUnits: frac(e.cost), admitted: true, reason: e.state })),
+            detail: { beta: b.beta, available: b.available, spent: b.spent, reserved: b.reserved, remaining: b.remaining, adaptiveFraction: b.adaptiveFraction, historical: b.historical }
+          }
+        }
+      }
       ctx.providers.components = components
       ctx.providers.policy = () => {
         const p = ctx.config().config.policy
@@ -181,8 +227,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
           cells.set(k, c)
         }
         return {
-          kind: opts.policy === undefined ? 'playbook' : 'constrained',
-          source: opts.policy === undefined ? 'fixed playbook (@homeostat/recovery)' : 'constrained planner (@homeostat/planner)',
+          kind: planner !== undefined ? 'constrained' : 'playbook',
+          source: planner !== undefined ? `constrained planner (@homeostat/planner), λ = ${planner.lambda().toFixed(3)}` : 'fixed playbook (@homeostat/recovery)',
           approvalRiskThreshold: p.approvalRiskThreshold,
           budgetMode: p.budgetMode,
           budgetFraction: p.budgetFraction,
@@ -200,6 +246,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       if (!started) return
       started = false
       await loop?.stop(1500)
+      try { await planner?.stop() } catch (err) { log.warn({ err: (err as Error).message }, 'planner stop failed') }
       probes?.stop()
       await supervisor?.stop({ graceMs: 1000, reason: 'agent stopping' })
     },

@@ -46,11 +46,16 @@ export interface InterventionView {
 export interface BudgetView {
   available: boolean
   mode?: string
-  /** β for the current window, in the planner's cost units. */
+  /** β for the current window, normalised to 1 (the ledger's entries are fractions of β). */
   betaUnits?: number
+  /** (spent + reserved)/β over the worst cost dimension. */
   spentUnits?: number
   windowMs?: number
+  /** Lagrange multiplier on cost. */
+  lambda?: number
   entries?: Array<{ atMs: number, incidentId?: string, action: string, costUnits: number, admitted: boolean, reason?: string }>
+  /** The planner's full view (β, spent, reserved, remaining per dimension). */
+  detail?: Record<string, unknown>
 }
 
 export interface PolicyView {
