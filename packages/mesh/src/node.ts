@@ -237,7 +237,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
           if (s != null && s.params.topics[name] == null) s.params.topics[name] = topicScoreParams()
         }
       })
-      probe = createProbeStreams(libp2p, (peer, seq) => detector?.pong(peer, seq), (peer) => detector?.heard(peer), tuning.reconnectDialTimeoutMs)
+      probe = createProbeStreams(libp2p, (peer, seq, h) => detector?.pong(peer, seq, h), (peer, h) => detector?.heard(peer, h), () => detector?.localHealth() ?? 0, tuning.reconnectDialTimeoutMs)
       detector = createFailureDetector({
         selfId: peerId,
         tuning,

@@ -23,12 +23,12 @@ function rig (opts: { confirm?: boolean, reconnect?: () => boolean } = {}) {
   /** Peers on the pinged side of the pair ('q', 's', …) that currently send us a ping every 250 ms. */
   const beating = new Set<string>()
   /** Advances time in 50 ms ticks; `answer` decides whether pings sent so far get their pong now. */
-  const run = (ms: number, answer: (ping: { peer: string, seq: number, at: number }) => boolean = () => true): void => {
+  const run = (ms: number, answer: (ping: { peer: string, seq: number, at: number }) => boolean = () => true, remoteHealth = 0): void => {
     for (let t = 0; t < ms; t += 50) {
       clock += 50
       const waiting = pings.splice(0)
       for (const p of waiting) {
-        if (answer(p)) det.pong(p.peer, p.seq)
+        if (answer(p)) det.pong(p.peer, p.seq, remoteHealth)
         else pings.push(p)
       }
       if (clock % 250 === 0) for (const peer of beating) det.heard(peer)
@@ -102,6 +102,24 @@ describe('mesh failure detector (injected clock)', () => {
     assert.ok(s.includes('alive:ping:ok'), s.join(','))
     assert.ok(!s.some((x) => x.startsWith('dead')), s.join(','))
     assert.ok(r.det.stats().refuted >= 1)
+  })
+
+  it('a peer reporting its own starvation (local health in its frames) gets the same patience', () => {
+    const starved = rig()
+    starved.det.connected('p')
+    starved.run(2000, () => true, 4) // it says: my event loop is stalling
+    starved.pings.length = 0
+    // Silent for 2.5 s, then answers again: beyond 400 + 600 ms, within (400 + 600) × 3.
+    starved.run(2500, () => false, 4)
+    starved.run(1000, () => true, 4)
+    assert.ok(!states(starved.events).some((x) => x.startsWith('dead')), states(starved.events).join(','))
+
+    const healthy = rig()
+    healthy.det.connected('p')
+    healthy.run(2000)
+    healthy.pings.length = 0
+    healthy.run(2500, () => false)
+    assert.ok(states(healthy.events).includes('dead:suspicion:timeout'))
   })
 
   it('adapts to a slow link: a steady 700 ms RTT does not raise suspicion once learnt', () => {

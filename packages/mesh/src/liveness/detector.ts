@@ -67,6 +67,8 @@ interface PeerEntry {
   lastHeardMs: number
   /** The next heard gap spans a reconnect or our own stall: not a sample. */
   skipGap: boolean
+  /** The peer's own local health as it last reported: a starved peer gets the same patience we give ourselves. */
+  remoteHealth: number
   suspectSinceMs: number
 }
 
@@ -77,10 +79,12 @@ export interface FailureDetector {
   tick: (expectedMs?: number) => void
   connected: (peer: string) => void
   disconnected: (peer: string) => void
-  /** The peer answered our ping `seq`. */
-  pong: (peer: string, seq: number) => void
-  /** The peer pinged us (heartbeat evidence). */
-  heard: (peer: string) => void
+  /** The peer answered our ping `seq`, reporting its own local health score. */
+  pong: (peer: string, seq: number, remoteHealth?: number) => void
+  /** The peer pinged us (heartbeat evidence), reporting its own local health score. */
+  heard: (peer: string, remoteHealth?: number) => void
+  /** Our local health score (sent to peers in probe frames). */
+  localHealth: () => number
   peers: () => PeerState[]
   state: (peer: string) => Liveness | undefined
   stats: () => LivenessStats
@@ -116,7 +120,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     if (e == null) {
       e = {
         state: 'dead', sinceMs: o.now(), connected: false, confirming: false, pinger: isPinger(o.selfId, peer),
-        samples: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, suspectSinceMs: 0
+        samples: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, remoteHealth: 0, suspectSinceMs: 0
       }
       entries.set(peer, e)
     }
@@ -154,12 +158,13 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         if (e.state === 'suspect') e.suspectSinceMs += stall
       }
     }
-    const lh = health.score()
+    const ownHealth = health.score()
     let pinged = 0
     for (const e of entries.values()) if (e.connected && e.pinger) pinged++
     intervalMs = pingIntervalFor(pinged, t)
     for (const [peer, e] of entries) {
       if (!e.connected) continue
+      const lh = Math.max(ownHealth, e.remoteHealth)
       let late: boolean
       if (e.pinger) {
         if (now - e.lastPingMs >= intervalMs) {
@@ -245,20 +250,22 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         }
       })
     },
-    pong (peer, seq) {
+    pong (peer, seq, remoteHealth = 0) {
       const e = entries.get(peer)
       if (e == null || !e.connected) return
       counters.pongsReceived++
+      e.remoteHealth = Math.min(t.maxLocalHealth, Math.max(0, remoteHealth))
       const sent = e.outstanding.get(seq)
       if (sent !== undefined) sample(e, o.now() - sent)
       // One ordered stream: answers to earlier pings will not come any more.
       for (const s of [...e.outstanding.keys()]) if (s <= seq) e.outstanding.delete(s)
       evidence(peer, e)
     },
-    heard (peer) {
+    heard (peer, remoteHealth = 0) {
       const e = entries.get(peer)
       if (e == null || !e.connected) return
       counters.pingsHeard++
+      e.remoteHealth = Math.min(t.maxLocalHealth, Math.max(0, remoteHealth))
       if (!e.pinger) {
         if (!e.skipGap) sample(e, o.now() - e.lastHeardMs)
         e.skipGap = false
@@ -274,6 +281,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       }))
     },
     state: (peer) => entries.get(peer)?.state,
+    localHealth: () => health.score(),
     stats: () => ({ ...counters, localHealth: health.score(), stalledMs: health.stalledMsTotal(), reconnectsPending: reconnector.pending(), pingIntervalMs: intervalMs })
   }
 }

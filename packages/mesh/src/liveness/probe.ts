@@ -1,5 +1,7 @@
 // The ping protocol of the failure detector: one long-lived stream per peer
-// and direction carrying 5-byte frames [kind, seq u32]. Far cheaper than
+// and direction carrying 6-byte frames [kind, seq u32, sender's local health]
+// (the health byte lets a peer that knows it is starved ask for patience,
+// as Lifeguard's local health awareness). Far cheaper than
 // libp2p's ping (a new stream and protocol negotiation per ping), so every
 // peer can be probed five times a second.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -8,7 +10,7 @@ import { toBytes, type Chunk } from '../framing.ts'
 export const PROBE_PROTOCOL = '/homeostat/probe/1.0.0'
 const PING = 0
 const PONG = 1
-const FRAME = 5
+const FRAME = 6
 
 export interface ProbeStreams {
   /** Registers the protocol handler (answers pings). */
@@ -18,15 +20,16 @@ export interface ProbeStreams {
   drop: (peer: string) => void
 }
 
-function frame (kind: number, seq: number): Uint8Array {
+function frame (kind: number, seq: number, health: number): Uint8Array {
   const b = new Uint8Array(FRAME)
   b[0] = kind
   new DataView(b.buffer).setUint32(1, seq)
+  b[5] = Math.max(0, Math.min(255, Math.round(health)))
   return b
 }
 
-/** Splits a byte stream into 5-byte frames, calling `on` for each. Bounded: at most one partial frame is kept. */
-function framer (on: (kind: number, seq: number) => void): (chunk: Chunk) => void {
+/** Splits a byte stream into fixed-size frames, calling `on` for each. Bounded: at most one partial frame is kept. */
+function framer (on: (kind: number, seq: number, health: number) => void): (chunk: Chunk) => void {
   let rest = new Uint8Array(0)
   return (chunk) => {
     let data = toBytes(chunk)
@@ -38,14 +41,14 @@ function framer (on: (kind: number, seq: number) => void): (chunk: Chunk) => voi
     let off = 0
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
     while (data.byteLength - off >= FRAME) {
-      on(data[off] ?? 255, view.getUint32(off + 1))
+      on(data[off] ?? 255, view.getUint32(off + 1), data[off + 5] ?? 0)
       off += FRAME
     }
     rest = data.slice(off)
   }
 }
 
-export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number) => void, onPing: (peer: string) => void, openTimeoutMs: number): ProbeStreams {
+export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number, health: number) => void, onPing: (peer: string, health: number) => void, localHealth: () => number, openTimeoutMs: number): ProbeStreams {
   const outbound = new Map<string, { stream?: Stream, opening: boolean, queued: number[] }>()
   let running = false
 
@@ -60,10 +63,10 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
       s.opening = false
       if (!running || outbound.get(key) !== s) { stream.abort(new Error('probe no longer wanted')); return }
       s.stream = stream
-      const feed = framer((kind, seq) => { if (kind === PONG) onPong(key, seq) })
+      const feed = framer((kind, seq, health) => { if (kind === PONG) onPong(key, seq, health) })
       stream.addEventListener('message', (evt) => { feed(evt.data) })
       stream.addEventListener('close', () => { if (s.stream === stream) s.stream = undefined })
-      for (const seq of s.queued.splice(0)) stream.send(frame(PING, seq))
+      for (const seq of s.queued.splice(0)) stream.send(frame(PING, seq, localHealth()))
     }, () => {
       s.opening = false
       s.queued.length = 0
@@ -75,10 +78,10 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
       running = true
       await node.handle(PROBE_PROTOCOL, (stream, connection) => {
         const from = connection.remotePeer.toString()
-        const feed = framer((kind, seq) => {
+        const feed = framer((kind, seq, health) => {
           if (kind !== PING) { stream.abort(new Error('unexpected probe frame')); return }
-          try { stream.send(frame(PONG, seq)) } catch { /* stream gone */ }
-          onPing(from)
+          try { stream.send(frame(PONG, seq, localHealth())) } catch { /* stream gone */ }
+          onPing(from, health)
         })
         stream.addEventListener('message', (evt) => { feed(evt.data) })
       }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
@@ -94,7 +97,7 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
       const slot = outbound.get(peer.toString())
       const stream = slot?.stream
       if (stream != null && stream.status === 'open') {
-        try { stream.send(frame(PING, seq)) } catch { slot!.stream = undefined }
+        try { stream.send(frame(PING, seq, localHealth())) } catch { slot!.stream = undefined }
         return
       }
       open(peer)
