@@ -1,13 +1,18 @@
 // The loops an agent runs, in start order (stopped in reverse): micro (local
 // supervision and healing, works with no network), meso (mesh +
-// coordination + fleet gossip).
+// coordination + fleet gossip). The micro loop's policy is wrapped with the
+// meso loop's intervention claims when a mesh is present.
 import type { LoopFactory } from '../daemon.ts'
 import { createMicroLoopWiring } from './micro.ts'
-import { createMesoLoop } from './meso.ts'
+import { createMesoLoop, type MesoLoop } from './meso.ts'
+import { withClaims } from './claims.ts'
 
 export function defaultLoops (): LoopFactory[] {
+  let meso: MesoLoop | undefined
   return [
-    (ctx) => createMicroLoopWiring(ctx),
-    (ctx) => createMesoLoop(ctx)
+    (ctx) => createMicroLoopWiring(ctx, {
+      wrapPolicy: [(p) => withClaims(p, { node: ctx.nodeName, coordinator: () => meso?.coordinator(), logger: ctx.logger.child({ loop: 'meso' }) })]
+    }),
+    (ctx) => { meso = createMesoLoop(ctx); return meso }
   ]
 }

@@ -9,6 +9,8 @@ import type { RecoveryPolicy, Incident, PlannedAction } from '@homeostat/interfa
 import { createPlaybook } from '@homeostat/recovery'
 import { createPlanner, createFileAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
 import { createFileJsonStore } from '@homeostat/learning'
+import { createDiagnoser } from '@homeostat/diagnosis'
+import { encode as encodeHlc } from '@homeostat/hlc'
 import { join } from 'node:path'
 import { totalmem } from 'node:os'
 import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../micro/index.ts'
@@ -136,6 +138,11 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       policy = planner
     }
     for (const w of opts.wrapPolicy ?? []) policy = w(policy)
+    // Root-cause ranking over the declared dependency graph and the HLC-ordered anomaly timeline.
+    const diagnoser = createDiagnoser({
+      components: cfg.config.components.map((c) => ({ name: c.name, dependsOn: c.dependsOn })),
+      stamp: () => encodeHlc(ctx.hlc.now())
+    })
     loop = createMicroLoop({
       node: ctx.nodeName,
       hlc: ctx.hlc,
@@ -143,6 +150,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       supervisor: supervisor as never,
       probes: probes as never,
       policy,
+      diagnose: (incident, context) => diagnoser.diagnose(incident, { timeline: context.timeline, recovering: context.recovering }),
       sources: [watch.source],
       verifiers: watch.verifiers,
       approve,
