@@ -6,7 +6,8 @@
 // The grace is 1 s, twice homeostat's hang grace (Kubernetes' default
 // terminationGracePeriodSeconds is 30 s, which would make the baseline
 // slower still for a process that ignores SIGTERM, as this one does).
-// Recovery time is when the restarted process first answers, seen by an
+// Probing starts once the container first serves (no start-up failure is
+// counted against it). Recovery time is when the restarted process first answers, seen by an
 // observer polling every 50 ms — kinder to the baseline than waiting for its
 // next 10 s probe.
 //   node baseline.mjs hang <faultAfterMs>
@@ -54,19 +55,20 @@ async function hang (faultAfterMs) {
     return child
   }
   let child = start()
-  const startedAtMs = Date.now()
+  // Wait until the container serves (as if its startup/readiness had passed),
+  // so no start-up failure is counted against it; probing starts from there.
+  const readyAtMs = await (async () => { for (;;) { if (await get(port, 200)) return Date.now(); await sleep(20) } })()
   // The fault is injected at a random phase of the probe period (same fixture, same mechanism as homeostat's trials).
   setTimeout(() => { writeFileSync(faultFile, '') }, faultAfterMs)
   let failures = 0
   let detectedAtMs
-  // Probe loop: period from container start.
-  for (let k = 0; ; k++) {
-    const at = startedAtMs + K8S_DEFAULTS.initialDelayMs + k * K8S_DEFAULTS.periodMs
+  for (let k = 1; ; k++) {
+    const at = readyAtMs + K8S_DEFAULTS.initialDelayMs + k * K8S_DEFAULTS.periodMs
     await sleep(Math.max(0, at - Date.now()))
     const ok = await get(port, K8S_DEFAULTS.timeoutMs)
     failures = ok ? 0 : failures + 1
     if (failures >= K8S_DEFAULTS.failureThreshold) { detectedAtMs = Date.now(); break }
-    if (Date.now() - startedAtMs > 120_000) break
+    if (Date.now() - readyAtMs > 120_000) break
   }
   // Kill: SIGTERM, grace, SIGKILL; then restart at once.
   const old = child
