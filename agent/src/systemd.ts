@@ -25,7 +25,7 @@ export function createNotifier (env: NodeJS.ProcessEnv = process.env, onError: (
   const enabled = typeof env.NOTIFY_SOCKET === 'string' && env.NOTIFY_SOCKET !== ''
   const send = (...args: string[]) => {
     if (!enabled) return
-    const c = spawn('systemd-notify', [`--pid=${process.pid}`, ...args], { stdio: 'ignore' })
+    const c = spawn('systemd-notify', [`--pid=${process.pid}`, ...args], { stdio: 'ignore', env })
     c.on('error', onError)
   }
   return {

@@ -1,0 +1,130 @@
+// Pure parts and bounded queues of the agent, from tables: report maths,
+// the event ring, the approval queue, sd_notify through a real
+// `systemd-notify` stand-in, the demo's seeded schedule.
+import assert from 'node:assert/strict'
+import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Incident } from '@homeostat/interface'
+import { percentile, computeReport, incidentTimes } from '../src/state/report.ts'
+import { createEventBus } from '../src/state/events.ts'
+import { createApprovalQueue } from '../src/state/approvals.ts'
+import { createNotifier, watchdogIntervalMs } from '../src/systemd.ts'
+import { faultSchedule } from '../src/demo/run.ts'
+import { checkSwarmKey, generateSwarmKey, writeSecretFile } from '../src/datadir.ts'
+import { tempDir, waitFor } from './helpers.ts'
+
+function inc (id: string, status: Incident['status'], openedAtMs: number, detectAt?: number, recoverAt?: number, failureClass = 'crash'): Incident {
+  const steps: Incident['steps'] = [{ kind: 'opened', hlc: '0'.repeat(21), atMs: openedAtMs, summary: 'x' }]
+  if (detectAt !== undefined) steps.push({ kind: 'detected', hlc: '0'.repeat(21), atMs: detectAt, summary: 'x' })
+  if (recoverAt !== undefined) {
+    steps.push({ kind: 'acted', hlc: '0'.repeat(21), atMs: recoverAt - 10, summary: 'restarted', data: { action: 'restart' } })
+    steps.push({ kind: 'recovered', hlc: '0'.repeat(21), atMs: recoverAt, summary: 'ok' })
+  }
+  return { id, node: 'n', component: 'c', targetKind: 'process', failureClass, status, openedAtMs, steps, anomalies: [] }
+}
+
+describe('agent units', () => {
+  it('percentile (nearest rank), from a table', () => {
+    const table: Array<[number[], number, number | undefined]> = [
+      [[], 50, undefined], [[5], 50, 5], [[1, 2, 3, 4], 50, 2], [[1, 2, 3, 4], 95, 4], [[4, 1, 3, 2], 25, 1], [[10, 20, 30], 100, 30], [[10, 20, 30], 0, 10]
+    ]
+    for (const [xs, p, want] of table) assert.equal(percentile(xs, p), want, `${JSON.stringify(xs)} p${p}`)
+  })
+
+  it('report: MTTR and detection from steps, heal rate, ROR', () => {
+    const r = computeReport([
+      inc('a', 'recovered', 1000, 1100, 2000),
+      inc('b', 'recovered', 5000, 5300, 8000, 'hang'),
+      inc('c', 'escalated', 9000, 9050),
+      inc('d', 'open', 9500)
+    ], { agentCpuPct: 2, agentRssMb: 100 })
+    assert.equal(r.incidents, 4)
+    assert.equal(r.recovered, 2)
+    assert.equal(r.escalated, 1)
+    assert.equal(r.open, 1)
+    assert.equal(r.mttrP50Ms, 1000)
+    assert.equal(r.mttrP95Ms, 3000)
+    assert.equal(r.detectP50Ms, 100)
+    assert.equal(r.healRate, 2 / 3)
+    assert.ok(Math.abs((r.ror as number) - (2 / 3) / 0.02) < 1e-9)
+    assert.deepEqual(r.byClass.map((c) => [c.failureClass, c.count, c.recovered]), [['crash', 3, 1], ['hang', 1, 1]])
+    assert.equal(incidentTimes(inc('a', 'recovered', 1000, 1100, 2000)).action, 'restart')
+  })
+
+  it('event bus: bounded ring, resume after an id, subscriber cap', () => {
+    const bus = createEventBus({ ringSize: 3, maxSubscribers: 1 })
+    for (let i = 0; i < 5; i++) bus.emit('health', i)
+    assert.deepEqual(bus.since(0).map((e) => e.data), [2, 3, 4])
+    assert.deepEqual(bus.since(4).map((e) => e.data), [4])
+    const off = bus.subscribe(() => {})
+    assert.throws(() => bus.subscribe(() => {}), (e: { code?: string }) => e.code === 'ERR_TOO_MANY_SUBSCRIBERS')
+    off()
+    bus.subscribe(() => { throw new Error('a broken subscriber') })
+    assert.doesNotThrow(() => bus.emit('health', 5))
+  })
+
+  it('approvals: decide once, expire on timeout, deny beyond the pending cap', async () => {
+    const timers: Array<() => void> = []
+    const q = createApprovalQueue({ maxPending: 2, setTimer: (fn) => { timers.push(fn); return () => {} } })
+    const a = q.request({ incidentId: 'i', component: 'c', action: 'restart', reason: 'r' })
+    const b = q.request({ incidentId: 'i', component: 'c', action: 'kill', reason: 'r' })
+    const c = q.request({ incidentId: 'i', component: 'c', action: 'rollback', reason: 'r' })
+    assert.equal(await c.decision, 'denied', 'over the cap')
+    q.decide(a.approval.id, 'approved', 'ops')
+    assert.equal(await a.decision, 'approved')
+    assert.throws(() => q.decide(a.approval.id, 'denied', 'ops'), (e: { code?: string }) => e.code === 'ERR_APPROVAL_DECIDED')
+    assert.throws(() => q.decide('apr-x', 'denied', 'ops'), (e: { code?: string }) => e.code === 'ERR_NO_SUCH_APPROVAL')
+    timers[1]() // b's timeout fires
+    assert.equal(await b.decision, 'expired')
+  })
+
+  it('sd_notify: READY, STOPPING and watchdog pings through systemd-notify; no-op without NOTIFY_SOCKET', async () => {
+    const t = tempDir()
+    try {
+      const log = join(t.dir, 'calls')
+      const fake = join(t.dir, 'systemd-notify')
+      writeFileSync(fake, `#!/bin/sh\necho "$@" >> ${log}\n`)
+      chmodSync(fake, 0o755)
+      const env = { PATH: `${t.dir}:${process.env.PATH ?? ''}`, NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '1000000' }
+      const n = createNotifier(env as NodeJS.ProcessEnv)
+      assert.equal(n.enabled, true)
+      n.ready('api up')
+      n.stopping()
+      const stop = n.startWatchdog(() => true)
+      await waitFor('three calls', () => existsSync(log) && readFileSync(log, 'utf8').split('\n').filter(Boolean).length >= 3 ? true : undefined, 5000)
+      stop()
+      const calls = readFileSync(log, 'utf8')
+      assert.match(calls, new RegExp(`--pid=${process.pid} --ready --status=api up`))
+      assert.match(calls, /STOPPING=1/)
+      assert.match(calls, /WATCHDOG=1/)
+      assert.equal(createNotifier({}).enabled, false)
+      const table: Array<[Record<string, string>, number | undefined]> = [[{}, undefined], [{ WATCHDOG_USEC: '30000000' }, 15000], [{ WATCHDOG_USEC: '100' }, 500], [{ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '1' }, undefined], [{ WATCHDOG_USEC: 'x' }, undefined]]
+      for (const [e, want] of table) assert.equal(watchdogIntervalMs(e as NodeJS.ProcessEnv), want, JSON.stringify(e))
+    } finally { t.cleanup() }
+  })
+
+  it('swarm key files: generated format, mode checked', () => {
+    const t = tempDir()
+    try {
+      const f = join(t.dir, 'swarm.key')
+      writeSecretFile(f, generateSwarmKey())
+      assert.equal(checkSwarmKey(f).length > 80, true)
+      chmodSync(f, 0o644)
+      assert.throws(() => checkSwarmKey(f), /readable by other users/)
+      writeSecretFile(f, 'not a key')
+      assert.throws(() => checkSwarmKey(f), /malformed/)
+    } finally { t.cleanup() }
+  })
+
+  it('demo schedule: seeded, every fault kind, agent-kill never first', () => {
+    const edges = ['edge-1', 'edge-2', 'edge-3']
+    assert.deepEqual(faultSchedule(1, 60, edges), faultSchedule(1, 60, edges))
+    assert.notDeepEqual(faultSchedule(1, 60, edges), faultSchedule(2, 60, edges))
+    for (let seed = 0; seed < 50; seed++) {
+      const s = faultSchedule(seed, 60, edges)
+      for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']) assert.ok(s.some((f) => f.kind === k), `seed ${seed} has ${k}`)
+      assert.notEqual(s[0].kind, 'agent-kill', `seed ${seed}`)
+      assert.ok(s.every((f, i) => i === 0 || f.atS >= s[i - 1].atS), `seed ${seed} ordered`)
+    }
+  })
+})
