@@ -20,7 +20,7 @@ import { createDetector, DETECTOR_DEFAULTS } from '@homeostat/monitor'
 import type { DetectorOptions } from '@homeostat/monitor'
 import { readCorpus, readResultScores } from './corpus.ts'
 import type { DataFile } from './corpus.ts'
-import { NAB_PROFILES, scoreCorpus } from './scorer.ts'
+import { NAB_PROFILES, NabInputError, scoreCorpus } from './scorer.ts'
 import type { ProfileResult, ScoredFile } from './scorer.ts'
 import { leaveOneCategoryOut } from './loco.ts'
 
@@ -35,9 +35,9 @@ function parseArgs (argv: string[]): { data: string, out: string, quick: boolean
     else if (k === '--loco') a.loco = true
     else if (k === '--data' || k === '--out') {
       const v = argv[++i]
-      if (v == null) throw new Error(`${k} needs a directory`)
+      if (v == null) throw new NabInputError(`${k} needs a directory`)
       a[k === '--data' ? 'data' : 'out'] = resolve(v)
-    } else throw new Error(`unknown argument ${k} (use --quick, --data DIR, --out DIR, --loco)`)
+    } else throw new NabInputError(`unknown argument ${k} (use --quick, --data DIR, --out DIR, --loco)`)
   }
   return a
 }
@@ -195,4 +195,10 @@ function main (): void {
   }))
 }
 
-main()
+try {
+  main()
+} catch (err) {
+  if (!(err instanceof NabInputError)) throw err
+  console.error(`nab: ${err.message}`)
+  process.exit(2)
+}
