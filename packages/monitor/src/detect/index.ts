@@ -62,10 +62,12 @@ export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
   seasonalSoftness: 8,
   // 96 bins = 15-minute slots of the day.
   seasonalBins: 96,
-  // Weight of one day's samples in a slot's profile: ~3.2 days of memory,
-  // so the profile follows weekday/weekend and slow growth.
+  // Weight of one day's samples in a slot's profile (mean age ~3.7 days), so
+  // the profile follows weekday/weekend and slow growth. At 5-min sampling it
+  // is 0.1 per sample.
   seasonalAlpha: 0.271,
-  // A slot is trusted after this many days' worth of samples.
+  // A slot is trusted after this many days' worth of samples (0.5–2 score
+  // the same on NAB; the channel's own likelihood still learns afterwards).
   seasonalMinDays: 1,
   // Added to timestamps before taking the time of day (local time zone of the workload).
   utcOffsetMs: 0,
@@ -77,11 +79,15 @@ export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
   // Per-sample forgetting of the likelihood's distribution (memory ~2000
   // samples), so a metric whose behaviour changed for good is re-learnt.
   likelihoodForgetting: 0.9995,
-  // A value beyond the range seen so far by more than 5 % of that range is an anomaly outright.
+  // A value beyond the range seen so far by more than 5 % of that range is an
+  // anomaly outright (as in Numenta's NAB detector); 10 % misses real ones
+  // (−4.5 NAB points), 2.5 % costs false alarms.
   rangeTolerance: 0.05,
-  // After an alert, scores not above it are zeroed for this many samples.
+  // After an alert, scores not above it are zeroed for this many samples
+  // (2.5 h at 5 min, 30 s at 1 Hz): one alert per event, not a burst.
   suppressSamples: 30,
-  // Scores from this level on count as an alert for the suppression.
+  // Scores from this level on count as an alert for the suppression (0.15–0.6
+  // make no difference on NAB: alerts are far above it).
   alertLevel: 0.3
 })
 
