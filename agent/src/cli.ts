@@ -309,7 +309,7 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
     async run (v, _p, io) {
       const r = await client(v).get<Report>('/api/report')
       if (v.json === true) { io.out(JSON.stringify(r, null, 2)); return EXIT.ok }
-      io.out(`incidents ${r.incidents}: ${r.recovered} recovered, ${r.escalated} escalated, ${r.open} open; heal rate ${r.healRate === undefined ? '-' : Math.round(r.healRate * 100) + '%'}`)
+      io.out(`${r.scope === 'fleet' ? 'fleet ' : ''}incidents ${r.incidents}: ${r.recovered} recovered, ${r.escalated} escalated, ${r.open} open; heal rate ${r.healRate === undefined ? '-' : Math.round(r.healRate * 100) + '%'}`)
       io.out(`MTTR p50 ${ms(r.mttrP50Ms)}  p95 ${ms(r.mttrP95Ms)}  mean ${ms(r.mttrMeanMs)}`)
       io.out(`detection p50 ${ms(r.detectP50Ms)}  p95 ${ms(r.detectP95Ms)}`)
       io.out(`overhead: agent CPU ${r.overhead.agentCpuPct.toFixed(2)}% of a core, RSS ${r.overhead.agentRssMb} MB;  ROR ${r.ror === undefined ? '-' : r.ror.toFixed(1)}`)

@@ -228,7 +228,11 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     lastCpu = c
     lastCpuAt = now()
   }
-  const report = (): Report => computeReport(incidents.list({ node: nodeName, limit: 100_000 }), { agentCpuPct: Math.round(cpuPct * 100) / 100, agentRssMb: Math.round(process.memoryUsage().rss / 1048576) })
+  // The cloud peer reports on the fleet (every incident it has received); an edge on itself.
+  const report = (): Report => computeReport(
+    role === 'cloud' ? incidents.list({ limit: 100_000 }) : incidents.list({ node: nodeName, limit: 100_000 }),
+    { agentCpuPct: Math.round(cpuPct * 100) / 100, agentRssMb: Math.round(process.memoryUsage().rss / 1048576) },
+    role === 'cloud' ? 'fleet' : 'this node')
 
   // The API reads providers late (loops replace them after creation); peers
   // always start with this node itself.

@@ -27,7 +27,7 @@ async function api (path, opts = {}) {
 }
 
 const fmtMs = (x) => x == null || !isFinite(x) ? '–' : x < 1000 ? `${Math.round(x)} ms` : x < 120000 ? `${(x / 1000).toFixed(x < 10000 ? 2 : 1)} s` : `${(x / 60000).toFixed(1)} min`
-const clock = (t) => new Date(t).toLocaleTimeString([], { hour12: false }) + '.' + String(t % 1000).padStart(3, '0')
+const clock = (t) => new Date(t).toLocaleTimeString([], { hour12: false }) + '.' + String(Math.floor(t) % 1000).padStart(3, '0')
 const ago = (t) => t == null ? '–' : fmtMs(Date.now() - t) + ' ago'
 const healthClass = (h) => h == null ? 'dim' : h >= 0.99 ? 'ok' : h >= 0.5 ? 'warn' : 'bad'
 const stateClass = (s) => s === 'alive' || s === 'self' || s === 'ok' || s === 'running' || s === 'recovered' || s === 'approved' ? 'ok' : s === 'suspect' || s === 'degraded' || s === 'open' || s === 'recovering' || s === 'pending' || s === 'starting' ? 'warn' : s === 'unknown' ? 'dim' : 'bad'
@@ -203,7 +203,7 @@ function MttrHistogram ({ incidents, report }) {
   return html`<section id="mttr">
     <h2>MTTR distribution <span class="count">${mttrs.length}</span> recovered</h2>
     <div class="kpis">
-      <div class="kpi"><b>${fmtMs(report?.mttrP50Ms)}</b><small>MTTR p50 (this node)</small></div>
+      <div class="kpi"><b>${fmtMs(report?.mttrP50Ms)}</b><small>MTTR p50 (${report?.scope ?? 'this node'})</small></div>
       <div class="kpi"><b>${fmtMs(report?.detectP50Ms)}</b><small>detection p50</small></div>
       <div class="kpi"><b>${report?.healRate == null ? '–' : Math.round(report.healRate * 100) + '%'}</b><small>healed without a human</small></div>
       <div class="kpi"><b>${report?.overhead ? report.overhead.agentCpuPct.toFixed(1) + '%' : '–'}</b><small>agent CPU · ${report?.overhead?.agentRssMb ?? '–'} MB</small></div>

@@ -48,6 +48,8 @@ export interface OverheadSample {
 }
 
 export interface Report {
+  /** Whose incidents: `this node`, or `fleet` on the cloud peer. */
+  scope: string
   incidents: number
   recovered: number
   escalated: number
@@ -71,7 +73,7 @@ export interface Report {
   byClass: Array<{ failureClass: string, count: number, recovered: number, mttrP50Ms?: number, detectP50Ms?: number }>
 }
 
-export function computeReport (incidents: readonly Incident[], overhead: OverheadSample): Report {
+export function computeReport (incidents: readonly Incident[], overhead: OverheadSample, scope = 'this node'): Report {
   const times = incidents.map(incidentTimes)
   const mttrs = times.flatMap((t) => t.mttrMs === undefined ? [] : [t.mttrMs])
   const detects = times.flatMap((t) => t.detectMs === undefined ? [] : [t.detectMs])
@@ -85,6 +87,7 @@ export function computeReport (incidents: readonly Incident[], overhead: Overhea
     classes.set(t.failureClass, l)
   }
   const r: Report = {
+    scope,
     incidents: incidents.length,
     recovered,
     escalated,
