@@ -1,9 +1,9 @@
 // One Yjs document replicated over the mesh:
 // - local changes are gossiped as incremental updates;
-// - a peer that joins, comes back after a partition, or gossips a digest
+// - a peer that joins or comes back after a partition, or that gossips a digest
 //   (state vector) showing something we lack is pulled from over a direct
 //   request/response stream (state-vector catch-up);
-// - periodic digests make a lost gossip update recoverable (anti-entropy);
+// - periodic pulls from a random peer make a lost gossip update recoverable (anti-entropy);
 // - every update we hold is persisted, so a restarted agent knows what it knew;
 // - remote input is size-checked, rate-limited per sender and authorised
 //   (see validate-update.ts); rejections are counted and reported.
@@ -28,11 +28,13 @@ export const REPLICATED_DOC_DEFAULTS = {
   floodPerSec: 20,
   /** Rate-limit buckets kept (one per sender). */
   maxTrackedPeers: 4096,
-  /** Digest period while the document is changing: lost updates are recovered within a few seconds. */
-  digestActiveMs: 2000,
-  /** Digest period when nothing changed for a while: keeps idle traffic low. */
-  digestIdleMs: 10_000,
-  /** How long after the last change the fast digest period lasts. */
+  /** Anti-entropy pull period while the document is changing: a lost update is recovered within a few seconds. */
+  antiEntropyActiveMs: 1000,
+  /** Anti-entropy pull period when idle: one small request (our state vector) per period keeps idle traffic low. */
+  antiEntropyIdleMs: 5000,
+  /** Timer resolution of the anti-entropy schedule. */
+  tickMs: 250,
+  /** How long after the last change the fast anti-entropy period lasts. */
   activeWindowMs: 10_000,
   /** Catch-up request timeout. */
   syncTimeoutMs: 3000,
@@ -44,6 +46,10 @@ export const REPLICATED_DOC_DEFAULTS = {
   maxConcurrentPulls: 256,
   /** Start waits at most this long for an initial catch-up before declaring the replica ready. */
   startupSyncMs: 2000,
+  /** Remote updates are applied in batches at most this old (ms). */
+  batchMs: 10,
+  /** A batch is applied at once when it reaches this many updates. */
+  maxBatchUpdates: 256,
   /** Persisted updates before the log is compacted into one. */
   compactAfterUpdates: 500
 } as const
@@ -67,10 +73,12 @@ export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, 
 export interface ReplicatedDocStats {
   updatesSent: number
   updatesApplied: number
-  digestsSent: number
+  antiEntropyPulls: number
   pulls: number
   pullFailures: number
   pendingDeferred: number
+  /** Pulls started because a gossiped update arrived with a gap before it. */
+  gapPulls: number
   rejected: Record<string, number>
   rejectedBySender: Record<string, number>
 }
@@ -86,6 +94,8 @@ export interface ReplicatedDoc {
   pullFrom: (peer: string) => Promise<boolean>
   /** Pulls from several peers at once (bounded); returns how many succeeded. */
   pullFromMany: (peers: readonly string[]) => Promise<number>
+  /** Applies queued remote updates now. */
+  flush: () => void
   /** Alive peers in the mesh's view. */
   alivePeers: () => string[]
   isAlive: (peer: string) => boolean
@@ -122,7 +132,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
   const livenessHandlers = new Set<(e: LivenessEvent) => void>()
-  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, digestsSent: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, rejected: {}, rejectedBySender: {} }
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, rejected: {}, rejectedBySender: {} }
   const cleanups: Array<() => void> = []
   const inFlight = new Map<string, Promise<boolean>>()
   let persistedSinceCompact = 0
@@ -148,7 +158,14 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     }).catch(() => { stats.rejected.persist = (stats.rejected.persist ?? 0) + 1 })
   }
 
+  let ourSv: Map<number, number> | undefined
+  let aliveCache: Set<string> | undefined
+  const alive = (): Set<string> => {
+    aliveCache ??= new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
+    return aliveCache
+  }
   doc.on('update', (update: Uint8Array, origin: unknown) => {
+    ourSv = undefined
     if (origin === LOADED) return
     lastChangeMs = now()
     persist(update)
@@ -160,21 +177,55 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     for (const h of [...changeHandlers]) h(kind)
   })
 
-  /** Validates and applies a remote update. */
+  // Validated remote updates wait here and are applied together: every Yjs
+  // transaction costs O(clients), so a burst of 200 updates is one transaction, not 200.
+  let queue: Array<{ update: Uint8Array, bind: Map<number, string>, peer: string, gossip: boolean }> = []
+  let flushTimer: unknown
+  const flush = (): void => {
+    if (flushTimer != null) { timers.clearTimeout(flushTimer); flushTimer = undefined }
+    if (queue.length === 0) return
+    const batch = queue
+    queue = []
+    const apply = (u: Uint8Array): boolean => {
+      try { Y.applyUpdate(doc, u, REMOTE); return true } catch { return false }
+    }
+    let merged: Uint8Array | undefined
+    if (batch.length > 1) { try { merged = Y.mergeUpdates(batch.map((b) => b.update)) } catch { merged = undefined } }
+    if (merged == null || !apply(merged)) for (const b of batch) if (!apply(b.update)) stats.rejected.malformed = (stats.rejected.malformed ?? 0) + 1
+    for (const b of batch) for (const [c, p] of b.bind) if (!bindings.has(c)) bindings.set(c, p)
+    stats.updatesApplied += batch.length
+    // Yjs integrates a client's structs in clock order: after a lost gossip
+    // update every later one from that client waits. Fill the gap now by
+    // pulling from the senders instead of waiting for the next anti-entropy round.
+    const store = doc.store as unknown as { pendingStructs: unknown, pendingDs: unknown }
+    if (store.pendingStructs != null || store.pendingDs != null) {
+      stats.gapPulls++
+      for (const peer of new Set(batch.filter((b) => b.gossip).map((b) => b.peer))) void pullFrom(peer)
+    }
+  }
+
+  /** Validates a remote update and queues it for the next batch. */
   const applyRemote = (peer: string, update: Uint8Array, gossip: boolean): boolean => {
     const limit = gossip ? o.maxUpdateBytes : o.maxSyncBytes
     if (update.byteLength > limit) { reject(peer, 'oversized', `update of ${update.byteLength} bytes over ${limit}`); return false }
-    const r = checkUpdate(doc, update, gossip ? peer : null, roots, bindings)
-    if (r.ok === 'pending') { stats.pendingDeferred++; return false }
-    if (r.ok === false) { reject(peer, r.reason, r.detail); return false }
-    try {
-      Y.applyUpdate(doc, update, REMOTE)
-    } catch (err) {
-      reject(peer, 'malformed', `applyUpdate failed: ${(err as Error).message}`)
-      return false
+    const pendingBinds = (): { get: (c: number) => string | undefined } => ({
+      get: (c) => {
+        const b = bindings.get(c)
+        if (b != null) return b
+        for (const q of queue) { const x = q.bind.get(c); if (x != null) return x }
+        return undefined
+      }
+    })
+    let r = checkUpdate(doc, update, gossip ? peer : null, roots, queue.length > 0 ? pendingBinds() : bindings)
+    if (r.ok === 'pending' && queue.length > 0) {
+      flush() // it may build on an update still waiting in the batch
+      r = checkUpdate(doc, update, gossip ? peer : null, roots, bindings)
     }
-    for (const [c, p] of r.bind) if (!bindings.has(c)) bindings.set(c, p)
-    stats.updatesApplied++
+    if (r.ok === 'pending') { stats.pendingDeferred++; void pullFrom(peer); return false }
+    if (r.ok === false) { reject(peer, r.reason, r.detail); return false }
+    queue.push({ update, bind: r.bind, peer, gossip })
+    if (queue.length >= o.maxBatchUpdates) flush()
+    else flushTimer ??= timers.setTimeout(() => { flushTimer = undefined; flush() }, o.batchMs)
     return true
   }
 
@@ -202,10 +253,11 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
 
   const pullFromMany = async (peers: readonly string[]): Promise<number> => {
     const rs = await Promise.all(peers.slice(0, o.maxConcurrentPulls).map(pullFrom))
+    flush()
     return rs.filter(Boolean).length
   }
 
-  const alivePeers = (): string[] => mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer)
+  const alivePeers = (): string[] => [...alive()]
   const pick = (xs: string[], n: number): string[] => {
     const a = [...xs]
     for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!] }
@@ -216,7 +268,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const behind = (sv: Uint8Array): boolean => {
     let theirs: Map<number, number>
     try { theirs = Y.decodeStateVector(sv) } catch { return false }
-    const ours = Y.decodeStateVector(Y.encodeStateVector(doc))
+    ourSv ??= Y.decodeStateVector(Y.encodeStateVector(doc))
+    const ours = ourSv
     for (const [client, clock] of theirs) if ((ours.get(client) ?? 0) < clock) return true
     return false
   }
@@ -264,6 +317,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         return Y.encodeStateAsUpdate(doc, sv)
       }, { maxBytes: o.maxSyncBytes })
       cleanups.push(mesh.onLiveness((e) => {
+        aliveCache = undefined
         for (const h of [...livenessHandlers]) h(e)
         if (e.state !== 'alive' || !started) return
         healBatch.push(e.peer)
@@ -276,15 +330,17 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           }, o.healBatchMs)
         }
       }))
-      // Digests: fast while changing, slow when idle.
-      let nextDigestMs = now() + o.digestActiveMs * random()
-      cleanups.push(every(timers, 500, () => {
+      // Anti-entropy: pull from one random alive peer per period (fast while the
+      // document changes, slow when idle). Cost per node is constant in the mesh
+      // size, and a lost gossip update reaches everyone in O(log N) periods.
+      let nextSyncMs = now() + o.antiEntropyActiveMs * random()
+      cleanups.push(every(timers, o.tickMs, () => {
         const t = now()
-        if (t < nextDigestMs) return
+        if (t < nextSyncMs) return
         const active = t - lastChangeMs < o.activeWindowMs
-        nextDigestMs = t + (active ? o.digestActiveMs : o.digestIdleMs) * (0.8 + 0.4 * random())
-        stats.digestsSent++
-        mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(() => {})
+        nextSyncMs = t + (active ? o.antiEntropyActiveMs : o.antiEntropyIdleMs) * (0.75 + 0.5 * random())
+        const peer = pick(alivePeers(), 1)[0]
+        if (peer != null) { stats.antiEntropyPulls++; void pullFrom(peer) }
       }))
       // Ready once we caught up with someone (or nobody answered in startupSyncMs):
       // a restarted agent must not act on what it knew before it hears what changed.
@@ -301,14 +357,16 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       })
     },
     stop () {
+      flush()
       started = false
       for (const c of cleanups.splice(0)) c()
       if (healTimer != null) timers.clearTimeout(healTimer)
     },
     pullFrom,
     pullFromMany,
+    flush,
     alivePeers,
-    isAlive: (peer) => peer === mesh.peerId || mesh.peers().some((p) => p.peer === peer && p.state === 'alive'),
+    isAlive: (peer) => peer === mesh.peerId || alive().has(peer),
     onChange (fn) { changeHandlers.add(fn); return () => { changeHandlers.delete(fn) } },
     onLiveness (fn) { livenessHandlers.add(fn); return () => { livenessHandlers.delete(fn) } },
     stats: () => ({ ...stats, rejected: { ...stats.rejected }, rejectedBySender: { ...stats.rejectedBySender } })

@@ -27,6 +27,8 @@ export const REPUTATION_DEFAULTS = {
   penaltyHalfLifeMs: 10 * 60_000,
   /** Subjects one reporter may report on; more are dropped (bounds the document). */
   maxSubjectsPerReporter: 256,
+  /** Each locally seen death (decayed) lowers our own view of a peer by this fraction, at most by half. */
+  livenessPenalty: 0.1,
   /** Disagreement → credibility: credibility = max(0, 1 − k·disagreement). */
   disagreementGain: 2
 } as const
@@ -132,8 +134,10 @@ export interface Reputation {
   observe: (peer: string, success: boolean, weight?: number) => void
   /** Lowers `peer`'s app score locally for bad input (not replicated). */
   penalize: (peer: string, amount?: number) => void
-  /** Score in [0,1]; 0.5 with no evidence. */
+  /** Our view: the shared score dented by deaths we saw ourselves; 0.5 with no evidence. */
   score: (peer: string) => number
+  /** The score every replica computes alike from the shared reports (used for bids). */
+  sharedScore: (peer: string) => number
   entry: (peer: string) => ReputationEntry | undefined
   all: () => ReputationEntry[]
   isQuarantined: (peer: string) => boolean
@@ -166,7 +170,9 @@ export function createReputation (options: ReputationOptions): Reputation {
   const penalties = new Map<string, { p: number, atMs: number }>()
   let cache: Map<string, ReputationEntry> | undefined
   let cacheAtMs = -Infinity
-  const unobserve = rdoc.onChange(() => { cache = undefined })
+  const invalidate = (): void => { cache = undefined }
+  reportsMap.observe(invalidate)
+  const unobserve = (): void => reportsMap.unobserve(invalidate)
 
   const collect = (): Map<string, Map<string, Report>> => {
     const out = new Map<string, Map<string, Report>>()
@@ -197,7 +203,7 @@ export function createReputation (options: ReputationOptions): Reputation {
     const peers = new Set([...all.keys(), ...penalties.keys()])
     for (const peer of peers) {
       if (peer === me) continue
-      const s = all.get(peer)?.score ?? 0.5
+      const s = local(peer, all.get(peer)?.score ?? 0.5)
       mesh.setAppScore(peer, o.appScoreScale * (2 * s - 1) - penaltyOf(peer))
     }
   }
@@ -210,9 +216,22 @@ export function createReputation (options: ReputationOptions): Reputation {
   }
   const stopPublish = every(timers, o.publishIntervalMs, flush)
   const stopRecompute = every(timers, o.recomputeIntervalMs, pushScores)
+  // Liveness deaths stay local (a partition makes half the fleet look dead to the
+  // other half: publishing that would put O(N²) reports in the shared document)
+  // and only dent our own view of a peer; bids use the shared score alone.
+  const deaths = new Map<string, { n: number, atMs: number }>()
+  const deathsOf = (peer: string): number => {
+    const d = deaths.get(peer)
+    return d == null ? 0 : d.n * decay(o.halfLifeMs, now() - d.atMs)
+  }
   const unLive = (options.observeLiveness ?? true)
-    ? rdoc.onLiveness((e) => { if (e.state === 'dead') api.observe(e.peer, false, 1) })
+    ? rdoc.onLiveness((e) => {
+      if (e.state !== 'dead' || e.peer === me) return
+      if (!deaths.has(e.peer) && deaths.size >= o.maxSubjectsPerReporter) return
+      deaths.set(e.peer, { n: deathsOf(e.peer) + 1, atMs: now() })
+    })
     : () => {}
+  const local = (peer: string, shared: number): number => shared * (1 - Math.min(0.5, o.livenessPenalty * deathsOf(peer)))
 
   const api: Reputation = {
     observe (peer, success, weight = 1) {
@@ -234,7 +253,8 @@ export function createReputation (options: ReputationOptions): Reputation {
       penalties.set(peer, { p: penaltyOf(peer) + amount, atMs: now() })
       mesh.setAppScore(peer, o.appScoreScale * (2 * (compute().get(peer)?.score ?? 0.5) - 1) - penaltyOf(peer))
     },
-    score: (peer) => compute().get(peer)?.score ?? 0.5,
+    score: (peer) => local(peer, compute().get(peer)?.score ?? 0.5),
+    sharedScore: (peer) => compute().get(peer)?.score ?? 0.5,
     entry: (peer) => compute().get(peer),
     all: () => [...compute().values()].sort((x, y) => x.score - y.score || (x.peer < y.peer ? -1 : 1)),
     isQuarantined: (peer) => compute().get(peer)?.quarantined ?? false,

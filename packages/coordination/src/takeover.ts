@@ -148,7 +148,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     for (const [k, c] of capMap.entries()) {
       const peer = k.slice(0, k.indexOf('/'))
       if (c == null || typeof c !== 'object' || k !== `${peer}/cap` || !alive(peer)) continue
-      const rep = Math.round(reputation.score(peer) / o.reputationStep) * o.reputationStep
+      const rep = Math.round(reputation.sharedScore(peer) / o.reputationStep) * o.reputationStep
       out.push({ peer, freeCpuMillis: c.cpuMillis, freeMemoryMb: c.memoryMb, reputation: rep })
     }
     return out

@@ -42,7 +42,7 @@ const allowedContent = (c: unknown): boolean =>
  * (strict mode) or null for a relayed catch-up response. `bindings` maps Yjs
  * client ids to peers; the result lists new bindings to commit after applying.
  */
-export function checkUpdate (doc: Y.Doc, update: Uint8Array, sender: string | null, roots: ReadonlySet<string>, bindings: ReadonlyMap<number, string>): CheckResult {
+export function checkUpdate (doc: Y.Doc, update: Uint8Array, sender: string | null, roots: ReadonlySet<string>, bindings: { get: (client: number) => string | undefined }): CheckResult {
   let decoded: { structs: Array<Y.Item | Y.GC | Y.Skip>, ds: { clients: Map<number, Array<{ clock: number, len: number }>> } }
   try {
     decoded = Y.decodeUpdate(update) as unknown as typeof decoded

@@ -86,10 +86,11 @@ export async function createCluster (n: number, simOptions: SimNetworkOptions, c
     converged () {
       const ups = up()
       if (ups.length === 0) return true
-      const s0 = Y.encodeStateVector(ups[0]!.coord.rdoc.doc)
+      const s0 = Buffer.from(Y.encodeStateVector(ups[0]!.coord.rdoc.doc))
+      // Equal state vectors first (cheap); then equal contents.
+      if (!ups.every((a) => Buffer.compare(Buffer.from(Y.encodeStateVector(a.coord.rdoc.doc)), s0) === 0)) return false
       const first = snapshot(ups[0]!)
-      return ups.every((a) => Buffer.compare(Buffer.from(Y.encodeStateVector(a.coord.rdoc.doc)), Buffer.from(s0)) === 0 || snapshot(a) === first) &&
-        ups.every((a) => snapshot(a) === first)
+      return ups.every((a) => snapshot(a) === first)
     },
     snapshot
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { z } from 'zod'
 import { createSimulatedNetwork, type LivenessEvent, type SimulatedNetwork } from '../src/index.ts'
+import { meshCompliance } from './compliance.ts'
 
 const topic = { name: 'test/sim/1', body: z.object({ n: z.number() }).strict(), maxBytes: 1024 }
 
@@ -131,4 +132,28 @@ describe('simulated mesh', () => {
     assert.equal(n, 300 * 299)
     assert.ok(Date.now() - t0 < 15_000)
   })
+})
+
+// The same compliance suite the libp2p mesh passes. Virtual time is pumped in
+// the background so a test may await a request directly.
+meshCompliance('simulated mesh', () => {
+  const sim = createSimulatedNetwork({ seed: 99 })
+  let pumping = true
+  const pump = (async () => { while (pumping) await sim.runFor(5) })()
+  return {
+    async create (count: number) {
+      const nodes = Array.from({ length: count }, () => sim.addNode())
+      for (const n of nodes) await n.mesh.start()
+      return nodes.map((n) => n.mesh)
+    },
+    async wait (ms: number) {
+      const until = sim.now() + ms
+      while (sim.now() < until) await new Promise((resolve) => setImmediate(resolve))
+    },
+    async cleanup () {
+      pumping = false
+      await pump
+      for (const n of sim.nodes()) await n.mesh.stop()
+    }
+  }
 })

@@ -9,7 +9,7 @@
 // (`connection:close` → suspect), a partition is only noticed by ping timeout;
 // a suspect peer is declared dead after the suspicion timeout.
 import { createHlc, decode as decodeHlc, encode as encodeHlc, HlcClockOffsetError, type Hlc, type HlcTimestamp } from '@homeostat/hlc'
-import { decodeEnvelope, encodeEnvelope, LIMITS, TooLargeError, type Envelope } from '@homeostat/interface'
+import { decodeEnvelope, encodeEnvelope, LIMITS, parseWith, TooLargeError, type Envelope } from '@homeostat/interface'
 import type { Liveness, LivenessEvent, Mesh, MeshMessage, MeshStats, PeerState, RequestHandler, Topic } from '../types.ts'
 import { createRandom, createScheduler, type Scheduler } from './scheduler.ts'
 
@@ -184,7 +184,10 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     const v = obs.view.get(peer)
     const atMs = physical(obs)
     if (v == null) obs.view.set(peer, { state, sinceMs: atMs })
-    else { v.state = state; v.sinceMs = atMs; v.cancel = undefined }
+    else {
+      v.state = state; v.sinceMs = atMs; v.cancel = undefined
+      if (state === 'alive') (v as ViewEntry & { hidden?: boolean }).hidden = false
+    }
     const ev: LivenessEvent = { peer, state, atMs, reason }
     for (const h of [...obs.liveness]) {
       try { h(ev) } catch { obs.stats.rejected.handler = (obs.stats.rejected.handler ?? 0) + 1 }
@@ -356,6 +359,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       },
       async publish<B> (topic: Topic<B>, type: string, body: B) {
         assertUp()
+        parseWith(topic.body, body, `body of ${type}`) // throws ValidationError (ERR_VALIDATION)
         const env: Envelope<B> = { v: 1, type, from: id, hlc: encodeHlcNow(rec), body }
         const bytes = encodeEnvelope(env as Envelope)
         const limit = topic.maxBytes ?? LIMITS.envelopeBytes
