@@ -18,6 +18,8 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    // Independent repetitions (different data split and training streams); figures are means over seeds.
+    seeds: { type: 'string' },
     // Merge options as JSON, e.g. '{"stalenessExponent":1}' (see MERGE_DEFAULTS): for experiments.
     merge: { type: 'string', default: '{}' },
     encoding: { type: 'string', default: 'q8' },
@@ -27,7 +29,8 @@ const { values: args } = parseArgs({
 })
 const mergeOptions = JSON.parse(args.merge!) as MergeOptions
 const quick = args.quick === true
-const seed = Number(args.seed)
+const firstSeed = Number(args.seed)
+let seed = firstSeed
 const NODES = 8
 const ROUNDS = quick ? 20 : 40
 const OFF_FROM = quick ? 5 : 10
@@ -95,11 +98,15 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
       if (isOffline(i, r, opts.disconnect)) link.disconnect(i)
       else link.connect(i)
     }
+    // Every agent trains its round from the model it holds at the round's start; gossip arrives after (as in
+    // synchronous FedAvg, so the comparison is like for like).
+    link.hold()
     for (let i = 0; i < NODES; i++) {
       const report = await trainers[i]!.runRound()
       states[i]!.collectGarbage()
       if (isOffline(i, r, opts.disconnect) && report.contributionId !== undefined) offlineIds.push(report.contributionId)
     }
+    link.release()
     // The cloud validates the merged version before adopting it, and compacts old history.
     const decision = canary.check()
     if (decision.verdict === 'rolled_back') { rollbacks++; log(`  round ${r}: canary rolled back (${decision.accuracy.toFixed(3)} < ${decision.adoptedAccuracy.toFixed(3)}), quarantined ${decision.quarantined.length}`) }
@@ -152,47 +159,69 @@ function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: 
   return { accuracy: evaluate(global, split.test).accuracy, discardedRounds: discarded, curve }
 }
 
-async function main (): Promise<void> {
-  const started = Date.now()
-  log(`federated bench: ${NODES} edge agents + cloud, ${ROUNDS} rounds, agents 1–4 offline rounds ${OFF_FROM}–${OFF_TO - 1}${quick ? ' (quick)' : ''}, seed ${seed}`)
-  const split = splitNonIid(loadMnist(), { nodes: NODES, seed, classesPerNode: Number(args['classes-per-node']) })
-  log(`  data: ${split.nodes.map((d) => d.length).join('/')} samples per agent (mostly classes ${split.nodeClasses.map((c) => c.join('')).join(' ')}), reference ${split.reference.length}, test ${split.test.length}`)
-  const t = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
+interface SeedResult {
+  fedFull: number
+  fedDrop: number
+  fedPoison: number
+  homeFull: number
+  home: HomeostatResult
+  homePoison: HomeostatResult
+  fedDropCurve: number[]
+}
+
+async function runSeed (s: number, t: () => string): Promise<SeedResult> {
+  const split = splitNonIid(loadMnist(), { nodes: NODES, seed: s, classesPerNode: Number(args['classes-per-node']) })
+  log(`seed ${s}: ${split.nodes.map((d) => d.length).join('/')} samples per agent (mostly classes ${split.nodeClasses.map((c) => c.join('')).join(' ')}), reference ${split.reference.length}, test ${split.test.length}`)
+  seed = s
   const fedFull = runFedAvg(split, { disconnect: false, poison: false }); log(`  fedavg, no disconnection … ${t()}`)
   const fedDrop = runFedAvg(split, { disconnect: true, poison: false }); log(`  fedavg, drops disconnected clients … ${t()}`)
   const fedPoison = runFedAvg(split, { disconnect: false, poison: true }); log(`  fedavg with a poisoner … ${t()}`)
   const homeFull = await runHomeostat(split, { disconnect: false, poison: false }); log(`  homeostat, no disconnection … ${t()}`)
   const home = await runHomeostat(split, { disconnect: true, poison: false }); log(`  homeostat, agents 1–4 offline … ${t()}`)
   const homePoison = await runHomeostat(split, { disconnect: false, poison: true }); log(`  homeostat with a poisoner … ${t()}`)
+  return { fedFull: fedFull.accuracy, fedDrop: fedDrop.accuracy, fedPoison: fedPoison.accuracy, homeFull: homeFull.accuracy, home, homePoison, fedDropCurve: fedDrop.curve }
+}
 
+async function main (): Promise<void> {
+  const started = Date.now()
+  const seeds = Array.from({ length: Number(args.seeds ?? (quick ? 1 : 3)) }, (_, k) => firstSeed + k)
+  log(`federated bench: ${NODES} edge agents + cloud, ${ROUNDS} rounds, agents 1–4 offline rounds ${OFF_FROM}–${OFF_TO - 1}${quick ? ' (quick)' : ''}, seeds ${seeds.join(',')}`)
+  const t = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
+  const results: SeedResult[] = []
+  for (const s of seeds) results.push(await runSeed(s, t))
+  const mean = (f: (r: SeedResult) => number): number => results.reduce((a, r) => a + f(r), 0) / results.length
+  const each = (f: (r: SeedResult) => number): string => results.map((r) => (100 * f(r)).toFixed(2)).join(' / ')
   const pct = (x: number): string => (100 * x).toFixed(2).padStart(6)
-  const rows: Array<[string, number, string]> = [
-    ['fedavg, no disconnection', fedFull.accuracy, ''],
-    ['fedavg, drops disconnected', fedDrop.accuracy, `${fedDrop.discardedRounds} client-rounds discarded`],
-    ['fedavg, poisoner', fedPoison.accuracy, ''],
-    ['homeostat, no disconnection', homeFull.accuracy, ''],
-    ['homeostat, agents 1–4 offline', home.accuracy, `${home.offlineContributions} offline rounds, ${home.lostContributions} lost, checkpoint v${home.checkpointVersion}`],
-    ['homeostat, poisoner', homePoison.accuracy, `rejected: ${JSON.stringify(homePoison.rejectedBySender)}`]
+  const rows: Array<[string, (r: SeedResult) => number, string]> = [
+    ['fedavg, no disconnection', (r) => r.fedFull, ''],
+    ['fedavg, drops disconnected', (r) => r.fedDrop, `${OFFLINE.length * (OFF_TO - OFF_FROM)} client-rounds discarded per seed`],
+    ['fedavg, poisoner', (r) => r.fedPoison, ''],
+    ['homeostat, no disconnection', (r) => r.homeFull, ''],
+    ['homeostat, agents 1–4 offline', (r) => r.home.accuracy, `${results.map((r) => `${r.home.offlineContributions} offline rounds, ${r.home.lostContributions} lost`).join('; ')}`],
+    ['homeostat, poisoner', (r) => r.homePoison.accuracy, `poisoner rejected ${results.map((r) => r.homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0).join('/')} times`]
   ]
-  console.log('\nvariant                          test accuracy %   notes')
-  for (const [name, acc, note] of rows) console.log(`${name.padEnd(32)} ${pct(acc)}            ${note}`)
-  console.log(`\nreplicas bit-identical after reconnection: ${home.replicasBitIdentical}; bytes per contribution vs float32: ${home.bytesPerRoundVsFloat32.toFixed(3)}; canary rollbacks: ${home.rollbacks}; sync bytes ${home.syncBytes}`)
-  console.log(`accuracy by round (homeostat offline run): ${home.curve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
-  console.log(`accuracy by round (fedavg drop run):       ${fedDrop.curve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
+  console.log(`\nvariant                          mean test accuracy %   per seed                 notes`)
+  for (const [name, f, note] of rows) console.log(`${name.padEnd(32)} ${pct(mean(f))}                 ${each(f).padEnd(24)} ${note}`)
+  const last = results[results.length - 1]!
+  console.log(`\nreplicas bit-identical after reconnection: ${results.every((r) => r.home.replicasBitIdentical)}; bytes per contribution vs float32: ${last.home.bytesPerRoundVsFloat32.toFixed(3)}; canary rollbacks: ${results.map((r) => r.home.rollbacks).join('/')}; checkpoint version at the end: ${last.home.checkpointVersion}`)
+  console.log(`accuracy by round, seed ${seeds[seeds.length - 1]} (homeostat offline run): ${last.home.curve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
+  console.log(`accuracy by round, seed ${seeds[seeds.length - 1]} (fedavg drop run):       ${last.fedDropCurve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
   const round4 = (x: number): number => Math.round(x * 10000) / 10000
   console.log(JSON.stringify({
     nodes: NODES,
     rounds: ROUNDS,
-    finalAccuracy: { homeostat: round4(home.accuracy), fedavgDropClients: round4(fedDrop.accuracy), fedavgNoDisconnect: round4(fedFull.accuracy), homeostatNoDisconnect: round4(homeFull.accuracy) },
-    accuracyGapVsNoDisconnectPts: round4(100 * (fedFull.accuracy - home.accuracy)),
-    lostContributions: home.lostContributions,
-    offlineContributions: home.offlineContributions,
-    replicasBitIdentical: home.replicasBitIdentical,
-    bytesPerRoundVsFloat32: round4(home.bytesPerRoundVsFloat32),
-    accuracyDropWithPoisoner: round4(100 * (homeFull.accuracy - homePoison.accuracy)),
-    fedavgAccuracyDropWithPoisoner: round4(100 * (fedFull.accuracy - fedPoison.accuracy)),
-    poisonerRejected: homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0,
-    canaryRollbacks: home.rollbacks,
+    seeds: seeds.length,
+    finalAccuracy: { homeostat: round4(mean((r) => r.home.accuracy)), fedavgDropClients: round4(mean((r) => r.fedDrop)), fedavgNoDisconnect: round4(mean((r) => r.fedFull)), homeostatNoDisconnect: round4(mean((r) => r.homeFull)) },
+    accuracyGapVsNoDisconnectPts: round4(100 * mean((r) => r.fedFull - r.home.accuracy)),
+    accuracyGainVsDropClientsPts: round4(100 * mean((r) => r.home.accuracy - r.fedDrop)),
+    lostContributions: results.reduce((a, r) => a + r.home.lostContributions, 0),
+    offlineContributions: results.reduce((a, r) => a + r.home.offlineContributions, 0),
+    replicasBitIdentical: results.every((r) => r.home.replicasBitIdentical),
+    bytesPerRoundVsFloat32: round4(mean((r) => r.home.bytesPerRoundVsFloat32)),
+    accuracyDropWithPoisoner: round4(100 * mean((r) => r.homeFull - r.homePoison.accuracy)),
+    fedavgAccuracyDropWithPoisoner: round4(100 * mean((r) => r.fedFull - r.fedPoison)),
+    poisonerRejected: results.reduce((a, r) => a + (r.homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0), 0),
+    canaryRollbacks: results.reduce((a, r) => a + r.home.rollbacks, 0),
     seconds: Math.round((Date.now() - started) / 100) / 10
   }))
 }

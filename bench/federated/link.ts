@@ -10,20 +10,29 @@ export interface Link {
   connected: (i: number) => boolean
   /** Bytes moved (gossip + catch-up). */
   bytes: () => number
+  /** Queues gossip instead of delivering it (messages in flight during a training round)… */
+  hold: () => void
+  /** …and delivers what was queued, to replicas still connected. */
+  release: () => void
 }
 
 export function linkDocs (docs: Y.Doc[]): Link {
+  const REMOTE = Symbol('remote')
   const online = docs.map(() => true)
   let bytes = 0
-  const REMOTE = Symbol('remote')
+  let held: Array<{ from: number, update: Uint8Array }> | undefined
+  const deliver = (i: number, update: Uint8Array): void => {
+    docs.forEach((other, j) => {
+      if (j === i || !online[j]) return
+      bytes += update.byteLength
+      Y.applyUpdate(other, update, REMOTE)
+    })
+  }
   docs.forEach((doc, i) => {
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === REMOTE || !online[i]) return
-      docs.forEach((other, j) => {
-        if (j === i || !online[j]) return
-        bytes += update.byteLength
-        Y.applyUpdate(other, update, REMOTE)
-      })
+      if (held !== undefined) held.push({ from: i, update })
+      else deliver(i, update)
     })
   })
   return {
@@ -40,6 +49,12 @@ export function linkDocs (docs: Y.Doc[]): Link {
       })
     },
     disconnect (i) { online[i] = false },
+    hold () { held ??= [] },
+    release () {
+      const queued = held ?? []
+      held = undefined
+      for (const { from, update } of queued) if (online[from]) deliver(from, update)
+    },
     connected: (i) => online[i]!,
     bytes: () => bytes
   }

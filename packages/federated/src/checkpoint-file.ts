@@ -5,6 +5,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CheckpointError } from './errors.ts'
 import { decodeCheckpoint, encodeCheckpoint, validateCheckpoint, type ModelCheckpoint, type ParameterBounds } from './checkpoint.ts'
+import type { Tunable } from './tunable.ts'
 
 export const CHECKPOINT_DIR_DEFAULTS = {
   /** Checkpoints kept on disk: enough to step back past a bad one or two. */
@@ -20,7 +21,7 @@ export interface CheckpointDir {
   list: () => Promise<string[]>
 }
 
-export function checkpointDir (dir: string, parameterCount: number, options: Partial<typeof CHECKPOINT_DIR_DEFAULTS> = {}): CheckpointDir {
+export function checkpointDir (dir: string, parameterCount: number, options: Tunable<typeof CHECKPOINT_DIR_DEFAULTS> = {}): CheckpointDir {
   const keep = options.keep ?? CHECKPOINT_DIR_DEFAULTS.keep
   const list = async (): Promise<string[]> => {
     try {

@@ -2,9 +2,11 @@
 // and update norm are checked for NaN/Inf, divergence, exploding updates and a
 // stalled run; an adaptive learning-rate controller backs off on trouble and
 // creeps back up while training is healthy.
+import type { Tunable } from './tunable.ts'
+
 
 export const TRAINING_HEALTH_DEFAULTS = {
-  /** Loss above this multiple of the best recent loss is divergence (SGD noise on non-IID data stays well under 2×). */
+  /** Loss after a round above this multiple of the loss it started from (or, without one, of the best recent loss) is divergence: SGD noise stays well under 2×. */
   divergenceFactor: 2.5,
   /** An update norm above this multiple of the median of recent norms is exploding. */
   explodingNormFactor: 8,
@@ -19,7 +21,10 @@ export type TrainingSignal = 'non_finite' | 'divergence' | 'exploding_update' | 
 
 export interface RoundObservation {
   round: number
+  /** Loss after the round's training. */
   loss: number
+  /** Loss of the model the round started from, on the same data; when given, divergence is judged against it. */
+  baseLoss?: number
   updateNorm: number
 }
 
@@ -37,7 +42,7 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-export function createTrainingHealth (options: Partial<typeof TRAINING_HEALTH_DEFAULTS> = {}): TrainingHealth {
+export function createTrainingHealth (options: Tunable<typeof TRAINING_HEALTH_DEFAULTS> = {}): TrainingHealth {
   const o = { ...TRAINING_HEALTH_DEFAULTS, ...options }
   let losses: number[] = []
   let norms: number[] = []
@@ -45,11 +50,12 @@ export function createTrainingHealth (options: Partial<typeof TRAINING_HEALTH_DE
   let lastImprovementRound = -1
   let ok = true
   return {
-    observe ({ round, loss, updateNorm }) {
+    observe ({ round, loss, baseLoss, updateNorm }) {
       const signals: TrainingSignal[] = []
       if (!Number.isFinite(loss) || !Number.isFinite(updateNorm)) signals.push('non_finite')
       else {
-        if (losses.length >= 2 && loss > o.divergenceFactor * Math.min(...losses.slice(-o.windowRounds))) signals.push('divergence')
+        const reference = baseLoss !== undefined && Number.isFinite(baseLoss) ? baseLoss : (losses.length >= 2 ? Math.min(...losses.slice(-o.windowRounds)) : Infinity)
+        if (loss > o.divergenceFactor * reference) signals.push('divergence')
         if (norms.length >= 3 && updateNorm > o.explodingNormFactor * median(norms.slice(-o.windowRounds))) signals.push('exploding_update')
       }
       ok = signals.length === 0
@@ -83,7 +89,7 @@ export interface LrController {
   healthy: () => number
 }
 
-export function createLrController (initial: number, options: Partial<typeof LR_CONTROLLER_DEFAULTS> = {}): LrController {
+export function createLrController (initial: number, options: Tunable<typeof LR_CONTROLLER_DEFAULTS> = {}): LrController {
   const o = { ...LR_CONTROLLER_DEFAULTS, ...options }
   let lr = initial
   return {

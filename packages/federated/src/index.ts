@@ -25,3 +25,4 @@ export {
   FEDERATED_SERVICE_DEFAULTS, createFederatedService, type FederatedService, type FederatedServiceInit, type FederatedStatus,
   type FederatedEvent, type ServiceTimers
 } from './service.ts'
+export type { Tunable } from './tunable.ts'

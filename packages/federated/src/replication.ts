@@ -4,6 +4,7 @@
 // streams over the Mesh interface; every size and count is bounded.
 import type { Mesh } from '@homeostat/mesh'
 import { decodeCheckpoint, encodeCheckpoint, type ModelCheckpoint } from './checkpoint.ts'
+import type { Tunable } from './tunable.ts'
 
 export const REPLICATION_PROTOCOL = '/homeostat/federated/checkpoint/1.0.0'
 
@@ -28,7 +29,7 @@ export interface CheckpointReplicatorInit {
   parameterCount: number
   /** Reputation in [0,1] of a peer (from the coordination package); higher is trusted first. */
   reputation: (peer: string) => number
-  options?: Partial<typeof REPLICATION_DEFAULTS>
+  options?: Tunable<typeof REPLICATION_DEFAULTS>
 }
 
 export interface CheckpointReplicator {

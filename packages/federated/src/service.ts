@@ -12,6 +12,7 @@ import type { CheckpointDir } from './checkpoint-file.ts'
 import type { RejectReason } from './errors.ts'
 import type { TrainingSignal } from './health.ts'
 import type * as Y from 'yjs'
+import type { Tunable } from './tunable.ts'
 
 export const FEDERATED_SERVICE_DEFAULTS = {
   /** A local round every 10 s: a Pi trains 500 samples in well under a second. */
@@ -52,7 +53,7 @@ export interface FederatedServiceInit {
   timers: ServiceTimers
   /** Physical clock, ms (for `lastRoundAtMs`). */
   now: () => number
-  options?: Partial<typeof FEDERATED_SERVICE_DEFAULTS> & { learningRate?: number, samplesPerRound?: number }
+  options?: Tunable<typeof FEDERATED_SERVICE_DEFAULTS> & { learningRate?: number, samplesPerRound?: number }
   onEvent?: (event: FederatedEvent) => void
 }
 

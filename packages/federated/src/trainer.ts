@@ -3,8 +3,9 @@
 // online or not: while cut off, the node keeps training against its own view
 // and its contributions merge when it reconnects. Unhealthy rounds (NaN,
 // divergence, exploding updates) back off the learning rate and recompute
-// only that round, from the last good checkpoint when the base itself is bad.
-import type { Dataset } from './data.ts'
+// only that round; a base model that is itself not finite is replaced by the
+// last good checkpoint (memory, then disk).
+import { IMAGE_SIZE, type Dataset } from './data.ts'
 import { evaluate, l2Norm, isFiniteVector, train } from './model.ts'
 import { createRandom, type Random } from './rng.ts'
 import { createContribution, type DeltaEncoding } from './contribution.ts'
@@ -12,6 +13,7 @@ import type { FederatedState } from './state.ts'
 import { createCheckpoint, type ModelCheckpoint } from './checkpoint.ts'
 import type { CheckpointDir } from './checkpoint-file.ts'
 import { createLrController, createTrainingHealth, type TrainingSignal, TRAINING_HEALTH_DEFAULTS } from './health.ts'
+import type { Tunable } from './tunable.ts'
 
 export const TRAINER_DEFAULTS = {
   /** SGD step for softmax regression on [0,1] pixels: fast and stable on MNIST. */
@@ -40,7 +42,7 @@ export interface TrainerInit {
   maxRetriesPerRound?: number
   /** Local checkpoints (atomic files); the last good one is restored when the base model is bad. */
   checkpoints?: CheckpointDir
-  health?: Partial<typeof TRAINING_HEALTH_DEFAULTS>
+  health?: Tunable<typeof TRAINING_HEALTH_DEFAULTS>
   /** Fault injection for tests and the demo: a function that may corrupt the trained parameters of a round. */
   perturb?: (round: number, params: Float32Array) => void
   onSignal?: (round: number, signals: TrainingSignal[], action: string) => void
@@ -70,6 +72,8 @@ export function createEdgeTrainer (init: TrainerInit): EdgeTrainer {
   const lr = createLrController(o.learningRate)
   const health = createTrainingHealth(init.health)
   const random: Random = createRandom(init.seed)
+  // A separate stream for probe samples, so health checks do not change what training sees.
+  const probeRandom: Random = createRandom((init.seed ^ 0x9e3779b9) >>> 0)
   const stats = { rounds: 0, recomputedRounds: 0, skippedRounds: 0, restoredCheckpoints: 0 }
   let lastGood: ModelCheckpoint | undefined
 
@@ -107,14 +111,19 @@ export function createEdgeTrainer (init: TrainerInit): EdgeTrainer {
         stats.restoredCheckpoints++
       }
       const allSignals: TrainingSignal[] = []
+      // Divergence is judged on the round itself: the model after training against the model it started from,
+      // on the same probe sample of local data. A jump in loss caused by the merged model changing (a node back
+      // from a partition adopting the fleet's model) is not training divergence.
+      const probe = probeSample(init.data, probeRandom)
+      const baseLoss = evaluate(base, probe).loss
       for (let attempt = 1; attempt <= o.maxRetriesPerRound; attempt++) {
         const local = base.slice()
         const result = train(local, init.data, { learningRate: lr.current(), batchSize: o.batchSize, samples: o.samplesPerRound, random })
         init.perturb?.(r, local)
         const delta = new Float32Array(local.length)
         for (let i = 0; i < delta.length; i++) delta[i] = local[i]! - base[i]!
-        const loss = isFiniteVector(local) ? result.loss : NaN
-        const signals = health.observe({ round: r, loss, updateNorm: l2Norm(delta) })
+        const after = isFiniteVector(local) ? evaluate(local, probe).loss : NaN
+        const signals = health.observe({ round: r, loss: after, baseLoss, updateNorm: l2Norm(delta) })
         const bad = signals.filter((s) => s !== 'stalled')
         allSignals.push(...signals)
         if (bad.length === 0) {
@@ -127,22 +136,24 @@ export function createEdgeTrainer (init: TrainerInit): EdgeTrainer {
           if (attempt > 1) stats.recomputedRounds++
           lastGood = createCheckpoint({ version: r, params: local, folded: [], hlc: c.hlc })
           if (init.checkpoints !== undefined) await init.checkpoints.write(lastGood)
-          return { round: r, contributionId: c.id, loss: result.loss, learningRate: lr.current(), signals: allSignals, attempts: attempt, restoredCheckpoint: restored }
+          return { round: r, contributionId: c.id, loss: after, learningRate: lr.current(), signals: allSignals, attempts: attempt, restoredCheckpoint: restored }
         }
-        // Unhealthy: back off and recompute this round only, from the last good checkpoint if the base looks bad.
+        // Unhealthy: back off and recompute this round only (the shared state never saw it).
         const newLr = lr.backoff()
         init.onSignal?.(r, bad, `learning rate → ${newLr.toPrecision(3)}, recompute round ${r}`)
-        if (bad.includes('divergence') && lastGood !== undefined && evaluate(base, init.data).loss > evaluate(lastGood.params, init.data).loss * 1.5) {
-          base = lastGood.params.slice()
-          restored = true
-          stats.restoredCheckpoints++
-        }
       }
       stats.skippedRounds++
       round = r + 1
       return { round: r, loss: NaN, learningRate: lr.current(), signals: allSignals, attempts: o.maxRetriesPerRound, restoredCheckpoint: restored }
     }
   }
+}
+
+/** Probe sample for the round's before/after loss: 200 local digits (a few ms). */
+function probeSample (data: Dataset, random: Random, size = 200): Dataset {
+  if (data.length <= size) return data
+  const start = Math.floor(random() * (data.length - size))
+  return { x: data.x.subarray(start * IMAGE_SIZE, (start + size) * IMAGE_SIZE), y: data.y.subarray(start, start + size), length: size }
 }
 
 function stripUndefined<T extends object> (o: T): Partial<T> {
