@@ -134,7 +134,7 @@ async function watchMode (nComponents, nMetrics, seconds) {
       env: { PORT: String(port) },
       probes: [
         { kind: 'process', periodMs: 1000, timeoutMs: 1000, failureThreshold: 3 },
-        { kind: 'http', url: `http://127.0.0.1:${port}/health`, periodMs: 1000, timeoutMs: 1000, failureThreshold: 3 }
+        ...(process.env.BENCH_MICRO_NO_HTTP === '1' ? [] : [{ kind: 'http', url: `http://127.0.0.1:${port}/health`, periodMs: 1000, timeoutMs: 1000, failureThreshold: 3 }])
       ],
       limits: { memoryMb: 512, cpu: 0.9 }
     })

@@ -36,9 +36,9 @@ const random = seeded(seed)
 
 interface Line { type: string, [k: string]: unknown }
 
-function run (script: string, args: string[], onLine?: (l: Line, pid: number) => void): Promise<Line[]> {
+function run (script: string, args: string[], onLine?: (l: Line, pid: number) => void, env: Record<string, string> = {}): Promise<Line[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
     const lines: Line[] = []
     let buf = ''
     child.stdout.setEncoding('utf8')
@@ -124,22 +124,33 @@ async function main (): Promise<void> {
   const leakRun = trials('leak')
 
   // Overhead: the agent alone, compiled JS, steady state after warm-up.
-  let cpuPct = Number.NaN
-  let rssMb = Number.NaN
-  let watchInfo: Line | undefined
-  await run('agent.mjs', ['watch', '10', '50', String(WARMUP_S + TRIALS.watchS + 1)], (l, pid) => {
-    if (l.type !== 'ready') return
-    watchInfo = l
-    void (async () => {
-      await new Promise((r) => setTimeout(r, WARMUP_S * 1000))
-      const c0 = cpuSecondsOf(pid); const w0 = performance.now()
-      await new Promise((r) => setTimeout(r, TRIALS.watchS * 1000))
-      const c1 = cpuSecondsOf(pid); const w1 = performance.now()
-      cpuPct = ((c1 - c0) / ((w1 - w0) / 1000)) * 100
-      rssMb = rssMbOf(pid)
-    })()
-  })
+  const overhead = async (env: Record<string, string> = {}): Promise<{ cpuPct: number, rssMb: number, info?: Line }> => {
+    let cpuPct = Number.NaN
+    let rssMb = Number.NaN
+    let info: Line | undefined
+    let measured: Promise<void> | undefined
+    await run('agent.mjs', ['watch', '10', '50', String(WARMUP_S + TRIALS.watchS + 1)], (l, pid) => {
+      if (l.type !== 'ready') return
+      info = l
+      measured = (async () => {
+        await new Promise((r) => setTimeout(r, WARMUP_S * 1000))
+        const c0 = cpuSecondsOf(pid); const w0 = performance.now()
+        await new Promise((r) => setTimeout(r, TRIALS.watchS * 1000))
+        const c1 = cpuSecondsOf(pid); const w1 = performance.now()
+        cpuPct = ((c1 - c0) / ((w1 - w0) / 1000)) * 100
+        rssMb = rssMbOf(pid)
+      })()
+    }, env)
+    await measured
+    return { cpuPct, rssMb, info }
+  }
+  const primary = await overhead()
+  const cpuPct = primary.cpuPct
+  const rssMb = primary.rssMb
+  const watchInfo = primary.info
   await leakRun
+  // Full run only: the same without the 10 HTTP probes, to show where the cost is.
+  const noHttp = quick ? undefined : await overhead({ BENCH_MICRO_NO_HTTP: '1' })
   const baselines = (await Promise.all(baselineRuns)).flat().filter((l) => l.type === 'baseline')
 
   const incidentsOf = (k: string): Array<Incident | null> => results[k].map((l) => l.incident as Incident | null)
@@ -167,6 +178,7 @@ async function main (): Promise<void> {
   }
   console.log(`workload start (spawn → first HTTP answer): p50 ${round(pct(starts, 50))} ms over ${starts.length} starts; spurious incidents: ${JSON.stringify(spurious)}`)
   console.log(`overhead: ${watchInfo?.components} components, ${watchInfo?.metrics} system metrics (${watchInfo?.metricSource}), 1 Hz: CPU ${round(cpuPct, 2)} % of a core, RSS ${round(rssMb, 1)} MB`)
+  if (noHttp != null) console.log(`overhead without the 10 HTTP probes (process probes only): CPU ${round(noHttp.cpuPct, 2)} % of a core, RSS ${round(noHttp.rssMb, 1)} MB`)
   console.log(`elapsed ${round((Date.now() - t0) / 1000, 1)} s`)
 
   const summary = {
@@ -191,6 +203,7 @@ async function main (): Promise<void> {
     mttrReductionHang: round(1 - hangP50 / baseP50, 3),
     agentCpuPct: round(cpuPct, 2),
     agentRssMb: round(rssMb, 1),
+    agentCpuPctNoHttpProbes: noHttp != null ? round(noHttp.cpuPct, 2) : null,
     spuriousIncidents: Object.values(spurious).reduce((a, b) => a + b, 0),
     watchedComponents: watchInfo?.components ?? null,
     watchedSystemMetrics: watchInfo?.metrics ?? null,
