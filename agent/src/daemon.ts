@@ -48,6 +48,11 @@ export interface LoopContext {
   apiUrl: () => string | undefined
   /** Extra sections of /api/status (e.g. `mesh: {peerId, addrs}`), by name. */
   statusExtras: Record<string, () => unknown>
+  /** Cross-loop hooks: the micro loop installs them, the meso loop calls them. */
+  hooks: {
+    /** Installs fleet priors from the cloud peer into the local planner; returns entries installed. */
+    importPriors?: (doc: unknown) => number
+  }
 }
 
 export type LoopFactory = (ctx: LoopContext) => AgentLoop | undefined | Promise<AgentLoop | undefined>
@@ -169,7 +174,8 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     providers,
     recordHealth,
     apiUrl: () => apiUrl,
-    statusExtras: {}
+    statusExtras: {},
+    hooks: {}
   }
 
   const loops: AgentLoop[] = []

@@ -128,7 +128,8 @@ function Interventions ({ items }) {
   </section>`
 }
 
-function Budget ({ budget, policy }) {
+function Budget ({ budget, policy, fleet }) {
+  const fp = policy?.detail?.fleetPriors
   return html`<section id="budget">
     <h2>Safety budget</h2>
     <div class="kpis">
@@ -137,6 +138,8 @@ function Budget ({ budget, policy }) {
       <div class="kpi"><b>${policy?.kind ?? '–'}</b><small>policy</small></div>
       <div class="kpi"><b>${policy?.approvalRiskThreshold ?? '–'}</b><small>approval above risk</small></div>
     </div>
+    ${fleet ? html`<div class="dim" style="margin-bottom:6px">fleet priors v${fleet.version} from ${fleet.from} (${fleet.entries} entries, ${ago(fleet.atMs)})</div>` : ''}
+    ${fp ? html`<div class="dim" style="margin-bottom:6px">publishing fleet priors v${fp.version}: ${fp.entries} entries from ${fp.outcomes} outcomes</div>` : ''}
     ${!budget?.available ? html`<div class="na">ledger not available: ${policy?.kind === 'playbook' ? 'the fixed playbook runs without a budget (the constrained planner keeps the ledger)' : 'no budgeted policy running'}</div>` : html`
       <div>spent <b>${budget.spentUnits?.toFixed(3)}</b> of <b>${budget.betaUnits?.toFixed(3)}</b> in the last ${fmtMs(budget.windowMs)}</div>
       <div class="bar" style="width:100%;margin:6px 0"><span class=${budget.spentUnits > budget.betaUnits * 0.8 ? 'bg-warn' : 'bg-ok'} style=${`width:${Math.min(100, 100 * budget.spentUnits / Math.max(budget.betaUnits, 1e-9))}%`}></span></div>
@@ -256,7 +259,7 @@ function App () {
       const a = JSON.parse(ev.data).data
       setApprovals((list) => [a, ...list.filter((x) => x.id !== a.id)].sort((x, y) => y.requestedAtMs - x.requestedAtMs))
     })
-    for (const t of ['peer', 'intervention', 'health', 'budget', 'reputation', 'config']) es.addEventListener(t, soon)
+    for (const t of ['peer', 'intervention', 'health', 'budget', 'reputation', 'config', 'policy', 'outcome']) es.addEventListener(t, soon)
     return () => { clearInterval(every); es.close() }
   }, [])
 
@@ -291,7 +294,7 @@ function App () {
       <${Incidents} incidents=${incidents} />
       <${Approvals} approvals=${approvals} token=${token} decide=${decide} />
       <${Interventions} items=${interventions} />
-      <${Budget} budget=${budget} policy=${policy} />
+      <${Budget} budget=${budget} policy=${policy} fleet=${status?.fleetPolicy} />
       <${Reputation} rep=${rep} />
       <${Federated} fed=${fed} />
     </main>`

@@ -13,6 +13,8 @@ import { incidentSchema, LIMITS, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
 import type { ComponentView, PeerView, InterventionView } from '../state/providers.ts'
+import { OUTCOME_TOPIC, POLICY_TOPIC } from './macro.ts'
+import type { Outcome } from '@homeostat/interface'
 import { checkSwarmKey } from '../datadir.ts'
 
 export const MESO_DEFAULTS = {
@@ -79,6 +81,8 @@ export function fileUpdatePersistence (file: string): UpdatePersistence {
 
 export interface MesoLoop extends AgentLoop {
   readonly mesh: () => MeshNode | undefined
+  /** The name a peer announced in its status reports. */
+  readonly peerName: (peer: string) => string | undefined
   readonly coordinator: () => Coordinator | undefined
 }
 
@@ -238,6 +242,7 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
   return {
     name: 'meso',
     mesh: () => mesh,
+    peerName: (peer) => status.get(peer)?.name,
     coordinator: () => coord,
     async start () {
       const c = ctx.config()
@@ -275,6 +280,30 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
         const s = status.get(e.peer)
         ctx.events.emit('peer', { peer: e.peer, name: s?.name, state: e.state, reason: e.reason })
         log.info({ peer: e.peer, name: s?.name, state: e.state, reason: e.reason }, 'peer liveness')
+      }))
+      // Our verified outcomes go to the cloud peer (the macro loop learns fleet priors from them).
+      unsubs.push(ctx.events.subscribe((e) => {
+        if (e.type !== 'outcome' || mesh === undefined) return
+        mesh.publish(OUTCOME_TOPIC, 'recovery.outcome', e.data as Outcome).catch((err: Error) => log.debug({ err: err.message }, 'outcome publish failed'))
+      }))
+      // Fleet priors: accepted only from a peer that announced itself as the cloud peer.
+      let fleetPolicy: { version: number, from: string, entries: number, atMs: number } | undefined
+      ctx.statusExtras.fleetPolicy = () => fleetPolicy
+      unsubs.push(mesh.subscribe(POLICY_TOPIC, (m) => {
+        const s = status.get(m.envelope.from)
+        if (ctx.role === 'cloud') return
+        if (s?.role !== 'cloud') { ctx.metrics.invalidInput.inc({ source: 'mesh-policy' }); log.warn({ from: m.envelope.from }, 'fleet priors from a peer that is not the cloud peer: ignored'); return }
+        if (fleetPolicy !== undefined && fleetPolicy.from === m.envelope.from && m.envelope.body.version <= fleetPolicy.version) return
+        if (ctx.hooks.importPriors === undefined) return
+        try {
+          const n = ctx.hooks.importPriors(m.envelope.body.priors)
+          fleetPolicy = { version: m.envelope.body.version, from: s.name, entries: n, atMs: ctx.now() }
+          ctx.events.emit('policy', fleetPolicy)
+          log.info(fleetPolicy, 'fleet priors imported from the cloud peer')
+        } catch (err) {
+          ctx.metrics.invalidInput.inc({ source: 'mesh-policy' })
+          log.warn({ from: s.name, err: (err as Error).message }, 'fleet priors rejected')
+        }
       }))
       unsubs.push(ctx.events.subscribe((e) => {
         if (e.type !== 'incident') return

@@ -223,6 +223,12 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
         }
       }
       ctx.providers.components = components
+      loop!.on('outcome', (o) => { ctx.events.emit('outcome', o) })
+      if (planner !== undefined) {
+        const pl = planner
+        // Fleet priors weigh half: the fleet's experience must not drown this node's own.
+        ctx.hooks.importPriors = (doc) => pl.learning.importPriors(doc, { weight: 0.5 })
+      }
       ctx.providers.policy = () => {
         const p = ctx.config().config.policy
         const cells = new Map<string, { failureClass: string, action: string, ok: number, n: number, cost: number }>()

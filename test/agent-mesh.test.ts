@@ -1,0 +1,64 @@
+// Two agents over real libp2p on loopback (a cloud peer and an edge, in one
+// process): the cloud sees the edge as a peer with its components; a real
+// crash on the edge is healed locally and the incident reaches the cloud's
+// fleet view; the edge's outcome reaches the cloud's macro loop, which
+// publishes fleet priors that the edge imports; the claim shows up in the
+// replicated registry.
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { generateSwarmKey } from '@homeostat/mesh'
+import { writeSecretFile } from '../agent/src/datadir.ts'
+import { freePort, getJson, startTestAgent, tempDir, testConfigYaml, waitFor, type TestAgent } from '../agent/test/helpers.ts'
+
+describe('agent mesh: cloud + edge over libp2p', function () {
+  this.timeout(120_000)
+  let cloud: TestAgent | undefined
+  let edge: TestAgent | undefined
+  let keyDir: { dir: string, cleanup: () => void } | undefined
+  after(async () => {
+    await edge?.stop()
+    await cloud?.stop()
+    keyDir?.cleanup()
+  })
+
+  it('fleet view, incident propagation and fleet priors', async () => {
+    keyDir = tempDir('homeostat-key-')
+    const key = join(keyDir.dir, 'swarm.key')
+    writeSecretFile(key, new TextDecoder().decode(generateSwarmKey()) + '\n')
+    const withKey = (y: string) => y.replace('  mdns: false', `  mdns: false\n  swarmKeyFile: ${key}`)
+    cloud = await startTestAgent(withKey(testConfigYaml({ mesh: true })).replace('name: test-node', 'name: cloud-1').replace('  dataDir: ./data', '  role: cloud\n  dataDir: ./data'))
+    const cs = await getJson(cloud.url + '/api/status')
+    const addrs = cs.body.mesh.addrs as string[]
+    assert.ok(addrs.length > 0)
+    const port = await freePort()
+    edge = await startTestAgent(withKey(testConfigYaml({ mesh: true, inferencePort: port })).replace('name: test-node', 'name: edge-1').replace('mdns: false', `mdns: false\n  bootstrap: ${JSON.stringify(addrs)}`))
+
+    // The cloud sees the edge, with its component, alive.
+    await waitFor('cloud sees edge-1', async () => {
+      const p = await getJson(cloud!.url + '/api/peers')
+      return (p.body.peers as Array<{ name?: string, state: string, components?: unknown[] }>).find((x) => x.name === 'edge-1' && x.state === 'alive' && (x.components?.length ?? 0) === 1)
+    }, 30_000, 200)
+    await waitFor('inference healthy', () => edge!.agent.context.providers.components().find((c) => c.health === 'ok'), 20_000)
+
+    // A real crash: healed on the edge, visible on the cloud.
+    await fetch(`http://127.0.0.1:${port}/fault/crash`, { method: 'POST' })
+    const inc = await waitFor('edge recovered', () => edge!.agent.context.incidents.list().find((i) => i.status === 'recovered'), 20_000)
+    await waitFor('cloud has the recovered incident', () => cloud!.agent.context.incidents.list({ node: 'edge-1' }).find((i) => i.id === inc.id && i.status === 'recovered'), 10_000)
+    const planned = inc.steps.find((s) => s.kind === 'planned')
+    assert.match(planned?.summary ?? '', /claimed edge-1\/inference/, 'the action was claimed in the registry first')
+    const rep = await getJson(cloud.url + '/api/report')
+    assert.equal(rep.body.scope, 'fleet')
+    assert.equal(rep.body.recovered, 1)
+
+    // The outcome reached the macro loop; fleet priors come back to the edge.
+    const fp = await waitFor('edge imported fleet priors', async () => {
+      const s = await getJson(edge!.url + '/api/status')
+      return s.body.fleetPolicy ?? undefined
+    }, 30_000, 250)
+    assert.equal(fp.from, 'cloud-1')
+    assert.ok(fp.entries >= 1)
+    const m = await (await fetch(cloud.url + '/metrics')).text()
+    assert.match(m, /homeostat_macro_outcomes_received_total\{[^}]*result="accepted"[^}]*\} 1/)
+    assert.match(m, /homeostat_meso_gossip_delivered\{[^}]*\} [1-9]/)
+  })
+})
