@@ -102,6 +102,14 @@ describe('detector: behaviour', () => {
     assert.ok(Math.max(...others) < scores[1500])
     assert.ok(others.filter((s) => s >= 0.5).length <= 10, 'few other alerts')
   })
+  it('a young series is not flagged for every new extreme; a settled one is', () => {
+    const values = Array.from({ length: 400 }, (_, i) => 10 + (i % 10) / 10)
+    values[50] = 30 // new extreme while young
+    values[350] = 100 // new extreme once settled
+    const scores = run(values)
+    assert.equal(scores[50], 0)
+    assert.equal(scores[350], 1)
+  })
   it('a level shift inside the old range is detected within a few samples', () => {
     const r = rng(11)
     const values = Array.from({ length: 2000 }, (_, i) => (i < 1500 ? 10 : 16) + (r() - 0.5) * 2)

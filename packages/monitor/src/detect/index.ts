@@ -36,6 +36,7 @@ export interface DetectorOptions {
   learningSamples: number
   likelihoodForgetting: number
   rangeTolerance: number
+  rangeWarmupSamples: number
   suppressSamples: number
   alertLevel: number
 }
@@ -83,6 +84,9 @@ export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
   // anomaly outright (as in Numenta's NAB detector); 10 % misses real ones
   // (−4.5 NAB points), 2.5 % costs false alarms.
   rangeTolerance: 0.05,
+  // The range is not trusted before this many samples: a young series
+  // reaches new extremes all the time (up to 200 changes nothing on NAB).
+  rangeWarmupSamples: 100,
   // After an alert, scores not above it are zeroed for this many samples
   // (2.5 h at 5 min, 30 s at 1 Hz): one alert per event, not a burst.
   suppressSamples: 30,
@@ -129,6 +133,7 @@ const RULES: Array<[keyof DetectorOptions, (v: number) => boolean, string]> = [
   ['learningSamples', (v) => Number.isInteger(v) && v >= 1, 'an integer ≥ 1'],
   ['likelihoodForgetting', (v) => v > 0 && v <= 1, 'in (0, 1]'],
   ['rangeTolerance', (v) => v >= 0, '≥ 0 (Infinity disables)'],
+  ['rangeWarmupSamples', (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0'],
   ['suppressSamples', (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0 (0 disables)'],
   ['alertLevel', (v) => v >= 0 && v <= 1, 'in [0, 1]']
 ]
@@ -218,7 +223,7 @@ export function createDetector (init: Partial<DetectorOptions> = {}): Detector {
 
     let score = Math.max(sLevel, sChange, sSeasonal)
 
-    if (max > min) {
+    if (max > min && samples > o.rangeWarmupSamples) {
       const tol = (max - min) * o.rangeTolerance
       if (x > max + tol || x < min - tol) score = 1
     }
