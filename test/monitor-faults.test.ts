@@ -62,8 +62,9 @@ describe('monitor: real faults open incidents', function () {
 
   it('a crash opens a crash incident with the output tail; auto-restart is recorded and verified', async () => {
     const m = await make({
-      components: [{ name: 'crasher', command: node, args: [worker], env: { MODE: 'crash', CODE: '4', AFTER_MS: '300' }, restart: 'on-failure' }],
-      supervisor: { restartInitialMs: 50 }
+      components: [{ name: 'crasher', command: node, args: [worker], env: { MODE: 'crash-once', CODE: '4', AFTER_MS: '300', MARK: join(dir, 'mark') }, restart: 'on-failure' }],
+      supervisor: { restartInitialMs: 50 },
+      verifyStableMs: 500
     })
     const inc = await waitFor(() => m.incidents.list({ component: 'crasher' }).find((i) => i.status === 'recovered'))
     assert.equal(inc.failureClass, 'crash')
@@ -79,6 +80,21 @@ describe('monitor: real faults open incidents', function () {
     const logged = await store!.log.read<{ id: string }>({ kind: 'incident.step' })
     assert.ok(logged.filter((e) => e.record.id === inc.id).length >= 3)
     assert.equal((await store!.log.read({ kind: 'incident.opened' })).length >= 1, true)
+  })
+
+  it('a crash loop under plain supervision ends quarantined, and the incident says so', async () => {
+    const m = await make({
+      components: [{ name: 'loop', command: node, args: [worker], env: { MODE: 'crash', AFTER_MS: '0' }, restart: 'always' }],
+      supervisor: { restartInitialMs: 20, crashLoopMaxExits: 2, crashLoopWindowMs: 30_000 }
+    })
+    const inc = await waitFor(() => m.incidents.list({ component: 'loop' }).find((i) => i.status === 'quarantined'), 15_000)
+    assert.equal(inc.failureClass, 'crash')
+    assertWellFormed(inc)
+    assert.equal(inc.steps.filter((s) => s.kind === 'acted').length, 2, JSON.stringify(inc.steps.map((s) => [s.kind, s.summary])))
+    assert.equal(m.incidents.list({ component: 'loop' }).length, 1, 'restarts that do not hold are not recoveries')
+    assert.equal(inc.steps[inc.steps.length - 1]!.kind, 'quarantined')
+    assert.ok(inc.anomalies.length >= 3)
+    assert.equal(m.supervisor.info('loop').state, 'quarantined')
   })
 
   it('a hung HTTP server (accepts, never answers) opens a hang incident from the probe', async () => {
@@ -104,7 +120,8 @@ describe('monitor: real faults open incidents', function () {
   it('plain supervision restarts a hung server (liveness semantics) and records the verified recovery', async () => {
     const port = await freePort()
     const m = await make({
-      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang-once', PORT: String(port), MARK: join(dir, 'mark') }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, periodMs: 100, timeoutMs: 200, failureThreshold: 3 }] }]
+      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang-once', PORT: String(port), MARK: join(dir, 'mark') }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, periodMs: 100, timeoutMs: 200, failureThreshold: 3 }] }],
+      verifyStableMs: 500
     })
     m.probes.stop()
     await waitFor(() => m.supervisor.tail('api').stdout.some((l) => l.startsWith('listening')))

@@ -26,6 +26,8 @@ export const MONITOR_DEFAULTS = {
   verifyTimeoutMs: 10_000,
   /** Poll period of that verification. */
   verifyPollMs: 200,
+  /** …and it must stay healthy this long: a process that crashes half a second after each start is not recovered. */
+  verifyStableMs: 2_000,
   /** Plain supervision restarts a hung component (as a Kubernetes liveness probe does), at most this many times… */
   hangRestartMax: 3,
   /** …within this window; then it is quarantined (a restart does not cure it). */
@@ -49,6 +51,7 @@ export interface MonitorOptions {
   metrics?: Omit<MetricsOptions, 'supervisor' | 'now' | 'logger' | 'scheduler'>
   watch?: Omit<WatchOptions, 'metrics' | 'supervisor' | 'now' | 'logger'>
   verifyTimeoutMs?: number
+  verifyStableMs?: number
   /** Restart a component whose probes report a hang (default: = autoRestart). */
   restartOnHang?: boolean
   /** Feed successful probe latencies into the metrics path as `probe.<kind>.latency_ms` (default true), so the detector sees a slowing service. */
@@ -91,7 +94,10 @@ export function createMonitor (options: MonitorOptions): Monitor {
   const autoRestart = options.autoRestart ?? true
   const openIncidents = options.openIncidents ?? true
   const verifyTimeoutMs = options.verifyTimeoutMs ?? MONITOR_DEFAULTS.verifyTimeoutMs
+  const verifyStableMs = options.verifyStableMs ?? MONITOR_DEFAULTS.verifyStableMs
   const restartOnHang = options.restartOnHang ?? autoRestart
+  /** A newer restart of a component supersedes the verification of the previous one. */
+  const verifyGen = new Map<string, number>()
   const hangRestarts = new Map<string, number[]>()
   const common = { now, logger, ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}) }
   const supervisor = createSupervisor({ ...options.supervisor, ...common, components: options.components, autoRestart })
@@ -110,22 +116,33 @@ export function createMonitor (options: MonitorOptions): Monitor {
   const active = (name: string): ReturnType<IncidentManager['list']> => incidents.list({ component: name, status: 'active' })
 
   const verifyAfterRestart = async (name: string, ids: string[]): Promise<void> => {
+    const gen = (verifyGen.get(name) ?? 0) + 1
+    verifyGen.set(name, gen)
     const deadline = now() + verifyTimeoutMs
     let last: HealthVerdict | undefined
-    while (started) {
+    let healthySince: number | undefined
+    let stable = false
+    while (started && verifyGen.get(name) === gen) {
+      // Someone else closed them (quarantine, recovery): nothing left to verify.
+      if (ids.every((id) => { const i = incidents.get(id); return i === undefined || isClosed(i) })) return
       last = await probes.checkNow(name)
-      if (last.healthy || now() >= deadline) break
+      const t = now()
+      if (last.healthy) healthySince ??= t
+      else healthySince = undefined
+      if (healthySince !== undefined && t - healthySince >= verifyStableMs) { stable = true; break }
+      if (t >= deadline) break
       await new Promise((r) => setTimeout(r, MONITOR_DEFAULTS.verifyPollMs))
     }
+    if (verifyGen.get(name) !== gen || !started) return
     for (const id of ids) {
       const inc = incidents.get(id)
       if (inc === undefined || isClosed(inc)) continue
       try {
-        if (last?.healthy === true) {
-          incidents.step(id, { kind: 'verified', summary: `${name} healthy after restart`, evidence: last.probes.map((p) => `${p.probe}: ${p.lastResult?.detail ?? p.state}`) })
-          incidents.step(id, { kind: 'recovered', summary: `${name} recovered by supervisor auto-restart` })
+        if (stable && last !== undefined) {
+          incidents.step(id, { kind: 'verified', summary: `${name} healthy for ${verifyStableMs} ms after restart`, evidence: last.probes.map((p) => `${p.probe}: ${p.lastResult?.detail ?? p.state}`) })
+          incidents.step(id, { kind: 'recovered', summary: `${name} recovered by supervisor restart` })
         } else {
-          incidents.step(id, { kind: 'note', summary: `${name} not healthy ${verifyTimeoutMs} ms after restart: ${last?.reasons.join('; ') ?? 'stopped'}` })
+          incidents.step(id, { kind: 'note', summary: `${name} not stably healthy ${verifyTimeoutMs} ms after restart: ${last?.reasons.join('; ') ?? 'stopped'}` })
         }
       } catch (err) { logger.warn({ err, id }, 'could not record verification') }
     }
