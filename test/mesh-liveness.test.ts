@@ -30,7 +30,7 @@ async function until (cond: () => boolean, timeoutMs: number, what: string): Pro
 }
 
 describe('mesh liveness with a peer process (real TCP, real signals)', function () {
-  this.timeout(40_000)
+  this.timeout(60_000)
   const swarmKey = generateSwarmKey()
   let observers: MeshNode[] = []
   let proc: ChildProcess | undefined
@@ -64,9 +64,12 @@ describe('mesh liveness with a peer process (real TCP, real signals)', function 
     assert.equal(deaths.length, 3)
     console.log(`      killed peer declared dead after ${deaths.map((d) => d.atMs - killedAt).join(', ')} ms`)
     for (const d of deaths) {
-      assert.equal(d.reason, 'connection:lost')
-      assert.ok(d.atMs - killedAt < 1000, `observer ${d.observer} took ${d.atMs - killedAt} ms`)
+      // Normally the redial is refused at once (connection:lost, tens of ms). On a starved host the
+      // refusal may not be read within confirmDialTimeoutMs; then the suspicion window decides.
+      assert.ok(d.reason === 'connection:lost' || d.reason === 'suspicion:timeout', d.reason)
+      assert.ok(d.atMs - killedAt < 3000, `observer ${d.observer} took ${d.atMs - killedAt} ms`)
     }
+    assert.ok(deaths.some((d) => d.reason === 'connection:lost'), 'no observer saw the refusal')
     // Nobody else was touched.
     assert.equal(events.filter((e) => e.peer !== peer.peerId && e.state !== 'alive').length, 0)
   })
@@ -78,12 +81,14 @@ describe('mesh liveness with a peer process (real TCP, real signals)', function 
     await new Promise((resolve) => setTimeout(resolve, 1500)) // RTT history for the adaptive timeout
     const frozenAt = Date.now()
     proc.kill('SIGSTOP')
-    await until(() => observers.every((n) => stateOf(n, peer.peerId) === 'dead'), 10_000, 'frozen child dead everywhere')
+    await until(() => observers.every((n) => stateOf(n, peer.peerId) === 'dead'), 20_000, 'frozen child dead everywhere')
     for (let i = 0; i < observers.length; i++) {
       const mine = events.filter((e) => e.observer === i && e.peer === peer.peerId && e.atMs >= frozenAt)
       assert.deepEqual(mine.map((e) => `${e.state}:${e.reason}`), ['suspect:ping:timeout', 'dead:suspicion:timeout'], `observer ${i}`)
-      // ~1.2 s on an idle host; local health (our own stalls on a busy CI host) may stretch it up to 3×.
-      assert.ok(mine[1]!.atMs - frozenAt <= 8000, `observer ${i} dead after ${mine[1]!.atMs - frozenAt} ms`)
+      // ~1.2 s on an idle host. On an oversubscribed host our own stalls shift every deadline (we
+      // cannot blame a peer for answers we were not scheduled to read) and local health stretches
+      // timeouts up to 3×, so only a loose bound here; bench/mesh measures the real figure.
+      assert.ok(mine[1]!.atMs - frozenAt <= 15_000, `observer ${i} dead after ${mine[1]!.atMs - frozenAt} ms`)
     }
     console.log(`      frozen peer declared dead after ${events.filter((e) => e.state === 'dead' && e.peer === peer.peerId).map((e) => e.atMs - frozenAt).join(', ')} ms`)
     const thawedAt = Date.now()

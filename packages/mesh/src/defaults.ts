@@ -26,6 +26,16 @@ export const MESH_DEFAULTS = {
   peerExchangeMaxPeers: 64,
   /** Discovered-peer dials in flight at once. */
   maxParallelDiscoveryDials: 8,
+  /** Gossipsub mesh degree. We flood-publish (the publisher sends to every subscribed peer it is
+   * connected to, one hop), so mesh forwarding only repairs what flooding missed; every extra
+   * mesh peer costs one more copy of every message on every node. 3 (libp2p default 6) halves
+   * that cost and still gives each node three independent paths. */
+  gossipD: 3,
+  /** Mesh degree bounds (graft below, prune above). */
+  gossipDlo: 2,
+  gossipDhi: 6,
+  /** Peers that receive IHAVE gossip per heartbeat (repair path for anything lost). */
+  gossipDlazy: 3,
   /** Run kad-dht (LAN protocol) for discovery and records. */
   dht: true,
   /** mDNS is off: tests and multi-fleet hosts must not find each other by accident. */
@@ -70,9 +80,10 @@ export const LIVENESS_DEFAULTS = {
   localHealthFactor: 0.5,
   /** One health point is forgiven after this long without a stalled tick. */
   localHealthRecoveryMs: 2000,
-  /** After a connection closes we redial once to confirm; a killed process refuses at once
-   * (ECONNREFUSED), a vanished host times out here. */
-  confirmDialTimeoutMs: 500,
+  /** After a connection closes we redial once to confirm: a killed process refuses at once
+   * (ECONNREFUSED → dead); a timeout here (vanished host, or a peer too busy to handshake) keeps
+   * the peer suspect while reconnects run, and it is dead when the suspicion timeout ends. */
+  confirmDialTimeoutMs: 1000,
   /** Reconnect attempts to a dead peer start at this delay... */
   reconnectBaseMs: 250,
   /** ...double each time, and are capped here, so a thawed or rebooted peer is found again within ~2 s. */

@@ -63,7 +63,7 @@ export interface MeshNodeOptions {
   /** Liveness tuning, merged over LIVENESS_DEFAULTS. */
   liveness?: Partial<LivenessTuning>
   /** Dial and discovery tuning, merged over MESH_DEFAULTS. */
-  network?: Partial<Pick<typeof MESH_DEFAULTS, 'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'inboundConnectionThreshold' | 'maxIncomingPendingConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials'>>
+  network?: Partial<Pick<typeof MESH_DEFAULTS, 'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'gossipD' | 'gossipDlo' | 'gossipDhi' | 'gossipDlazy' | 'inboundConnectionThreshold' | 'maxIncomingPendingConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials'>>
   /** Physical clock for liveness timing (default Date.now). */
   now?: () => number
   /** Randomness for backoff jitter (default Math.random). */
@@ -166,6 +166,12 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,
         floodPublish: true,
+        D: net.gossipD,
+        Dlo: Math.min(net.gossipDlo, net.gossipD),
+        Dhi: Math.max(net.gossipDhi, net.gossipD),
+        Dout: 1,
+        Dscore: 1,
+        Dlazy: net.gossipDlazy,
         // Duplicates (each node hears a message from up to D mesh peers) are recognised by signer +
         // sequence number before the signature check, so each message is verified once per node.
         // Only validly signed messages enter this cache, so a forged copy cannot shadow the original.
@@ -197,12 +203,14 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   let discovery: Discovery | undefined
 
   const logFn = (msg: string, fields?: Record<string, unknown>): void => { log.debug({ peer: peerId, ...fields }, msg) }
-  const dialPeer = async (peer: string, timeoutMs: number): Promise<boolean> => {
+  const dialPeer = async (peer: string, timeoutMs: number): Promise<'connected' | 'refused' | 'timeout'> => {
     try {
       await libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(timeoutMs) })
-      return true
-    } catch {
-      return false
+      return 'connected'
+    } catch (err) {
+      // A refused or reset TCP connect is definitive (nothing listens); a timeout may be a busy peer.
+      const text = `${String(err)} ${String((err as { errors?: unknown[] }).errors ?? '')} ${String((err as { cause?: unknown }).cause ?? '')}`
+      return /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENETUNREACH/.test(text) ? 'refused' : 'timeout'
     }
   }
 
@@ -254,7 +262,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
             for (const c of libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error('peer declared dead'))
           },
           confirm: async (peer) => await dialPeer(peer, tuning.confirmDialTimeoutMs),
-          reconnect: async (peer) => await dialPeer(peer, tuning.reconnectDialTimeoutMs)
+          reconnect: async (peer) => (await dialPeer(peer, tuning.reconnectDialTimeoutMs)) === 'connected'
         }
       })
       discovery = createDiscovery({

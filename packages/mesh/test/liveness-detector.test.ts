@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert'
 import { createFailureDetector, LIVENESS_DEFAULTS, type LivenessEvent } from '@homeostat/mesh'
 
-function rig (opts: { confirm?: boolean, reconnect?: () => boolean } = {}) {
+function rig (opts: { confirm?: 'connected' | 'refused' | 'timeout', reconnect?: () => boolean } = {}) {
   let clock = 1_000_000
   const events: LivenessEvent[] = []
   const pings: Array<{ peer: string, seq: number, at: number }> = []
@@ -16,7 +16,7 @@ function rig (opts: { confirm?: boolean, reconnect?: () => boolean } = {}) {
     transport: {
       sendPing: (peer, seq) => { pings.push({ peer, seq, at: clock }) },
       closePeer: (peer) => { closed.push(peer) },
-      confirm: async () => opts.confirm ?? false,
+      confirm: async () => opts.confirm ?? 'refused',
       reconnect: async () => { reconnects++; return opts.reconnect?.() ?? false }
     }
   })
@@ -147,22 +147,43 @@ describe('mesh failure detector (injected clock)', () => {
   })
 
   it('connection close: redial refused → dead at once; redial accepted → alive', async () => {
-    const lost = rig({ confirm: false })
+    const lost = rig({ confirm: 'refused' })
     lost.det.connected('p')
     lost.det.disconnected('p')
     await new Promise((resolve) => setImmediate(resolve))
     assert.deepEqual(states(lost.events), ['alive:connection:open', 'suspect:connection:close', 'dead:connection:lost'])
 
-    const back = rig({ confirm: true })
+    const back = rig({ confirm: 'connected' })
     back.det.connected('p')
     back.det.disconnected('p')
     await new Promise((resolve) => setImmediate(resolve))
     assert.deepEqual(states(back.events), ['alive:connection:open', 'suspect:connection:close', 'alive:reconnected'])
   })
 
+  it('connection close with a redial timeout (busy peer or vanished host): suspect while reconnecting, dead only after the suspicion window', async () => {
+    let up = false
+    const r = rig({ confirm: 'timeout', reconnect: () => up })
+    r.det.connected('p')
+    r.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(states(r.events), ['alive:connection:open', 'suspect:connection:close'])
+    up = true // it answers the first reconnect (at 250 ms), inside the suspicion window
+    for (let i = 0; i < 6; i++) { r.run(50); await new Promise((resolve) => setImmediate(resolve)) }
+    assert.equal(r.reconnects(), 1)
+    r.det.connected('p') // the successful dial raises the connection event
+    assert.deepEqual(states(r.events), ['alive:connection:open', 'suspect:connection:close', 'alive:reconnected'])
+
+    const gone = rig({ confirm: 'timeout' })
+    gone.det.connected('p')
+    gone.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 20; i++) { gone.run(50); await new Promise((resolve) => setImmediate(resolve)) }
+    assert.deepEqual(states(gone.events), ['alive:connection:open', 'suspect:connection:close', 'dead:suspicion:timeout'])
+  })
+
   it('a dead peer is redialled with capped backoff and comes back alive on reconnection', async () => {
     let up = false
-    const r = rig({ confirm: false, reconnect: () => up })
+    const r = rig({ confirm: 'refused', reconnect: () => up })
     r.det.connected('p')
     r.det.disconnected('p')
     await new Promise((resolve) => setImmediate(resolve))
@@ -177,7 +198,7 @@ describe('mesh failure detector (injected clock)', () => {
   })
 
   it('forgets a peer dead for longer than forgetAfterMs', async () => {
-    const r = rig({ confirm: false })
+    const r = rig({ confirm: 'refused' })
     r.det.connected('p')
     r.det.disconnected('p')
     await new Promise((resolve) => setImmediate(resolve))

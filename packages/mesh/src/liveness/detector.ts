@@ -22,8 +22,8 @@ export interface ProbeTransport {
   sendPing: (peer: string, seq: number) => void
   /** Abort every connection to a peer declared dead. */
   closePeer: (peer: string) => void
-  /** Redial once after a connection closed; resolves true when connected again. */
-  confirm: (peer: string) => Promise<boolean>
+  /** Redial once after a connection closed: connected again, refused (nothing listens: dead), or timed out (maybe busy: stay suspect). */
+  confirm: (peer: string) => Promise<'connected' | 'refused' | 'timeout'>
   /** A reconnect attempt; resolves true when connected. */
   reconnect: (peer: string) => Promise<boolean>
 }
@@ -163,7 +163,11 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     for (const e of entries.values()) if (e.connected && e.pinger) pinged++
     intervalMs = pingIntervalFor(pinged, t)
     for (const [peer, e] of entries) {
-      if (!e.connected) continue
+      if (!e.connected) {
+        // Lost its connection, redial timed out: reconnects run; dead when the suspicion window ends.
+        if (e.state === 'suspect' && !e.confirming && now - e.suspectSinceMs >= suspicionTimeoutMs(ownHealth, t)) declareDead(peer, e, 'suspicion:timeout')
+        continue
+      }
       const lh = Math.max(ownHealth, e.remoteHealth)
       let late: boolean
       if (e.pinger) {
@@ -237,16 +241,20 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       e.confirming = true
       e.suspectSinceMs = o.now()
       transition(peer, e, 'suspect', 'connection:close')
-      void o.transport.confirm(peer).catch(() => false).then((ok) => {
+      void o.transport.confirm(peer).catch(() => 'refused' as const).then((result) => {
         e.confirming = false
         if (stopped || entries.get(peer) !== e) return
-        if (ok || e.connected) {
+        if (result === 'connected' || e.connected) {
           e.connected = true
           e.lastHeardMs = o.now()
           e.skipGap = true
           transition(peer, e, 'alive', 'reconnected')
         } else if (e.state !== 'dead') {
-          declareDead(peer, e, 'connection:lost')
+          if (result === 'refused') declareDead(peer, e, 'connection:lost')
+          else {
+            e.suspectSinceMs = o.now() // a full suspicion window while reconnects run
+            reconnector.schedule(peer, o.now())
+          }
         }
       })
     },
