@@ -82,6 +82,10 @@ describe('agent API', function () {
       assert.ok(text.includes(m), `metric ${m}`)
     }
     assert.match(text, /^homeostat_loop_up\{[^}]*loop="micro"[^}]*\} 1$/m)
+    // /proc readings of the node arrive within a sampling period.
+    await waitFor('system metrics', async () => /homeostat_system_metric\{[^}]*metric="mem\.used_pct"[^}]*\} \d/.test(await (await fetch(t.url + '/metrics')).text()) || undefined, 5000, 200)
+    const st = await getJson(t.url + '/api/status')
+    assert.ok(typeof st.body.system['mem.used_pct'] === 'number')
   })
 
   it('streams events over SSE, resuming from Last-Event-ID', async () => {

@@ -4,7 +4,7 @@
 // a planner is configured), the operator approval gate, and the agent's
 // incident book. Works with no network at all.
 import type { Logger } from 'pino'
-import { createSupervisor, createProbeRunner, type Supervisor, type ProbeRunner } from '@homeostat/monitor'
+import { createSupervisor, createProbeRunner, createMetricsCollector, type Supervisor, type ProbeRunner, type MetricsCollector } from '@homeostat/monitor'
 import type { RecoveryPolicy, Incident, PlannedAction } from '@homeostat/interface'
 import { createPlaybook } from '@homeostat/recovery'
 import { createPlanner, createFileAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
@@ -71,6 +71,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   let watch: ResourceWatch | undefined
   let loop: MicroLoop | undefined
   let planner: Planner | undefined
+  let system: MetricsCollector | undefined
   let started = false
 
   const components = (): ComponentView[] => {
@@ -113,6 +114,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never })
     probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never })
     watch = createResourceWatch({ supervisor, enforceMemoryLimit: true })
+    // /proc and /sys: node-wide CPU, memory, load, disk, network, thermal — for /metrics, status and the dashboard.
+    system = createMetricsCollector({ supervisor, intervalMs: cfg.config.system.sampleMs, processes: true, logger: adaptLogger(log) as never })
     const threshold = () => ctx.config().config.policy.approvalRiskThreshold
     const pc = cfg.config.policy
     let policy: RecoveryPolicy
@@ -161,6 +164,20 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   }
 
   const registerMetrics = (): void => {
+    new Gauge({
+      name: 'homeostat_system_metric',
+      help: 'Latest /proc and /sys readings (node-wide and per component), e.g. metric="mem.used_pct" component="node"',
+      labelNames: ['component', 'metric'],
+      registers: [ctx.metrics.registry],
+      collect () {
+        this.reset()
+        let n = 0
+        for (const s of system?.latest().values() ?? []) {
+          if (n++ >= 512) break
+          if (Number.isFinite(s.value)) this.set({ component: s.component, metric: s.metric }, s.value)
+        }
+      }
+    })
     new Gauge({
       name: 'homeostat_micro_components',
       help: 'Supervised components by state',
@@ -253,12 +270,19 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       loop!.start()
       await supervisor!.start()
       probes!.start()
+      system!.start()
+      ctx.statusExtras.system = () => {
+        const out: Record<string, number> = {}
+        for (const s of system?.latest().values() ?? []) if (s.component === 'node' && Number.isFinite(s.value)) out[s.metric] = Math.round(s.value * 100) / 100
+        return out
+      }
       started = true
       log.info({ components: supervisor!.names() }, 'supervising')
     },
     async stop () {
       if (!started) return
       started = false
+      system?.stop()
       await loop?.stop(1500)
       try { await planner?.stop() } catch (err) { log.warn({ err: (err as Error).message }, 'planner stop failed') }
       probes?.stop()
