@@ -1,0 +1,90 @@
+// One coordination agent as a real process: a libp2p mesh node plus a
+// coordinator, driven by JSON lines on stdin, reporting JSON lines on stdout.
+// Run as is it uses the compiled packages (dist); the tests run it with
+// `--conditions=homeostat-src --import tsx/esm` to use the sources.
+import '@homeostat/mesh/polyfill'
+import { createHash } from 'node:crypto'
+import { createInterface } from 'node:readline'
+import { createMeshNode } from '@homeostat/mesh'
+import { createCoordinator, MESO_ROOTS } from '@homeostat/coordination'
+
+const cfg = JSON.parse(process.env.COORD_AGENT ?? '{}')
+const out = (o) => { process.stdout.write(JSON.stringify(o) + '\n') }
+const running = new Set()
+
+const mesh = await createMeshNode({
+  swarmKey: cfg.swarmKey,
+  listen: cfg.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+  bootstrap: cfg.bootstrap ?? [],
+  dht: false,
+  ...(cfg.liveness != null ? { liveness: cfg.liveness } : {})
+})
+await mesh.start()
+const coord = createCoordinator({
+  mesh,
+  hlc: mesh.hlc,
+  registry: cfg.registry ?? {},
+  onStartWorkload: (spec) => { running.add(spec.name); out({ ev: 'start', name: spec.name, t: Date.now() }) },
+  onStopWorkload: (name, reason) => { running.delete(name); out({ ev: 'stop', name, reason, t: Date.now() }) },
+  onTakeover: (spec, from) => { out({ ev: 'takeover', name: spec.name, from, t: Date.now() }) },
+  onReject: (peer, reason) => { out({ ev: 'reject', peer, reason }) }
+})
+mesh.onLiveness((e) => { if (e.state === 'dead' || cfg.verboseLiveness) out({ ev: 'liveness', peer: e.peer, state: e.state, reason: e.reason, t: Date.now() }) })
+
+const digest = () => {
+  const doc = coord.rdoc.doc
+  const o = {}
+  for (const r of MESO_ROOTS) o[r] = Object.fromEntries([...doc.getMap(r).entries()].sort(([a], [b]) => a < b ? -1 : 1))
+  return createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16)
+}
+
+const loops = []
+const healLoop = (target, everyMs, holdMs) => {
+  let stopped = false
+  const tick = async () => {
+    if (stopped) return
+    const r = await coord.registry.claim(target, 'restart')
+    if (r.granted && r.alreadyHeld !== true) {
+      out({ ev: 'acting', target, t: Date.now() })
+      setTimeout(() => {
+        out({ ev: 'released', target, t: Date.now() })
+        coord.registry.release(target, 'recovered')
+      }, holdMs)
+    } else if (!r.granted) {
+      out({ ev: 'refused', target, reason: r.reason })
+    }
+    if (!stopped) setTimeout(tick, everyMs * (0.5 + Math.random()))
+  }
+  setTimeout(tick, Math.random() * 50)
+  loops.push(() => { stopped = true })
+}
+
+const rl = createInterface({ input: process.stdin })
+rl.on('line', async (line) => {
+  let m
+  try { m = JSON.parse(line) } catch { return }
+  try {
+    switch (m.cmd) {
+      case 'dial': for (const a of m.addrs) { try { await mesh.dial(a) } catch {} } out({ ev: 'dialed', id: m.id }); break
+      case 'capacity': coord.takeover.setCapacity({ cpuMillis: m.cpuMillis, memoryMb: m.memoryMb }); out({ ev: 'ok', id: m.id }); break
+      case 'declare': await coord.takeover.declare(m.spec); out({ ev: 'ok', id: m.id }); break
+      case 'heal-loop': healLoop(m.target, m.everyMs, m.holdMs); out({ ev: 'ok', id: m.id }); break
+      case 'stop-loops': for (const s of loops.splice(0)) s(); out({ ev: 'ok', id: m.id }); break
+      case 'state': out({
+        ev: 'state',
+        id: m.id,
+        peerId: mesh.peerId,
+        digest: digest(),
+        running: [...running],
+        alive: mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer),
+        stats: mesh.stats(),
+        coord: coord.stats()
+      }); break
+      case 'exit': coord.stop(); await mesh.stop(); process.exit(0)
+    }
+  } catch (err) {
+    out({ ev: 'error', id: m.id, message: err.message, code: err.code })
+  }
+})
+await coord.start()
+out({ ev: 'ready', peerId: mesh.peerId, addrs: mesh.multiaddrs(), t: Date.now() })

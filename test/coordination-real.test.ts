@@ -1,0 +1,85 @@
+// Real processes over real TCP (compiled packages): anti-flapping, kill -9
+// takeover, and partition/heal. The partition uses one network namespace per
+// agent (root + iproute2); without them that part is skipped, saying why.
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { generateSwarmKey } from '@homeostat/mesh'
+import { canUseNetns, fullyConnected, registriesConverged, startFleet, type Fleet } from '../bench/meso/fleet.ts'
+
+const COOLDOWN_MS = 3000
+const HOLD_MS = 1500
+
+describe('coordination: real agent processes over TCP', function () {
+  this.timeout(180_000)
+  let fleet: Fleet | undefined
+  const netns = canUseNetns()
+
+  before(async function () {
+    this.timeout(240_000)
+    // Child agents run the compiled packages, as a user runs them.
+    execFileSync('npx', ['tsc', '-b', 'packages/coordination'], { stdio: 'inherit' })
+    fleet = await startFleet({ n: 6, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns, registry: { settleMs: 300, cooldownMs: COOLDOWN_MS } })
+    assert.ok(await fleet.waitFor(async () => await fullyConnected(fleet!), 60_000, 250), 'mesh formed')
+    for (const a of fleet.agents) await a.request({ cmd: 'capacity', cpuMillis: 2000, memoryMb: 4096 })
+  })
+  after(async () => { await fleet?.stop() })
+
+  it('anti-flapping: 5 agents see one failing shared component; one intervention at a time, none while verifying or cooling down', async () => {
+    const f = fleet!
+    const five = f.agents.slice(0, 5)
+    for (const a of five) await a.request({ cmd: 'heal-loop', target: 'model-server', everyMs: 300, holdMs: HOLD_MS })
+    await new Promise((resolve) => setTimeout(resolve, 14_000))
+    for (const a of five) await a.request({ cmd: 'stop-loops' })
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS + 500))
+    const spans: Array<{ agent: number, from: number, to: number }> = []
+    for (const a of five) {
+      const acts = a.events.filter((e) => e.ev === 'acting' && e.target === 'model-server')
+      const rels = a.events.filter((e) => e.ev === 'released' && e.target === 'model-server')
+      acts.forEach((e, k) => spans.push({ agent: a.i, from: e.t as number, to: (rels[k]?.t as number | undefined) ?? Infinity }))
+    }
+    spans.sort((x, y) => x.from - y.from)
+    assert.ok(spans.length >= 2, `interventions: ${spans.length}`)
+    assert.ok(spans.length <= 4, `14 s with ${HOLD_MS} ms verification + ${COOLDOWN_MS} ms cooldown allows at most 4, got ${spans.length}`)
+    for (let k = 1; k < spans.length; k++) {
+      assert.ok(spans[k]!.from >= spans[k - 1]!.to, `intervention ${k} (agent ${spans[k]!.agent}) overlaps the previous one`)
+      assert.ok(spans[k]!.from - spans[k - 1]!.to >= COOLDOWN_MS - 250, `intervention ${k} started ${spans[k]!.from - spans[k - 1]!.to} ms after a release (cooldown ${COOLDOWN_MS})`)
+    }
+  })
+
+  it('kill -9 the owner of a relocatable workload: exactly one survivor takes it over', async () => {
+    const f = fleet!
+    await f.agents[5]!.request({ cmd: 'declare', spec: { name: 'trainer', priority: 5, cpuMillis: 500, memoryMb: 256 } })
+    assert.ok(await f.waitFor(() => f.running.get('trainer')?.has(5) === true, 5000))
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // the declaration replicates
+    const t0 = Date.now()
+    f.kill(5)
+    const survivor = (): boolean => { const s = f.running.get('trainer'); return s != null && !s.has(5) && s.size >= 1 }
+    assert.ok(await f.waitFor(survivor, 15_000, 10), 'a survivor took over')
+    const takeoverMs = Date.now() - t0
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+    assert.equal(f.running.get('trainer')!.size, 1, 'exactly one copy')
+    assert.equal(f.maxCopies.get('trainer'), 1, 'never two copies')
+    console.log(`      takeover after SIGKILL: ${takeoverMs} ms`)
+  })
+
+  it('partition so both sides think the other dead, then heal: exactly one copy remains and registries converge', async function () {
+    if (!netns) this.skip() // needs root + iproute2 for network namespaces
+    const f = fleet!
+    const owner = [...f.running.get('trainer')!][0]!
+    const live = f.agents.filter((a) => a.alive).map((a) => a.i)
+    const sideA = live.filter((i) => i === owner || (i % 2 === owner % 2 && i !== owner)).slice(0, 2)
+    if (!sideA.includes(owner)) sideA.unshift(owner)
+    const sideB = live.filter((i) => !sideA.includes(i))
+    f.partition([sideA, sideB])
+    assert.ok(await f.waitFor(() => (f.running.get('trainer')?.size ?? 0) === 2, 20_000), 'the other side took over during the partition')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const healAt = Date.now()
+    f.heal()
+    assert.ok(await f.waitFor(() => (f.running.get('trainer')?.size ?? 0) === 1, 20_000), 'one copy after the heal')
+    assert.ok(await f.waitFor(async () => await registriesConverged(f), 20_000, 100), 'registries converge')
+    console.log(`      heal → one copy and converged registries in ${Date.now() - healAt} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    assert.equal(f.running.get('trainer')!.size, 1)
+    assert.ok(await registriesConverged(f))
+  })
+})
