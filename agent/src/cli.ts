@@ -173,6 +173,15 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
       io.out(`loops: ${s.loops.map((l) => `${l.name}${l.running ? (l.ready ? '' : ' (starting)') : ' (stopped)'}`).join(', ') || 'none'}`)
       const inc = s.incidents as { open: number, total: number }
       io.out(`incidents: ${inc.open} open, ${inc.total} total   approvals pending: ${String(s.approvalsPending)}   peers: ${String(s.peers)}`)
+      const mesh = s.mesh as { peerId: string, addrs: string[] } | undefined
+      if (mesh !== undefined) io.out(`mesh ${mesh.peerId}${mesh.addrs.length > 0 ? `  (bootstrap address for other nodes: ${mesh.addrs[0]})` : ''}`)
+      const fp = s.fleetPolicy as { version: number, from: string, entries: number } | undefined
+      if (fp !== undefined) io.out(`fleet priors v${fp.version} from ${fp.from} (${fp.entries} entries)`)
+      const sys = s.system as Record<string, number> | undefined
+      if (sys !== undefined && Object.keys(sys).length > 0) {
+        const pick = ['cpu.util_pct', 'mem.used_pct', 'load.1', 'disk.root.used_pct', 'thermal.max_c'].filter((k) => sys[k] !== undefined)
+        io.out(`system: ${pick.map((k) => `${k} ${sys[k]}`).join('  ')}`)
+      }
       if (s.components.length > 0) {
         io.out('')
         io.out(table(['COMPONENT', 'STATE', 'HEALTH', 'PID', 'RESTARTS', 'DETAIL'], s.components.map((c) => [c.name, c.state, c.health, c.pid, c.restarts, c.detail])))
