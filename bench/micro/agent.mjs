@@ -3,7 +3,7 @@
 //   trials <crash|hang|leak> <n> <seed>   inject the fault n times, print each closed incident
 //   watch <components> <metrics> <seconds>  steady-state overhead: N components, M system metrics, 1 Hz
 // Prints one JSON object per line on stdout.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -102,7 +102,9 @@ async function trials (kind, n, seed) {
         off(); resolve(inc)
       })
     })
-    writeFileSync(join(dir, `fault${i}`), kind === 'leak' ? String(leakMbPerS) : '')
+    // Written aside and renamed, so the workload never reads a half-written file.
+    writeFileSync(join(dir, `fault${i}.tmp`), kind === 'leak' ? String(leakMbPerS) : '')
+    renameSync(join(dir, `fault${i}.tmp`), join(dir, `fault${i}`))
     const incident = await Promise.race([closed, sleep(90_000).then(() => undefined)])
     out({ type: 'incident', kind, trial: i, leakMbPerS: kind === 'leak' ? leakMbPerS : undefined, incident: incident ?? null, oom: oomBy.has(name), incidentsTotal: loop.incidents().length })
   }
