@@ -13,7 +13,7 @@ import type {
 } from '@homeostat/interface'
 import {
   type HistoryFeatures, type JsonStore, type Learning, type LoadResult, type Rng,
-  createLearning, createRng
+  PATTERN_DEFAULTS, createLearning, createRng, findCrashLoops
 } from '@homeostat/learning'
 import { type CatalogueAction, DEFAULT_CATALOGUE, catalogueDefaultPrior, inapplicable, validateCatalogue } from './catalogue.ts'
 import { adaptiveBeta, assertAlpha, assertMode, dynamicBeta, historicalSpend, hostCapacity, staticBeta } from './budget.ts'
@@ -314,7 +314,15 @@ export function createPlanner (options: PlannerOptions): Planner {
     const b = betaAt(now)
     const tot = ledger.totals(now)
     const used = addCost(tot.spent, tot.reserved)
-    const stateData = { health: round(ctx.health, 4), context: context(), history: ctx.gamma }
+    const loopWindowMs = PATTERN_DEFAULTS.crashLoopWindowMs
+    const recent = learning.history.events().filter((e) => e.component === req.incident.component && e.atMs > now - loopWindowMs)
+    const loop = findCrashLoops(recent, loopWindowMs, PATTERN_DEFAULTS.crashLoopMinFailures)[0]
+    const stateData = {
+      health: round(ctx.health, 4),
+      context: context(),
+      history: ctx.gamma,
+      component: { failuresPerHour: round(learning.history.componentRatePerHour(req.incident.component, now), 3), crashLoop: loop !== undefined ? loop.count : 0 }
+    }
 
     if (req.incident.status === 'recovered') {
       return finishMeta(req, ctx, 'none', target, 'incident already recovered; nothing to do', [], b.beta, used)

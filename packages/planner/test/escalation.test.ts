@@ -70,3 +70,24 @@ describe('planner/escalation', () => {
     assert.ok(p.audit.records().some((r) => r.kind === 'outcome-rejected'))
   })
 })
+
+describe('planner/decision record', () => {
+  it('records s_t = [H_t, Ω_t, Γ_t] and the component\'s crash-loop count with each decision', async () => {
+    const clock = createManualClock(0)
+    const p = createPlanner({ mode: 'static', clock, seed: 2, capacity: roomy, health: () => 0.75, context: () => ({ loadAvg: 1.5 }) })
+    for (let i = 0; i < 4; i++) {
+      const inc = incident(`loop${i}`)
+      const plan = await p.plan(request(inc, ['restart']))
+      p.record(outcome(inc, plan.action, true))
+      clock.advance(60_000)
+    }
+    const d = p.audit.records().filter((r) => r.kind === 'decision').at(-1)!
+    const state = d.data.state as { health: number, context: Record<string, number>, history: { recentFailures: number }, component: { crashLoop: number } }
+    assert.equal(state.health, 0.75)
+    assert.deepEqual(state.context, { loadAvg: 1.5 })
+    assert.equal(state.history.recentFailures, 3, 'Γ is read before this incident is counted')
+    assert.equal(state.component.crashLoop, 4)
+    assert.ok(Array.isArray(d.data.alternatives))
+    assert.equal(typeof (d.data.budget as { lambda: number }).lambda, 'number')
+  })
+})
