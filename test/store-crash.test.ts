@@ -25,19 +25,24 @@ describe('store: real processes', function () {
       let lastAck = -1
       let buf = ''
       let stderr = ''
+      let killed = false
       child.stderr!.on('data', (d) => { stderr += String(d) })
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
       const target = 150 + round * 137
+      const t0 = Date.now()
       await new Promise<void>((resolve, reject) => {
-        child.on('exit', (code) => reject(new Error(`writer exited early (${String(code)}): ${stderr}`)))
+        void exited.then(() => { if (!killed) reject(new Error(`writer exited early after ack ${lastAck} (${Date.now() - t0} ms): ${stderr}`)) })
+        const watchdog = setTimeout(() => { killed = true; child.kill('SIGKILL'); reject(new Error(`writer reached only ack ${lastAck} of ${target} in ${Date.now() - t0} ms; stderr: ${stderr}`)) }, 50_000)
+        void exited.then(() => clearTimeout(watchdog))
         child.stdout!.on('data', (d) => {
           buf += String(d)
           const lines = buf.split('\n')
           buf = lines.pop()!
           for (const l of lines) if (l.startsWith('ack ')) lastAck = Number(l.slice(4))
-          if (lastAck >= target) { child.removeAllListeners('exit'); child.kill('SIGKILL'); resolve() }
+          if (lastAck >= target && !killed) { killed = true; child.kill('SIGKILL'); resolve() }
         })
       })
-      await new Promise((r) => child.once('exit', r))
+      await exited
       assert.ok(lastAck >= target)
       const store = await openStore({ path, nodeId: 'reader' })
       try {
@@ -75,13 +80,14 @@ describe('store: real processes', function () {
       child.stdout!.on('data', (d) => { if (String(d).includes('holding')) resolve() })
     })
     child.removeAllListeners('exit')
+    const gone = new Promise((r) => child.once('exit', r))
     await assert.rejects(openStore({ path }), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'STORE_LOCKED')
       assert.equal(err.name, 'StoreError')
       return true
     })
     child.kill('SIGKILL')
-    await new Promise((r) => child.once('exit', r))
+    await gone
     const s = await openStore({ path })
     assert.equal(s.status, 'open')
     await s.close()
