@@ -104,6 +104,7 @@ export function createLearning (options: LearningOptions): Learning {
   let loadErrors = 0
   let importErrors = 0
   let chain: Promise<void> = Promise.resolve()
+  let requested = 0
 
   const snapshot = (): LearningState => ({
     format: STATE_FORMAT,
@@ -163,10 +164,13 @@ export function createLearning (options: LearningOptions): Learning {
     save () {
       const store = options.store
       if (store === undefined) return Promise.resolve()
-      const state = snapshot()
+      // Saves coalesce: a queued save that a newer one supersedes writes nothing,
+      // and the one that writes snapshots the state at write time.
+      const ticket = ++requested
       chain = chain.then(async () => {
+        if (ticket !== requested) return
         try {
-          await store.put(storeKey, state)
+          await store.put(storeKey, snapshot())
           saves++
         } catch {
           saveErrors++

@@ -91,3 +91,19 @@ describe('learning (outcome statistics, priors, persistence)', () => {
     assert.equal(b.outcomes.view('crash', 'restart').n, 1)
   })
 })
+
+describe('learning persistence under load', () => {
+  it('coalesces a burst of saves into few writes that hold the latest state', async () => {
+    const store = createMemoryJsonStore()
+    let puts = 0
+    const counting = { get: store.get, put: async (k: string, v: unknown) => { puts++; await new Promise((r) => setTimeout(r, 5)); await store.put(k, v) } }
+    const a = createLearning({ defaultPrior: prior, now: () => 0, store: counting })
+    const saves: Array<Promise<void>> = []
+    for (let i = 0; i < 50; i++) { a.recordOutcome(outcome(true, 'restart', i)); saves.push(a.save()) }
+    await Promise.all(saves)
+    assert.ok(puts <= 2, `${puts} writes for 50 saves`)
+    const b = createLearning({ defaultPrior: prior, now: () => 0, store })
+    await b.load()
+    assert.equal(b.outcomes.view('crash', 'restart').n, 50)
+  })
+})
