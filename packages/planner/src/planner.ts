@@ -133,6 +133,12 @@ export interface Planner extends RecoveryPolicy {
   start: () => Promise<{ learning: LoadResult, audit: VerifyResult }>
   /** Times out pending approvals, flushes the audit log and saves learning. */
   stop: () => Promise<void>
+  /**
+   * The caller did not run a planned action (flag-mode approval refused, lease
+   * lost, target gone): releases its budget reservation and records why.
+   * Returns false when nothing was reserved for (incident, action).
+   */
+  cancel: (incidentId: string, action: ActionKind, reason?: string) => boolean
   approve: (id: string, by?: string) => boolean
   deny: (id: string, by?: string, reason?: string) => boolean
   pending: () => PendingApproval[]
@@ -460,6 +466,14 @@ export function createPlanner (options: PlannerOptions): Planner {
       gate.close()
       await audit.flush()
       await learning.save()
+    },
+    cancel (incidentId, action, reason) {
+      const ctx = incidents.get(incidentId)
+      const id = ctx?.reservations.get(action) ?? ledger.findReservation(incidentId, action)
+      if (id === undefined || !ledger.release(id)) return false
+      ctx?.reservations.delete(action)
+      audit.append('cancelled', { incidentId, action, reservation: id, reason: reason ?? null })
+      return true
     },
     approve: (id, by) => gate.approve(id, by),
     deny: (id, by, reason) => gate.deny(id, by, reason),

@@ -93,3 +93,16 @@ describe('planner/approval gate', () => {
     assert.equal((await pending).action, 'reload')
   })
 })
+
+describe('planner/cancel', () => {
+  it('releases the reservation of a planned action the caller did not run (e.g. flag-mode approval refused)', async () => {
+    const clock = createManualClock(0)
+    const p = createPlanner({ mode: 'static', clock, seed: 5, thompson: false, capacity: roomy, approval: { mode: 'flag', riskThreshold: 0 } })
+    const plan = await p.plan(request(incident('c1'), ['restart']))
+    assert.equal(p.budget().entries.filter((e) => e.state === 'reserved').length, 1)
+    assert.equal(p.cancel('c1', plan.action, 'operator said no'), true)
+    assert.equal(p.budget().entries.length, 0)
+    assert.equal(p.cancel('c1', plan.action), false)
+    assert.equal(p.audit.records().at(-1)!.kind, 'cancelled')
+  })
+})
