@@ -120,7 +120,7 @@ describe('monitor: real faults open incidents', function () {
   it('plain supervision restarts a hung server (liveness semantics) and records the verified recovery', async () => {
     const port = await freePort()
     const m = await make({
-      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang-once', PORT: String(port), MARK: join(dir, 'mark') }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, periodMs: 100, timeoutMs: 200, failureThreshold: 3 }] }],
+      components: [{ name: 'api', command: node, args: [worker], env: { MODE: 'hang-once', PORT: String(port), MARK: join(dir, 'mark') }, probes: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, periodMs: 100, timeoutMs: 200, failureThreshold: 3, initialDelayMs: 1500 }] }],
       verifyStableMs: 500
     })
     m.probes.stop()
@@ -131,6 +131,7 @@ describe('monitor: real faults open incidents', function () {
     assertWellFormed(inc)
     assert.deepEqual(inc.steps.map((s) => s.kind), ['opened', 'detected', 'acted', 'verified', 'recovered'])
     assert.equal(m.supervisor.info('api').restarts, 1)
+    assert.deepEqual(m.incidents.list().map((i) => i.failureClass), ['hang'], 'verification polling opened no new incident')
     // the answering instance's probe latencies flow into the metrics path
     await waitFor(() => m.metrics.latest().get('api/probe.http.latency_ms'))
     assert.equal(m.supervisor.info('api').lastExit?.reason, 'hang')

@@ -76,7 +76,7 @@ export interface ProbeRunnerOptions {
 export interface ProbeRunner {
   start: () => void
   stop: () => void
-  /** Runs every probe of `name` once now (plus process liveness) and returns the verdict. */
+  /** Runs every probe of `name` once now (plus process liveness) and returns the verdict; does not move the periodic thresholds or emit transitions. */
   checkNow: (name: string) => Promise<HealthVerdict>
   /** The last known verdict (thresholds applied), without running anything. */
   health: (name: string) => HealthVerdict
@@ -288,15 +288,25 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
         if (s.status.gaveUp || alive.status !== 'ok') return undefined
         try { return await runOne(s) } catch (err) { return { status: 'error', latencyMs: 0, detail: `probe threw: ${(err as Error).message}` } satisfies ProbeResult }
       }))
+      // Out-of-band: the results describe now but do not move the periodic
+      // thresholds (a verification polling a restarting server must not turn
+      // its start-up into a new "unhealthy" transition).
+      const atMs = now()
       list.forEach((s, i) => {
         const r = results[i]
-        if (r !== undefined) apply(s, r)
-        fresh.push({ ...s.status })
+        const st: ProbeStatusInfo = { ...s.status }
+        if (r !== undefined) {
+          st.lastResult = { ...r, atMs }
+          if (r.status === 'error') st.state = 'probe_error'
+          else if (r.status === 'unsupported') st.state = 'unsupported'
+          else st.state = r.status === 'ok' ? 'healthy' : 'unhealthy'
+        }
+        fresh.push(st)
         if (r?.status === 'fail') {
           if (status === 'healthy') status = 'unhealthy'
-          reasons.push(`${s.status.probe}: ${r.detail}`)
-        } else if (s.status.state === 'probe_error' || s.status.state === 'unsupported') {
-          probeErrors.push(`${s.status.probe}: ${s.status.lastResult?.detail ?? s.status.state}`)
+          reasons.push(`${st.probe}: ${r.detail}`)
+        } else if (st.state === 'probe_error' || st.state === 'unsupported') {
+          probeErrors.push(`${st.probe}: ${st.lastResult?.detail ?? st.state}`)
         }
       })
       return { component: name, atMs: now(), healthy: status === 'healthy', status, processState: info.state, probes: fresh, reasons, probeErrors }
