@@ -265,6 +265,8 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
   })
   let healthTimer: NodeJS.Timeout | undefined
   let stopping: Promise<void> | undefined
+  /** A loop's start in flight: stop waits for it (bounded) so nothing it spawns outlives the agent. */
+  let loopStarting: Promise<void> | undefined
 
   const reload = async (): Promise<{ ok: boolean, error?: string }> => {
     let next: LoadedConfig
@@ -327,12 +329,15 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
       apiUrl = addr.url
       logger.info({ api: apiUrl, role, version: VERSION }, 'api listening')
       for (const f of opts.loops ?? []) {
+        if (stopping !== undefined) break // SIGTERM during start: start nothing more
         const loop = await f(ctx)
         if (loop === undefined) continue
         loops.push(loop)
         metrics.loopUp.set({ loop: loop.name }, 0)
         try {
-          await loop.start()
+          loopStarting = loop.start()
+          await loopStarting
+          loopStarting = undefined
           running.add(loop.name)
           metrics.loopUp.set({ loop: loop.name }, 1)
           logger.info({ loop: loop.name }, 'loop started')
@@ -343,6 +348,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
           throw err
         }
       }
+      if (stopping !== undefined) return { apiUrl }
       const tick = () => {
         sampleCpu()
         recordHealth(nodeName, componentHealth(providers.components()))
@@ -358,6 +364,11 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
       stopping = (async () => {
         const deadline = now() + budgetMs
         if (healthTimer !== undefined) clearInterval(healthTimer)
+        if (loopStarting !== undefined) {
+          await withBudget(loopStarting.catch(() => {}), Math.max(100, budgetMs / 2))
+          const last = loops[loops.length - 1]
+          if (last !== undefined) running.add(last.name) // started (or half-started): stop it too
+        }
         approvals.close()
         for (const l of [...loops].reverse()) {
           if (!running.has(l.name)) continue

@@ -280,7 +280,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       log.info({ components: supervisor!.names() }, 'supervising')
     },
     async stop () {
-      if (!started) return
+      // Stop whatever exists, even after a half-finished start: no workload may outlive the agent.
       started = false
       system?.stop()
       await loop?.stop(1500)
