@@ -119,6 +119,8 @@ interface Candidate {
 
 export interface PlannerStats {
   decisions: number
+  /** Capacity / health / context providers that threw or returned invalid values. */
+  providerErrors: number
   escalations: number
   quarantines: number
   shieldMasked: number
@@ -168,8 +170,20 @@ export function createPlanner (options: PlannerOptions): Planner {
   validateCatalogue(catalogue)
   const byKind = new Map(catalogue.map((a) => [a.kind, a]))
   const capacity = options.capacity ?? ((() => { const c = hostCapacity({ windowMs }); return () => c })())
-  const health = options.health ?? (() => 1)
-  const context = options.context ?? (() => ({}))
+  // Providers are the caller's code: one that throws or returns garbage must not take planning down.
+  let providerErrors = 0
+  const health = (): number => {
+    try {
+      const h = options.health?.() ?? 1
+      return Number.isFinite(h) ? Math.min(1, Math.max(0, h)) : 1
+    } catch { providerErrors++; return 1 }
+  }
+  const context = (): Record<string, number> => {
+    try {
+      const c = options.context?.() ?? {}
+      return Object.fromEntries(Object.entries(c).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)).slice(0, 64))
+    } catch { providerErrors++; return {} }
+  }
   const riskThreshold = options.approval?.riskThreshold ?? PLANNER_DEFAULTS.riskThreshold
   const approvalMode = options.approval?.mode ?? 'wait'
   const shieldZ = options.shieldZ ?? PLANNER_DEFAULTS.shieldZ
@@ -202,8 +216,13 @@ export function createPlanner (options: PlannerOptions): Planner {
   const s = { decisions: 0, escalations: 0, quarantines: 0, shieldMasked: 0, outcomes: 0, rejectedOutcomes: 0 }
 
   const safeCapacity = (now: number): CostVector => {
-    const c = capacity(now)
-    return isCostVector(c) ? c : zeroCost() // a broken capacity source must close the budget, not open it
+    // A broken capacity source must close the budget, not open it.
+    try {
+      const c = capacity(now)
+      if (c !== null && typeof c === 'object' && isCostVector(c)) return c
+    } catch { /* counted below */ }
+    providerErrors++
+    return zeroCost()
   }
 
   const betaAt = (now: number): { beta: CostVector, available: CostVector, historical?: CostVector, fraction?: number } => {
@@ -485,6 +504,6 @@ export function createPlanner (options: PlannerOptions): Planner {
     catalogue,
     state: () => ({ health: health(), context: context(), history: learning.features(clock.now()) }),
     lambda: () => lambda,
-    stats: () => ({ ...s, approvals: gate.stats(), audit: audit.stats() })
+    stats: () => ({ ...s, providerErrors, approvals: gate.stats(), audit: audit.stats() })
   }
 }

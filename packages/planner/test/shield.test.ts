@@ -74,3 +74,14 @@ describe('planner/shield', () => {
     assert.ok(offered.every((a) => a.admissible))
   })
 })
+
+describe('planner/providers', () => {
+  it('a throwing capacity or health provider closes the budget and is counted, never thrown', async () => {
+    const p = createPlanner({ mode: 'adaptive', clock: createManualClock(0), seed: 1, capacity: () => { throw new Error('sensor gone') }, health: () => { throw new Error('x') }, context: () => ({ ok: 1, bad: Number.NaN }) })
+    const plan = await p.plan(request(incident('i'), ['restart']))
+    assert.equal(plan.action, 'escalate')
+    assert.ok(p.stats().providerErrors >= 2)
+    const d = p.audit.records().at(-1)!
+    assert.deepEqual((d.data.state as { context: Record<string, number> }).context, { ok: 1 })
+  })
+})
