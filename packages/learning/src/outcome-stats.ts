@@ -145,6 +145,10 @@ export function createOutcomeStats (options: OutcomeStatsOptions): OutcomeStats 
         rejected++
         return
       }
+      if (!cells.has(key(o.failureClass, o.action)) && cells.size >= maxCells) {
+        rejected++ // a flood of invented classes must not grow memory or throw into the loop
+        return
+      }
       const cell = obtain(o.failureClass, o.action)
       const f = cell.n === 0 ? 1 : decayFactor(cell.lastAtMs, atMs, halfLifeMs)
       cell.successW = cell.successW * f + (o.success ? 1 : 0)

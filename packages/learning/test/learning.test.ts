@@ -107,3 +107,12 @@ describe('learning persistence under load', () => {
     assert.equal(b.outcomes.view('crash', 'restart').n, 50)
   })
 })
+
+describe('learning limits', () => {
+  it('caps (class, action) cells: extra outcomes are counted as rejected, not thrown', () => {
+    const l = createLearning({ defaultPrior: prior, now: () => 0, outcomes: { maxCells: 3 } })
+    for (let i = 0; i < 10; i++) l.recordOutcome({ ...outcome(true), failureClass: `class${i}` })
+    assert.equal(l.outcomes.stats().cells, 3)
+    assert.equal(l.outcomes.stats().rejected, 7)
+  })
+})
