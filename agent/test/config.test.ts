@@ -12,7 +12,7 @@ import { tempDir } from './helpers.ts'
 const BAD: Array<{ what: string, yaml: string, env?: Record<string, string>, message: string }> = [
   { what: 'api.listen not host:port', yaml: 'api:\n  listen: nope\n', message: 'h.yaml:2:11: api.listen: expected "host:port", e.g. "127.0.0.1:9464", got "nope"' },
   { what: 'unknown key (typo)', yaml: 'node:\n  rol: edge\n', message: 'h.yaml:2:3: node.rol: unknown key (expected one of: name, role, dataDir)' },
-  { what: 'unknown top-level key', yaml: 'nodes: {}\n', message: 'h.yaml:1:1: nodes: unknown key (expected one of: node, api, log, mesh, policy, system, components, recovery)' },
+  { what: 'unknown top-level key', yaml: 'nodes: {}\n', message: 'h.yaml:1:1: nodes: unknown key (expected one of: node, api, log, mesh, policy, federated, system, components, recovery)' },
   { what: 'role not edge/cloud', yaml: 'node:\n  role: fog\n', message: 'h.yaml:2:9: node.role: expected edge or cloud, got "fog"' },
   { what: 'log level', yaml: 'log:\n  level: loud\n', message: 'h.yaml:2:10: log.level: expected one of trace, debug, info, warn, error, fatal, silent, got "loud"' },
   { what: 'budget fraction > 1', yaml: 'policy:\n  budgetFraction: 2\n', message: 'h.yaml:2:19: policy.budgetFraction: expected a fraction between 0 and 1, got 2' },

@@ -58,6 +58,16 @@ export const configSchema = z.object({
     /** An approval nobody answers expires (the planner then picks a safer action or escalates). */
     approvalTimeoutMs: ms('approvalTimeoutMs').positive().default(600_000)
   }).strict().default({ engine: 'planner', budgetMode: 'static', budgetFraction: 0.15, budgetWindowMs: 3_600_000, approvalRiskThreshold: 0.8, approvalTimeoutMs: 600_000 }),
+  federated: z.object({
+    /** Federated training continuity (MNIST softmax workload): edges train, the cloud validates. */
+    enabled: z.boolean({ error: 'expected true or false' }).default(false),
+    /** This node's shard of the non-IID split, 0 … shards−1 (edges train on it; the cloud validates). */
+    shard: z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' }).min(0, { error: 'expected a whole number ≥ 0' }).default(0),
+    shards: z.number({ error: 'expected a whole number' }).int().min(1).max(64).default(3),
+    seed: z.number({ error: 'expected a whole number' }).int().default(1),
+    /** A local round every 10 s: a Pi trains a round in well under a second. */
+    roundIntervalMs: ms('roundIntervalMs').min(200, { error: 'expected roundIntervalMs ≥ 200' }).default(10_000)
+  }).strict().default({ enabled: false, shard: 0, shards: 3, seed: 1, roundIntervalMs: 10_000 }),
   system: z.object({
     /** /proc and /sys sampling period. 1 s is cheap on a Pi and sees a leak trend in seconds. */
     sampleMs: ms('sampleMs').min(100, { error: 'expected sampleMs ≥ 100' }).default(1000)
@@ -71,6 +81,7 @@ export const configSchema = z.object({
     if (names.has(comp.name)) ctx.addIssue({ code: 'custom', path: ['components', i, 'name'], message: `duplicate component name "${comp.name}"` })
     names.add(comp.name)
   })
+  if (c.federated.enabled && c.federated.shard >= c.federated.shards) ctx.addIssue({ code: 'custom', path: ['federated', 'shard'], message: `expected a shard below federated.shards (${c.federated.shards})` })
   for (const name of Object.keys(c.recovery)) {
     if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['recovery', name], message: `unknown component "${name}" (declared: ${[...names].join(', ') || 'none'})` })
   }
