@@ -59,6 +59,10 @@ export function canUseNetns (): boolean {
 }
 
 const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'ignore' }) }
+/** Agents started at once. */
+const START_BATCH = 4
+/** A Node process on a loaded 2-core machine can take tens of seconds to come up. */
+const READY_TIMEOUT_MS = 120_000
 
 export async function startFleet (opts: FleetOptions): Promise<Fleet> {
   const tag = `hs${process.pid % 100000}`
@@ -66,6 +70,19 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
   const nsOf = (i: number): string => `${tag}a${i}`
   const addrOf = (i: number): string => `10.213.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}`
   const netns = opts.netns === true
+  const agents: AgentProc[] = []
+  let cleaned = false
+  /** Synchronous so it can also run from a process 'exit' handler. */
+  const cleanupSync = (): void => {
+    if (cleaned) return
+    cleaned = true
+    for (const a of agents) { try { a.proc.kill('SIGKILL') } catch {} }
+    if (netns) {
+      for (let i = 0; i < opts.n; i++) { try { ip('netns', 'del', nsOf(i)) } catch {} }
+      try { ip('netns', 'del', hub) } catch {}
+    }
+  }
+  process.once('exit', cleanupSync)
   if (netns) {
     ip('netns', 'add', hub)
     for (const br of ['br0', 'br1']) { ip('-n', hub, 'link', 'add', br, 'type', 'bridge'); ip('-n', hub, 'link', 'set', br, 'up') }
@@ -81,7 +98,6 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
   }
   const running = new Map<string, Set<number>>()
   const maxCopies = new Map<string, number>()
-  const agents: AgentProc[] = []
   let seq = 0
 
   const spawnAgent = async (i: number, bootstrap: string[]): Promise<AgentProc> => {
@@ -135,8 +151,9 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
       a.alive = false
       for (const s of running.values()) s.delete(i)
     })
+    agents.push(a)
     const ready = await new Promise<AgentEvent>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`agent ${i} not ready in 30 s: ${stderr}`)), 30_000)
+      const t = setTimeout(() => reject(new Error(`agent ${i} not ready in ${READY_TIMEOUT_MS} ms: ${stderr}`)), READY_TIMEOUT_MS)
       a.on((e) => { if (e.ev === 'ready') { clearTimeout(t); resolve(e) } })
       proc.on('exit', (code) => { clearTimeout(t); reject(new Error(`agent ${i} exited ${String(code)}: ${stderr}`)) })
     })
@@ -144,13 +161,18 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     return a
   }
 
-  const first = await spawnAgent(0, [])
-  agents.push(first)
-  const boot = (await first.request({ cmd: 'state' })).peerId as string
-  const firstAddrs = (first.events.find((e) => e.ev === 'ready')!.addrs as string[])
-  void boot
-  const rest = await Promise.all(Array.from({ length: opts.n - 1 }, async (_, k) => await spawnAgent(k + 1, firstAddrs)))
-  agents.push(...rest)
+  try {
+    const first = await spawnAgent(0, [])
+    const firstAddrs = (first.events.find((e) => e.ev === 'ready')!.addrs as string[])
+    // Start in small batches: a burst of 20 Node processes on 2 cores starves them all.
+    for (let k = 1; k < opts.n; k += START_BATCH) {
+      await Promise.all(Array.from({ length: Math.min(START_BATCH, opts.n - k) }, async (_, j) => await spawnAgent(k + j, firstAddrs)))
+    }
+  } catch (err) {
+    cleanupSync()
+    throw err
+  }
+  agents.sort((x, y) => x.i - y.i)
 
   const fleet: Fleet = {
     agents,
@@ -180,14 +202,12 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     async stop () {
       await Promise.all(agents.map(async (a) => {
         if (!a.alive) return
-        const exited = new Promise((resolve) => a.proc.once('exit', resolve))
+        const exited = new Promise((resolve) => { a.proc.once('exit', resolve); setTimeout(resolve, 3000) })
         a.proc.kill('SIGKILL')
         await exited
       }))
-      if (netns) {
-        for (let i = 0; i < opts.n; i++) { try { ip('netns', 'del', nsOf(i)) } catch {} }
-        try { ip('netns', 'del', hub) } catch {}
-      }
+      cleanupSync()
+      process.removeListener('exit', cleanupSync)
     }
   }
   return fleet

@@ -79,6 +79,9 @@ export interface ReplicatedDocStats {
   pendingDeferred: number
   /** Pulls started because a gossiped update arrived with a gap before it. */
   gapPulls: number
+  /** Catch-up traffic on direct streams (requests + responses, both directions), bytes. */
+  syncBytesSent: number
+  syncBytesReceived: number
   rejected: Record<string, number>
   rejectedBySender: Record<string, number>
 }
@@ -132,7 +135,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
   const livenessHandlers = new Set<(e: LivenessEvent) => void>()
-  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, rejected: {}, rejectedBySender: {} }
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
   const cleanups: Array<() => void> = []
   const inFlight = new Map<string, Promise<boolean>>()
   let persistedSinceCompact = 0
@@ -236,7 +239,10 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     const run = (async () => {
       stats.pulls++
       try {
-        const resp = await mesh.request(peer, protocol, Y.encodeStateVector(doc), { timeoutMs: o.syncTimeoutMs, maxBytes: o.maxSyncBytes })
+        const sv = Y.encodeStateVector(doc)
+        stats.syncBytesSent += sv.byteLength
+        const resp = await mesh.request(peer, protocol, sv, { timeoutMs: o.syncTimeoutMs, maxBytes: o.maxSyncBytes })
+        stats.syncBytesReceived += resp.byteLength
         if (!started) return false
         if (resp.byteLength <= 2) return true // empty diff
         return applyRemote(peer, resp, false)
@@ -314,7 +320,10 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (!limiter.allow(from)) { reject(from, 'flood', 'sync rate over the per-sender limit'); throw new RejectedUpdateError('flood', from, 'rate limited') }
         let sv: Uint8Array
         try { Y.decodeStateVector(request); sv = request } catch { reject(from, 'malformed', 'bad state vector'); throw new RejectedUpdateError('malformed', from, 'bad state vector') }
-        return Y.encodeStateAsUpdate(doc, sv)
+        stats.syncBytesReceived += request.byteLength
+        const diff = Y.encodeStateAsUpdate(doc, sv)
+        stats.syncBytesSent += diff.byteLength
+        return diff
       }, { maxBytes: o.maxSyncBytes })
       cleanups.push(mesh.onLiveness((e) => {
         aliveCache = undefined

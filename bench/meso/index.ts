@@ -1,0 +1,149 @@
+// npm run bench -- meso [--quick]
+// Real part: 20 agent processes (compiled packages) on loopback — each in its
+// own network namespace when running as root with iproute2, so partitions are
+// real network cuts — measuring takeover after SIGKILL, concurrent
+// interventions on one target, registry convergence after a heal, and gossip
+// bytes at steady state. Partition schedules for duplicateExecutions run on
+// the simulated mesh (same coordination code, compiled).
+import { generateSwarmKey } from '@homeostat/mesh'
+import { canUseNetns, fullyConnected, registriesConverged, startFleet, type AgentEvent } from './fleet.ts'
+import { runSchedule } from './sim.ts'
+
+const quick = process.argv.includes('--quick')
+const N = 20
+const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+const pct = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
+}
+
+const netns = canUseNetns()
+const t0 = Date.now()
+const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns, registry: { settleMs: 300, cooldownMs: 2000 } })
+const cleanup = async (): Promise<void> => { await fleet.stop() }
+process.on('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
+try {
+  const connected = await fleet.waitFor(async () => await fullyConnected(fleet), 90_000, 500)
+  console.log(`${N} agents up in ${Date.now() - t0} ms (${netns ? 'network namespaces on one bridge' : 'loopback'}), fully connected: ${connected}`)
+  for (const a of fleet.agents) await a.request({ cmd: 'capacity', cpuMillis: 2000, memoryMb: 4096 })
+  await fleet.waitFor(async () => await registriesConverged(fleet), 20_000, 250)
+
+  // 1. Steady-state gossip: nothing happening but anti-entropy and liveness.
+  await sleep(3000)
+  const steadyMs = quick ? 6000 : 20_000
+  const s0 = await fleet.states()
+  await sleep(steadyMs)
+  const s1 = await fleet.states()
+  const perNode = s1.map((s, k) => {
+    const a = s0[k]!.stats as { bytesSent: number, bytesReceived: number }
+    const b = s.stats as { bytesSent: number, bytesReceived: number }
+    const ca = (s0[k]!.coord as { doc: { syncBytesSent: number, syncBytesReceived: number } }).doc
+    const cb = (s.coord as { doc: { syncBytesSent: number, syncBytesReceived: number } }).doc
+    return { gossip: (b.bytesSent - a.bytesSent + b.bytesReceived - a.bytesReceived) / (steadyMs / 1000), sync: (cb.syncBytesSent - ca.syncBytesSent + cb.syncBytesReceived - ca.syncBytesReceived) / (steadyMs / 1000) }
+  })
+  const gossipBytesPerNodePerSec = Math.round(perNode.reduce((x, p) => x + p.gossip, 0) / perNode.length)
+  const antiEntropyBytesPerNodePerSec = Math.round(perNode.reduce((x, p) => x + p.sync, 0) / perNode.length)
+
+  // 2. Everyone sees the same failing target and tries to heal it.
+  const healSec = quick ? 8 : 20
+  const hold = 1000
+  for (const a of fleet.agents) await a.request({ cmd: 'heal-loop', target: 'shared-model', everyMs: 300, holdMs: hold })
+  await sleep(healSec * 1000)
+  for (const a of fleet.agents) await a.request({ cmd: 'stop-loops' })
+  await sleep(hold + 500)
+  const spans: Array<[number, number]> = []
+  for (const a of fleet.agents) {
+    const acts = a.events.filter((e: AgentEvent) => e.ev === 'acting')
+    const rels = a.events.filter((e: AgentEvent) => e.ev === 'released')
+    acts.forEach((e, k) => spans.push([e.t as number, (rels[k]?.t as number | undefined) ?? Date.now()]))
+  }
+  const points = spans.flatMap(([s, e]) => [[s, 1], [e, -1]] as Array<[number, number]>).sort((x, y) => x[0] - y[0] || x[1] - y[1])
+  let cur = 0; let concurrentInterventionsOnOneTarget = 0
+  for (const [, d] of points) { cur += d; concurrentInterventionsOnOneTarget = Math.max(concurrentInterventionsOnOneTarget, cur) }
+
+  // 3. Registry convergence after partitions heal (real network cuts when namespaces are available).
+  const convergeMs: number[] = []
+  let realDuplicatesAfterHeal = 0
+  if (netns) {
+    await fleet.agents[0]!.request({ cmd: 'declare', spec: { name: 'part-w', priority: 3, cpuMillis: 300, memoryMb: 128 } })
+    await sleep(1500)
+    for (let round = 0; round < (quick ? 2 : 5); round++) {
+      const live = fleet.agents.filter((a) => a.alive).map((a) => a.i)
+      const side = live.filter(() => Math.random() < 0.5)
+      fleet.partition([live.filter((i) => !side.includes(i)), side])
+      await sleep(3500) // both sides declare the other dead and take over
+      const healAt = Date.now()
+      fleet.heal()
+      await fleet.waitFor(async () => await registriesConverged(fleet), 30_000, 20)
+      convergeMs.push(Date.now() - healAt)
+      await fleet.waitFor(() => (fleet.running.get('part-w')?.size ?? 0) <= 1, 10_000)
+      await sleep(1500)
+      realDuplicatesAfterHeal += Math.max(0, (fleet.running.get('part-w')?.size ?? 0) - 1)
+      await fleet.waitFor(async () => await fullyConnected(fleet), 20_000, 250)
+    }
+  }
+
+  // 4. Takeover after SIGKILL of a workload's owner.
+  const takeoverMs: number[] = []
+  let realDuplicatesAfterKill = 0
+  for (let round = 0; round < (quick ? 3 : 7); round++) {
+    const live = fleet.agents.filter((a) => a.alive)
+    const owner = live[Math.floor(Math.random() * live.length)]!
+    const name = `kill-w${round}`
+    await owner.request({ cmd: 'declare', spec: { name, priority: 2, cpuMillis: 200, memoryMb: 64 } })
+    await fleet.waitFor(() => fleet.running.get(name)?.has(owner.i) === true, 5000)
+    await sleep(1500)
+    const t = Date.now()
+    fleet.kill(owner.i)
+    const ok = await fleet.waitFor(() => { const s = fleet.running.get(name); return s != null && s.size >= 1 && !s.has(owner.i) }, 15_000, 5)
+    if (ok) takeoverMs.push(Date.now() - t)
+    await sleep(2000)
+    realDuplicatesAfterKill += Math.max(0, (fleet.running.get(name)?.size ?? 0) - 1)
+  }
+
+  // 5. Randomised partition schedules on the simulated mesh.
+  const schedules = quick ? 20 : 100
+  let duplicateExecutions = 0; let missing = 0; let unconverged = 0; let simMaxActing = 0
+  const simHeal: number[] = []
+  for (let k = 0; k < schedules; k++) {
+    const r = await runSchedule(1000 + k)
+    duplicateExecutions += r.duplicates
+    missing += r.missing
+    if (!r.converged) unconverged++
+    simMaxActing = Math.max(simMaxActing, r.maxConcurrentActing)
+    simHeal.push(r.healConvergeMs)
+  }
+
+  const result = {
+    agents: N,
+    network: netns ? 'netns-bridge' : 'loopback',
+    takeoverAfterKillP50Ms: pct(takeoverMs, 0.5),
+    takeoverAfterKillMaxMs: Math.max(...takeoverMs),
+    takeoverRounds: takeoverMs.length,
+    duplicateExecutions: duplicateExecutions + realDuplicatesAfterHeal + realDuplicatesAfterKill,
+    duplicateExecutionsSimSchedules: schedules,
+    duplicateExecutionsReal: realDuplicatesAfterHeal + realDuplicatesAfterKill,
+    workloadsMissingAfterHeal: missing,
+    schedulesNotConverged: unconverged,
+    registryConvergeAfterHealP50Ms: netns ? pct(convergeMs, 0.5) : pct(simHeal, 0.5),
+    registryConvergeAfterHealSource: netns ? 'real' : 'simulated',
+    registryConvergeAfterHealSimP50Ms: pct(simHeal, 0.5),
+    concurrentInterventionsOnOneTarget,
+    interventionsObserved: spans.length,
+    simConcurrentInterventionsOnOneTarget: simMaxActing,
+    gossipBytesPerNodePerSec,
+    antiEntropyBytesPerNodePerSec,
+    quick
+  }
+  console.log('')
+  console.log('metric                               value     target')
+  console.log(`takeoverAfterKillP50Ms               ${String(result.takeoverAfterKillP50Ms).padEnd(9)} <= 2000`)
+  console.log(`duplicateExecutions                  ${String(result.duplicateExecutions).padEnd(9)} = 0   (${schedules} sim schedules + real kills/heals)`)
+  console.log(`registryConvergeAfterHealP50Ms       ${String(result.registryConvergeAfterHealP50Ms).padEnd(9)} <= 1000 (${result.registryConvergeAfterHealSource})`)
+  console.log(`concurrentInterventionsOnOneTarget   ${String(concurrentInterventionsOnOneTarget).padEnd(9)} = 1   (${spans.length} interventions by ${N} contenders)`)
+  console.log(`gossipBytesPerNodePerSec             ${String(gossipBytesPerNodePerSec).padEnd(9)} <= 2048 (+ ${antiEntropyBytesPerNodePerSec} B/s anti-entropy on direct streams)`)
+  console.log(JSON.stringify(result))
+} finally {
+  await cleanup()
+}
