@@ -3,7 +3,7 @@
 // crash on the edge is healed locally and the incident reaches the cloud's
 // fleet view; the edge's outcome reaches the cloud's macro loop, which
 // publishes fleet priors that the edge imports; the claim shows up in the
-// replicated registry.
+// replicated registry; federated training reports accuracy per node.
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
@@ -26,12 +26,13 @@ describe('agent mesh: cloud + edge over libp2p', function () {
     const key = join(keyDir.dir, 'swarm.key')
     writeSecretFile(key, new TextDecoder().decode(generateSwarmKey()) + '\n')
     const withKey = (y: string) => y.replace('  mdns: false', `  mdns: false\n  swarmKeyFile: ${key}`)
-    cloud = await startTestAgent(withKey(testConfigYaml({ mesh: true })).replace('name: test-node', 'name: cloud-1').replace('  dataDir: ./data', '  role: cloud\n  dataDir: ./data'))
+    const fed = (shard: number) => `federated:\n  enabled: true\n  shard: ${shard}\n  roundIntervalMs: 1000\n`
+    cloud = await startTestAgent(withKey(testConfigYaml({ mesh: true, extra: fed(0) })).replace('name: test-node', 'name: cloud-1').replace('  dataDir: ./data', '  role: cloud\n  dataDir: ./data'))
     const cs = await getJson(cloud.url + '/api/status')
     const addrs = cs.body.mesh.addrs as string[]
     assert.ok(addrs.length > 0)
     const port = await freePort()
-    edge = await startTestAgent(withKey(testConfigYaml({ mesh: true, inferencePort: port })).replace('name: test-node', 'name: edge-1').replace('mdns: false', `mdns: false\n  bootstrap: ${JSON.stringify(addrs)}`))
+    edge = await startTestAgent(withKey(testConfigYaml({ mesh: true, inferencePort: port, extra: fed(1) })).replace('name: test-node', 'name: edge-1').replace('mdns: false', `mdns: false\n  bootstrap: ${JSON.stringify(addrs)}`))
 
     // The cloud sees the edge, with its component, alive.
     await waitFor('cloud sees edge-1', async () => {
@@ -57,6 +58,12 @@ describe('agent mesh: cloud + edge over libp2p', function () {
     }, 30_000, 250)
     assert.equal(fp.from, 'cloud-1')
     assert.ok(fp.entries >= 1)
+    // Federated training: the cloud's dashboard view has accuracy for both nodes.
+    const fv = await waitFor('federated accuracy per node on the cloud', async () => {
+      const f = (await getJson(cloud!.url + '/api/federated')).body as { available: boolean, nodes: Array<{ node: string, accuracy?: number }> }
+      return f.available && f.nodes.length >= 2 && f.nodes.every((n) => n.accuracy !== undefined) ? f : undefined
+    }, 60_000, 500)
+    assert.deepEqual(fv.nodes.map((n) => n.node).sort(), ['cloud-1', 'edge-1'])
     const m = await (await fetch(cloud.url + '/metrics')).text()
     assert.match(m, /homeostat_macro_outcomes_received_total\{[^}]*result="accepted"[^}]*\} 1/)
     assert.match(m, /homeostat_meso_gossip_delivered\{[^}]*\} [1-9]/)

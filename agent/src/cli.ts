@@ -331,11 +331,12 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
   },
   demo: {
     summary: 'a local fleet (1 cloud + 3 edge agents) that heals scripted faults',
-    usage: 'homeostat demo [--duration S] [--seed N] [--keep]',
-    options: { duration: { type: 'string', default: '60' }, seed: { type: 'string', default: '1' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    usage: 'homeostat demo [--duration S] [--seed N] [--keep] [--federated]',
+    options: { duration: { type: 'string', default: '60' }, seed: { type: 'string', default: '1' }, keep: { type: 'boolean' }, federated: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     details: `  --duration S   length of the fault schedule in seconds (default 60)
   --seed N       seed of the fault schedule (default 1)
   --keep         leave the fleet running afterwards (dashboard stays up) until Ctrl-C
+  --federated    also run federated training (MNIST shards on the edges; accuracy per node on the dashboard)
 The last line printed is one JSON object: faultsInjected, faultsHealed, mttrP50Ms, detectP50Ms.`,
     async run (v, _p, io) {
       const duration = Number(v.duration)
@@ -343,7 +344,7 @@ The last line printed is one JSON object: faultsInjected, faultsHealed, mttrP50M
       if (!Number.isFinite(duration) || duration < 20) throw new UsageError(`--duration must be a number of seconds ≥ 20, got "${v.duration as string}"`)
       if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got "${v.seed as string}"`)
       const { runDemo } = await import('./demo/run.ts')
-      return await runDemo({ durationS: duration, seed, keep: v.keep === true, io })
+      return await runDemo({ durationS: duration, seed, keep: v.keep === true, federated: v.federated === true, io })
     }
   }
 }

@@ -8,6 +8,7 @@ import { createMicroLoopWiring } from './micro.ts'
 import { createMesoLoop, type MesoLoop } from './meso.ts'
 import { withClaims } from './claims.ts'
 import { createMacroLoop } from './macro.ts'
+import { createFederatedLoop } from './federated.ts'
 
 export function defaultLoops (): LoopFactory[] {
   let meso: MesoLoop | undefined
@@ -16,6 +17,7 @@ export function defaultLoops (): LoopFactory[] {
       wrapPolicy: [(p) => withClaims(p, { node: ctx.nodeName, coordinator: () => meso?.coordinator(), logger: ctx.logger.child({ loop: 'meso' }) })]
     }),
     (ctx) => { meso = createMesoLoop(ctx); return meso },
-    (ctx) => meso === undefined ? undefined : createMacroLoop(ctx, () => meso?.mesh(), (peer) => meso?.peerName(peer))
+    (ctx) => meso === undefined ? undefined : createMacroLoop(ctx, () => meso?.mesh(), (peer) => meso?.peerName(peer)),
+    (ctx) => createFederatedLoop(ctx, () => meso?.mesh())
   ]
 }

@@ -1,0 +1,127 @@
+// The federated loop: edge agents keep training the fleet's model on local
+// data (online or cut off), the cloud peer validates merged versions (canary)
+// and compacts history. The model state is a Yjs document replicated over the
+// mesh by @homeostat/coordination (owner-keyed, persisted in the data dir);
+// each agent gossips a small status so the cloud's dashboard shows accuracy
+// per node. (Shape follows the federated helper's draft of this loop.)
+import { join } from 'node:path'
+import { z } from 'zod'
+import { Counter, Gauge } from 'prom-client'
+import { encode } from '@homeostat/hlc'
+import { createReplicatedDoc, realTimers, type ReplicatedDoc } from '@homeostat/coordination'
+import {
+  createFederatedService, checkpointDir, loadMnist, splitNonIid, PARAMETER_COUNT, type FederatedService
+} from '@homeostat/federated'
+import type { MeshNode, Topic } from '@homeostat/mesh'
+import type { AgentLoop, LoopContext } from '../daemon.ts'
+import type { FederatedView } from '../state/providers.ts'
+import { fileUpdatePersistence } from './meso.ts'
+
+export const FEDERATED_LOOP_DEFAULTS = {
+  /** Status gossip period: the dashboard's per-node accuracy is at most this stale; ~150 B per report. */
+  statusEveryMs: 5000,
+  /** Nodes whose federated status we keep (bounded fan-in on the cloud peer). */
+  maxNodes: 1024,
+  /** Roots of the federated document (see @homeostat/federated's state). */
+  roots: ['contributions', 'checkpoints', 'quarantine'] as const
+}
+
+const statusBody = z.object({
+  name: z.string().min(1).max(64),
+  role: z.enum(['edge', 'cloud']),
+  round: z.number().int().min(0),
+  modelVersion: z.number().int().min(-1),
+  contributions: z.number().int().min(0),
+  accuracy: z.number().min(0).max(1).optional(),
+  atMs: z.number().finite()
+}).strict()
+type StatusBody = z.infer<typeof statusBody>
+export const FEDERATED_STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/federated-status/1', body: statusBody }
+
+export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | undefined): AgentLoop | undefined {
+  const cfg = ctx.config().config.federated
+  if (!cfg.enabled) return undefined
+  const log = ctx.logger.child({ loop: 'federated' })
+  let doc: ReplicatedDoc | undefined
+  let service: FederatedService | undefined
+  let timer: NodeJS.Timeout | undefined
+  let unsub: (() => void) | undefined
+  const remote = new Map<string, StatusBody & { peer: string }>()
+  const rounds = new Counter({ name: 'homeostat_federated_rounds_total', help: 'Local federated training rounds, by outcome', labelNames: ['result'], registers: [ctx.metrics.registry] })
+  const rejected = new Counter({ name: 'homeostat_federated_rejected_total', help: 'Federated contributions or updates refused, by reason', labelNames: ['reason'], registers: [ctx.metrics.registry] })
+  new Gauge({ name: 'homeostat_federated_accuracy', help: 'Accuracy of this node\'s merged model on the held-out set', registers: [ctx.metrics.registry], collect () { const a = service?.status().accuracy; if (a !== undefined) this.set(a) } })
+
+  const myStatus = (): StatusBody => {
+    const s = service!.status()
+    return { name: ctx.nodeName, role: ctx.role, round: s.round, modelVersion: s.modelVersion, contributions: s.contributions, ...(s.accuracy !== undefined ? { accuracy: s.accuracy } : {}), atMs: ctx.now() }
+  }
+
+  const view = (): FederatedView => {
+    if (service === undefined) return { available: false, nodes: [] }
+    const me = myStatus()
+    const nodes = [me, ...[...remote.values()].filter((s) => s.name !== me.name)]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((s) => ({ node: s.name, round: s.round, contributions: s.contributions, atMs: s.atMs, ...(s.accuracy !== undefined ? { accuracy: s.accuracy } : {}) }))
+    return { available: true, modelVersion: String(me.modelVersion), nodes }
+  }
+
+  return {
+    name: 'federated',
+    async start () {
+      const m = mesh()
+      if (m === undefined) { log.warn('federated training needs the mesh (mesh.enabled: true); it stays off'); return }
+      const c = ctx.config()
+      const f = c.config.federated
+      // The shard of MNIST this node trains on (the stand-in for local data), and the held-out sets.
+      const split = splitNonIid(loadMnist(), { nodes: f.shards, seed: f.seed })
+      const isEdge = ctx.role === 'edge'
+      doc = createReplicatedDoc({
+        mesh: m,
+        name: 'federated',
+        roots: FEDERATED_LOOP_DEFAULTS.roots,
+        persistence: fileUpdatePersistence(join(c.dataDir, 'federated.yjs.log')),
+        now: ctx.now,
+        onReject: (peer, reason, detail) => { rejected.inc({ reason }); ctx.metrics.invalidInput.inc({ source: 'federated' }); log.warn({ peer, reason, detail }, 'federated update rejected') }
+      })
+      await doc.start()
+      service = createFederatedService({
+        node: m.peerId,
+        train: isEdge,
+        validate: !isEdge,
+        doc: doc.doc,
+        stamp: () => encode(ctx.hlc.now()),
+        seed: f.seed * 1000 + f.shard,
+        ...(isEdge ? { data: split.nodes[f.shard % f.shards] } : {}),
+        reference: split.reference,
+        test: split.test,
+        checkpoints: checkpointDir(join(c.dataDir, 'checkpoints'), PARAMETER_COUNT),
+        timers: realTimers,
+        now: ctx.now,
+        options: { roundIntervalMs: f.roundIntervalMs },
+        onEvent: (e) => {
+          if (e.type === 'round') rounds.inc({ result: e.report.contributionId !== undefined ? 'contributed' : 'skipped' })
+          if (e.type === 'rejected') { rejected.inc({ reason: e.reason }); log.warn({ node: e.node, reason: e.reason, detail: e.detail }, 'federated contribution rejected') }
+          if (e.type === 'signal') log.warn({ round: e.round, signals: e.signals, action: e.action }, 'training health')
+          if (e.type === 'canary') log.info({ version: e.decision.version, verdict: e.decision.verdict, accuracy: e.decision.accuracy }, 'canary')
+          if (e.type === 'error') log.error({ err: e.message }, 'federated step failed')
+          if (e.type !== 'round' || e.report.round % 5 === 0) ctx.events.emit('federated', e)
+        }
+      })
+      service.start()
+      unsub = m.subscribe(FEDERATED_STATUS_TOPIC, (msg) => {
+        if (remote.size >= FEDERATED_LOOP_DEFAULTS.maxNodes && !remote.has(msg.envelope.from)) return
+        remote.set(msg.envelope.from, { ...msg.envelope.body, peer: msg.envelope.from })
+      })
+      timer = setInterval(() => { void m.publish(FEDERATED_STATUS_TOPIC, 'federated.status', myStatus()).catch(() => {}) }, FEDERATED_LOOP_DEFAULTS.statusEveryMs)
+      timer.unref()
+      ctx.providers.federated = view
+      log.info({ role: ctx.role, shard: f.shard, shards: f.shards, roundIntervalMs: f.roundIntervalMs }, 'federated training started')
+    },
+    async stop () {
+      if (timer !== undefined) clearInterval(timer)
+      unsub?.()
+      service?.stop()
+      doc?.stop()
+    }
+  }
+}
