@@ -6,6 +6,7 @@
 // counting live peers declared dead. Last line: one JSON object.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { loadavg } from 'node:os'
 import { generateSwarmKey } from '@homeostat/mesh'
 
 const quick = process.argv.includes('--quick')
@@ -18,6 +19,8 @@ const rateArg = process.argv.indexOf('--rate')
 const ratePerS = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 100
 const deliverySeconds = quick ? 5 : 10
 const loadSeconds = quick ? 6 : 10
+const dArg = process.argv.indexOf('--gossip-d')
+const gossipD = dArg > 0 ? Number(process.argv[dArg + 1]) : undefined
 const childPath = fileURLToPath(new URL('./node.mjs', import.meta.url))
 
 interface Reply { id?: number, ok?: boolean, result?: any, error?: string, ready?: boolean }
@@ -114,14 +117,14 @@ async function main (): Promise<void> {
   let bootstrap: string[] = []
   for (let left = workerCount; left > 0; left -= perProcess) {
     const c = await startChild('worker')
-    const r = await c.call({ cmd: 'start', count: Math.min(perProcess, left), swarmKey, bootstrap })
+    const r = await c.call({ cmd: 'start', count: Math.min(perProcess, left), swarmKey, bootstrap, gossipD })
     c.peerIds = r.nodes.map((n: { peerId: string }) => n.peerId)
     if (bootstrap.length === 0) bootstrap = [r.nodes[0].addrs[0]]
     children.push(c)
   }
   for (const role of [...Array(killVictims).fill('kill'), ...Array(freezeVictims).fill('freeze')] as Array<Child['role']>) {
     const c = await startChild(role)
-    const r = await c.call({ cmd: 'start', count: 1, swarmKey, bootstrap })
+    const r = await c.call({ cmd: 'start', count: 1, swarmKey, bootstrap, gossipD })
     c.peerIds = [r.nodes[0].peerId]
     children.push(c)
   }
@@ -154,20 +157,21 @@ async function main (): Promise<void> {
   const singleRss = mem.filter((m) => m.child.role !== 'worker').map((m) => m.rssMb)
 
   if (process.argv.includes('--delivery-only')) {
-    console.log(JSON.stringify({ nodes: totalNodes, ratePerS, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores }))
+    console.log(JSON.stringify({ nodes: totalNodes, ratePerS, gossipD, cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores }))
     for (const c of children) await c.call({ cmd: 'stop' }).catch(() => {})
     return
   }
 
   // Phase 2: SIGKILL.
   const deadAfterKill: number[] = []
+  let killMissed = 0
   for (const victim of children.filter((c) => c.role === 'kill')) {
     const peer = victim.peerIds[0]!
     const observers = children.filter((c) => c !== victim && c.proc.exitCode == null && c.proc.signalCode == null)
     const nObservers = observers.reduce((a, c) => a + c.peerIds.length, 0)
     const killedAt = Date.now()
     victim.proc.kill('SIGKILL')
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 100; i++) {
       await sleep(100)
       await collect(observers)
       if (allEvents.filter((e) => e.peer === peer && e.state === 'dead' && e.atMs >= killedAt).length >= nObservers) break
@@ -175,11 +179,13 @@ async function main (): Promise<void> {
     const deads = new Map<string, number>()
     for (const e of allEvents) if (e.peer === peer && e.state === 'dead' && e.atMs >= killedAt && !deads.has(e.observer)) deads.set(e.observer, e.atMs - killedAt)
     deadAfterKill.push(...deads.values())
+    killMissed += nObservers - deads.size
     if (deads.size < nObservers) console.error(`kill: only ${deads.size}/${nObservers} observers declared ${peer} dead`)
   }
 
   // Phase 3: SIGSTOP, then SIGCONT.
   const deadAfterFreeze: number[] = []
+  let freezeMissed = 0
   const aliveAfterThaw: number[] = []
   const freezeVictimIds = new Set<string>()
   for (const victim of children.filter((c) => c.role === 'freeze')) {
@@ -189,7 +195,7 @@ async function main (): Promise<void> {
     const nObservers = observers.reduce((a, c) => a + c.peerIds.length, 0)
     const frozenAt = Date.now()
     victim.proc.kill('SIGSTOP')
-    for (let i = 0; i < 60; i++) {
+    for (let i = 0; i < 120; i++) {
       await sleep(100)
       await collect(observers)
       if (allEvents.filter((e) => e.peer === peer && e.state === 'dead' && e.atMs >= frozenAt).length >= nObservers) break
@@ -197,6 +203,7 @@ async function main (): Promise<void> {
     const deads = new Map<string, number>()
     for (const e of allEvents) if (e.peer === peer && e.state === 'dead' && e.atMs >= frozenAt && !deads.has(e.observer)) deads.set(e.observer, e.atMs - frozenAt)
     deadAfterFreeze.push(...deads.values())
+    freezeMissed += nObservers - deads.size
     if (deads.size < nObservers) console.error(`freeze: only ${deads.size}/${nObservers} observers declared ${peer} dead`)
     const thawedAt = Date.now()
     victim.proc.kill('SIGCONT')
@@ -242,10 +249,13 @@ async function main (): Promise<void> {
     deliveryP99Ms: r1(pct(deliveryLat, 0.99)),
     deliveryRatio: Math.round(deliveryRatio * 10000) / 10000,
     deliveryCpuCores: Math.round(deliveryCpuCores * 100) / 100,
+    cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10,
     deadAfterKillP50Ms: pct(deadAfterKill, 0.5),
     deadAfterKillMaxMs: Math.max(...deadAfterKill),
+    killMissed,
     deadAfterFreezeP50Ms: pct(deadAfterFreeze, 0.5),
     deadAfterFreezeMaxMs: Math.max(...deadAfterFreeze),
+    freezeMissed,
     aliveAfterThawP50Ms: pct(aliveAfterThaw, 0.5),
     falseDeadUnderLoad: falseDead,
     falseSuspectUnderLoad: falseSuspect,
@@ -254,6 +264,7 @@ async function main (): Promise<void> {
     wrongKeyRejectMs: wrong.ms as number,
     rssPerNodeMb: r1(rssTotalMb / totalNodes),
     rssSingleNodeProcessMb: r1(pct(singleRss, 0.5)),
+    hostLoadAvg1m: Math.round(loadavg()[0]! * 100) / 100,
     totalMs: Date.now() - t0
   }
   console.log('')

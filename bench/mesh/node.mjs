@@ -19,7 +19,7 @@ async function handle (msg) {
   switch (msg.cmd) {
     case 'start': {
       for (let i = 0; i < msg.count; i++) {
-        const node = await createMeshNode({ swarmKey: msg.swarmKey, bootstrap: msg.bootstrap, dht: true })
+        const node = await createMeshNode({ swarmKey: msg.swarmKey, bootstrap: msg.bootstrap, dht: true, ...(msg.gossipD != null ? { network: { gossipD: msg.gossipD, gossipDlo: Math.min(2, msg.gossipD), gossipDhi: Math.max(4, msg.gossipD) } } : {}) })
         await node.start()
         node.onLiveness((e) => { events.push({ observer: node.peerId, peer: e.peer, state: e.state, atMs: e.atMs, reason: e.reason }) })
         node.subscribe(topic, (m) => {
