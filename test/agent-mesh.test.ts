@@ -64,6 +64,11 @@ describe('agent mesh: cloud + edge over libp2p', function () {
       return f.available && f.nodes.length >= 2 && f.nodes.every((n) => n.accuracy !== undefined) ? f : undefined
     }, 60_000, 500)
     assert.deepEqual(fv.nodes.map((n) => n.node).sort(), ['cloud-1', 'edge-1'])
+    // The edge's healed incident counts for its reputation on the cloud.
+    await waitFor('reputation observed', async () => {
+      const r = (await getJson(cloud!.url + '/api/reputation')).body as { peers: Array<{ name?: string, score: number }> }
+      return r.peers.find((p) => p.name === 'edge-1' && p.score > 0.5)
+    }, 15_000, 300)
     const m = await (await fetch(cloud.url + '/metrics')).text()
     assert.match(m, /homeostat_macro_outcomes_received_total\{[^}]*result="accepted"[^}]*\} 1/)
     assert.match(m, /homeostat_meso_gossip_delivered\{[^}]*\} [1-9]/)

@@ -94,6 +94,8 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
   let timer: NodeJS.Timeout | undefined
   const unsubs: Array<() => void> = []
   const status = new Map<string, StatusBody & { peer: string, lastSeenMs: number }>()
+  /** Closed incidents already counted into reputation (peer, incident id). */
+  const observed = new Set<string>()
   const log = ctx.logger.child({ loop: 'meso' })
   const isCloud = ctx.role === 'cloud'
 
@@ -275,6 +277,13 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
           return
         }
         if (isCloud) ctx.incidents.upsert(inc, 'remote')
+        // Reputation from observed outcomes: a peer that heals its incidents is reliable; one that escalates less so.
+        const key = `${m.envelope.from}\u0000${inc.id}`
+        if ((inc.status === 'recovered' || inc.status === 'escalated' || inc.status === 'quarantined') && !observed.has(key)) {
+          observed.add(key)
+          if (observed.size > 10_000) observed.delete(observed.values().next().value as string)
+          coord?.reputation.observe(m.envelope.from, inc.status === 'recovered')
+        }
       }))
       unsubs.push(mesh.onLiveness((e) => {
         const s = status.get(e.peer)
