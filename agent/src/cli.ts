@@ -412,6 +412,9 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
   }
 }
 
+// `homeostat incidents | head`: a closed pipe ends the command quietly, like any Unix tool.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); else throw err })
+
 // Run when executed directly (bin/homeostat.js imports main instead).
 if (process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
   process.exitCode = await main(process.argv.slice(2))
