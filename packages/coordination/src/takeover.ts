@@ -186,15 +186,25 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       if (busy.has(name)) { orphans.push(spec); continue }
       const list = byName.get(name)
       const cur = currentOf(list)
-      if (cur != null && cur.owner === me) {
-        if (!local.has(name)) void startLocal(spec)
+      // `top` ignores liveness. We stand down whenever a running assignment beats
+      // ours, even one whose owner we do not (yet) see alive: after a heal,
+      // liveness views can stay asymmetric for a while and "best alive" alone
+      // would let two owners each keep a copy. If that owner really is dead, our
+      // entry is marked stopped, the workload is an orphan, and the auction
+      // re-assigns it with a higher epoch.
+      let top: Assignment | undefined
+      for (const a of list ?? []) if (a.state === 'running' && (top == null || better(a, top))) top = a
+      const mine = (list ?? []).find((a) => a.owner === me)
+      if (local.has(name)) {
+        if (top != null && top.owner !== me) {
+          if (mine != null && mine.state === 'running') writeMine(name, mine.epoch, 'stopped')
+          void stopLocal(name, 'duplicate')
+        }
         continue
       }
-      if (local.has(name) && cur != null) {
-        // Someone better holds it (a partition healed, or we came back late): stand down.
-        const mine = (list ?? []).find((a) => a.owner === me)
-        if (mine != null && mine.state === 'running') writeMine(name, mine.epoch, 'stopped')
-        void stopLocal(name, 'duplicate')
+      if (cur != null && cur.owner === me) {
+        if (top != null && top.owner !== me) writeMine(name, cur.epoch, 'stopped') // yield to the better entry
+        else void startLocal(spec)
         continue
       }
       if (cur == null) {
