@@ -11,6 +11,12 @@ export interface HttpProbeOptions {
   expectStatus?: number | [number, number]
   bodyMatch?: string
   maxLatencyMs?: number
+  /**
+   * A keep-alive agent (one per probe, from the probe runner): a connection reused between probes costs the
+   * agent a fraction of a new TCP handshake each second. Without it every probe opens and closes a connection,
+   * as Kubernetes does.
+   */
+  agent?: http.Agent
 }
 
 /** Bodies are read only up to this size for matching (a probe must stay cheap). */
@@ -23,24 +29,38 @@ export function statusAccepted (status: number, expect: number | [number, number
 }
 
 export async function httpProbe (o: HttpProbeOptions): Promise<ProbeResult> {
+  const r = await httpProbeOnce(o)
+  // An idle kept-alive socket the server closed (a restart) is not the server's failure: retry once on a new one.
+  if (r.reusedSocketFailed === true) return await httpProbeOnce({ ...o, agent: undefined })
+  delete r.reusedSocketFailed
+  return r
+}
+
+async function httpProbeOnce (o: HttpProbeOptions): Promise<ProbeResult & { reusedSocketFailed?: boolean }> {
   const t0 = performance.now()
   let url: URL
   try { url = new URL(o.url) } catch { return { status: 'error', latencyMs: 0, detail: `invalid URL ${o.url}` } }
   const lib = url.protocol === 'https:' ? https : http
   const re = o.bodyMatch !== undefined ? new RegExp(o.bodyMatch) : undefined
-  return await new Promise<ProbeResult>((resolve) => {
+  const keepAlive = o.agent !== undefined && url.protocol === 'http:'
+  return await new Promise<ProbeResult & { reusedSocketFailed?: boolean }>((resolve) => {
     let done = false
-    const finish = (r: ProbeResult): void => {
+    const finish = (r: ProbeResult & { reusedSocketFailed?: boolean }): void => {
       if (done) return
       done = true
       clearTimeout(timer)
-      req.destroy()
+      // A complete, accepted response leaves a kept-alive socket in the pool; anything else closes it.
+      if (!(keepAlive && r.status === 'ok')) req.destroy()
       resolve(r)
     }
     const timer = setTimeout(() => {
       finish({ status: 'fail', latencyMs: elapsedMs(t0), detail: `timeout: no complete response within ${o.timeoutMs} ms` })
     }, o.timeoutMs)
-    const req = lib.request(url, { method: o.method ?? 'GET', agent: false, headers: { 'user-agent': 'homeostat-probe', connection: 'close' } }, (res) => {
+    const req = lib.request(url, {
+      method: o.method ?? 'GET',
+      agent: keepAlive ? o.agent : false,
+      headers: { 'user-agent': 'homeostat-probe', connection: keepAlive ? 'keep-alive' : 'close' }
+    }, (res) => {
       const chunks: Buffer[] = []
       let size = 0
       res.on('data', (c: Buffer) => {
@@ -62,7 +82,7 @@ export async function httpProbe (o: HttpProbeOptions): Promise<ProbeResult> {
       })
     })
     req.on('error', (err: NodeJS.ErrnoException) => {
-      finish({ status: 'fail', latencyMs: elapsedMs(t0), detail: `${err.code ?? 'error'}: ${err.message}` })
+      finish({ status: 'fail', latencyMs: elapsedMs(t0), detail: `${err.code ?? 'error'}: ${err.message}`, ...(keepAlive && req.reusedSocket ? { reusedSocketFailed: true } : {}) })
     })
     req.end()
   })

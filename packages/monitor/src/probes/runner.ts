@@ -8,6 +8,7 @@ import type { Supervisor } from '../supervisor.ts'
 import { backoffDelayMs } from '../backoff.ts'
 import { Emitter, realScheduler, silentLogger, type Logger, type Scheduler, type Unsubscribe } from '../events.ts'
 import type { ProbeResult } from './types.ts'
+import { Agent as HttpAgent } from 'node:http'
 import { httpProbe } from './http.ts'
 import { tcpProbe } from './tcp.ts'
 import { execProbe } from './exec.ts'
@@ -21,7 +22,12 @@ export const PROBE_DEFAULTS = {
   /** Retry delay after a probe error starts here and doubles (a missing binary will not appear in a second). */
   probeErrorBackoffMs: 1000,
   /** …capped here. */
-  probeErrorBackoffMaxMs: 60_000
+  probeErrorBackoffMaxMs: 60_000,
+  /**
+   * HTTP probes reuse one kept-alive connection (a new TCP connection per probe was most of the agent's CPU),
+   * but every this-many runs open a fresh one, so a server that stops accepting connections is still caught.
+   */
+  httpFreshConnectionEvery: 10
 } as const
 
 export type ProbeState = 'unknown' | 'healthy' | 'unhealthy' | 'probe_error' | 'unsupported'
@@ -94,6 +100,8 @@ interface Slot {
   timer?: unknown
   running: boolean
   generation: number
+  /** Kept-alive connection of an HTTP probe, and runs since it was last fresh. */
+  http?: { agent: HttpAgent, runs: number }
 }
 
 export const probeLabel = (spec: ProbeSpec, index: number): string => spec.name ?? `${spec.kind}#${index}`
@@ -112,8 +120,10 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
   let started = false
   const unsubs: Unsubscribe[] = []
 
+  const dropConnections = (s: Slot): void => { s.http?.agent.destroy(); if (s.http !== undefined) s.http = { agent: newAgent(), runs: 0 } }
+  const newAgent = (): HttpAgent => new HttpAgent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 })
   const build = (name: string): void => {
-    for (const s of slots.get(name) ?? []) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.generation++ }
+    for (const s of slots.get(name) ?? []) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.generation++; s.http?.agent.destroy() }
     const spec = sup.info(name).spec
     slots.set(name, spec.probes.map((p, index) => ({
       component: name,
@@ -121,7 +131,8 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       spec: p,
       running: false,
       generation: 0,
-      status: { component: name, probe: probeLabel(p, index), kind: p.kind, state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, consecutiveErrors: 0, gaveUp: false }
+      status: { component: name, probe: probeLabel(p, index), kind: p.kind, state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, consecutiveErrors: 0, gaveUp: false },
+      ...(p.kind === 'http' ? { http: { agent: newAgent(), runs: 0 } } : {})
     })))
   }
 
@@ -130,7 +141,11 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     const info = sup.info(slot.component)
     switch (p.kind) {
       case 'process': return processProbe(info.state === 'running' ? info.pid : undefined)
-      case 'http': return await httpProbe(p)
+      case 'http': {
+        const h = slot.http
+        const fresh = h === undefined || h.runs++ % PROBE_DEFAULTS.httpFreshConnectionEvery === 0
+        return await httpProbe(fresh ? p : { ...p, agent: h.agent })
+      }
       case 'tcp': return await tcpProbe(p)
       case 'exec': return await execProbe({ ...p, cwd: info.spec.cwd })
       case 'heartbeat': return await heartbeatProbe(p)
@@ -260,6 +275,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       }))
       unsubs.push(sup.on('start', ({ name }) => {
         for (const s of slots.get(name) ?? []) {
+          dropConnections(s) // the old process's sockets are gone
           resetCounters(s)
           s.generation++
           schedule(s, s.spec.initialDelayMs)
@@ -269,7 +285,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     stop () {
       started = false
       for (const u of unsubs.splice(0)) u()
-      for (const list of slots.values()) for (const s of list) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.timer = undefined; s.generation++ }
+      for (const list of slots.values()) for (const s of list) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.timer = undefined; s.generation++; s.http?.agent.destroy() }
     },
     async checkNow (name) {
       if (!slots.has(name)) build(name)
