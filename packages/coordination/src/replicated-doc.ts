@@ -32,6 +32,10 @@ export const REPLICATED_DOC_DEFAULTS = {
   antiEntropyActiveMs: 1000,
   /** Anti-entropy pull period when idle: one small request (our state vector) per period keeps idle traffic low. */
   antiEntropyIdleMs: 5000,
+  /** Chance per anti-entropy round of also pulling from one peer believed dead (heal probe). */
+  healProbeChance: 0.5,
+  /** Timeout of a heal probe: a peer that is really gone must not hold a pull slot long. */
+  healProbeTimeoutMs: 1000,
   /** Timer resolution of the anti-entropy schedule. */
   tickMs: 250,
   /** How long after the last change the fast anti-entropy period lasts. */
@@ -79,6 +83,8 @@ export interface ReplicatedDocStats {
   pendingDeferred: number
   /** Pulls started because a gossiped update arrived with a gap before it. */
   gapPulls: number
+  /** Pulls tried from peers believed dead (see healProbeChance). */
+  healProbes: number
   /** Catch-up traffic on direct streams (requests + responses, both directions), bytes. */
   syncBytesSent: number
   syncBytesReceived: number
@@ -94,7 +100,7 @@ export interface ReplicatedDoc {
   start: () => Promise<void>
   stop: () => void
   /** Pulls what `peer` has and we lack; false on timeout/refusal/rejection. */
-  pullFrom: (peer: string) => Promise<boolean>
+  pullFrom: (peer: string, timeoutMs?: number) => Promise<boolean>
   /** Pulls from several peers at once (bounded); returns how many succeeded. */
   pullFromMany: (peers: readonly string[]) => Promise<number>
   /** Applies queued remote updates now. */
@@ -135,7 +141,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
   const livenessHandlers = new Set<(e: LivenessEvent) => void>()
-  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
   const cleanups: Array<() => void> = []
   const inFlight = new Map<string, Promise<boolean>>()
   let persistedSinceCompact = 0
@@ -232,7 +238,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     return true
   }
 
-  const pullFrom = async (peer: string): Promise<boolean> => {
+  const pullFrom = async (peer: string, timeoutMs: number = o.syncTimeoutMs): Promise<boolean> => {
     const existing = inFlight.get(peer)
     if (existing != null) return await existing
     if (inFlight.size >= o.maxConcurrentPulls) return false
@@ -241,7 +247,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       try {
         const sv = Y.encodeStateVector(doc)
         stats.syncBytesSent += sv.byteLength
-        const resp = await mesh.request(peer, protocol, sv, { timeoutMs: o.syncTimeoutMs, maxBytes: o.maxSyncBytes })
+        const resp = await mesh.request(peer, protocol, sv, { timeoutMs, maxBytes: o.maxSyncBytes })
         stats.syncBytesReceived += resp.byteLength
         if (!started) return false
         if (resp.byteLength <= 2) return true // empty diff
@@ -258,7 +264,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   }
 
   const pullFromMany = async (peers: readonly string[]): Promise<number> => {
-    const rs = await Promise.all(peers.slice(0, o.maxConcurrentPulls).map(pullFrom))
+    const rs = await Promise.all(peers.slice(0, o.maxConcurrentPulls).map(async (p) => await pullFrom(p)))
     flush()
     return rs.filter(Boolean).length
   }
@@ -350,6 +356,14 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         nextSyncMs = t + (active ? o.antiEntropyActiveMs : o.antiEntropyIdleMs) * (0.75 + 0.5 * random())
         const peer = pick(alivePeers(), 1)[0]
         if (peer != null) { stats.antiEntropyPulls++; void pullFrom(peer) }
+        // Heal probe: now and then also try a peer we believe gone. A partition that
+        // healed is noticed by the data path (the request dials) before liveness
+        // catches up, and the registries converge sooner. Bounded: one short request.
+        if (random() < o.healProbeChance) {
+          const gone = mesh.peers().filter((p) => p.state !== 'alive').map((p) => p.peer)
+          const g = pick(gone, 1)[0]
+          if (g != null) { stats.healProbes++; void pullFrom(g, o.healProbeTimeoutMs) }
+        }
       }))
       // Ready once we caught up with someone (or nobody answered in startupSyncMs):
       // a restarted agent must not act on what it knew before it hears what changed.
