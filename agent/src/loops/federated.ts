@@ -88,6 +88,8 @@ export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | un
         node: m.peerId,
         train: isEdge,
         validate: !isEdge,
+        // Only a peer that announced itself as the cloud (or this node, when it is the cloud) may publish checkpoints.
+        trustCheckpointAuthor: (author) => author === m.peerId ? !isEdge : ctx.providers.peers().some((p) => p.peer === author && p.role === 'cloud'),
         doc: doc.doc,
         stamp: () => encode(ctx.hlc.now()),
         seed: f.seed * 1000 + f.shard,

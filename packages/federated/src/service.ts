@@ -50,6 +50,8 @@ export interface FederatedServiceInit {
   /** Held-out set for the accuracy shown to people (defaults to `reference`). */
   test?: Dataset
   checkpoints?: CheckpointDir
+  /** Whose checkpoints to adopt (the cloud peer's). Default: anyone's — set it wherever peers are not all trusted. */
+  trustCheckpointAuthor?: (author: string) => boolean
   timers: ServiceTimers
   /** Physical clock, ms (for `lastRoundAtMs`). */
   now: () => number
@@ -88,6 +90,7 @@ export function createFederatedService (init: FederatedServiceInit): FederatedSe
   const state = createFederatedState({
     doc: init.doc,
     self: init.node,
+    ...(init.trustCheckpointAuthor !== undefined ? { trustCheckpointAuthor: init.trustCheckpointAuthor } : {}),
     parameterCount: PARAMETER_COUNT,
     onReject: (node, reason, detail) => emit({ type: 'rejected', node, reason, detail })
   })
