@@ -51,6 +51,17 @@ export function withClaims (p: RecoveryPolicy, o: { node: string, coordinator: (
       if (open.size > CLAIM_DEFAULTS.maxOpen) open.delete(open.keys().next().value as string)
       return { ...plan, reason: `${plan.reason} (claimed ${key})` }
     },
+    cancel (incidentId, action, reason) {
+      const r = p.cancel?.(incidentId, action, reason)
+      // The action will not run (e.g. an operator denied it): give the claim back at once.
+      const key = open.get(incidentId)
+      const coord = o.coordinator()
+      if (key !== undefined && coord !== undefined) {
+        open.delete(incidentId)
+        try { coord.registry.release(key, 'aborted', { detail: incidentId }) } catch (err) { o.logger.warn({ err: (err as Error).message, target: key }, 'claim release failed') }
+      }
+      return r
+    },
     record (outcome) {
       p.record(outcome)
       const key = open.get(outcome.incidentId)

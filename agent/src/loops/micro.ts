@@ -60,7 +60,8 @@ export function withApprovalThreshold (p: RecoveryPolicy, threshold: () => numbe
       }
       return plan
     },
-    record: (o) => { p.record(o) }
+    record: (o) => { p.record(o) },
+    cancel: (incidentId, action, reason) => p.cancel?.(incidentId, action, reason)
   }
 }
 

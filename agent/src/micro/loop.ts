@@ -354,7 +354,13 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
           let ok = false
           try { ok = options.approve != null && await options.approve(structuredClone(incident), plan) } catch { ok = false }
           log.step(incident.id, { kind: 'approval', summary: ok ? `${plan.action} approved` : `${plan.action} not approved${options.approve == null ? ' (no approver on this node)' : ''}`, data: { approved: ok, action: plan.action } })
-          if (!ok) plan = { ...plan, action: 'escalate', reason: `${plan.action} needs approval and was not approved` }
+          if (!ok) {
+            try { policy.cancel?.(incident.id, plan.action, 'not approved by an operator') } catch (err) { logger.warn({ err }, 'policy.cancel threw') }
+            // Denied or timed out: ask the policy for its next admissible choice (never the denied action again);
+            // with no approver on this node, or no rounds left, escalate.
+            if (options.approve != null && round + 1 < d.maxRoundsPerIncident) { attempted.push(plan.action); continue }
+            plan = { ...plan, action: 'escalate', reason: `${plan.action} needs approval and was not approved` }
+          }
         }
         await waitNotBusy(plan.target, incident.id)
         const result = await recovery.execute(incident, plan)

@@ -39,4 +39,6 @@ export interface RecoveryPolicy {
   plan: (request: PlanRequest) => Promise<PlannedAction>
   /** Feeds a verified outcome back (learning). */
   record: (outcome: Outcome) => void
+  /** The caller will not run a planned action (e.g. an operator denied it): release what the plan reserved. */
+  cancel?: (incidentId: string, action: ActionKind, reason?: string) => unknown
 }
