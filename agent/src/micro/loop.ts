@@ -4,8 +4,9 @@
 // network at all. One recovery per component at a time; signals that a
 // recovery itself causes (the old process's exit, a probe result that
 // straddled the restart) are attributed to it and open no new incident.
+import type { AnomalyReport } from '@homeostat/monitor'
 import { encode, type Hlc } from '@homeostat/hlc'
-import type { ActionKind, Anomaly, AnomalyKind, Diagnosis, Incident, IncidentStep, Outcome, PlannedAction, RecoveryPolicy, TargetKind } from '@homeostat/interface'
+import type { ActionKind, Anomaly, Diagnosis, Incident, IncidentStep, Outcome, PlannedAction, RecoveryPolicy, TargetKind } from '@homeostat/interface'
 import {
   createPlaybook,
   createRecovery,
@@ -43,21 +44,8 @@ export interface MicroProbes {
   ((event: 'probe_error', fn: (e: { component: string, probe: string, kind: string, reason: string, errors: number, gaveUp: boolean, unsupported: boolean, atMs: number }) => void) => Unsubscribe)
 }
 
-/** An anomaly from any detector (metric detector, predictive leak/disk signal, training health). */
-export interface AnomalyReport {
-  component: string
-  failureClass: string
-  metric: string
-  kind: AnomalyKind
-  /** In [0,1]. */
-  score: number
-  value: number
-  /** When the fault began as this detector sees it (defaults to now). */
-  onsetMs?: number
-  detail?: string
-  evidence?: string[]
-  targetKind?: TargetKind
-}
+/** An anomaly from any detector (metric detector, predictive leak/disk signal, training health): the monitor's shape. */
+export type { AnomalyReport }
 
 /** A detector the loop subscribes to: it calls `report` for each anomaly and returns an unsubscribe. */
 export type AnomalySource = (report: (r: AnomalyReport) => void) => Unsubscribe
