@@ -31,6 +31,12 @@ export {
 } from './supervisor.ts'
 export type { ProbeResult, ProbeStatus } from './probes/types.ts'
 export { httpProbe, statusAccepted, HTTP_BODY_LIMIT_BYTES, type HttpProbeOptions } from './probes/http.ts'
+export {
+  createHttpConnection, createResponseParser, parseResponseHead, findHeadEnd, bodyFraming, buildRequest,
+  HTTP_CLIENT_LIMITS, HTTP_CONNECTION_DEFAULTS, HTTP_ERR,
+  type HttpConnection, type HttpConnectionOptions, type HttpConnectionStats, type HttpRequestOptions, type HttpOutcome,
+  type HttpResponse, type ResponseHead, type ResponseParser, type ParseStep, type ParserOptions, type BodyFraming, type HttpClientLimits
+} from './probes/http-client.ts'
 export { tcpProbe } from './probes/tcp.ts'
 export { execProbe } from './probes/exec.ts'
 export { heartbeatProbe } from './probes/heartbeat.ts'

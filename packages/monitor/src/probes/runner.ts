@@ -8,8 +8,8 @@ import type { Supervisor } from '../supervisor.ts'
 import { backoffDelayMs } from '../backoff.ts'
 import { Emitter, realScheduler, silentLogger, type Logger, type Scheduler, type Unsubscribe } from '../events.ts'
 import type { ProbeResult } from './types.ts'
-import { Agent as HttpAgent } from 'node:http'
 import { httpProbe } from './http.ts'
+import { createHttpConnection, type HttpConnection } from './http-client.ts'
 import { tcpProbe } from './tcp.ts'
 import { execProbe } from './exec.ts'
 import { heartbeatProbe } from './heartbeat.ts'
@@ -101,7 +101,7 @@ interface Slot {
   running: boolean
   generation: number
   /** Kept-alive connection of an HTTP probe, and runs since it was last fresh. */
-  http?: { agent: HttpAgent, runs: number }
+  http?: { connection: HttpConnection, runs: number }
 }
 
 export const probeLabel = (spec: ProbeSpec, index: number): string => spec.name ?? `${spec.kind}#${index}`
@@ -120,10 +120,9 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
   let started = false
   const unsubs: Unsubscribe[] = []
 
-  const dropConnections = (s: Slot): void => { s.http?.agent.destroy(); if (s.http !== undefined) s.http = { agent: newAgent(), runs: 0 } }
-  const newAgent = (): HttpAgent => new HttpAgent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 })
+  const dropConnections = (s: Slot): void => { if (s.http !== undefined) { s.http.connection.close(); s.http.runs = 0 } }
   const build = (name: string): void => {
-    for (const s of slots.get(name) ?? []) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.generation++; s.http?.agent.destroy() }
+    for (const s of slots.get(name) ?? []) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.generation++; s.http?.connection.close() }
     const spec = sup.info(name).spec
     slots.set(name, spec.probes.map((p, index) => ({
       component: name,
@@ -132,7 +131,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       running: false,
       generation: 0,
       status: { component: name, probe: probeLabel(p, index), kind: p.kind, state: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0, consecutiveErrors: 0, gaveUp: false },
-      ...(p.kind === 'http' ? { http: { agent: newAgent(), runs: 0 } } : {})
+      ...(p.kind === 'http' ? { http: { connection: createHttpConnection(), runs: 0 } } : {})
     })))
   }
 
@@ -143,8 +142,9 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       case 'process': return processProbe(info.state === 'running' ? info.pid : undefined)
       case 'http': {
         const h = slot.http
-        const fresh = h === undefined || h.runs++ % PROBE_DEFAULTS.httpFreshConnectionEvery === 0
-        return await httpProbe(fresh ? p : { ...p, agent: h.agent })
+        if (h === undefined) return await httpProbe(p)
+        const fresh = h.runs++ % PROBE_DEFAULTS.httpFreshConnectionEvery === 0
+        return await httpProbe({ ...p, connection: h.connection, fresh })
       }
       case 'tcp': return await tcpProbe(p)
       case 'exec': return await execProbe({ ...p, cwd: info.spec.cwd })
@@ -285,7 +285,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     stop () {
       started = false
       for (const u of unsubs.splice(0)) u()
-      for (const list of slots.values()) for (const s of list) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.timer = undefined; s.generation++; s.http?.agent.destroy() }
+      for (const list of slots.values()) for (const s of list) { if (s.timer !== undefined) sched.clearTimeout(s.timer); s.timer = undefined; s.generation++; s.http?.connection.close() }
     },
     async checkNow (name) {
       if (!slots.has(name)) build(name)
