@@ -9,8 +9,8 @@ import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
 import { createHlc, encode } from '@homeostat/hlc'
 import {
-  loadMnist, splitNonIid, createParameters, train, evaluate, createRandom, createFederatedState, createEdgeTrainer,
-  createCanary, PARAMETER_COUNT, type FederatedSplit, type FederatedState, type MergeOptions
+  loadMnist, splitNonIid, initialParameters, parameterCount, train, evaluate, createRandom, createFederatedState, createEdgeTrainer,
+  createCanary, IMAGE_SIZE, type Dataset, type FederatedSplit, type FederatedState, type MergeOptions
 } from '@homeostat/federated'
 import { linkDocs } from './link.ts'
 
@@ -24,7 +24,21 @@ const { values: args } = parseArgs({
     merge: { type: 'string', default: '{}' },
     encoding: { type: 'string', default: 'q8' },
     'classes-per-node': { type: 'string', default: '3' },
-    only: { type: 'string' }
+    // Workload: hidden ReLU units (0 = softmax regression), local samples per round, SGD step, minibatch.
+    hidden: { type: 'string', default: '0' },
+    samples: { type: 'string' },
+    lr: { type: 'string', default: '0.1' },
+    batch: { type: 'string', default: '16' },
+    // roundrobin: agent i mostly holds classes i·c… mod 10; regional: agents 1–4 (the site that loses its uplink)
+    // mostly hold digits 0–4, agents 5–8 digits 5–9.
+    split: { type: 'string', default: 'roundrobin' },
+    // Comma-separated subset of variants to run: fedFull,fedDrop,fedPoison,homeFull,home,homePoison.
+    only: { type: 'string' },
+    // Streaming data: each agent's digits arrive in K batches over the run and it keeps only the current one
+    // (a camera's recent frames); 1 = every agent holds all its digits all along.
+    'data-batches': { type: 'string', default: '1' },
+    // The canary's maxAccuracyDrop (1 disables it): for experiments.
+    'canary-drop': { type: 'string' }
   }
 })
 const mergeOptions = JSON.parse(args.merge!) as MergeOptions
@@ -36,13 +50,33 @@ const ROUNDS = quick ? 20 : 40
 const OFF_FROM = quick ? 5 : 10
 const OFF_TO = quick ? 15 : 30
 const OFFLINE = [0, 1, 2, 3] // agents 1–4
-const SAMPLES = quick ? 300 : 500
-const LR = 0.1
-const BATCH = 16
+const SAMPLES = Number(args.samples ?? (quick ? 300 : 500))
+const LR = Number(args.lr)
+const BATCH = Number(args.batch)
+const HIDDEN = Number(args.hidden)
+const CLASSES_PER_NODE = Number(args['classes-per-node'])
+const DATA_BATCHES = Number(args['data-batches'])
+const VARIANTS = new Set((args.only ?? 'fedFull,fedDrop,fedPoison,homeFull,home,homePoison').split(','))
 const CLOUD = NODES
 const COMPACT_EVERY = quick ? 5 : 10
 const RETAIN_ROUNDS = quick ? 2 : 5
 const POISONER = NODES - 1
+const PARAMS = parameterCount(HIDDEN)
+/** Every replica and every variant starts from the same model. */
+const initialFor = (s: number): Float32Array => initialParameters(HIDDEN, s)
+
+/** The data agent `node` holds in round `r`: batch ⌊r·K/ROUNDS⌋ of its digits (zero-copy views, made once). */
+const batchCache = new WeakMap<Dataset, Dataset[]>()
+function dataAt (data: Dataset, r: number): Dataset {
+  if (DATA_BATCHES <= 1) return data
+  let batches = batchCache.get(data)
+  if (batches === undefined) {
+    const per = Math.floor(data.length / DATA_BATCHES)
+    batches = Array.from({ length: DATA_BATCHES }, (_, k) => ({ x: data.x.subarray(k * per * IMAGE_SIZE, (k + 1) * per * IMAGE_SIZE), y: data.y.subarray(k * per, (k + 1) * per), length: per }))
+    batchCache.set(data, batches)
+  }
+  return batches[Math.min(DATA_BATCHES - 1, Math.floor(r * DATA_BATCHES / ROUNDS))]!
+}
 
 const log = (s: string): void => { process.stderr.write(s + '\n') }
 const isOffline = (node: number, r: number, disconnect: boolean): boolean => disconnect && OFFLINE.includes(node) && r >= OFF_FROM && r < OFF_TO
@@ -60,6 +94,7 @@ interface HomeostatResult {
   bytesPerRoundVsFloat32: number
   rejectedBySender: Record<string, number>
   rollbacks: number
+  rebaselines: number
   checkpointVersion: number
   syncBytes: number
   curve: number[]
@@ -69,14 +104,14 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
   const names = Array.from({ length: NODES + 1 }, (_, i) => (i === CLOUD ? 'cloud' : `edge${i + 1}`))
   const docs = names.map(() => new Y.Doc())
   let simMs = 1_700_000_000_000
-  const states: FederatedState[] = docs.map((doc, i) => createFederatedState({ doc, self: names[i]!, parameterCount: PARAMETER_COUNT, merge: mergeOptions }))
+  const states: FederatedState[] = docs.map((doc, i) => createFederatedState({ doc, self: names[i]!, parameterCount: PARAMS, initial: initialFor(seed), merge: mergeOptions }))
   const link = linkDocs(docs)
   const trainers = Array.from({ length: NODES }, (_, i) => {
     const hlc = createHlc({ nodeId: names[i]!, now: () => simMs + i })
     return createEdgeTrainer({
       node: names[i]!,
       state: states[i]!,
-      data: split.nodes[i]!,
+      data: (r: number) => dataAt(split.nodes[i]!, r),
       stamp: () => encode(hlc.now()),
       seed: seed * 100 + i,
       learningRate: LR,
@@ -88,9 +123,10 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
     })
   })
   const cloudHlc = createHlc({ nodeId: 'cloud', now: () => simMs })
-  const canary = createCanary({ state: states[CLOUD]!, reference: split.reference })
+  const canary = createCanary({ state: states[CLOUD]!, reference: split.reference, ...(args['canary-drop'] !== undefined ? { maxAccuracyDrop: Number(args['canary-drop']) } : {}) })
   const offlineIds: string[] = []
   let rollbacks = 0
+  let rebaselines = 0
   const curve: number[] = []
   for (let r = 0; r < ROUNDS; r++) {
     simMs += 60_000
@@ -109,7 +145,8 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
     link.release()
     // The cloud validates the merged version before adopting it, and compacts old history.
     const decision = canary.check()
-    if (decision.verdict === 'rolled_back') { rollbacks++; log(`  round ${r}: canary rolled back (${decision.accuracy.toFixed(3)} < ${decision.adoptedAccuracy.toFixed(3)}), quarantined ${decision.quarantined.length}`) }
+    if (decision.verdict === 'rolled_back') { rollbacks++; log(`  round ${r}: canary rolled back (${decision.accuracy.toFixed(3)} < ${decision.adoptedAccuracy.toFixed(3)}), quarantined ${decision.quarantined.length}${decision.culprits.length > 0 ? ` from ${decision.culprits.join(',')}` : ''}`) }
+    if (decision.verdict === 'rebaselined') { rebaselines++; log(`  round ${r}: canary re-baselined at ${decision.accuracy.toFixed(3)} after unattributable drops`) }
     if ((r + 1) % COMPACT_EVERY === 0 && r - RETAIN_ROUNDS >= 0) states[CLOUD]!.compact(r - RETAIN_ROUNDS, encode(cloudHlc.now()), decision.accuracy)
     curve.push(evaluate(states[CLOUD]!.model().params, split.test).accuracy)
   }
@@ -127,9 +164,10 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
     offlineContributions: offlineIds.length,
     lostContributions: lost,
     replicasBitIdentical: hashes.every((h) => h === hashes[0]),
-    bytesPerRoundVsFloat32: bytes.reduce((a, b) => a + b, 0) / Math.max(1, bytes.length) / (PARAMETER_COUNT * 4),
+    bytesPerRoundVsFloat32: bytes.reduce((a, b) => a + b, 0) / Math.max(1, bytes.length) / (PARAMS * 4),
     rejectedBySender: cloud.stats().rejectedBySender,
     rollbacks,
+    rebaselines,
     checkpointVersion: cloud.latestCheckpoint().version,
     syncBytes: link.bytes(),
     curve
@@ -138,19 +176,19 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
 
 /** Synchronous FedAvg: each round the connected clients train from the global model; the average replaces it. */
 function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: boolean }): { accuracy: number, discardedRounds: number, curve: number[] } {
-  let global = createParameters()
+  let global = initialFor(seed)
   const randoms = Array.from({ length: NODES }, (_, i) => createRandom(seed * 100 + i))
   let discarded = 0
   const curve: number[] = []
   for (let r = 0; r < ROUNDS; r++) {
-    const sum = new Float64Array(PARAMETER_COUNT)
+    const sum = new Float64Array(PARAMS)
     let total = 0
     for (let i = 0; i < NODES; i++) {
       const local = global.slice()
-      const res = train(local, split.nodes[i]!, { learningRate: LR, batchSize: BATCH, samples: SAMPLES, random: randoms[i]! })
+      const res = train(local, dataAt(split.nodes[i]!, r), { learningRate: LR, batchSize: BATCH, samples: SAMPLES, random: randoms[i]! })
       if (opts.poison && i === POISONER) poisonInPlace(local, global)
       if (isOffline(i, r, opts.disconnect)) { discarded++; continue } // the round's work is dropped with the client
-      for (let k = 0; k < PARAMETER_COUNT; k++) sum[k] = sum[k]! + res.samples * local[k]!
+      for (let k = 0; k < PARAMS; k++) sum[k] = sum[k]! + res.samples * local[k]!
       total += res.samples
     }
     global = Float32Array.from(sum, (v) => v / total)
@@ -160,6 +198,7 @@ function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: 
 }
 
 interface SeedResult {
+  seed: number
   fedFull: number
   fedDrop: number
   fedPoison: number
@@ -167,20 +206,36 @@ interface SeedResult {
   home: HomeostatResult
   homePoison: HomeostatResult
   fedDropCurve: number[]
+  fedFullCurve: number[]
+}
+
+/** Dominant classes per agent: round-robin over all digits, or regional (agents 1–4 mostly 0–4, agents 5–8 mostly 5–9). */
+function nodeClassesFor (split: string): number[][] | undefined {
+  if (split === 'roundrobin') return undefined
+  if (split !== 'regional') throw new Error(`--split must be roundrobin or regional, got ${split}`)
+  return Array.from({ length: NODES }, (_, i) => {
+    const offset = OFFLINE.includes(i) ? 0 : 5
+    const k = OFFLINE.includes(i) ? OFFLINE.indexOf(i) : i - OFFLINE.length
+    return Array.from({ length: CLASSES_PER_NODE }, (_, j) => offset + ((k * CLASSES_PER_NODE + j) % 5))
+  })
 }
 
 async function runSeed (s: number, t: () => string): Promise<SeedResult> {
-  const split = splitNonIid(loadMnist(), { nodes: NODES, seed: s, classesPerNode: Number(args['classes-per-node']) })
+  const split = splitNonIid(loadMnist(), { nodes: NODES, seed: s, classesPerNode: CLASSES_PER_NODE, ...(nodeClassesFor(args.split!) !== undefined ? { nodeClasses: nodeClassesFor(args.split!)! } : {}) })
   log(`seed ${s}: ${split.nodes.map((d) => d.length).join('/')} samples per agent (mostly classes ${split.nodeClasses.map((c) => c.join('')).join(' ')}), reference ${split.reference.length}, test ${split.test.length}`)
   seed = s
-  const fedFull = runFedAvg(split, { disconnect: false, poison: false }); log(`  fedavg, no disconnection … ${t()}`)
-  const fedDrop = runFedAvg(split, { disconnect: true, poison: false }); log(`  fedavg, drops disconnected clients … ${t()}`)
-  const fedPoison = runFedAvg(split, { disconnect: false, poison: true }); log(`  fedavg with a poisoner … ${t()}`)
-  const homeFull = await runHomeostat(split, { disconnect: false, poison: false }); log(`  homeostat, no disconnection … ${t()}`)
-  const home = await runHomeostat(split, { disconnect: true, poison: false }); log(`  homeostat, agents 1–4 offline … ${t()}`)
-  const homePoison = await runHomeostat(split, { disconnect: false, poison: true }); log(`  homeostat with a poisoner … ${t()}`)
-  return { fedFull: fedFull.accuracy, fedDrop: fedDrop.accuracy, fedPoison: fedPoison.accuracy, homeFull: homeFull.accuracy, home, homePoison, fedDropCurve: fedDrop.curve }
+  const skipped = { accuracy: NaN, curve: [] as number[] }
+  const fedFull = VARIANTS.has('fedFull') ? runFedAvg(split, { disconnect: false, poison: false }) : skipped; log(`  fedavg, no disconnection … ${t()}`)
+  const fedDrop = VARIANTS.has('fedDrop') ? runFedAvg(split, { disconnect: true, poison: false }) : skipped; log(`  fedavg, drops disconnected clients … ${t()}`)
+  const fedPoison = VARIANTS.has('fedPoison') ? runFedAvg(split, { disconnect: false, poison: true }) : skipped; log(`  fedavg with a poisoner … ${t()}`)
+  const none = { accuracy: NaN, offlineContributions: 0, lostContributions: 0, replicasBitIdentical: true, bytesPerRoundVsFloat32: NaN, rejectedBySender: {}, rollbacks: 0, rebaselines: 0, checkpointVersion: -1, syncBytes: 0, curve: [] }
+  const homeFull = VARIANTS.has('homeFull') ? await runHomeostat(split, { disconnect: false, poison: false }) : none; log(`  homeostat, no disconnection … ${t()}`)
+  const home = VARIANTS.has('home') ? await runHomeostat(split, { disconnect: true, poison: false }) : none; log(`  homeostat, agents 1–4 offline … ${t()}`)
+  const homePoison = VARIANTS.has('homePoison') ? await runHomeostat(split, { disconnect: false, poison: true }) : none; log(`  homeostat with a poisoner … ${t()}`)
+  return { seed: s, fedFull: fedFull.accuracy, fedDrop: fedDrop.accuracy, fedPoison: fedPoison.accuracy, homeFull: homeFull.accuracy, home, homePoison, fedDropCurve: fedDrop.curve, fedFullCurve: fedFull.curve }
 }
+
+const meanFrom = (curve: number[], from: number): number => curve.length <= from ? NaN : curve.slice(from).reduce((a, b) => a + b, 0) / (curve.length - from)
 
 async function main (): Promise<void> {
   const started = Date.now()
@@ -222,6 +277,12 @@ async function main (): Promise<void> {
     fedavgAccuracyDropWithPoisoner: round4(100 * mean((r) => r.fedFull - r.fedPoison)),
     poisonerRejected: results.reduce((a, r) => a + (r.homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0), 0),
     canaryRollbacks: results.reduce((a, r) => a + r.home.rollbacks, 0),
+    canaryRebaselines: results.reduce((a, r) => a + r.home.rebaselines, 0),
+    // Test accuracy in the first round after agents 1–4 reconnect, and averaged over the rounds from then on.
+    accuracyAtReconnect: { homeostat: round4(mean((r) => r.home.curve[OFF_TO] ?? NaN)), fedavgDropClients: round4(mean((r) => r.fedDropCurve[OFF_TO] ?? NaN)), fedavgNoDisconnect: round4(mean((r) => r.fedFullCurve[OFF_TO] ?? NaN)) },
+    meanAccuracyAfterReconnect: { homeostat: round4(mean((r) => meanFrom(r.home.curve, OFF_TO))), fedavgDropClients: round4(mean((r) => meanFrom(r.fedDropCurve, OFF_TO))), fedavgNoDisconnect: round4(mean((r) => meanFrom(r.fedFullCurve, OFF_TO))) },
+    workload: { model: HIDDEN === 0 ? 'softmax' : `mlp-784-${HIDDEN}-10`, samplesPerRound: SAMPLES, learningRate: LR, batchSize: BATCH, split: args.split, classesPerNode: CLASSES_PER_NODE, dataBatches: DATA_BATCHES },
+    perSeed: results.map((r) => ({ seed: r.seed, homeostat: round4(r.home.accuracy), fedavgDropClients: round4(r.fedDrop), fedavgNoDisconnect: round4(r.fedFull), homeostatNoDisconnect: round4(r.homeFull), homeostatPoisoner: round4(r.homePoison.accuracy), fedavgPoisoner: round4(r.fedPoison), lostContributions: r.home.lostContributions, canaryRollbacks: r.home.rollbacks })),
     seconds: Math.round((Date.now() - started) / 100) / 10
   }))
 }

@@ -50,8 +50,10 @@ export function subset (data: Dataset, indices: readonly number[]): Dataset {
 
 export interface SplitOptions {
   nodes: number
-  /** Classes each node mostly holds. */
+  /** Classes each node mostly holds (node i: classes i·c … i·c+c−1 mod 10). */
   classesPerNode?: number
+  /** Explicit dominant classes per node (overrides `classesPerNode`), e.g. to co-locate classes on one site's nodes. */
+  nodeClasses?: number[][]
   /** Share of a node's samples from its own classes; the rest are drawn from all classes. */
   dominantShare?: number
   /** Held out for the canary (reference) check. */
@@ -92,8 +94,11 @@ export function splitNonIid (data: Dataset, options: SplitOptions): FederatedSpl
   }
   const pool = byClass.flat()
   const perNode = Math.floor(pool.length / options.nodes)
-  const nodeClasses = Array.from({ length: options.nodes }, (_, i) =>
+  const nodeClasses = options.nodeClasses?.map((cls) => [...cls]) ?? Array.from({ length: options.nodes }, (_, i) =>
     Array.from({ length: classesPerNode }, (_, j) => (i * classesPerNode + j) % CLASSES))
+  if (nodeClasses.length !== options.nodes || nodeClasses.some((cls) => cls.length === 0 || cls.some((c) => !Number.isInteger(c) || c < 0 || c >= CLASSES))) {
+    throw new RangeError(`nodeClasses must list 1+ classes in 0…${CLASSES - 1} for each of the ${options.nodes} nodes`)
+  }
   // Each class's samples are shared among the nodes that hold it as dominant.
   const holders: number[][] = Array.from({ length: CLASSES }, () => [])
   nodeClasses.forEach((cls, node) => { for (const c of cls) holders[c]!.push(node) })

@@ -14,7 +14,7 @@ import { l2Norm } from './model.ts'
 export const MERGE_DEFAULTS = {
   /** FedAvg's server step: 1 applies the aggregated delta as is. */
   serverLearningRate: 1,
-  /** FedAsync polynomial staleness exponent: a contribution 3 rounds stale weighs (1+3)^-0.5 = 0.5. */
+  /** FedAsync polynomial staleness exponent (with `offlineChains` 0): a contribution 3 rounds stale weighs (1+3)^-0.5 = 0.5. */
   stalenessExponent: 0.5,
   /** Reject an update whose norm exceeds this multiple of the round's robust reference norm (honest norms vary ~2× between non-IID nodes). */
   normRejectFactor: 4,
@@ -28,7 +28,24 @@ export const MERGE_DEFAULTS = {
    * 1: a node's several updates in one round (a returning node's backlog merged late) are first averaged into one
    * participant weighing as its freshest update, so a backlog cannot outvote the round's live participants.
    */
-  onePerNode: 1
+  onePerNode: 1,
+  /**
+   * 1: a node's contributions trained against the same base version (a node cut off keeps training on its own
+   * view: a chain of local rounds, each delta relative to the previous) are merged as ONE participant — the sum
+   * of its clipped deltas, i.e. the node's whole offline progress relative to its base — in the round of its
+   * last member, weighted by the staleness of that base. 0: each merges in its own round (late ones in the first
+   * round after the checkpoint) and a node's several updates in a round are averaged, which shrinks a chain of k
+   * rounds to about 1/k of its progress.
+   */
+  offlineChains: 1,
+  /**
+   * With `offlineChains`: staleness exponent for each chain member, by how many rounds of the fleet's progress
+   * its base lagged when it was trained. 0 (measured, bench/federated): a cut-off node's rounds count in full,
+   * as they would have online; FedAsync's 0.5 kept ~0.4 of the backlog and gave ~0.5 points less accuracy.
+   */
+  chainStalenessExponent: 0,
+  /** With `offlineChains`: a chain's summed update is clipped to this multiple of the reference norm × √(members), so a withheld backlog cannot outweigh its rounds. */
+  chainClipFactor: 2
 } as const
 
 export type MergeOptions = { -readonly [K in keyof typeof MERGE_DEFAULTS]?: number }
@@ -76,6 +93,7 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
   const rounds: RoundSummary[] = []
   // Late contributions (trained before the checkpoint but not folded into it) join the first round after it.
   const byRound = new Map<number, DecodedContribution[]>()
+  const valid: DecodedContribution[] = []
   for (const c of contributions) {
     if (base.folded.has(c.id)) continue
     if (quarantined.has(c.id)) {
@@ -86,7 +104,14 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
       rejected.push({ id: c.id, node: c.node, reason: 'shape', detail: `${c.length} parameters, model has ${params.length}` })
       continue
     }
-    const r = Math.max(c.round, base.version + 1)
+    valid.push(c)
+  }
+  // A chain (one node, one base version) is placed in the round of its last member; with chains off, every
+  // contribution in its own round. Either way nothing lands before the first round after the checkpoint.
+  const chainRound = new Map<string, number>()
+  if (o.offlineChains === 1) for (const c of valid) chainRound.set(chainKey(c), Math.max(chainRound.get(chainKey(c)) ?? -1, c.round))
+  for (const c of valid) {
+    const r = Math.max(o.offlineChains === 1 ? chainRound.get(chainKey(c))! : c.round, base.version + 1)
     let list = byRound.get(r)
     if (list === undefined) { list = []; byRound.set(r, list) }
     list.push(c)
@@ -97,8 +122,10 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
   for (const r of order) {
     const cs = byRound.get(r)!.sort(contributionOrder)
     const norms = cs.map((c) => l2Norm(c.values))
-    const reference = cs.length >= 3 ? median(norms) : (normHistory.length > 0 ? median(normHistory) : median(norms))
-    const accepted: Array<{ c: DecodedContribution, scale: number, weight: number }> = []
+    // One vote per participant: with chains, a chain's median member norm (a long backlog must not set the reference it is checked against).
+    const votes = o.offlineChains === 1 ? chainMedians(cs, norms) : norms
+    const reference = votes.length >= 3 ? median(votes) : (normHistory.length > 0 ? median(normHistory) : median(votes))
+    const accepted: Accepted[] = []
     cs.forEach((c, i) => {
       const norm = norms[i]!
       if (reference > 0 && norm > o.normRejectFactor * reference) {
@@ -109,42 +136,89 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
       const scale = reference > 0 && norm > limit ? limit / norm : 1
       const staleness = Math.max(0, r - 1 - c.baseVersion)
       const weight = c.samples * Math.pow(1 + staleness, -o.stalenessExponent)
-      accepted.push({ c, scale, weight })
+      accepted.push({ c, scale, weight, memberWeight: Math.pow(1 + Math.max(0, c.round - 1 - c.baseVersion), -o.chainStalenessExponent) })
     })
     rounds.push({ round: r, accepted: accepted.length, rejected: cs.length - accepted.length, referenceNorm: reference })
     if (accepted.length === 0) continue
     for (const a of accepted) normHistory.push(norms[cs.indexOf(a.c)]! * a.scale)
     while (normHistory.length > o.normHistoryRounds * 8) normHistory.shift()
-    aggregateInto(params, o.onePerNode === 1 ? perNode(accepted) : accepted.map((a) => ({ values: a.c.values, scale: a.scale, weight: a.weight })), o.trimFraction, o.serverLearningRate)
+    const participants = o.offlineChains === 1
+      ? chains(accepted, o.chainClipFactor * reference)
+      : accepted.map((a) => ({ node: a.c.node, values: a.c.values, scale: a.scale, weight: a.weight }))
+    aggregateInto(params, o.onePerNode === 1 ? perNode(participants) : participants, o.trimFraction, o.serverLearningRate)
     for (const a of accepted) applied.push(a.c.id)
     version = r
   }
   return { params, version, applied, rejected, rounds }
 }
 
-interface Participant { values: Float32Array, scale: number, weight: number }
+interface Participant { node: string, values: Float32Array, scale: number, weight: number }
 
-/** Folds each node's updates of one round into one participant (in merge order: deterministic). */
-function perNode (accepted: Array<{ c: DecodedContribution, scale: number, weight: number }>): Participant[] {
-  const byNode = new Map<string, Array<{ c: DecodedContribution, scale: number, weight: number }>>()
+interface Accepted { c: DecodedContribution, scale: number, weight: number, memberWeight: number }
+
+function chainMedians (cs: DecodedContribution[], norms: number[]): number[] {
+  const byChain = new Map<string, number[]>()
+  cs.forEach((c, i) => { const list = byChain.get(chainKey(c)); if (list === undefined) byChain.set(chainKey(c), [norms[i]!]); else list.push(norms[i]!) })
+  return [...byChain.values()].map(median)
+}
+
+const chainKey = (c: DecodedContribution): string => `${c.node}\u0000${c.baseVersion}`
+
+/**
+ * One participant per (node, base version). A chain of several members: each member's clipped delta times its
+ * member weight (staleness when trained, `chainStalenessExponent`), summed in merge order in float64; the sum
+ * clipped to `clip` × √(members); the participant weighs its members' mean samples, so a node's k offline rounds
+ * move the model about as much as k online rounds would have.
+ */
+function chains (accepted: Accepted[], clip: number): Participant[] {
+  const byChain = new Map<string, Accepted[]>()
   for (const a of accepted) {
-    const list = byNode.get(a.c.node)
-    if (list === undefined) byNode.set(a.c.node, [a])
+    const list = byChain.get(chainKey(a.c))
+    if (list === undefined) byChain.set(chainKey(a.c), [a])
+    else list.push(a)
+  }
+  const out: Participant[] = []
+  for (const list of byChain.values()) {
+    const first = list[0]!
+    if (list.length === 1) { out.push({ node: first.c.node, values: first.c.values, scale: first.scale * first.memberWeight, weight: first.c.samples }); continue }
+    const sum = new Float64Array(first.c.values.length)
+    let samples = 0
+    for (const a of list) {
+      const k = a.scale * a.memberWeight
+      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + k * a.c.values[i]!
+      samples += a.c.samples
+    }
+    let norm = 0
+    for (let i = 0; i < sum.length; i++) norm += sum[i]! * sum[i]!
+    norm = Math.sqrt(norm)
+    const limit = clip * Math.sqrt(list.length)
+    const scale = clip > 0 && norm > limit ? limit / norm : 1
+    out.push({ node: first.c.node, values: Float32Array.from(sum), scale, weight: samples / list.length })
+  }
+  return out
+}
+
+/** Folds each node's participants of one round into one (in merge order: deterministic). */
+function perNode (participants: Participant[]): Participant[] {
+  const byNode = new Map<string, Participant[]>()
+  for (const a of participants) {
+    const list = byNode.get(a.node)
+    if (list === undefined) byNode.set(a.node, [a])
     else list.push(a)
   }
   const out: Participant[] = []
   for (const list of byNode.values()) {
-    if (list.length === 1) { out.push({ values: list[0]!.c.values, scale: list[0]!.scale, weight: list[0]!.weight }); continue }
+    if (list.length === 1) { out.push(list[0]!); continue }
     let total = 0
     let top = 0
     for (const a of list) { total += a.weight; top = Math.max(top, a.weight) }
-    const values = new Float32Array(list[0]!.c.values.length)
+    const values = new Float32Array(list[0]!.values.length)
     for (let i = 0; i < values.length; i++) {
       let s = 0
-      for (const a of list) s += a.weight * a.scale * a.c.values[i]!
+      for (const a of list) s += a.weight * a.scale * a.values[i]!
       values[i] = s / total
     }
-    out.push({ values, scale: 1, weight: top })
+    out.push({ node: list[0]!.node, values, scale: 1, weight: top })
   }
   return out
 }

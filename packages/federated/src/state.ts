@@ -47,6 +47,8 @@ export interface FederatedState {
   latestCheckpoint: () => ModelCheckpoint
   /** The merged model of the current content (memoised until the doc changes). */
   model: () => MergeResult
+  /** The model the current content would merge to if `excluded` contributions were quarantined too (not cached; for the canary's attribution). */
+  modelWithout: (excluded: ReadonlySet<string>) => MergeResult
   /** Folds contributions up to `version` into a checkpoint (written under our own key). */
   compact: (version: number, hlc: string, accuracy?: number) => ModelCheckpoint
   /**
@@ -165,6 +167,12 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
     has: (id) => contributionsMap.has(id) || latestCheckpoint().folded.includes(id),
     latestCheckpoint,
     model,
+    modelWithout (excluded) {
+      const cp = latestCheckpoint()
+      const q = quarantinedSet()
+      for (const id of excluded) q.add(id)
+      return mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, contributions(), q, init.merge)
+    },
     compact (version, hlc, accuracy) {
       const cp = latestCheckpoint()
       if (version <= cp.version) return cp

@@ -31,7 +31,11 @@ export const TRAINER_DEFAULTS = {
 export interface TrainerInit {
   node: string
   state: FederatedState
-  data: Dataset
+  /**
+   * Local training data; a function gives the data held at a round (a node whose data arrives over time and
+   * keeps only a recent window of it, as a camera or sensor would).
+   */
+  data: Dataset | ((round: number) => Dataset)
   /** Encoded HLC for a send event (the agent passes `encode(hlc.now())`). */
   stamp: () => string
   seed: number
@@ -114,11 +118,12 @@ export function createEdgeTrainer (init: TrainerInit): EdgeTrainer {
       // Divergence is judged on the round itself: the model after training against the model it started from,
       // on the same probe sample of local data. A jump in loss caused by the merged model changing (a node back
       // from a partition adopting the fleet's model) is not training divergence.
-      const probe = probeSample(init.data, probeRandom)
+      const data = typeof init.data === 'function' ? init.data(r) : init.data
+      const probe = probeSample(data, probeRandom)
       const baseLoss = evaluate(base, probe).loss
       for (let attempt = 1; attempt <= o.maxRetriesPerRound; attempt++) {
         const local = base.slice()
-        const result = train(local, init.data, { learningRate: lr.current(), batchSize: o.batchSize, samples: o.samplesPerRound, random })
+        const result = train(local, data, { learningRate: lr.current(), batchSize: o.batchSize, samples: o.samplesPerRound, random })
         init.perturb?.(r, local)
         const delta = new Float32Array(local.length)
         for (let i = 0; i < delta.length; i++) delta[i] = local[i]! - base[i]!
