@@ -14,30 +14,42 @@ export interface Trend {
   fitted: number
 }
 
-const median = (a: number[]): number => {
-  a.sort((x, y) => x - y)
-  const m = a.length >> 1
-  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2
+/** Median of a[0, n) (sorted in place: a typed array sorts numerically without a comparator call per pair). */
+const median = (a: Float64Array, n: number): number => {
+  const v = a.subarray(0, n).sort()
+  const m = n >> 1
+  return n % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2
 }
+
+/** Scratch for the pairwise slopes, reused between calls (1770 slopes for 60 points; this runs per sample per watched series). */
+let scratch = new Float64Array(2048)
 
 /** Theil–Sen estimator; O(n²) pairs, so callers keep n small (≤ 64). Undefined for < 2 distinct times. */
 export function theilSen (points: readonly Point[]): Trend | undefined {
   const n = points.length
   if (n < 2) return undefined
-  const slopes: number[] = []
+  const pairs = (n * (n - 1)) / 2
+  if (scratch.length < Math.max(pairs, n)) scratch = new Float64Array(Math.max(pairs, n))
+  const slopes = scratch
+  let k = 0
   for (let i = 0; i < n; i++) {
+    const pi = points[i]!
     for (let j = i + 1; j < n; j++) {
-      const dt = points[j]!.tMs - points[i]!.tMs
-      if (dt !== 0) slopes.push((points[j]!.v - points[i]!.v) / dt)
+      const pj = points[j]!
+      const dt = pj.tMs - pi.tMs
+      if (dt !== 0) slopes[k++] = (pj.v - pi.v) / dt
     }
   }
-  if (slopes.length === 0) return undefined
-  const s = median(slopes.slice())
+  if (k === 0) return undefined
+  const s = median(slopes, k)
   const sign = Math.sign(s)
-  const agreeing = sign === 0 ? 0 : slopes.filter((x) => Math.sign(x) === sign).length
-  const intercept = median(points.map((p) => p.v - s * p.tMs))
+  let agreeing = 0
+  if (sign !== 0) for (let i = 0; i < k; i++) if (Math.sign(slopes[i]!) === sign) agreeing++
+  const total = k
+  for (let i = 0; i < n; i++) slopes[i] = points[i]!.v - s * points[i]!.tMs
+  const intercept = median(slopes, n)
   const last = points[n - 1]!
-  return { slopePerMs: s, intercept, agreement: agreeing / slopes.length, fitted: s * last.tMs + intercept }
+  return { slopePerMs: s, intercept, agreement: agreeing / total, fitted: s * last.tMs + intercept }
 }
 
 export interface Prediction {

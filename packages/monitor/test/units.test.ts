@@ -31,6 +31,25 @@ describe('monitor: trend maths', () => {
       else assert.ok(p !== undefined && Math.abs(p.timeToLimitMs - want) < 1e-6, JSON.stringify(p))
     })
   }
+  it('Theil–Sen equals the textbook definition (seeded random series, repeated times, sizes 2–64)', () => {
+    const seed = Number(process.env.TREND_SEED ?? Date.now() % 100_000)
+    let a = seed
+    const rnd = (): number => { a = (a * 1103515245 + 12345) % 2 ** 31; return a / 2 ** 31 }
+    const med = (xs: number[]): number => { const v = [...xs].sort((x, y) => x - y); const m = v.length >> 1; return v.length % 2 === 1 ? v[m]! : (v[m - 1]! + v[m]!) / 2 }
+    for (let round = 0; round < 200; round++) {
+      const n = 2 + Math.floor(rnd() * 63)
+      let t = 0
+      const pts = Array.from({ length: n }, () => { t += rnd() < 0.1 ? 0 : Math.ceil(rnd() * 2000); return { tMs: t, v: rnd() < 0.5 ? Math.round(rnd() * 10) : (rnd() - 0.3) * 1000 } })
+      const slopes: number[] = []
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (pts[j]!.tMs !== pts[i]!.tMs) slopes.push((pts[j]!.v - pts[i]!.v) / (pts[j]!.tMs - pts[i]!.tMs))
+      const got = theilSen(pts)
+      if (slopes.length === 0) { assert.equal(got, undefined, `seed ${seed}`); continue }
+      const s = med(slopes)
+      const agreement = Math.sign(s) === 0 ? 0 : slopes.filter((x) => Math.sign(x) === Math.sign(s)).length / slopes.length
+      const intercept = med(pts.map((p) => p.v - s * p.tMs))
+      assert.deepEqual(got, { slopePerMs: s, intercept, agreement, fitted: s * pts[n - 1]!.tMs + intercept }, `seed ${seed} round ${round}`)
+    }
+  })
   it('noise without a consistent trend is not a prediction', () => {
     let seed = 42
     const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
