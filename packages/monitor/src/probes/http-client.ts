@@ -464,7 +464,6 @@ interface Pending {
 interface Conn {
   socket: net.Socket
   key: string
-  connected: boolean
   dead: boolean
   idleSinceMs: number
   /** The request in flight on this socket. */
@@ -492,9 +491,8 @@ export function createHttpConnection (options: HttpConnectionOptions = {}): Http
     stats.connects++
     const socket = net.connect({ host: connectHost(url), port: connectPort(url) })
     socket.setNoDelay(true)
-    const c: Conn = { socket, key: url.host, connected: false, dead: false, idleSinceMs: 0 }
+    const c: Conn = { socket, key: url.host, dead: false, idleSinceMs: 0 }
     // Listeners stay for the socket's life and route to the request in flight (none while idle).
-    socket.on('connect', () => { c.connected = true })
     socket.on('data', (d: Buffer) => {
       const p = c.current
       if (p === undefined) { kill(c); return } // bytes nobody asked for: the socket is out of step
