@@ -1,8 +1,11 @@
-// npm run bench -- federated [--quick] [--seed N]
-// 8 edge agents + a cloud peer train softmax regression on non-IID MNIST for
-// 40 rounds; agents 1–4 are cut off from round 10 to round 30 (each alone).
-// Compared in one run: homeostat (keeps training offline, merges on return),
-// synchronous FedAvg that drops disconnected clients, FedAvg with no
+// npm run bench -- federated [--quick] [--seed N] [--seeds N] [--hidden H] [--samples N] [--split regional|roundrobin] …
+// 8 edge agents + a cloud peer train a 784-32-10 MLP (default; --hidden 0 =
+// softmax regression) on non-IID MNIST for 40 rounds, a few minibatches per
+// round (100 samples: far from converged at round 40); agents 1–4 — one site,
+// mostly holding digits 0–4 (--split regional) — are cut off from round 10 to
+// round 30 (each alone). Compared in one run, same data, same initial model,
+// same local training: homeostat (keeps training offline, merges on return);
+// synchronous FedAvg that drops disconnected clients; FedAvg with no
 // disconnection; plus homeostat and FedAvg with a poisoner (one agent sends
 // sign-flipped ×10 updates throughout).
 import { parseArgs } from 'node:util'
@@ -25,13 +28,13 @@ const { values: args } = parseArgs({
     encoding: { type: 'string', default: 'q8' },
     'classes-per-node': { type: 'string', default: '3' },
     // Workload: hidden ReLU units (0 = softmax regression), local samples per round, SGD step, minibatch.
-    hidden: { type: 'string', default: '0' },
+    hidden: { type: 'string', default: '32' },
     samples: { type: 'string' },
     lr: { type: 'string', default: '0.1' },
     batch: { type: 'string', default: '16' },
     // roundrobin: agent i mostly holds classes i·c… mod 10; regional: agents 1–4 (the site that loses its uplink)
     // mostly hold digits 0–4, agents 5–8 digits 5–9.
-    split: { type: 'string', default: 'roundrobin' },
+    split: { type: 'string', default: 'regional' },
     // Comma-separated subset of variants to run: fedFull,fedDrop,fedPoison,homeFull,home,homePoison.
     only: { type: 'string' },
     // Streaming data: each agent's digits arrive in K batches over the run and it keeps only the current one
@@ -50,7 +53,7 @@ const ROUNDS = quick ? 20 : 40
 const OFF_FROM = quick ? 5 : 10
 const OFF_TO = quick ? 15 : 30
 const OFFLINE = [0, 1, 2, 3] // agents 1–4
-const SAMPLES = Number(args.samples ?? (quick ? 300 : 500))
+const SAMPLES = Number(args.samples ?? 100)
 const LR = Number(args.lr)
 const BATCH = Number(args.batch)
 const HIDDEN = Number(args.hidden)
@@ -239,7 +242,7 @@ const meanFrom = (curve: number[], from: number): number => curve.length <= from
 
 async function main (): Promise<void> {
   const started = Date.now()
-  const seeds = Array.from({ length: Number(args.seeds ?? (quick ? 1 : 3)) }, (_, k) => firstSeed + k)
+  const seeds = Array.from({ length: Number(args.seeds ?? (quick ? 1 : 5)) }, (_, k) => firstSeed + k)
   log(`federated bench: ${NODES} edge agents + cloud, ${ROUNDS} rounds, agents 1–4 offline rounds ${OFF_FROM}–${OFF_TO - 1}${quick ? ' (quick)' : ''}, seeds ${seeds.join(',')}`)
   const t = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
   const results: SeedResult[] = []
@@ -258,7 +261,8 @@ async function main (): Promise<void> {
   console.log(`\nvariant                          mean test accuracy %   per seed                 notes`)
   for (const [name, f, note] of rows) console.log(`${name.padEnd(32)} ${pct(mean(f))}                 ${each(f).padEnd(24)} ${note}`)
   const last = results[results.length - 1]!
-  console.log(`\nreplicas bit-identical after reconnection: ${results.every((r) => r.home.replicasBitIdentical)}; bytes per contribution vs float32: ${last.home.bytesPerRoundVsFloat32.toFixed(3)}; canary rollbacks: ${results.map((r) => r.home.rollbacks).join('/')}; checkpoint version at the end: ${last.home.checkpointVersion}`)
+  console.log(`\nreplicas bit-identical after reconnection: ${results.every((r) => r.home.replicasBitIdentical)}; bytes per contribution vs float32: ${last.home.bytesPerRoundVsFloat32.toFixed(3)}; canary rollbacks: ${results.map((r) => r.home.rollbacks).join('/')} (re-baselined ${results.map((r) => r.home.rebaselines).join('/')}); checkpoint version at the end: ${last.home.checkpointVersion}`)
+  console.log(`accuracy in the first round after reconnection (round ${OFF_TO}): homeostat ${pct(mean((r) => r.home.curve[OFF_TO] ?? NaN))}, fedavg drop ${pct(mean((r) => r.fedDropCurve[OFF_TO] ?? NaN))}, fedavg no disconnection ${pct(mean((r) => r.fedFullCurve[OFF_TO] ?? NaN))}`)
   console.log(`accuracy by round, seed ${seeds[seeds.length - 1]} (homeostat offline run): ${last.home.curve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
   console.log(`accuracy by round, seed ${seeds[seeds.length - 1]} (fedavg drop run):       ${last.fedDropCurve.map((a) => (100 * a).toFixed(1)).join(' ')}`)
   const round4 = (x: number): number => Math.round(x * 10000) / 10000
