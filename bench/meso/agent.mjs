@@ -4,6 +4,7 @@
 // `--conditions=homeostat-src --import tsx/esm` to use the sources.
 import '@homeostat/mesh/polyfill'
 import { createHash } from 'node:crypto'
+import * as Y from 'yjs'
 import { createInterface } from 'node:readline'
 import { createMeshNode } from '@homeostat/mesh'
 import { createCoordinator, MESO_ROOTS } from '@homeostat/coordination'
@@ -24,12 +25,29 @@ const coord = createCoordinator({
   mesh,
   hlc: mesh.hlc,
   registry: cfg.registry ?? {},
+  // Tracing (bench --trace): every catch-up exchange, with why it ran.
+  doc: cfg.trace ? { onSync: (e) => { if (e.kind === 'serve' || e.bytes > 2 || !e.ok || e.why !== 'anti-entropy') out({ ev: 'sync', ...e, t: Date.now() }) } } : {},
   onStartWorkload: (spec) => { running.add(spec.name); out({ ev: 'start', name: spec.name, t: Date.now() }) },
   onStopWorkload: (name, reason) => { running.delete(name); out({ ev: 'stop', name, reason, t: Date.now() }) },
   onTakeover: (spec, from) => { out({ ev: 'takeover', name: spec.name, from, t: Date.now() }) },
   onReject: (peer, reason) => { out({ ev: 'reject', peer, reason }) }
 })
-mesh.onLiveness((e) => { if (e.state === 'dead' || cfg.verboseLiveness) out({ ev: 'liveness', peer: e.peer, state: e.state, reason: e.reason, t: Date.now() }) })
+mesh.onLiveness((e) => { if (e.state === 'dead' || cfg.verboseLiveness || cfg.trace) out({ ev: 'liveness', peer: e.peer, state: e.state, reason: e.reason, t: Date.now() }) })
+if (cfg.trace) {
+  // Event-loop delay and CPU per 250 ms window.
+  const { monitorEventLoopDelay } = await import('node:perf_hooks')
+  const h = monitorEventLoopDelay({ resolution: 10 })
+  h.enable()
+  let cpu = process.cpuUsage()
+  setInterval(() => {
+    const c = process.cpuUsage(cpu)
+    cpu = process.cpuUsage()
+    out({ ev: 'load', lagMaxMs: Math.round(h.max / 1e6), cpuMs: Math.round((c.user + c.system) / 1000), t: Date.now() })
+    h.reset()
+  }, 250).unref()
+  mesh.libp2p.addEventListener('peer:connect', (e) => { out({ ev: 'conn', peer: e.detail.toString(), up: true, t: Date.now() }) })
+  mesh.libp2p.addEventListener('peer:disconnect', (e) => { out({ ev: 'conn', peer: e.detail.toString(), up: false, t: Date.now() }) })
+}
 
 const digest = () => {
   const doc = coord.rdoc.doc
@@ -37,6 +55,9 @@ const digest = () => {
   for (const r of MESO_ROOTS) o[r] = Object.fromEntries([...doc.getMap(r).entries()].sort(([a], [b]) => a < b ? -1 : 1))
   return createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16)
 }
+
+/** The replica's state vector as { clientId: clock }: what it has received from each writer. */
+const stateVector = () => Object.fromEntries(Y.decodeStateVector(Y.encodeStateVector(coord.rdoc.doc)))
 
 const loops = []
 const healLoop = (target, everyMs, holdMs) => {
@@ -75,6 +96,7 @@ rl.on('line', async (line) => {
         id: m.id,
         peerId: mesh.peerId,
         digest: digest(),
+        sv: stateVector(),
         running: [...running],
         alive: mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer),
         stats: mesh.stats(),
@@ -87,4 +109,14 @@ rl.on('line', async (line) => {
   }
 })
 await coord.start()
+if (cfg.trace || cfg.digestEvents) {
+  // The replica's digest and state vector after every change (coalesced per event-loop turn),
+  // stamped with the host clock, so the bench times convergence without polling.
+  let pending = false
+  coord.rdoc.onChange(() => {
+    if (pending) return
+    pending = true
+    setImmediate(() => { pending = false; out({ ev: 'digest', d: digest(), sv: stateVector(), t: Date.now() }) })
+  })
+}
 out({ ev: 'ready', peerId: mesh.peerId, addrs: mesh.multiaddrs(), t: Date.now() })

@@ -19,6 +19,12 @@ export interface FleetOptions {
   netns?: boolean
   registry?: Record<string, number>
   liveness?: Record<string, number>
+  /** Agents report every liveness change, connection, catch-up exchange and digest change (see heal-trace.ts). */
+  trace?: boolean
+  /** Agents report their digest and state vector on every change (convergence timing without polling). */
+  digestEvents?: boolean
+  /** Extra Node flags for the agent processes (e.g. --cpu-prof for a diagnosis). */
+  nodeArgs?: string[]
 }
 
 export interface AgentEvent { ev: string, [k: string]: unknown }
@@ -41,6 +47,8 @@ export interface Fleet {
   maxCopies: Map<string, number>
   netns: boolean
   kill: (i: number, signal?: NodeJS.Signals) => void
+  /** The network namespace of agent i (when netns). */
+  nsOf: (i: number) => string
   partition: (groups: number[][]) => void
   heal: () => void
   states: () => Promise<AgentEvent[]>
@@ -59,6 +67,8 @@ export function canUseNetns (): boolean {
 }
 
 const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'ignore' }) }
+/** Several `ip` commands in one process (`ip -batch`), so a partition or heal moves every port at once. */
+const ipBatch = (ns: string, lines: string[]): void => { execFileSync('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] }) }
 /** Agents started at once. */
 const START_BATCH = 4
 /** A Node process on a loaded 2-core machine can take tens of seconds to come up. */
@@ -102,7 +112,7 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
 
   const spawnAgent = async (i: number, bootstrap: string[]): Promise<AgentProc> => {
     const entry = opts.sources === true ? join(root, 'test', 'fixtures', 'coord-agent.mjs') : join(here, 'agent.mjs')
-    const nodeArgs = opts.sources === true ? ['--conditions=homeostat-src', '--import', 'tsx/esm', entry] : [entry]
+    const nodeArgs = [...(opts.nodeArgs ?? []), ...(opts.sources === true ? ['--conditions=homeostat-src', '--import', 'tsx/esm', entry] : [entry])]
     const env = {
       ...process.env,
       COORD_AGENT: JSON.stringify({
@@ -110,7 +120,9 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
         listen: [`/ip4/${netns ? addrOf(i) : '127.0.0.1'}/tcp/0`],
         bootstrap,
         registry: opts.registry,
-        liveness: opts.liveness
+        liveness: opts.liveness,
+        trace: opts.trace === true,
+        digestEvents: opts.digestEvents === true
       })
     }
     const proc = netns
@@ -180,13 +192,14 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     maxCopies,
     netns,
     kill (i, signal = 'SIGKILL') { agents[i]!.proc.kill(signal) },
+    nsOf,
     partition (groups) {
       if (!netns) throw new Error('partition needs network namespaces (root + iproute2)')
-      groups.forEach((g, k) => { for (const i of g) ip('-n', hub, 'link', 'set', `vh${i}`, 'master', k === 0 ? 'br0' : 'br1') })
+      ipBatch(hub, groups.flatMap((g, k) => g.map((i) => `link set vh${i} master ${k === 0 ? 'br0' : 'br1'}`)))
     },
     heal () {
       if (!netns) return
-      for (let i = 0; i < opts.n; i++) ip('-n', hub, 'link', 'set', `vh${i}`, 'master', 'br0')
+      ipBatch(hub, Array.from({ length: opts.n }, (_, i) => `link set vh${i} master br0`))
     },
     async states () {
       return await Promise.all(agents.filter((a) => a.alive).map(async (a) => await a.request({ cmd: 'state' })))
@@ -224,4 +237,113 @@ export async function fullyConnected (fleet: Fleet): Promise<boolean> {
 export async function registriesConverged (fleet: Fleet): Promise<boolean> {
   const states = await fleet.states()
   return states.length > 0 && states.every((s) => s.digest === states[0]!.digest)
+}
+
+export interface ReplicaSnapshot { sv: Record<string, number>, digest: string }
+
+/** Each live agent's state vector and digest now (a baseline for convergenceAfter). */
+export async function snapshotReplicas (fleet: Fleet): Promise<Map<number, ReplicaSnapshot>> {
+  const out = new Map<number, ReplicaSnapshot>()
+  const live = fleet.agents.filter((a) => a.alive)
+  const states = await fleet.states()
+  live.forEach((a, k) => { const s = states[k]!; out.set(a.i, { sv: s.sv as Record<string, number>, digest: s.digest as string }) })
+  return out
+}
+
+export interface Convergence {
+  /** ms after `atMs` until every live replica held every update any replica held at `atMs` (the merge). */
+  mergedMs?: number
+  /** ms after `atMs` until every live replica had the same digest (agreement, including writes made after `atMs`). */
+  agreedMs?: number
+  /** Per agent: ms until it held the merge. */
+  perAgentMergedMs: Map<number, number | undefined>
+}
+
+/**
+ * Convergence after `atMs` from the agents' own digest events (FleetOptions.digestEvents),
+ * stamped by each agent with the host clock: no polling delay. `baseline` covers agents
+ * whose state did not change between the snapshot and `atMs`.
+ */
+export function convergenceAfter (fleet: Fleet, atMs: number, baseline: Map<number, ReplicaSnapshot>): Convergence {
+  const live = fleet.agents.filter((a) => a.alive && baseline.has(a.i))
+  const evs = new Map(live.map((a) => [a.i, a.events.filter((e) => e.ev === 'digest').map((e) => ({ t: e.t as number, sv: e.sv as Record<string, number>, d: e.d as string }))]))
+  const at = (i: number, t: number): ReplicaSnapshot => {
+    let cur = baseline.get(i)!
+    for (const e of evs.get(i)!) if (e.t <= t) cur = { sv: e.sv, digest: e.d }
+    return cur
+  }
+  const union: Record<string, number> = {}
+  for (const a of live) for (const [c, k] of Object.entries(at(a.i, atMs).sv)) union[c] = Math.max(union[c] ?? 0, k)
+  const dominates = (sv: Record<string, number>): boolean => Object.entries(union).every(([c, k]) => (sv[c] ?? 0) >= k)
+  const perAgentMergedMs = new Map<number, number | undefined>()
+  for (const a of live) {
+    if (dominates(at(a.i, atMs).sv)) { perAgentMergedMs.set(a.i, 0); continue }
+    const e = evs.get(a.i)!.find((x) => x.t > atMs && dominates(x.sv))
+    perAgentMergedMs.set(a.i, e != null ? e.t - atMs : undefined)
+  }
+  const merged = [...perAgentMergedMs.values()]
+  const mergedMs = merged.every((x) => x != null) ? Math.max(0, ...(merged as number[])) : undefined
+  let agreedMs: number | undefined
+  const times = [...new Set(live.flatMap((a) => evs.get(a.i)!.map((e) => e.t)).filter((t) => t > atMs))].sort((x, y) => x - y)
+  for (const t of [atMs, ...times]) {
+    const ds = live.map((a) => at(a.i, t).digest)
+    if (ds.every((d) => d === ds[0])) { agreedMs = t - atMs; break }
+  }
+  return { ...(mergedMs != null ? { mergedMs } : {}), ...(agreedMs != null ? { agreedMs } : {}), perAgentMergedMs }
+}
+
+export interface HealRound {
+  sides: [number[], number[]]
+  /** How long the cut lasted, ms. */
+  partitionMs: number
+  /** Every agent saw every agent of the other side as not alive before the heal. */
+  bothSidesSawDeath: boolean
+  copiesAtHeal: number
+  healAt: number
+  conv: Convergence
+  /** ms after the heal until at most one copy of the workload ran. */
+  singleCopyMs?: number
+  copiesAfter: number
+  /** Polled check (states()) that every replica ended with the same digest. */
+  convergedPolled: boolean
+}
+
+/**
+ * One partition/heal round over network namespaces: split the live agents at
+ * random into two sides, let every agent write to its replica while cut off
+ * (so both sides diverge), keep the cut until each side sees the other as not
+ * alive and the workload runs on both sides (or `maxPartitionMs`), heal, and
+ * time the convergence from the agents' digest events.
+ */
+export async function partitionAndHeal (fleet: Fleet, o: { workload: string, round: number, maxPartitionMs?: number, random?: () => number }): Promise<HealRound> {
+  const random = o.random ?? Math.random
+  const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
+  const live = fleet.agents.filter((a) => a.alive).map((a) => a.i)
+  let sideB = live.filter(() => random() < 0.5)
+  if (sideB.length === 0 || sideB.length === live.length) sideB = live.slice(0, Math.max(1, Math.floor(live.length / 2)))
+  const sideA = live.filter((i) => !sideB.includes(i))
+  const baseline = await snapshotReplicas(fleet)
+  const cutAt = Date.now()
+  fleet.partition([sideA, sideB])
+  // Both sides write while cut off: every replica must later receive every other's write.
+  await Promise.all(fleet.agents.filter((a) => a.alive).map(async (a) => await a.request({ cmd: 'capacity', cpuMillis: 2000 - 1 - (o.round % 100), memoryMb: 4096 })))
+  const peerOf = new Map(fleet.agents.map((a) => [a.i, a.peerId]))
+  const sideOf = (i: number): number[] => sideA.includes(i) ? sideB : sideA
+  const sawDeath = async (): Promise<boolean> => {
+    const states = await fleet.states()
+    const liveAgents = fleet.agents.filter((a) => a.alive)
+    return liveAgents.every((a, k) => sideOf(a.i).every((j) => !(states[k]!.alive as string[]).includes(peerOf.get(j)!)))
+  }
+  const bothSidesSawDeath = await fleet.waitFor(async () => (await sawDeath()) && (fleet.running.get(o.workload)?.size ?? 0) >= 2, o.maxPartitionMs ?? 10_000, 100)
+  await sleep(300)
+  const copiesAtHeal = fleet.running.get(o.workload)?.size ?? 0
+  const healAt = Date.now()
+  fleet.heal()
+  let singleCopyMs: number | undefined
+  const one = await fleet.waitFor(() => (fleet.running.get(o.workload)?.size ?? 0) <= 1, 20_000, 5)
+  if (one) singleCopyMs = Date.now() - healAt
+  const convergedPolled = await fleet.waitFor(async () => await registriesConverged(fleet), 30_000, 100)
+  await sleep(1500)
+  const copiesAfter = fleet.running.get(o.workload)?.size ?? 0
+  return { sides: [sideA, sideB], partitionMs: healAt - cutAt, bothSidesSawDeath, copiesAtHeal, healAt, conv: convergenceAfter(fleet, healAt, baseline), ...(singleCopyMs != null ? { singleCopyMs } : {}), copiesAfter, convergedPolled }
 }

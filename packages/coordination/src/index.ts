@@ -1,5 +1,5 @@
 export { createCoordinator, MESO_ROOTS, type Coordinator, type CoordinatorOptions, type CoordinatorStats } from './coordinator.ts'
-export { createReplicatedDoc, REPLICATED_DOC_DEFAULTS, type ReplicatedDoc, type ReplicatedDocOptions, type ReplicatedDocStats } from './replicated-doc.ts'
+export { createReplicatedDoc, REPLICATED_DOC_DEFAULTS, type ReplicatedDoc, type ReplicatedDocOptions, type ReplicatedDocStats, type SyncTrace } from './replicated-doc.ts'
 export { createRegistry, resolveTarget, REGISTRY_DEFAULTS, type Claim, type ClaimOutcome, type ClaimResult, type ClaimState, type CheckResult, type Registry, type RegistryOptions, type RegistryStats, type ResolveContext, type TargetStatus } from './registry.ts'
 export { createReputation, computeReputation, REPUTATION_DEFAULTS, type Report, type Reputation, type ReputationEntry, type ReputationOptions } from './reputation.ts'
 export { createTakeover, TAKEOVER_DEFAULTS, type Assignment, type Capacity, type DeclaredSpec, type StopReason, type Takeover, type TakeoverOptions, type TakeoverStats } from './takeover.ts'
@@ -9,3 +9,4 @@ export { createMemoryPersistence, type MemoryPersistence, type UpdatePersistence
 export { createRateLimiter, takeToken, type RateLimiter, type TokenBucket } from './rate-limit.ts'
 export { realTimers, every, sleep, type Timers } from './timers.ts'
 export { CoordinationError, RejectedUpdateError, NotStartedError, type RejectReason } from './errors.ts'
+export { createHealProber, pickProbe, probeDelayMs, HEAL_PROBE_DEFAULTS, type HealProber, type HealProbeTuning } from './heal-probe.ts'

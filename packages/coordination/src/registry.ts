@@ -200,7 +200,7 @@ export function createRegistry (options: RegistryOptions): Registry {
       const claim: Claim = { target, action, owner: me, hlc: encodeHlc(hlc.now()), expiresMs: now() + leaseMs, state: 'claimed', ...(opts.detail != null ? { detail: opts.detail } : {}) }
       claims.set(`${me}/${target}`, claim)
       await sleep(timers, o.settleMs)
-      await rdoc.pullFromMany(rdoc.alivePeers().slice(0, o.claimPullFanout))
+      await rdoc.pullFromMany(rdoc.alivePeers().slice(0, o.claimPullFanout), 'claim')
       const s = status(target)
       if (stopped || s.holder == null || s.holder.owner !== me || (s.coolingUntilMs != null && s.coolingUntilMs > now())) {
         stats.lost++

@@ -3,6 +3,14 @@
 // - a peer that joins or comes back after a partition, or that gossips a digest
 //   (state vector) showing something we lack is pulled from over a direct
 //   request/response stream (state-vector catch-up);
+// - a heal is noticed by the data path before liveness catches up: peers
+//   believed dead are probed with catch-up requests (heal-probe.ts), and a
+//   gossip message from a peer believed dead probes it at once;
+// - every catch-up is push-pull: the server pulls back when the requester's
+//   state vector shows something it lacks;
+// - what a replica learns through a pull (not through gossip) is news to its
+//   neighbours too: it gossips its state vector, and whoever is behind pulls
+//   from it, so one reconnected pair brings both sides of a partition up to date;
 // - periodic pulls from a random peer make a lost gossip update recoverable (anti-entropy);
 // - every update we hold is persisted, so a restarted agent knows what it knew;
 // - remote input is size-checked, rate-limited per sender and authorised
@@ -14,6 +22,7 @@ import type { LivenessEvent, Mesh, Topic } from '@homeostat/mesh'
 import { RejectedUpdateError, type RejectReason } from './errors.ts'
 import type { UpdatePersistence } from './persistence.ts'
 import { createRateLimiter } from './rate-limit.ts'
+import { createHealProber, HEAL_PROBE_DEFAULTS, type HealProbeTuning } from './heal-probe.ts'
 import { every, realTimers, type Timers } from './timers.ts'
 import { bindingsFromDoc, checkUpdate } from './validate-update.ts'
 
@@ -32,10 +41,10 @@ export const REPLICATED_DOC_DEFAULTS = {
   antiEntropyActiveMs: 1000,
   /** Anti-entropy pull period when idle: one small request (our state vector) per period keeps idle traffic low. */
   antiEntropyIdleMs: 5000,
-  /** Chance per anti-entropy round of also pulling from one peer believed dead (heal probe). */
-  healProbeChance: 0.5,
-  /** Timeout of a heal probe: a peer that is really gone must not hold a pull slot long. */
-  healProbeTimeoutMs: 1000,
+  /** Heal probes of peers believed dead: see heal-probe.ts for the schedule and its defaults. */
+  healProbe: HEAL_PROBE_DEFAULTS as HealProbeTuning,
+  /** Our state vector is gossiped at most this often after a pull brought news (one message per burst). */
+  announceMinIntervalMs: 200,
   /** Timer resolution of the anti-entropy schedule. */
   tickMs: 250,
   /** How long after the last change the fast anti-entropy period lasts. */
@@ -45,7 +54,7 @@ export const REPLICATED_DOC_DEFAULTS = {
   /** Peers pulled from on start and after a heal (one up-to-date peer is enough; three tolerates stale ones). */
   syncFanout: 3,
   /** Alive-events are batched this long before pulling, so a heal of 100 peers costs `syncFanout` pulls, not 100. */
-  healBatchMs: 100,
+  healBatchMs: 50,
   /** Concurrent pulls at most (bounded fan-out). */
   maxConcurrentPulls: 256,
   /** Start waits at most this long for an initial catch-up before declaring the replica ready. */
@@ -58,7 +67,8 @@ export const REPLICATED_DOC_DEFAULTS = {
   compactAfterUpdates: 500
 } as const
 
-export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, never>> & {
+export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, 'healProbe'>> & {
+  healProbe?: Partial<HealProbeTuning>
   mesh: Mesh
   /** Document name: topic `homeostat/coord/<name>/1`, protocol `/homeostat/coord/<name>/sync/1`. */
   name: string
@@ -72,6 +82,27 @@ export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, 
   random?: () => number
   /** Called for every rejected remote input. */
   onReject?: (peer: string, reason: RejectReason, detail: string) => void
+  /** Diagnostic hook: every catch-up exchange (pull we made or request we served). */
+  onSync?: (e: SyncTrace) => void
+}
+
+/** One catch-up exchange, for tracing (see ReplicatedDocOptions.onSync). */
+export interface SyncTrace {
+  kind: 'pull' | 'serve'
+  peer: string
+  /** Why the pull ran: 'start', 'heal', 'anti-entropy', 'probe', 'gap', 'digest', 'claim', 'push-back', … */
+  why?: string
+  ok: boolean
+  /** The pull advanced our state vector. */
+  news?: boolean
+  /** After the pull: structs waiting for a missing dependency (client → first missing clock). */
+  pendingMissing?: Record<string, number>
+  /** After the pull: bytes of deletions waiting for their targets. */
+  pendingDsBytes?: number
+  /** Bytes of the diff received (pull) or sent (serve). */
+  bytes: number
+  ms: number
+  error?: string
 }
 
 export interface ReplicatedDocStats {
@@ -83,8 +114,14 @@ export interface ReplicatedDocStats {
   pendingDeferred: number
   /** Pulls started because a gossiped update arrived with a gap before it. */
   gapPulls: number
-  /** Pulls tried from peers believed dead (see healProbeChance). */
+  /** Pulls tried from peers believed dead (heal probes). */
   healProbes: number
+  /** Heal probes that were answered (the peer was reachable again). */
+  healProbesAnswered: number
+  /** Pulls we made because a peer we served had something we lacked (push-pull). */
+  pushBacks: number
+  /** State-vector digests we gossiped after a pull brought news. */
+  announces: number
   /** Catch-up traffic on direct streams (requests + responses, both directions), bytes. */
   syncBytesSent: number
   syncBytesReceived: number
@@ -100,9 +137,9 @@ export interface ReplicatedDoc {
   start: () => Promise<void>
   stop: () => void
   /** Pulls what `peer` has and we lack; false on timeout/refusal/rejection. */
-  pullFrom: (peer: string, timeoutMs?: number) => Promise<boolean>
+  pullFrom: (peer: string, timeoutMs?: number, why?: string) => Promise<boolean>
   /** Pulls from several peers at once (bounded); returns how many succeeded. */
-  pullFromMany: (peers: readonly string[]) => Promise<number>
+  pullFromMany: (peers: readonly string[], why?: string) => Promise<number>
   /** Applies queued remote updates now. */
   flush: () => void
   /** Alive peers in the mesh's view. */
@@ -117,6 +154,7 @@ export interface ReplicatedDoc {
 const REMOTE = Symbol('remote')
 const LOADED = Symbol('loaded')
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
 const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64')
 const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
 
@@ -127,7 +165,7 @@ const bodySchema = z.union([
 type Body = z.infer<typeof bodySchema>
 
 export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedDoc {
-  const o = { ...REPLICATED_DOC_DEFAULTS, ...options }
+  const o = { ...REPLICATED_DOC_DEFAULTS, ...options, healProbe: { ...HEAL_PROBE_DEFAULTS, ...options.healProbe } }
   const { mesh, name } = options
   const timers = options.timers ?? realTimers
   const now = options.now ?? Date.now
@@ -141,9 +179,17 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
   const livenessHandlers = new Set<(e: LivenessEvent) => void>()
-  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, healProbesAnswered: 0, pushBacks: 0, announces: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
   const cleanups: Array<() => void> = []
-  const inFlight = new Map<string, Promise<boolean>>()
+  /** One pull per peer at a time; later callers share it unless it predates the peer's last sign of contact. */
+  const inFlight = new Map<string, { run: Promise<boolean>, startedMs: number }>()
+  /** Physical ms of the last direct sign that a peer is reachable (alive event, a request it sent us). */
+  const contactMs = new Map<string, number>()
+  let pullsRunning = 0
+  const touch = (peer: string): void => {
+    if (!contactMs.has(peer) && contactMs.size >= o.maxTrackedPeers) contactMs.clear()
+    contactMs.set(peer, now())
+  }
   let persistedSinceCompact = 0
   let lastChangeMs = -Infinity
   let started = false
@@ -169,6 +215,12 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
 
   let ourSv: Map<number, number> | undefined
   let aliveCache: Set<string> | undefined
+  let deadCache: string[] | undefined
+  /** Peers the mesh believes dead (not merely suspect: their connection still exists). */
+  const deadPeers = (): string[] => {
+    deadCache ??= mesh.peers().filter((p) => p.state === 'dead').map((p) => p.peer)
+    return deadCache
+  }
   const alive = (): Set<string> => {
     aliveCache ??= new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
     return aliveCache
@@ -209,7 +261,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     const store = doc.store as unknown as { pendingStructs: unknown, pendingDs: unknown }
     if (store.pendingStructs != null || store.pendingDs != null) {
       stats.gapPulls++
-      for (const peer of new Set(batch.filter((b) => b.gossip).map((b) => b.peer))) void pullFrom(peer)
+      for (const peer of new Set(batch.filter((b) => b.gossip).map((b) => b.peer))) void pullFrom(peer, undefined, 'gap')
     }
   }
 
@@ -230,7 +282,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       flush() // it may build on an update still waiting in the batch
       r = checkUpdate(doc, update, gossip ? peer : null, roots, bindings)
     }
-    if (r.ok === 'pending') { stats.pendingDeferred++; void pullFrom(peer); return false }
+    if (r.ok === 'pending') { stats.pendingDeferred++; void pullFrom(peer, undefined, 'pending'); return false }
     if (r.ok === false) { reject(peer, r.reason, r.detail); return false }
     queue.push({ update, bind: r.bind, peer, gossip })
     if (queue.length >= o.maxBatchUpdates) flush()
@@ -238,36 +290,86 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     return true
   }
 
-  const pullFrom = async (peer: string, timeoutMs: number = o.syncTimeoutMs): Promise<boolean> => {
+  // Announce: gossip our state vector once the pulled news is applied; peers that are behind pull from us.
+  let announceTimer: unknown
+  let lastAnnounceMs = -Infinity
+  const announceSoon = (): void => {
+    if (announceTimer != null || !started) return
+    const wait = Math.max(o.batchMs, lastAnnounceMs + o.announceMinIntervalMs - now())
+    announceTimer = timers.setTimeout(() => {
+      announceTimer = undefined
+      if (!started) return
+      flush()
+      lastAnnounceMs = now()
+      stats.announces++
+      mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(() => { stats.rejected.publish = (stats.rejected.publish ?? 0) + 1 })
+    }, wait)
+  }
+
+  const pullFrom = async (peer: string, timeoutMs: number = o.syncTimeoutMs, why = 'other'): Promise<boolean> => {
+    // A pull started before the peer's last sign of contact (e.g. a probe whose dial went out
+    // while we were cut off, or a request queued on a connection stuck in TCP backoff) may hang
+    // until its timeout although a working connection exists now: start a fresh one instead.
     const existing = inFlight.get(peer)
-    if (existing != null) return await existing
-    if (inFlight.size >= o.maxConcurrentPulls) return false
-    const run = (async () => {
+    if (existing != null && existing.startedMs >= (contactMs.get(peer) ?? -Infinity)) return await existing.run
+    if (pullsRunning >= o.maxConcurrentPulls) return false
+    pullsRunning++
+    const entry = { run: Promise.resolve(false), startedMs: now() }
+    inFlight.set(peer, entry)
+    entry.run = (async () => {
       stats.pulls++
+      const t0 = now()
+      let bytes = 0
+      let error: string | undefined
+      let ok = false
+      let news = false
       try {
         const sv = Y.encodeStateVector(doc)
         stats.syncBytesSent += sv.byteLength
         const resp = await mesh.request(peer, protocol, sv, { timeoutMs, maxBytes: o.maxSyncBytes })
         stats.syncBytesReceived += resp.byteLength
+        bytes = resp.byteLength
         if (!started) return false
-        if (resp.byteLength <= 2) return true // empty diff
-        return applyRemote(peer, resp, false)
-      } catch {
+        if (resp.byteLength <= 2) { ok = true; return true } // empty diff
+        const before = sv
+        ok = applyRemote(peer, resp, false)
+        // A catch-up response is one batch: apply it now rather than after batchMs.
+        if (ok) flush()
+        // News learnt off the gossip path is news to our neighbours too (a digest pull
+        // follows someone's announce, which reached the same neighbours already). A
+        // response that did not advance our state vector (e.g. only the server's
+        // pending deletions, which Yjs always includes) is no news.
+        news = ok && !sameBytes(before, Y.encodeStateVector(doc))
+        if (news && why !== 'digest') announceSoon()
+        return ok
+      } catch (err) {
         stats.pullFailures++
+        error = (err as { code?: string }).code ?? (err as Error).name
         return false
       } finally {
-        inFlight.delete(peer)
+        pullsRunning--
+        if (inFlight.get(peer) === entry) inFlight.delete(peer)
+        if (options.onSync != null) {
+          const store = doc.store as unknown as { pendingStructs: { missing: Map<number, number> } | null, pendingDs: Uint8Array | null }
+          options.onSync({ kind: 'pull', peer, why, ok, news, bytes, ms: now() - t0, ...(error != null ? { error } : {}), ...(store.pendingStructs != null ? { pendingMissing: Object.fromEntries(store.pendingStructs.missing) } : {}), ...(store.pendingDs != null ? { pendingDsBytes: store.pendingDs.byteLength } : {}) })
+        }
       }
     })()
-    inFlight.set(peer, run)
-    return await run
+    return await entry.run
   }
 
-  const pullFromMany = async (peers: readonly string[]): Promise<number> => {
-    const rs = await Promise.all(peers.slice(0, o.maxConcurrentPulls).map(async (p) => await pullFrom(p)))
+  const pullFromMany = async (peers: readonly string[], why = 'other'): Promise<number> => {
+    const rs = await Promise.all(peers.slice(0, o.maxConcurrentPulls).map(async (p) => await pullFrom(p, undefined, why)))
     flush()
     return rs.filter(Boolean).length
   }
+
+  const prober = createHealProber(o.healProbe, async (peer) => {
+    stats.healProbes++
+    const ok = await pullFrom(peer, o.healProbe.timeoutMs, 'probe')
+    if (ok) stats.healProbesAnswered++
+    return ok
+  }, random, now)
 
   const alivePeers = (): string[] => [...alive()]
   const pick = (xs: string[], n: number): string[] => {
@@ -311,6 +413,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       cleanups.push(mesh.subscribe(topic, (msg) => {
         const from = msg.envelope.from
         const body = msg.envelope.body
+        // A message from a peer we believe dead: the partition may be over; probe it now.
+        if (deadPeers().includes(from)) { prober.poke(from); prober.tick(deadPeers(), now()) }
         if ('u' in body) {
           if (!limiter.allow(from)) { reject(from, 'flood', 'update rate over the per-sender limit'); return }
           let u: Uint8Array
@@ -319,7 +423,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         } else {
           let sv: Uint8Array
           try { sv = unb64(body.sv) } catch { reject(from, 'malformed', 'bad base64'); return }
-          if (behind(sv)) void pullFrom(from)
+          if (behind(sv)) void pullFrom(from, undefined, 'digest')
         }
       }))
       mesh.handle(protocol, async (from, request) => {
@@ -329,19 +433,27 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         stats.syncBytesReceived += request.byteLength
         const diff = Y.encodeStateAsUpdate(doc, sv)
         stats.syncBytesSent += diff.byteLength
+        // Push-pull: the requester has something we lack (typically the other side of a
+        // healed partition): pull it back at once instead of waiting for our own schedule.
+        touch(from)
+        if (behind(sv)) { stats.pushBacks++; void pullFrom(from, o.healProbe.timeoutMs, 'push-back') }
+        options.onSync?.({ kind: 'serve', peer: from, ok: true, bytes: diff.byteLength, ms: 0 })
         return diff
       }, { maxBytes: o.maxSyncBytes })
       cleanups.push(mesh.onLiveness((e) => {
         aliveCache = undefined
+        deadCache = undefined
         for (const h of [...livenessHandlers]) h(e)
         if (e.state !== 'alive' || !started) return
+        touch(e.peer)
+        prober.forget(e.peer)
         healBatch.push(e.peer)
         if (healTimer == null) {
           healTimer = timers.setTimeout(() => {
             healTimer = undefined
             const batch = [...new Set(healBatch)]
             healBatch = []
-            void pullFromMany(pick(batch, o.syncFanout))
+            void pullFromMany(pick(batch, o.syncFanout), 'heal')
           }, o.healBatchMs)
         }
       }))
@@ -355,16 +467,10 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         const active = t - lastChangeMs < o.activeWindowMs
         nextSyncMs = t + (active ? o.antiEntropyActiveMs : o.antiEntropyIdleMs) * (0.75 + 0.5 * random())
         const peer = pick(alivePeers(), 1)[0]
-        if (peer != null) { stats.antiEntropyPulls++; void pullFrom(peer) }
-        // Heal probe: now and then also try a peer we believe gone. A partition that
-        // healed is noticed by the data path (the request dials) before liveness
-        // catches up, and the registries converge sooner. Bounded: one short request.
-        if (random() < o.healProbeChance) {
-          const gone = mesh.peers().filter((p) => p.state !== 'alive').map((p) => p.peer)
-          const g = pick(gone, 1)[0]
-          if (g != null) { stats.healProbes++; void pullFrom(g, o.healProbeTimeoutMs) }
-        }
+        if (peer != null) { stats.antiEntropyPulls++; void pullFrom(peer, undefined, 'anti-entropy') }
       }))
+      // Heal probes run on their own schedule (heal-probe.ts): one bounded dial per period while any peer is dead.
+      cleanups.push(every(timers, Math.max(10, Math.min(o.tickMs, o.healProbe.intervalMs)), () => { deadCache = undefined; prober.tick(deadPeers(), now()) }))
       // Ready once we caught up with someone (or nobody answered in startupSyncMs):
       // a restarted agent must not act on what it knew before it hears what changed.
       const deadline = now() + o.startupSyncMs
@@ -372,7 +478,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         const attempt = (): void => {
           const first = pick(alivePeers(), o.syncFanout)
           if (first.length > 0) {
-            void pullFromMany(first).then((n) => { if (n > 0 || now() >= deadline) resolve(); else timers.setTimeout(attempt, 100) })
+            void pullFromMany(first, 'start').then((n) => { if (n > 0 || now() >= deadline) resolve(); else timers.setTimeout(attempt, 100) })
           } else if (now() >= deadline) resolve()
           else timers.setTimeout(attempt, 50)
         }
@@ -384,6 +490,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       started = false
       for (const c of cleanups.splice(0)) c()
       if (healTimer != null) timers.clearTimeout(healTimer)
+      if (announceTimer != null) { timers.clearTimeout(announceTimer); announceTimer = undefined }
     },
     pullFrom,
     pullFromMany,
