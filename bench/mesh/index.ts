@@ -1,13 +1,13 @@
 // bench/mesh: a libp2p mesh of separate processes on loopback.
-//   npm run bench -- mesh [--quick] [--nodes N]
+//   npm run bench -- mesh [--quick] [--nodes N] [--rate 100] [--low-rate 20]
 // Phases: form the mesh; gossip delivery (100 msg/s for 10 s from random
-// nodes); SIGKILL victims; SIGSTOP victims (then SIGCONT); a wrong-key dial;
+// nodes), then the same at a low rate this host sustains; SIGKILL victims; SIGSTOP victims (then SIGCONT); a wrong-key dial;
 // then the same gossip load while another process saturates one core,
 // counting live peers declared dead. Last line: one JSON object.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
-import { generateSwarmKey } from '@homeostat/mesh'
+import { generateSwarmKey, livenessTiming } from '@homeostat/mesh'
 
 const quick = process.argv.includes('--quick')
 const nodesArg = process.argv.indexOf('--nodes')
@@ -15,6 +15,9 @@ const totalNodes = nodesArg > 0 ? Number(process.argv[nodesArg + 1]) : quick ? 8
 const killVictims = quick ? 1 : 2
 const freezeVictims = quick ? 1 : 2
 const perProcess = 4
+const lowRateArg = process.argv.indexOf('--low-rate')
+/** A second delivery phase at a rate this 2-core host sustains, to separate the mesh's own latency from CPU queueing. */
+const lowRatePerS = lowRateArg > 0 ? Number(process.argv[lowRateArg + 1]) : 20
 const rateArg = process.argv.indexOf('--rate')
 const ratePerS = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 100
 const deliverySeconds = quick ? 5 : 10
@@ -84,11 +87,11 @@ async function collect (targets = children.filter((c) => c.proc.exitCode == null
   return out
 }
 
-async function publishFor (seconds: number, publishers: Array<{ child: Child, index: number }>): Promise<number> {
-  const total = seconds * ratePerS
+async function publishFor (seconds: number, publishers: Array<{ child: Child, index: number }>, rate = ratePerS): Promise<number> {
+  const total = seconds * rate
   const start = performance.now()
   for (let seq = 0; seq < total; seq++) {
-    const due = start + seq * (1000 / ratePerS)
+    const due = start + seq * (1000 / rate)
     const wait = due - performance.now()
     if (wait > 0) await sleep(wait)
     const p = publishers[Math.floor(Math.random() * publishers.length)]!
@@ -156,6 +159,15 @@ async function main (): Promise<void> {
   const deliveryCpuCores = mem.reduce((a, m) => a + m.cpuCores, 0)
   const singleRss = mem.filter((m) => m.child.role !== 'worker').map((m) => m.rssMb)
 
+  // Phase 1b: the same at a low rate (CPU not saturated).
+  await collect()
+  const sentLow = await publishFor(deliverySeconds, publishers, lowRatePerS)
+  const memLow = await collect()
+  await drain(sentLow * (totalNodes - 1))
+  const lowLat = latencies.splice(0)
+  const lowCpuCores = memLow.reduce((a, m) => a + m.cpuCores, 0)
+  receivedTotal = 0
+
   if (process.argv.includes('--delivery-only')) {
     console.log(JSON.stringify({ nodes: totalNodes, ratePerS, gossipD, cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores }))
     for (const c of children) await c.call({ cmd: 'stop' }).catch(() => {})
@@ -185,6 +197,9 @@ async function main (): Promise<void> {
 
   // Phase 3: SIGSTOP, then SIGCONT.
   const deadAfterFreeze: number[] = []
+  const suspectAfterFreeze: number[] = []
+  const suspectByPinger: number[] = [] // observers that ping the victim (time an unanswered ping)
+  const suspectByPinged: number[] = [] // observers the victim pings (time the silence between its pings)
   let freezeMissed = 0
   const aliveAfterThaw: number[] = []
   const freezeVictimIds = new Set<string>()
@@ -203,6 +218,10 @@ async function main (): Promise<void> {
     const deads = new Map<string, number>()
     for (const e of allEvents) if (e.peer === peer && e.state === 'dead' && e.atMs >= frozenAt && !deads.has(e.observer)) deads.set(e.observer, e.atMs - frozenAt)
     deadAfterFreeze.push(...deads.values())
+    const suspects = new Map<string, number>()
+    for (const e of allEvents) if (e.peer === peer && e.state === 'suspect' && e.atMs >= frozenAt && !suspects.has(e.observer)) suspects.set(e.observer, e.atMs - frozenAt)
+    suspectAfterFreeze.push(...suspects.values())
+    for (const [observer, ms] of suspects) (livenessTiming.isPinger(observer, peer) ? suspectByPinger : suspectByPinged).push(ms)
     freezeMissed += nObservers - deads.size
     if (deads.size < nObservers) console.error(`freeze: only ${deads.size}/${nObservers} observers declared ${peer} dead`)
     const thawedAt = Date.now()
@@ -250,12 +269,15 @@ async function main (): Promise<void> {
     deliveryRatio: Math.round(deliveryRatio * 10000) / 10000,
     deliveryCpuCores: Math.round(deliveryCpuCores * 100) / 100,
     cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10,
+    deliveryLowRate: { ratePerS: lowRatePerS, p50Ms: r1(pct(lowLat, 0.5)), p99Ms: r1(pct(lowLat, 0.99)), cpuCores: Math.round(lowCpuCores * 100) / 100 },
     deadAfterKillP50Ms: pct(deadAfterKill, 0.5),
     deadAfterKillMaxMs: Math.max(...deadAfterKill),
     killMissed,
     deadAfterFreezeP50Ms: pct(deadAfterFreeze, 0.5),
     deadAfterFreezeMaxMs: Math.max(...deadAfterFreeze),
     freezeMissed,
+    suspectAfterFreezeP50Ms: pct(suspectAfterFreeze, 0.5),
+    suspectAfterFreezeByRoleP50Ms: { pinger: pct(suspectByPinger, 0.5), pinged: pct(suspectByPinged, 0.5) },
     aliveAfterThawP50Ms: pct(aliveAfterThaw, 0.5),
     falseDeadUnderLoad: falseDead,
     falseSuspectUnderLoad: falseSuspect,
@@ -272,7 +294,8 @@ async function main (): Promise<void> {
   const rows: Array<[string, string, string]> = [
     ['delivery p50 / p99', `${summary.deliveryP50Ms} / ${summary.deliveryP99Ms} ms`, 'p99 ≤ 50 ms'],
     ['delivery ratio', String(summary.deliveryRatio), '1'],
-    ['CPU of all nodes while publishing', `${summary.deliveryCpuCores} cores`, ''],
+    ['CPU of all nodes while publishing', `${summary.deliveryCpuCores} cores (${summary.cpuMsPerMessage} ms per message)`, ''],
+    [`delivery p50 / p99 at ${lowRatePerS} msg/s`, `${summary.deliveryLowRate.p50Ms} / ${summary.deliveryLowRate.p99Ms} ms (${summary.deliveryLowRate.cpuCores} cores)`, ''],
     ['dead after SIGKILL p50 (max)', `${summary.deadAfterKillP50Ms} (${summary.deadAfterKillMaxMs}) ms`, '≤ 200 ms'],
     ['dead after SIGSTOP p50 (max)', `${summary.deadAfterFreezeP50Ms} (${summary.deadAfterFreezeMaxMs}) ms`, '≤ 1500 ms'],
     ['alive after SIGCONT p50', `${summary.aliveAfterThawP50Ms} ms`, ''],

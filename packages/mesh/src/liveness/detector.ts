@@ -285,7 +285,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         peer,
         state: e.state,
         sinceMs: e.sinceMs,
-        ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.meanMs * 100) / 100 } : {})
+        ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.typicalMs * 100) / 100 } : {})
       }))
     },
     state: (peer) => entries.get(peer)?.state,

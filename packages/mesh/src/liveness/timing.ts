@@ -2,18 +2,30 @@
 // here is tested from a table of cases (test/liveness-timing.test.ts).
 import type { LivenessTuning } from '../defaults.ts'
 
-/** Mean and standard deviation of a bounded window of RTT samples. */
-export interface RttSummary { meanMs: number, stdMs: number, samples: number }
+/**
+ * Location and scale of a bounded window of RTT (or heartbeat-gap) samples,
+ * estimated robustly: the median and the scaled median absolute deviation
+ * (1.4826 × MAD, which equals σ for normally distributed samples). A burst of
+ * multi-second answers while the host was saturated is a minority of the
+ * window and moves neither, so a peer that freezes right after a load spike
+ * is still suspected on its usual timeout; a sustained shift (a slow link)
+ * moves the median within half a window and the detector adapts to it.
+ */
+export interface RttSummary { typicalMs: number, spreadMs: number, samples: number }
+
+const median = (sorted: readonly number[]): number => {
+  const n = sorted.length
+  if (n === 0) return 0
+  const mid = n >> 1
+  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
 
 export function summarise (samplesMs: readonly number[]): RttSummary {
   const n = samplesMs.length
-  if (n === 0) return { meanMs: 0, stdMs: 0, samples: 0 }
-  let sum = 0
-  for (const s of samplesMs) sum += s
-  const mean = sum / n
-  let sq = 0
-  for (const s of samplesMs) sq += (s - mean) * (s - mean)
-  return { meanMs: mean, stdMs: Math.sqrt(sq / n), samples: n }
+  if (n === 0) return { typicalMs: 0, spreadMs: 0, samples: 0 }
+  const typical = median([...samplesMs].sort((a, b) => a - b))
+  const mad = median(samplesMs.map((s) => Math.abs(s - typical)).sort((a, b) => a - b))
+  return { typicalMs: typical, spreadMs: 1.4826 * mad, samples: n }
 }
 
 /**
@@ -59,7 +71,7 @@ export function pingTimeoutMs (rtt: RttSummary, localHealth: number, t: Pick<Liv
 'minPingTimeoutMs' | 'maxPingTimeoutMs' | 'phiThreshold' | 'minRttStdMs' | 'minRttSamples' | 'maxLocalHealth' | 'localHealthFactor'>): number {
   const base = rtt.samples < t.minRttSamples
     ? t.maxPingTimeoutMs
-    : Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, elapsedForPhi(t.phiThreshold, rtt.meanMs, Math.max(rtt.stdMs, t.minRttStdMs))))
+    : Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, elapsedForPhi(t.phiThreshold, rtt.typicalMs, Math.max(rtt.spreadMs, t.minRttStdMs))))
   return Math.round(base * healthMultiplier(localHealth, t))
 }
 
@@ -104,8 +116,8 @@ export function heartbeatTimeoutMs (arrivals: RttSummary, assumedIntervalMs: num
 'minPingTimeoutMs' | 'maxPingTimeoutMs' | 'phiThreshold' | 'minRttStdMs' | 'minRttSamples' | 'maxLocalHealth' | 'localHealthFactor'>): number {
   const mult = healthMultiplier(localHealth, t)
   if (arrivals.samples < t.minRttSamples) return Math.round(assumedIntervalMs + t.maxPingTimeoutMs * mult)
-  const slack = elapsedForPhi(t.phiThreshold, arrivals.meanMs, Math.max(arrivals.stdMs, t.minRttStdMs)) - arrivals.meanMs
-  return Math.round(arrivals.meanMs + Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, slack)) * mult)
+  const slack = elapsedForPhi(t.phiThreshold, arrivals.typicalMs, Math.max(arrivals.spreadMs, t.minRttStdMs)) - arrivals.typicalMs
+  return Math.round(arrivals.typicalMs + Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, slack)) * mult)
 }
 
 /** Per-peer ping interval that keeps a node's total ping rate within maxPingsPerSecond. */
