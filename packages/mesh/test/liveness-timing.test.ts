@@ -10,11 +10,13 @@ describe('mesh liveness timing', () => {
       [[], 0, 0],
       [[5], 5, 0],
       [[1, 3], 2, 1.4826],
-      [[2, 4, 4, 4, 5, 5, 7, 9], 4.5, 0.5 * 1.4826],
-      // a load spike: two multi-second answers among steady 10 ms ones move neither estimate
-      [[10, 10, 11, 10, 9, 10, 1800, 2000], 10, 0.5 * 1.4826],
+      [[2, 4, 4, 4, 5, 5, 7, 9], 6, 0.5 * 1.4826], // the 4 newest (median 6) are above the window's median (4.5),
+      // a load spike that is over: multi-second answers among steady 10 ms ones move neither estimate
+      [[10, 10, 11, 1800, 2000, 10, 9, 10, 10, 10], 10, 0],
+      // a slowdown happening now: the newest answers set the location at once
+      [[10, 10, 11, 10, 9, 10, 10, 10, 10, 1800, 2000, 1900], 1850, 0],
       // a sustained slow link (most of the window) does move them
-      [[10, 700, 690, 720, 680, 700, 710], 700, 10 * 1.4826]
+      [[10, 700, 690, 720, 680, 700, 710], 705, 10 * 1.4826]
     ]
     for (const [xs, typical, spread] of cases) {
       const s = T.summarise(xs)

@@ -130,7 +130,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
   const sample = (e: PeerEntry, ms: number): void => {
     e.samples.push(Math.max(0, ms))
     if (e.samples.length > t.rttWindow) e.samples.shift()
-    e.summary = summarise(e.samples)
+    e.summary = summarise(e.samples, t.rttRecentSamples)
   }
 
   const evidence = (peer: string, e: PeerEntry): void => {

@@ -6,10 +6,12 @@ import type { LivenessTuning } from '../defaults.ts'
  * Location and scale of a bounded window of RTT (or heartbeat-gap) samples,
  * estimated robustly: the median and the scaled median absolute deviation
  * (1.4826 × MAD, which equals σ for normally distributed samples). A burst of
- * multi-second answers while the host was saturated is a minority of the
- * window and moves neither, so a peer that freezes right after a load spike
- * is still suspected on its usual timeout; a sustained shift (a slow link)
- * moves the median within half a window and the detector adapts to it.
+ * multi-second answers that is over is a minority of the window and moves
+ * neither, so a peer that freezes right after a load spike is still suspected
+ * on its usual timeout. A slowdown that is happening now must be honoured at
+ * once, though (a saturated peer is busy, not dead): the location is at least
+ * the median of the `recent` newest samples, so it rises with the first few
+ * slow answers and falls back as soon as answers are fast again.
  */
 export interface RttSummary { typicalMs: number, spreadMs: number, samples: number }
 
@@ -19,12 +21,15 @@ const median = (sorted: readonly number[]): number => {
   const mid = n >> 1
   return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
+const ascending = (a: number, b: number): number => a - b
 
-export function summarise (samplesMs: readonly number[]): RttSummary {
+export function summarise (samplesMs: readonly number[], recent = 4): RttSummary {
   const n = samplesMs.length
   if (n === 0) return { typicalMs: 0, spreadMs: 0, samples: 0 }
-  const typical = median([...samplesMs].sort((a, b) => a - b))
-  const mad = median(samplesMs.map((s) => Math.abs(s - typical)).sort((a, b) => a - b))
+  const windowMedian = median([...samplesMs].sort(ascending))
+  const recentMedian = recent > 0 ? median(samplesMs.slice(-recent).sort(ascending)) : 0
+  const typical = Math.max(windowMedian, recentMedian)
+  const mad = median(samplesMs.map((s) => Math.abs(s - windowMedian)).sort(ascending))
   return { typicalMs: typical, spreadMs: 1.4826 * mad, samples: n }
 }
 
