@@ -27,8 +27,8 @@ const coord = createCoordinator({
   registry: cfg.registry ?? {},
   // Tracing (bench --trace): every catch-up exchange, with why it ran.
   doc: cfg.trace ? { onSync: (e) => { if (e.kind === 'serve' || e.bytes > 2 || !e.ok || e.why !== 'anti-entropy') out({ ev: 'sync', ...e, t: Date.now() }) } } : {},
-  onStartWorkload: (spec) => { running.add(spec.name); out({ ev: 'start', name: spec.name, t: Date.now() }) },
-  onStopWorkload: (name, reason) => { running.delete(name); out({ ev: 'stop', name, reason, t: Date.now() }) },
+  onStartWorkload: (spec) => { running.add(spec.name); out({ ev: 'start', name: spec.name, t: Date.now(), ...(cfg.trace ? { view: view(spec.name) } : {}) }) },
+  onStopWorkload: (name, reason) => { running.delete(name); out({ ev: 'stop', name, reason, t: Date.now(), ...(cfg.trace ? { view: view(name) } : {}) }) },
   onTakeover: (spec, from) => { out({ ev: 'takeover', name: spec.name, from, t: Date.now() }) },
   onReject: (peer, reason) => { out({ ev: 'reject', peer, reason }) }
 })
@@ -49,6 +49,11 @@ if (cfg.trace) {
   mesh.libp2p.addEventListener('peer:disconnect', (e) => { out({ ev: 'conn', peer: e.detail.toString(), up: false, t: Date.now() }) })
 }
 
+/** Tracing: the assignments of a workload as this replica sees them, with the owner's liveness here. */
+const view = (name) => {
+  const alive = new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
+  return [...coord.rdoc.doc.getMap('assign').values()].filter((a) => a?.name === name).map((a) => `${a.owner.slice(-6)}:e${a.epoch}:${a.state}:${a.hlc}:${a.owner === mesh.peerId ? 'me' : alive.has(a.owner) ? 'alive' : 'notalive'}`)
+}
 const digest = () => {
   const doc = coord.rdoc.doc
   const o = {}

@@ -69,6 +69,8 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
     timers,
     now,
     ...(options.random != null ? { random: options.random } : {}),
+    // A quarantined peer's relays are not applied (they carry others' items).
+    acceptRelayFrom: options.doc?.acceptRelayFrom ?? ((peer) => reputation == null || !reputation.isQuarantined(peer)),
     onReject (peer, reason, detail) {
       reputation?.penalize(peer)
       options.onReject?.(peer, reason, detail)

@@ -12,7 +12,8 @@
 // costs one short dial per `maxDelayMs`. Peers that are only suspect are not
 // probed: their connection still exists and a request would queue behind it.
 // Any sign of life (a gossip message from the peer, an 'alive' event) resets
-// the peer's backoff so it is probed at once.
+// the peer's backoff so it is probed at once. An answered probe pauses the
+// schedule briefly: one answer is enough to merge, the rest is reconnection.
 
 export const HEAL_PROBE_DEFAULTS = {
   /** One probe per this period at most (per replica): 4 dials/s while anything is dead. Across a
@@ -29,6 +30,9 @@ export const HEAL_PROBE_DEFAULTS = {
   /** Probe timeout. A dial on a healed LAN takes < 100 ms idle, a few hundred ms on a starved host;
    * more than 1 s so a probe sent just before the heal still lands with TCP's SYN retransmit (at 1 s). */
   timeoutMs: 1500,
+  /** After a probe is answered, pause this long: one answer already brought the other side's state
+   * (and the relay spreads it); the mesh reconnects the rest while the CPU serves the catch-up. */
+  pauseAfterAnswerMs: 1000,
   /** Dead peers tracked at most (bounded memory; beyond this, untracked peers are probed as new). */
   maxTracked: 4096
 } as const
@@ -84,7 +88,7 @@ export function createHealProber (t: HealProbeTuning, probe: (peer: string) => P
       inFlight.add(peer)
       void probe(peer).catch(() => false).then((ok) => {
         inFlight.delete(peer)
-        if (ok) { entries.delete(peer); return }
+        if (ok) { entries.delete(peer); nextTickMs = Math.max(nextTickMs, now() + t.pauseAfterAnswerMs); return }
         const e = entries.get(peer) ?? { failures: 0, dueMs: 0 }
         e.failures++
         e.dueMs = now() + probeDelayMs(e.failures - 1, random(), t)

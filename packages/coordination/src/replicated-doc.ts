@@ -9,8 +9,10 @@
 // - every catch-up is push-pull: the server pulls back when the requester's
 //   state vector shows something it lacks;
 // - what a replica learns through a pull (not through gossip) is news to its
-//   neighbours too: it gossips its state vector, and whoever is behind pulls
-//   from it, so one reconnected pair brings both sides of a partition up to date;
+//   neighbours too: it gossips that news (a relay, checked like a catch-up
+//   response; too large a relay becomes a state-vector announce that whoever
+//   is behind pulls on), so one reconnected pair brings both sides of a
+//   partition up to date over connections that never broke;
 // - periodic pulls from a random peer make a lost gossip update recoverable (anti-entropy);
 // - every update we hold is persisted, so a restarted agent knows what it knew;
 // - remote input is size-checked, rate-limited per sender and authorised
@@ -43,8 +45,13 @@ export const REPLICATED_DOC_DEFAULTS = {
   antiEntropyIdleMs: 5000,
   /** Heal probes of peers believed dead: see heal-probe.ts for the schedule and its defaults. */
   healProbe: HEAL_PROBE_DEFAULTS as HealProbeTuning,
-  /** Our state vector is gossiped at most this often after a pull brought news (one message per burst). */
+  /** Pulled news is relayed (or our state vector announced) at most this often: one message per burst. */
   announceMinIntervalMs: 200,
+  /** News is relayed only when it came from a peer that was cut off from us within this window (or is
+   * still believed gone): that is a healed partition, whose news our neighbours lack too. News from
+   * long-connected peers is ordinary gossip loss, repaired by each replica's own pulls; relaying it
+   * would cost every loss N messages. */
+  relayWindowMs: 10_000,
   /** Timer resolution of the anti-entropy schedule. */
   tickMs: 250,
   /** How long after the last change the fast anti-entropy period lasts. */
@@ -82,6 +89,8 @@ export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, 
   random?: () => number
   /** Called for every rejected remote input. */
   onReject?: (peer: string, reason: RejectReason, detail: string) => void
+  /** Relays (gossiped news pulled by a neighbour) are applied only from peers this accepts (default: all). */
+  acceptRelayFrom?: (peer: string) => boolean
   /** Diagnostic hook: every catch-up exchange (pull we made or request we served). */
   onSync?: (e: SyncTrace) => void
 }
@@ -120,7 +129,10 @@ export interface ReplicatedDocStats {
   healProbesAnswered: number
   /** Pulls we made because a peer we served had something we lacked (push-pull). */
   pushBacks: number
-  /** State-vector digests we gossiped after a pull brought news. */
+  /** Pulled news we gossiped on to our neighbours (relays), and relays we received. */
+  relaysSent: number
+  relaysReceived: number
+  /** State-vector digests we gossiped because the news was too large to relay. */
   announces: number
   /** Catch-up traffic on direct streams (requests + responses, both directions), bytes. */
   syncBytesSent: number
@@ -145,6 +157,8 @@ export interface ReplicatedDoc {
   /** Alive peers in the mesh's view. */
   alivePeers: () => string[]
   isAlive: (peer: string) => boolean
+  /** The mesh believes `peer` dead (or has never seen it); a suspect peer is not dead yet. */
+  isDead: (peer: string) => boolean
   /** Subscribes to changes (local or remote); returns an unsubscribe function. */
   onChange: (fn: (origin: 'local' | 'remote') => void) => () => void
   onLiveness: (fn: (e: LivenessEvent) => void) => () => void
@@ -160,7 +174,9 @@ const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64')
 
 const bodySchema = z.union([
   z.object({ u: z.string().min(1).max(Math.ceil(LIMITS.bulkEnvelopeBytes * 4 / 3)) }).strict(),
-  z.object({ sv: z.string().max(256 * 1024) }).strict()
+  z.object({ sv: z.string().max(256 * 1024) }).strict(),
+  /** Relay: news a replica pulled off the gossip path (e.g. the other side of a healed partition), passed on to its neighbours. */
+  z.object({ r: z.string().min(1).max(Math.ceil(LIMITS.bulkEnvelopeBytes * 4 / 3)) }).strict()
 ])
 type Body = z.infer<typeof bodySchema>
 
@@ -179,13 +195,16 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
   const livenessHandlers = new Set<(e: LivenessEvent) => void>()
-  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, healProbesAnswered: 0, pushBacks: 0, announces: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, healProbesAnswered: 0, pushBacks: 0, relaysSent: 0, relaysReceived: 0, announces: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
   const cleanups: Array<() => void> = []
   /** One pull per peer at a time; later callers share it unless it predates the peer's last sign of contact. */
   const inFlight = new Map<string, { run: Promise<boolean>, startedMs: number }>()
   /** Physical ms of the last direct sign that a peer is reachable (alive event, a request it sent us). */
   const contactMs = new Map<string, number>()
   let pullsRunning = 0
+  /** Physical ms of the last liveness event saying a peer was not alive. */
+  const goneAtMs = new Map<string, number>()
+  const cutOffRecently = (peer: string): boolean => !alive().has(peer) || now() - (goneAtMs.get(peer) ?? -Infinity) < o.relayWindowMs
   const touch = (peer: string): void => {
     if (!contactMs.has(peer) && contactMs.size >= o.maxTrackedPeers) contactMs.clear()
     contactMs.set(peer, now())
@@ -216,6 +235,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   let ourSv: Map<number, number> | undefined
   let aliveCache: Set<string> | undefined
   let deadCache: string[] | undefined
+  let suspectCache: Set<string> | undefined
   /** Peers the mesh believes dead (not merely suspect: their connection still exists). */
   const deadPeers = (): string[] => {
     deadCache ??= mesh.peers().filter((p) => p.state === 'dead').map((p) => p.peer)
@@ -241,6 +261,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   // Validated remote updates wait here and are applied together: every Yjs
   // transaction costs O(clients), so a burst of 200 updates is one transaction, not 200.
   let queue: Array<{ update: Uint8Array, bind: Map<number, string>, peer: string, gossip: boolean }> = []
+  type Mode = 'gossip' | 'relay' | 'sync'
   let flushTimer: unknown
   const flush = (): void => {
     if (flushTimer != null) { timers.clearTimeout(flushTimer); flushTimer = undefined }
@@ -266,8 +287,11 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   }
 
   /** Validates a remote update and queues it for the next batch. */
-  const applyRemote = (peer: string, update: Uint8Array, gossip: boolean): boolean => {
-    const limit = gossip ? o.maxUpdateBytes : o.maxSyncBytes
+  const applyRemote = (peer: string, update: Uint8Array, mode: Mode): boolean => {
+    // Gossiped updates: the signed sender must own every key. Relays and catch-up
+    // responses carry others' items: client ids are checked against their owners.
+    const gossip = mode === 'gossip'
+    const limit = mode === 'sync' ? o.maxSyncBytes : o.maxUpdateBytes
     if (update.byteLength > limit) { reject(peer, 'oversized', `update of ${update.byteLength} bytes over ${limit}`); return false }
     const pendingBinds = (): { get: (c: number) => string | undefined } => ({
       get: (c) => {
@@ -284,25 +308,42 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     }
     if (r.ok === 'pending') { stats.pendingDeferred++; void pullFrom(peer, undefined, 'pending'); return false }
     if (r.ok === false) { reject(peer, r.reason, r.detail); return false }
-    queue.push({ update, bind: r.bind, peer, gossip })
+    queue.push({ update, bind: r.bind, peer, gossip: mode !== 'sync' })
     if (queue.length >= o.maxBatchUpdates) flush()
     else flushTimer ??= timers.setTimeout(() => { flushTimer = undefined; flush() }, o.batchMs)
     return true
   }
 
-  // Announce: gossip our state vector once the pulled news is applied; peers that are behind pull from us.
-  let announceTimer: unknown
-  let lastAnnounceMs = -Infinity
-  const announceSoon = (): void => {
-    if (announceTimer != null || !started) return
-    const wait = Math.max(o.batchMs, lastAnnounceMs + o.announceMinIntervalMs - now())
-    announceTimer = timers.setTimeout(() => {
-      announceTimer = undefined
+  // Relay: gossip what a pull brought (merged per burst, at most one message per
+  // announceMinIntervalMs). Neighbours apply it without a request of their own; one
+  // too large for gossip becomes a state-vector announce that the behind pull on.
+  let relayTimer: unknown
+  let relayParts: Uint8Array[] = []
+  let relayBytes = 0
+  let lastRelayMs = -Infinity
+  const relaySoon = (update: Uint8Array): void => {
+    if (!started) return
+    if (relayBytes <= o.maxUpdateBytes) { relayParts.push(update); relayBytes += update.byteLength }
+    if (relayTimer != null) return
+    const wait = Math.max(0, lastRelayMs + o.announceMinIntervalMs - now())
+    relayTimer = timers.setTimeout(() => {
+      relayTimer = undefined
+      const parts = relayParts
+      const total = relayBytes
+      relayParts = []
+      relayBytes = 0
       if (!started) return
-      flush()
-      lastAnnounceMs = now()
-      stats.announces++
-      mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(() => { stats.rejected.publish = (stats.rejected.publish ?? 0) + 1 })
+      lastRelayMs = now()
+      let merged: Uint8Array | undefined
+      if (total <= o.maxUpdateBytes) { try { merged = parts.length === 1 ? parts[0] : Y.mergeUpdates(parts) } catch { merged = undefined } }
+      const fail = (): void => { stats.rejected.publish = (stats.rejected.publish ?? 0) + 1 }
+      if (merged != null && merged.byteLength <= o.maxUpdateBytes) {
+        stats.relaysSent++
+        mesh.publish(topic, 'coord.relay', { r: b64(merged) }).catch(fail)
+      } else {
+        stats.announces++
+        mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(fail)
+      }
     }, wait)
   }
 
@@ -332,7 +373,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (!started) return false
         if (resp.byteLength <= 2) { ok = true; return true } // empty diff
         const before = sv
-        ok = applyRemote(peer, resp, false)
+        ok = applyRemote(peer, resp, 'sync')
         // A catch-up response is one batch: apply it now rather than after batchMs.
         if (ok) flush()
         // News learnt off the gossip path is news to our neighbours too (a digest pull
@@ -340,7 +381,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         // response that did not advance our state vector (e.g. only the server's
         // pending deletions, which Yjs always includes) is no news.
         news = ok && !sameBytes(before, Y.encodeStateVector(doc))
-        if (news && why !== 'digest') announceSoon()
+        if (news && why !== 'digest' && (why === 'probe' || cutOffRecently(peer))) relaySoon(resp)
         return ok
       } catch (err) {
         stats.pullFailures++
@@ -419,7 +460,14 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           if (!limiter.allow(from)) { reject(from, 'flood', 'update rate over the per-sender limit'); return }
           let u: Uint8Array
           try { u = unb64(body.u) } catch { reject(from, 'malformed', 'bad base64'); return }
-          applyRemote(from, u, true)
+          applyRemote(from, u, 'gossip')
+        } else if ('r' in body) {
+          if (!limiter.allow(from)) { reject(from, 'flood', 'relay rate over the per-sender limit'); return }
+          if (options.acceptRelayFrom != null && !options.acceptRelayFrom(from)) { reject(from, 'unauthorized', 'relay from a peer we do not trust'); return }
+          let u: Uint8Array
+          try { u = unb64(body.r) } catch { reject(from, 'malformed', 'bad base64'); return }
+          stats.relaysReceived++
+          applyRemote(from, u, 'relay')
         } else {
           let sv: Uint8Array
           try { sv = unb64(body.sv) } catch { reject(from, 'malformed', 'bad base64'); return }
@@ -443,7 +491,12 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       cleanups.push(mesh.onLiveness((e) => {
         aliveCache = undefined
         deadCache = undefined
+        suspectCache = undefined
         for (const h of [...livenessHandlers]) h(e)
+        if (e.state !== 'alive') {
+          if (!goneAtMs.has(e.peer) && goneAtMs.size >= o.maxTrackedPeers) goneAtMs.clear()
+          goneAtMs.set(e.peer, now())
+        }
         if (e.state !== 'alive' || !started) return
         touch(e.peer)
         prober.forget(e.peer)
@@ -490,13 +543,18 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       started = false
       for (const c of cleanups.splice(0)) c()
       if (healTimer != null) timers.clearTimeout(healTimer)
-      if (announceTimer != null) { timers.clearTimeout(announceTimer); announceTimer = undefined }
+      if (relayTimer != null) { timers.clearTimeout(relayTimer); relayTimer = undefined }
     },
     pullFrom,
     pullFromMany,
     flush,
     alivePeers,
     isAlive: (peer) => peer === mesh.peerId || alive().has(peer),
+    isDead: (peer) => {
+      if (peer === mesh.peerId || alive().has(peer)) return false
+      suspectCache ??= new Set(mesh.peers().filter((p) => p.state === 'suspect').map((p) => p.peer))
+      return !suspectCache.has(peer)
+    },
     onChange (fn) { changeHandlers.add(fn); return () => { changeHandlers.delete(fn) } },
     onLiveness (fn) { livenessHandlers.add(fn); return () => { livenessHandlers.delete(fn) } },
     stats: () => ({ ...stats, rejected: { ...stats.rejected }, rejectedBySender: { ...stats.rejectedBySender } })

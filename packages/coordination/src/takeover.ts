@@ -28,7 +28,12 @@ export const TAKEOVER_DEFAULTS = {
   /** Workloads tracked; declarations over this are refused. */
   maxWorkloads: 1000,
   /** Reputation is quantised to this step for bids so replicas with slightly different decay agree. */
-  reputationStep: 0.1
+  reputationStep: 0.1,
+  /** Before taking over, the owner we replace is asked directly (one catch-up request, this timeout):
+   * after a heal our liveness view can lag seconds behind the network, and an owner that answers is
+   * not dead. A killed owner's host refuses at once, so this costs nothing after a crash; a cut-off
+   * owner costs this much extra takeover time. 0 disables the check. */
+  verifyOwnerTimeoutMs: 1500
 } as const
 
 export interface Assignment {
@@ -48,6 +53,8 @@ export interface TakeoverStats {
   duplicatesStopped: number
   claimsLost: number
   startFailures: number
+  /** Takeovers abandoned because the owner we were replacing answered (it only looked dead from here). */
+  ownerAnswered: number
 }
 
 export interface Takeover {
@@ -91,7 +98,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   const capMap: Y.Map<Capacity> = rdoc.map<Capacity>('capacity')
   const local = new Set<string>()
   const busy = new Set<string>()
-  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0 }
+  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0, ownerAnswered: 0 }
   let stopped = false
   let debounce: unknown
 
@@ -116,10 +123,17 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     return out
   }
   const alive = (peer: string): boolean => peer === me || rdoc.isAlive(peer)
+  /** An owner counts until the mesh declares it dead: a suspect owner may still answer. */
+  const notDead = (peer: string): boolean => peer === me || !rdoc.isDead(peer)
   const currentOf = (list: readonly Assignment[] | undefined): Assignment | undefined => {
     let best: Assignment | undefined
-    for (const a of list ?? []) if (a.state === 'running' && alive(a.owner) && (best == null || better(a, best))) best = a
+    for (const a of list ?? []) if (a.state === 'running' && notDead(a.owner) && (best == null || better(a, best))) best = a
     return best
+  }
+  const topOf = (list: readonly Assignment[] | undefined): Assignment | undefined => {
+    let top: Assignment | undefined
+    for (const a of list ?? []) if (a.state === 'running' && (top == null || better(a, top))) top = a
+    return top
   }
   const maxEpoch = (list: readonly Assignment[] | undefined): number => Math.max(0, ...(list ?? []).map((a) => a.epoch))
 
@@ -159,6 +173,14 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     try {
       const r = await registry.claim(`workload:${spec.name}`, 'takeover', { leaseMs: o.claimLeaseMs, cooldownMs: o.claimCooldownMs })
       if (!r.granted) { stats.claimsLost++; return }
+      // The owner we replace may only look dead from here (a heal our liveness has not caught
+      // up with yet): ask it. If it answers, its copy stands and we give the claim back.
+      const prev = topOf(assignmentsByName().get(spec.name))
+      if (prev != null && prev.owner !== me && o.verifyOwnerTimeoutMs > 0 && await rdoc.pullFrom(prev.owner, o.verifyOwnerTimeoutMs, 'verify-owner')) {
+        stats.ownerAnswered++
+        registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
+        return
+      }
       const list = assignmentsByName().get(spec.name)
       const cur = currentOf(list)
       if (stopped || (cur != null && cur.owner !== me)) { registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 }); return }
@@ -192,8 +214,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       // would let two owners each keep a copy. If that owner really is dead, our
       // entry is marked stopped, the workload is an orphan, and the auction
       // re-assigns it with a higher epoch.
-      let top: Assignment | undefined
-      for (const a of list ?? []) if (a.state === 'running' && (top == null || better(a, top))) top = a
+      const top = topOf(list)
       const mine = (list ?? []).find((a) => a.owner === me)
       if (local.has(name)) {
         if (top != null && top.owner !== me) {
