@@ -1,9 +1,9 @@
 // npm run bench -- federated [--quick] [--seed N] [--seeds N] [--hidden H] [--samples N] [--split regional|roundrobin] …
 // 8 edge agents + a cloud peer train a 784-32-10 MLP (default; --hidden 0 =
 // softmax regression) on non-IID MNIST for 40 rounds, a few minibatches per
-// round (100 samples: far from converged at round 40); agents 1–4 — one site,
-// mostly holding digits 0–4 (--split regional) — are cut off from round 10 to
-// round 30 (each alone). Compared in one run, same data, same initial model,
+// round (100 samples: far from converged at round 40), each agent mostly
+// holding 3 digit classes (--split regional: agents 1–4, one site, mostly
+// digits 0–4); agents 1–4 are cut off from round 10 to round 30 (each alone). Compared in one run, same data, same initial model,
 // same local training: homeostat (keeps training offline, merges on return);
 // synchronous FedAvg that drops disconnected clients; FedAvg with no
 // disconnection; plus homeostat and FedAvg with a poisoner (one agent sends
@@ -34,8 +34,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '16' },
     // roundrobin: agent i mostly holds classes i·c… mod 10; regional: agents 1–4 (the site that loses its uplink)
     // mostly hold digits 0–4, agents 5–8 digits 5–9.
-    split: { type: 'string', default: 'regional' },
-    // Comma-separated subset of variants to run: fedFull,fedDrop,fedPoison,homeFull,home,homePoison.
+    split: { type: 'string', default: 'roundrobin' },
+    // Comma-separated subset of variants to run: fedFull,fedDrop,fedPoison,fedWithoutPoisoner,homeFull,home,homePoison.
     only: { type: 'string' },
     // Streaming data: each agent's digits arrive in K batches over the run and it keeps only the current one
     // (a camera's recent frames); 1 = every agent holds all its digits all along.
@@ -59,7 +59,7 @@ const BATCH = Number(args.batch)
 const HIDDEN = Number(args.hidden)
 const CLASSES_PER_NODE = Number(args['classes-per-node'])
 const DATA_BATCHES = Number(args['data-batches'])
-const VARIANTS = new Set((args.only ?? 'fedFull,fedDrop,fedPoison,homeFull,home,homePoison').split(','))
+const VARIANTS = new Set((args.only ?? 'fedFull,fedDrop,fedPoison,fedWithoutPoisoner,homeFull,home,homePoison').split(','))
 const CLOUD = NODES
 const COMPACT_EVERY = quick ? 5 : 10
 const RETAIN_ROUNDS = quick ? 2 : 5
@@ -178,7 +178,7 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
 }
 
 /** Synchronous FedAvg: each round the connected clients train from the global model; the average replaces it. */
-function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: boolean }): { accuracy: number, discardedRounds: number, curve: number[] } {
+function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: boolean, withoutPoisoner?: boolean }): { accuracy: number, discardedRounds: number, curve: number[] } {
   let global = initialFor(seed)
   const randoms = Array.from({ length: NODES }, (_, i) => createRandom(seed * 100 + i))
   let discarded = 0
@@ -191,6 +191,7 @@ function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: 
       const res = train(local, dataAt(split.nodes[i]!, r), { learningRate: LR, batchSize: BATCH, samples: SAMPLES, random: randoms[i]! })
       if (opts.poison && i === POISONER) poisonInPlace(local, global)
       if (isOffline(i, r, opts.disconnect)) { discarded++; continue } // the round's work is dropped with the client
+      if (opts.withoutPoisoner === true && i === POISONER) continue // the best any defence can do: that agent's data never counts
       for (let k = 0; k < PARAMS; k++) sum[k] = sum[k]! + res.samples * local[k]!
       total += res.samples
     }
@@ -205,6 +206,7 @@ interface SeedResult {
   fedFull: number
   fedDrop: number
   fedPoison: number
+  fedWithoutPoisoner: number
   homeFull: number
   home: HomeostatResult
   homePoison: HomeostatResult
@@ -231,11 +233,12 @@ async function runSeed (s: number, t: () => string): Promise<SeedResult> {
   const fedFull = VARIANTS.has('fedFull') ? runFedAvg(split, { disconnect: false, poison: false }) : skipped; log(`  fedavg, no disconnection … ${t()}`)
   const fedDrop = VARIANTS.has('fedDrop') ? runFedAvg(split, { disconnect: true, poison: false }) : skipped; log(`  fedavg, drops disconnected clients … ${t()}`)
   const fedPoison = VARIANTS.has('fedPoison') ? runFedAvg(split, { disconnect: false, poison: true }) : skipped; log(`  fedavg with a poisoner … ${t()}`)
+  const fedWithoutPoisoner = VARIANTS.has('fedWithoutPoisoner') ? runFedAvg(split, { disconnect: false, poison: false, withoutPoisoner: true }) : skipped; log(`  fedavg without the poisoner's agent … ${t()}`)
   const none = { accuracy: NaN, offlineContributions: 0, lostContributions: 0, replicasBitIdentical: true, bytesPerRoundVsFloat32: NaN, rejectedBySender: {}, rollbacks: 0, rebaselines: 0, checkpointVersion: -1, syncBytes: 0, curve: [] }
   const homeFull = VARIANTS.has('homeFull') ? await runHomeostat(split, { disconnect: false, poison: false }) : none; log(`  homeostat, no disconnection … ${t()}`)
   const home = VARIANTS.has('home') ? await runHomeostat(split, { disconnect: true, poison: false }) : none; log(`  homeostat, agents 1–4 offline … ${t()}`)
-  const homePoison = VARIANTS.has('homePoison') ? await runHomeostat(split, { disconnect: false, poison: true }) : none; log(`  homeostat with a poisoner … ${t()}`)
-  return { seed: s, fedFull: fedFull.accuracy, fedDrop: fedDrop.accuracy, fedPoison: fedPoison.accuracy, homeFull: homeFull.accuracy, home, homePoison, fedDropCurve: fedDrop.curve, fedFullCurve: fedFull.curve }
+  const homePoison = VARIANTS.has('homePoison') ? await runHomeostat(split, { disconnect: false, poison: true }) : none; log(`  homeostat with a poisoner … ${t()} (rejected by sender ${JSON.stringify(homePoison.rejectedBySender)}, canary rollbacks ${homePoison.rollbacks})`)
+  return { seed: s, fedFull: fedFull.accuracy, fedDrop: fedDrop.accuracy, fedPoison: fedPoison.accuracy, fedWithoutPoisoner: fedWithoutPoisoner.accuracy, homeFull: homeFull.accuracy, home, homePoison, fedDropCurve: fedDrop.curve, fedFullCurve: fedFull.curve }
 }
 
 const meanFrom = (curve: number[], from: number): number => curve.length <= from ? NaN : curve.slice(from).reduce((a, b) => a + b, 0) / (curve.length - from)
@@ -254,6 +257,7 @@ async function main (): Promise<void> {
     ['fedavg, no disconnection', (r) => r.fedFull, ''],
     ['fedavg, drops disconnected', (r) => r.fedDrop, `${OFFLINE.length * (OFF_TO - OFF_FROM)} client-rounds discarded per seed`],
     ['fedavg, poisoner', (r) => r.fedPoison, ''],
+    ['fedavg, poisoner\'s agent absent', (r) => r.fedWithoutPoisoner, 'its data lost, no attack: the floor for any defence'],
     ['homeostat, no disconnection', (r) => r.homeFull, ''],
     ['homeostat, agents 1–4 offline', (r) => r.home.accuracy, `${results.map((r) => `${r.home.offlineContributions} offline rounds, ${r.home.lostContributions} lost`).join('; ')}`],
     ['homeostat, poisoner', (r) => r.homePoison.accuracy, `poisoner rejected ${results.map((r) => r.homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0).join('/')} times`]
@@ -279,6 +283,8 @@ async function main (): Promise<void> {
     bytesPerRoundVsFloat32: round4(mean((r) => r.home.bytesPerRoundVsFloat32)),
     accuracyDropWithPoisoner: round4(100 * mean((r) => r.homeFull - r.homePoison.accuracy)),
     fedavgAccuracyDropWithPoisoner: round4(100 * mean((r) => r.fedFull - r.fedPoison)),
+    // Of accuracyDropWithPoisoner, what losing that agent's data alone costs (FedAvg with the agent absent).
+    poisonerDataLossPts: round4(100 * mean((r) => r.fedFull - r.fedWithoutPoisoner)),
     poisonerRejected: results.reduce((a, r) => a + (r.homePoison.rejectedBySender[`edge${POISONER + 1}`] ?? 0), 0),
     canaryRollbacks: results.reduce((a, r) => a + r.home.rollbacks, 0),
     canaryRebaselines: results.reduce((a, r) => a + r.home.rebaselines, 0),
@@ -286,7 +292,7 @@ async function main (): Promise<void> {
     accuracyAtReconnect: { homeostat: round4(mean((r) => r.home.curve[OFF_TO] ?? NaN)), fedavgDropClients: round4(mean((r) => r.fedDropCurve[OFF_TO] ?? NaN)), fedavgNoDisconnect: round4(mean((r) => r.fedFullCurve[OFF_TO] ?? NaN)) },
     meanAccuracyAfterReconnect: { homeostat: round4(mean((r) => meanFrom(r.home.curve, OFF_TO))), fedavgDropClients: round4(mean((r) => meanFrom(r.fedDropCurve, OFF_TO))), fedavgNoDisconnect: round4(mean((r) => meanFrom(r.fedFullCurve, OFF_TO))) },
     workload: { model: HIDDEN === 0 ? 'softmax' : `mlp-784-${HIDDEN}-10`, samplesPerRound: SAMPLES, learningRate: LR, batchSize: BATCH, split: args.split, classesPerNode: CLASSES_PER_NODE, dataBatches: DATA_BATCHES },
-    perSeed: results.map((r) => ({ seed: r.seed, homeostat: round4(r.home.accuracy), fedavgDropClients: round4(r.fedDrop), fedavgNoDisconnect: round4(r.fedFull), homeostatNoDisconnect: round4(r.homeFull), homeostatPoisoner: round4(r.homePoison.accuracy), fedavgPoisoner: round4(r.fedPoison), lostContributions: r.home.lostContributions, canaryRollbacks: r.home.rollbacks })),
+    perSeed: results.map((r) => ({ seed: r.seed, homeostat: round4(r.home.accuracy), fedavgDropClients: round4(r.fedDrop), fedavgNoDisconnect: round4(r.fedFull), homeostatNoDisconnect: round4(r.homeFull), homeostatPoisoner: round4(r.homePoison.accuracy), fedavgPoisoner: round4(r.fedPoison), fedavgWithoutPoisoner: round4(r.fedWithoutPoisoner), lostContributions: r.home.lostContributions, canaryRollbacks: r.home.rollbacks })),
     seconds: Math.round((Date.now() - started) / 100) / 10
   }))
 }

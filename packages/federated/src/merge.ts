@@ -3,10 +3,15 @@
 // fixed order, so replicas that saw the same set hold bit-identical parameters.
 //
 // Round by round after the checkpoint: the round's contributions are checked
-// against the round's median update norm (an anomalous norm is rejected),
-// clipped, weighted by samples × staleness (FedAsync's polynomial
-// (1 + s)^-a, s = rounds since the contributor last synced), aggregated with a
-// coordinate-wise trimmed mean, and added to the model.
+// against the round's robust reference norm (median of one vote per
+// participant, recomputed without the votes it would reject; an anomalous
+// norm is rejected), clipped, and aggregated with a sample-weighted
+// coordinate-wise trimmed mean added to the model. A node's rounds trained
+// against one base version (while cut off) form an offline chain, merged as
+// one participant — the sum of its clipped deltas — in the round of its last
+// member. (With offlineChains 0: each in its own round with FedAsync
+// staleness weight (1 + s)^-a, late ones averaged into the first round after
+// the checkpoint.)
 import type { DecodedContribution } from './contribution.ts'
 import type { RejectReason } from './errors.ts'
 import { l2Norm } from './model.ts'
@@ -124,7 +129,10 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
     const norms = cs.map((c) => l2Norm(c.values))
     // One vote per participant: with chains, a chain's median member norm (a long backlog must not set the reference it is checked against).
     const votes = o.offlineChains === 1 ? chainMedians(cs, norms) : norms
-    const reference = votes.length >= 3 ? median(votes) : (normHistory.length > 0 ? median(normHistory) : median(votes))
+    const rough = votes.length >= 3 ? median(votes) : (normHistory.length > 0 ? median(normHistory) : median(votes))
+    // Second pass without the votes the first would reject: an attacker's norm does not move the honest reference.
+    const honestVotes = votes.filter((v) => !(rough > 0 && v > o.normRejectFactor * rough))
+    const reference = votes.length >= 3 && honestVotes.length >= 3 ? median(honestVotes) : rough
     const accepted: Accepted[] = []
     cs.forEach((c, i) => {
       const norm = norms[i]!

@@ -101,6 +101,20 @@ describe('federated: offline chains', () => {
   })
 })
 
+describe('federated: reference norm', () => {
+  it('a rejected attacker does not move the reference the honest updates are clipped against', () => {
+    const honest = [['a', 1], ['b', 1], ['c', 2.2], ['d', 2.2]] as const
+    const cs = honest.map(([n, k]) => decodeContribution(encodeContribution(contrib(n, 0, vec((i) => (i % 2 === 0 ? 0.01 : -0.01) * k))), P))
+    const attacker = decodeContribution(encodeContribution(contrib('evil', 0, vec(() => 1))), P)
+    const base = { version: -1, params: new Float32Array(P), folded: new Set<string>() }
+    const without = mergeModel(base, cs, new Set())
+    const withAttacker = mergeModel(base, [...cs, attacker], new Set())
+    assert.deepEqual(withAttacker.rejected.map((r) => r.id), ['evil/0'])
+    assert.equal(withAttacker.rounds[0]!.referenceNorm, without.rounds[0]!.referenceNorm)
+    assert.deepEqual(Buffer.from(withAttacker.params.buffer), Buffer.from(without.params.buffer))
+  })
+})
+
 describe('federated: canary attribution', function () {
   this.timeout(60_000)
   let split: FederatedSplit
