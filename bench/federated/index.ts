@@ -226,7 +226,7 @@ function nodeClassesFor (split: string): number[][] | undefined {
 }
 
 async function runSeed (s: number, t: () => string): Promise<SeedResult> {
-  const split = splitNonIid(loadMnist(), { nodes: NODES, seed: s, classesPerNode: CLASSES_PER_NODE, ...(nodeClassesFor(args.split!) !== undefined ? { nodeClasses: nodeClassesFor(args.split!)! } : {}) })
+  const split = splitNonIid(loadMnist(), { nodes: NODES, seed: s, classesPerNode: CLASSES_PER_NODE, ...(quick ? { referenceSize: 500, testSize: 1000 } : {}), ...(nodeClassesFor(args.split!) !== undefined ? { nodeClasses: nodeClassesFor(args.split!)! } : {}) })
   log(`seed ${s}: ${split.nodes.map((d) => d.length).join('/')} samples per agent (mostly classes ${split.nodeClasses.map((c) => c.join('')).join(' ')}), reference ${split.reference.length}, test ${split.test.length}`)
   seed = s
   const skipped = { accuracy: NaN, curve: [] as number[] }
