@@ -7,7 +7,7 @@ export {
   contributionId, createContribution, encodeContribution, decodeContribution
 } from './contribution.ts'
 export { ContributionError, CheckpointError, type RejectReason } from './errors.ts'
-export { MERGE_DEFAULTS, mergeModel, contributionOrder, type MergeOptions, type MergeBase, type MergeResult, type Rejection, type RoundSummary } from './merge.ts'
+export { MERGE_DEFAULTS, mergeModel, foldable, contributionOrder, type MergeOptions, type MergeBase, type MergeResult, type Rejection, type RoundSummary } from './merge.ts'
 export {
   type ModelCheckpoint, type ParameterBounds, createCheckpoint, encodeCheckpoint, decodeCheckpoint, checkpointHash,
   validateCheckpoint, learnBounds

@@ -49,6 +49,12 @@ export const MERGE_DEFAULTS = {
    * as they would have online; FedAsync's 0.5 kept ~0.4 of the backlog and gave ~0.5 points less accuracy.
    */
   chainStalenessExponent: 0,
+  /**
+   * With `offlineChains`: compaction folds a chain only once all its members are at or before the checkpoint
+   * (splitting one would change the model), unless it spans more rounds than this — bounds the history kept for a
+   * node whose uplink works but whose downlink does not (its base never advances).
+   */
+  maxChainRounds: 100,
   /** With `offlineChains`: a chain's summed update is clipped to this multiple of the reference norm × √(members), so a withheld backlog cannot outweigh its rounds. */
   chainClipFactor: 2
 } as const
@@ -82,6 +88,19 @@ function median (values: number[]): number {
   const s = [...values].sort((a, b) => a - b)
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * The contributions a checkpoint at `version` may fold: rounds ≤ version, except members of an offline chain that
+ * continues past `version` (spanning at most `maxChainRounds`), which stay for the chain to merge whole.
+ */
+export function foldable (contributions: readonly DecodedContribution[], version: number, options: MergeOptions = {}): DecodedContribution[] {
+  const o = { ...MERGE_DEFAULTS, ...options }
+  const upTo = contributions.filter((c) => c.round <= version)
+  if (o.offlineChains !== 1) return upTo
+  const last = new Map<string, number>()
+  for (const c of contributions) last.set(chainKey(c), Math.max(last.get(chainKey(c)) ?? -1, c.round))
+  return upTo.filter((c) => { const end = last.get(chainKey(c))!; return end <= version || end - c.round > o.maxChainRounds })
 }
 
 /** Total, deterministic order of contributions: encoded HLC, then id. */

@@ -9,7 +9,7 @@ import {
 } from './contribution.ts'
 import { ContributionError, type RejectReason } from './errors.ts'
 import { createCheckpoint, decodeCheckpoint, encodeCheckpoint, type ModelCheckpoint } from './checkpoint.ts'
-import { mergeModel, type MergeOptions, type MergeResult } from './merge.ts'
+import { foldable, mergeModel, type MergeOptions, type MergeResult } from './merge.ts'
 
 export interface FederatedStateInit {
   doc: Y.Doc
@@ -176,7 +176,7 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
     compact (version, hlc, accuracy) {
       const cp = latestCheckpoint()
       if (version <= cp.version) return cp
-      const upTo = contributions().filter((c) => c.round <= version)
+      const upTo = foldable(contributions(), version, init.merge)
       const q = quarantinedSet()
       const merged = mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, upTo, q, init.merge)
       const next = createCheckpoint({

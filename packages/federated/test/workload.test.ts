@@ -84,6 +84,20 @@ describe('federated: offline chains', () => {
     assert.equal(averaged.applied.length, 21)
   })
 
+  it('compaction never splits a chain, so it does not change the model', () => {
+    const doc = new Y.Doc()
+    const state = createFederatedState({ doc, self: 'cloud', parameterCount: P })
+    for (let r = 0; r < 10; r++) for (const n of ['a', 'b', 'c']) put(doc, contrib(n, r, vec(live)))
+    for (let r = 1; r < 10; r++) put(doc, contrib('away', r, vec(away), { baseVersion: 0 }))
+    const before = state.model().params.slice()
+    const cp = state.compact(5, 'h')
+    assert.ok(!cp.folded.some((id) => id.startsWith('away/')))
+    assert.equal(cp.folded.length, 18)
+    assert.deepEqual(Buffer.from(state.model().params.buffer), Buffer.from(before.buffer))
+    // Once the chain is complete before the checkpoint, it is folded.
+    assert.ok(state.compact(9, 'h2').folded.some((id) => id.startsWith('away/')))
+  })
+
   it('chain merges are order-independent and a chain cannot exceed its clip', () => {
     const random = createRandom(3)
     const a = mergeModel(base, set(), new Set())
