@@ -124,4 +124,4 @@ if (cfg.trace || cfg.digestEvents) {
     setImmediate(() => { pending = false; out({ ev: 'digest', d: digest(), sv: stateVector(), t: Date.now() }) })
   })
 }
-out({ ev: 'ready', peerId: mesh.peerId, addrs: mesh.multiaddrs(), t: Date.now() })
+out({ ev: 'ready', peerId: mesh.peerId, addrs: mesh.multiaddrs(), clientId: coord.rdoc.doc.clientID, t: Date.now() })

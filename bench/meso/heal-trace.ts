@@ -86,6 +86,27 @@ try {
         else if (e.ev === 'digest') all.push({ t, line: `${a.i}${sideOf(a.i)} digest ${String(e.d)}${e.d === finalDigest ? ' (final)' : ''}` })
       }
     }
+    const st = await fleet.states()
+    console.log('relays sent/received, rejected: ' + st.map((x, k) => { const d = (x.coord as { doc: Record<string, unknown> }).doc; return `${k}${sideOf(k)}:${String(d.relaysSent)}/${String(d.relaysReceived)}${Object.keys(d.rejected as object).length > 0 ? JSON.stringify(d.rejected) : ''}` }).join(' '))
+    // The slowest replicas: what they still lacked (by writer) 300 ms after the heal.
+    const clientOf = new Map(fleet.agents.map((a) => [String(a.events.find((e) => e.ev === 'ready')?.clientId), a.i]))
+    const unionAt = (t: number): Record<string, number> => {
+      const u: Record<string, number> = {}
+      for (const a of fleet.agents) {
+        const sv = a.events.filter((e) => e.ev === 'digest' && (e.t as number) <= t).at(-1)?.sv as Record<string, number> | undefined
+        for (const [c, k] of Object.entries(sv ?? {})) u[c] = Math.max(u[c] ?? 0, k)
+      }
+      return u
+    }
+    const u = unionAt(healAt)
+    for (const [i, ms] of [...r.conv.perAgentMergedMs].sort((x, y) => (y[1] ?? 1e9) - (x[1] ?? 1e9)).slice(0, 3)) {
+      const a = fleet.agents[i]!
+      const lacks = (t: number): string => {
+        const sv = a.events.filter((e) => e.ev === 'digest' && (e.t as number) <= t).at(-1)?.sv as Record<string, number> | undefined ?? {}
+        return Object.entries(u).filter(([c, k]) => (sv[c] ?? 0) < k).map(([c, k]) => `${String(clientOf.get(c) ?? '?')}${sideOf(clientOf.get(c) ?? -1)}:${sv[c] ?? 0}<${k}`).join(' ')
+      }
+      console.log(`agent ${i}${sideOf(i)} merged at ${String(ms)}; lacked at +0: ${lacks(healAt)} | at +500: ${lacks(healAt + 500)} | at +1000: ${lacks(healAt + 1000)}`)
+    }
     if (process.env.TRACE_ALL === '1') for (const x of all.sort((p, q) => p.t - q.t)) console.log(`${String(x.t - healAt).padStart(6)} ${x.line}`)
     await fleet.waitFor(async () => await fullyConnected(fleet), 20_000, 250)
     await sleep(1000)

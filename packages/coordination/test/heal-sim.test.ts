@@ -1,0 +1,152 @@
+// Heal detection and catch-up after a partition: the probe schedule (pure
+// functions from a table, the scheduler with injected time) and, on the
+// simulated mesh, a healed partition whose liveness view lags 8 s behind the
+// network (as the libp2p mesh's does while it redials with backoff and while
+// connections that survived the cut sit in TCP backoff). Replicas must hold
+// every pre-heal update long before liveness catches up: heal probes find the
+// other side, push-pull brings both directions, relays spread it on each side.
+import assert from 'node:assert/strict'
+import * as Y from 'yjs'
+import { createSimulatedNetwork, type LivenessEvent, type Liveness, type Mesh, type SimNode, type SimulatedNetwork } from '@homeostat/mesh'
+import { createCoordinator, createHealProber, HEAL_PROBE_DEFAULTS, MESO_ROOTS, pickProbe, probeDelayMs, type Coordinator } from '../src/index.ts'
+import { seedFromEnv, withSeed } from './harness.ts'
+
+describe('coordination: heal probes and catch-up after a partition', function () {
+  this.timeout(60_000)
+
+  const t = { baseDelayMs: 250, maxDelayMs: 2000, jitter: 0.2 }
+  const delays: Array<[number, number, number]> = [
+    // failures, random, expected ms
+    [0, 0.5, 250], [1, 0.5, 500], [2, 0.5, 1000], [3, 0.5, 2000], [4, 0.5, 2000], [40, 0.5, 2000],
+    [0, 0, 200], [0, 1, 300], [3, 0, 1600], [-1, 0.5, 250]
+  ]
+  for (const [failures, r, expected] of delays) {
+    it(`probeDelayMs(${failures}, ${r}) = ${expected}`, () => { assert.equal(probeDelayMs(failures, r, t), expected) })
+  }
+
+  it('pickProbe: the soonest due dead peer, never one in flight or not yet due; ties by id', () => {
+    const entries = new Map([['b', { failures: 1, dueMs: 100 }], ['c', { failures: 2, dueMs: 50 }], ['d', { failures: 1, dueMs: 900 }]])
+    const table: Array<[string[], string[], number, string | undefined]> = [
+      [[], [], 1000, undefined],
+      [['a', 'b', 'c'], [], 1000, 'a'], // never probed: due since forever
+      [['b', 'c', 'd'], [], 1000, 'c'],
+      [['b', 'c', 'd'], ['c'], 1000, 'b'],
+      [['b', 'c', 'd'], [], 60, 'c'],
+      [['b', 'd'], [], 60, undefined],
+      [['z', 'y'], [], 0, 'y']
+    ]
+    for (const [dead, inFlight, now, expected] of table) assert.equal(pickProbe(dead, entries, new Set(inFlight), now), expected, `${dead.join(',')} in flight ${inFlight.join(',')} at ${now}`)
+  })
+
+  it('prober: one probe per interval, bounded in flight, per-peer backoff, pause after an answer, poke', async () => {
+    let nowMs = 0
+    const pending = new Map<string, (ok: boolean) => void>()
+    const probed: string[] = []
+    const p = createHealProber({ ...HEAL_PROBE_DEFAULTS, maxInFlight: 2 }, async (peer) => {
+      probed.push(peer)
+      return await new Promise<boolean>((resolve) => pending.set(peer, resolve))
+    }, () => 0.5, () => nowMs)
+    const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
+    const dead = ['a', 'b', 'c']
+    assert.equal(p.tick(dead, nowMs), 'a')
+    assert.equal(p.tick(dead, nowMs), undefined, 'one per interval')
+    nowMs = 250
+    assert.equal(p.tick(dead, nowMs), 'b')
+    nowMs = 500
+    assert.equal(p.tick(dead, nowMs), undefined, 'two in flight at most')
+    pending.get('a')!(false); await settle()
+    assert.equal(p.inFlight(), 1)
+    assert.equal(p.tick(dead, nowMs), 'c', 'a backs off 250 ms; c was never probed')
+    nowMs = 750
+    pending.get('b')!(false); pending.get('c')!(false); await settle()
+    assert.equal(p.tick(dead, nowMs), 'a', 'a is due again (failed at 500 + 250)')
+    pending.get('a')!(true); await settle()
+    assert.equal(p.tracked(), 2, 'an answer forgets the peer')
+    nowMs = 1000
+    assert.equal(p.tick(dead, nowMs), undefined, 'paused after an answer')
+    nowMs = 1749
+    assert.equal(p.tick(['b', 'c'], nowMs), undefined, 'still paused')
+    nowMs = 1750
+    assert.equal(p.tick(['b', 'c'], nowMs), 'b', 'resumes after the pause (a answered: it is alive now)')
+    nowMs = 1800
+    assert.equal(p.tick(dead, nowMs), undefined, 'interval')
+    p.poke('c')
+    assert.equal(p.tick(dead, nowMs), 'a', 'a poke ends the wait at once (a, never failed, is due first)')
+    assert.deepEqual(probed, ['a', 'b', 'c', 'a', 'b', 'a'])
+  })
+
+  /**
+   * A mesh whose liveness lags behind the network by `lagMs` after a heal: a peer it
+   * declared dead stays dead that long after the sim reports it reachable again, and
+   * gossip from it is not delivered (no connection yet). Requests go through (they dial).
+   */
+  function lagging (inner: Mesh, node: SimNode, lagMs: number): Mesh & { believedDead: () => string[] } {
+    const view = new Map<string, Liveness>()
+    const handlers = new Set<(e: LivenessEvent) => void>()
+    const emit = (e: LivenessEvent): void => { view.set(e.peer, e.state); for (const h of [...handlers]) h(e) }
+    inner.onLiveness((e) => {
+      if (e.state === 'alive' && view.get(e.peer) === 'dead') {
+        node.timers.setTimeout(() => { emit({ ...e, atMs: node.now(), reason: 'reconnected' }) }, lagMs)
+      } else emit(e)
+    })
+    return {
+      ...inner,
+      peerId: inner.peerId,
+      peers: () => inner.peers().map((p) => ({ ...p, state: view.get(p.peer) ?? p.state })),
+      onLiveness: (h) => { handlers.add(h); return () => { handlers.delete(h) } },
+      subscribe: (topic, handler) => inner.subscribe(topic, (msg) => { if (view.get(msg.envelope.from) !== 'dead') handler(msg) }),
+      believedDead: () => [...view].filter(([, s]) => s === 'dead').map(([p]) => p)
+    }
+  }
+
+  const svOf = (c: Coordinator): Map<number, number> => Y.decodeStateVector(Y.encodeStateVector(c.rdoc.doc))
+
+  async function partitionAndHeal (seed: number, lagMs: number, coordinatorExtra: Record<string, unknown> = {}): Promise<{ mergedMs: number, deadAtMerge: number, sim: SimulatedNetwork, coords: Coordinator[] }> {
+    const sim = createSimulatedNetwork({ seed })
+    const nodes = Array.from({ length: 10 }, () => sim.addNode({ skewMs: Math.round((sim.random() - 0.5) * 100) }))
+    const meshes = nodes.map((n) => lagging(n.mesh, n, lagMs))
+    const coords = nodes.map((n, i) => createCoordinator({ mesh: meshes[i]!, hlc: n.hlc, now: n.now, timers: n.timers, random: sim.random, ...coordinatorExtra }))
+    for (const n of nodes) await n.mesh.start()
+    await Promise.all([...coords.map(async (c) => await c.start()), sim.runFor(3000)])
+    coords.forEach((c, i) => c.takeover.setCapacity({ cpuMillis: 1000 + i, memoryMb: 1024 }))
+    await sim.runFor(1000)
+    const sideB = nodes.slice(5).map((n) => n.id)
+    sim.partition([sideB])
+    await sim.runFor(4000) // both sides declare the other dead
+    coords.forEach((c, i) => c.takeover.setCapacity({ cpuMillis: 2000 + i, memoryMb: 1024 })) // both sides diverge
+    await sim.runFor(1000)
+    assert.ok(meshes.every((m) => m.believedDead().length === 5), 'each side believes the other dead')
+    const union = new Map<number, number>()
+    for (const c of coords) for (const [client, clock] of svOf(c)) union.set(client, Math.max(union.get(client) ?? 0, clock))
+    sim.heal()
+    const healAt = sim.now()
+    const merged = (): boolean => coords.every((c) => { const sv = svOf(c); return [...union].every(([client, clock]) => (sv.get(client) ?? 0) >= clock) })
+    assert.ok(await sim.runUntil(merged, { timeoutMs: 20_000, stepMs: 10 }), 'replicas hold every pre-heal update')
+    const mergedMs = sim.now() - healAt
+    const deadAtMerge = meshes.reduce((n, m) => n + m.believedDead().length, 0)
+    return { mergedMs, deadAtMerge, sim, coords }
+  }
+
+  it('a healed partition converges in well under a second although liveness lags 8 s (probes, push-pull, relays)', async () => {
+    await withSeed(seedFromEnv(601), async (seed) => {
+      const { mergedMs, deadAtMerge, coords, sim } = await partitionAndHeal(seed, 8000)
+      const stats = coords.map((c) => c.rdoc.stats())
+      console.log(`      seed ${seed}: merged ${mergedMs} ms after the heal; ${deadAtMerge} peer views still dead then; probes answered ${stats.reduce((n, s) => n + s.healProbesAnswered, 0)}, push-backs ${stats.reduce((n, s) => n + s.pushBacks, 0)}, relays ${stats.reduce((n, s) => n + s.relaysSent, 0)} sent / ${stats.reduce((n, s) => n + s.relaysReceived, 0)} received`)
+      assert.ok(mergedMs <= 1000, `merged ${mergedMs} ms after the heal`)
+      assert.ok(deadAtMerge > 0, 'liveness had not caught up: the data path did it')
+      assert.ok(stats.some((s) => s.healProbesAnswered > 0), 'a heal probe was answered')
+      assert.ok(stats.some((s) => s.relaysSent > 0), 'news was relayed')
+      // Everything settles once liveness catches up.
+      const snap = (c: Coordinator): string => JSON.stringify(MESO_ROOTS.map((r) => [...c.rdoc.doc.getMap(r).entries()].sort(([x], [y]) => x < y ? -1 : 1)))
+      assert.ok(await sim.runUntil(() => coords.every((c) => snap(c) === snap(coords[0]!)), { timeoutMs: 30_000, stepMs: 100 }), 'replicas equal')
+    })
+  })
+
+  it('without probes or relays the same heal waits for liveness (control)', async () => {
+    await withSeed(seedFromEnv(602), async (seed) => {
+      const { mergedMs } = await partitionAndHeal(seed, 8000, { doc: { healProbe: { maxInFlight: 0 }, relayWindowMs: 0 } })
+      console.log(`      seed ${seed}: merged ${mergedMs} ms after the heal without probes/relays`)
+      assert.ok(mergedMs > 2000, `merged ${mergedMs} ms`)
+    })
+  })
+})
