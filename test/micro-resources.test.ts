@@ -44,7 +44,8 @@ describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
       }]
     })
     probes = createProbeRunner({ supervisor: sup })
-    watch = createResourceWatch({ supervisor: sup, enforceMemoryLimit: true })
+    // The monitor's collector at 4 Hz and its anomaly watch (a 40 MB/s leak reaches a 250 MB limit in ~5 s).
+    watch = createResourceWatch({ supervisor: sup, enforceMemoryLimit: true, intervalMs: 250, collector: { dirScanIntervalMs: 250 } })
     const hlc = createHlc({ nodeId: 'edge-1', now: Date.now })
     loop = createMicroLoop({ node: 'edge-1', hlc, supervisor: sup, probes, sources: [watch.source], verifiers: watch.verifiers, recoveryConfig })
     loop.start()
@@ -94,7 +95,8 @@ describe('micro loop (real processes): leak, CPU hog, disk fill', function () {
     await setup('micro-disk.mjs', (dir) => {
       data = join(dir, 'data')
       return {
-        component: { env: { DATA_DIR: data, DUMP_MB: '40', WRITE_MB_PER_S: '25' }, limits: { disk: { path: data, limitMb: 48 } } },
+        // 50 MB of chunks at 25 MB/s into a directory limited to 48 MB: past the 90 % high-water mark in under 2 s.
+        component: { env: { DATA_DIR: data, DUMP_MB: '50', WRITE_MB_PER_S: '25' }, limits: { disk: { path: data, limitMb: 48 } } },
         // Only the debug chunks are disposable; the live log is not.
         recoveryConfig: { svc: { freeDisk: { paths: [data], patterns: ['^debug-dump-.*\\.bin$'], targetMb: 30, keepRecentMs: 0 } } }
       }

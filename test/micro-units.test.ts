@@ -1,10 +1,10 @@
-// Pure parts of the micro loop, from tables: classification, trend maths,
+// Pure parts of the micro loop, from tables: classification (trend maths are the monitor's, tested there),
 // the incident log (HLC stamping, status, bounds), and anti-flapping rules
 // with a scripted target.
 import assert from 'node:assert/strict'
 import { createHlc } from '@homeostat/hlc'
 import { LIMITS } from '@homeostat/interface'
-import { classifyExit, classifyProbe, createIncidentLog, linearTrend, timeToLimitMs } from '../agent/src/micro/index.ts'
+import { classifyExit, classifyProbe, createIncidentLog } from '../agent/src/micro/index.ts'
 
 describe('micro loop units', () => {
   it('classifies exits and probe failures', () => {
@@ -25,18 +25,6 @@ describe('micro loop units', () => {
       ['process', undefined, 'crash']
     ]
     for (const [k, d, c] of probes) assert.equal(classifyProbe(k, d), c, `${k} ${d}`)
-  })
-
-  it('fits trends and predicts time to a limit', () => {
-    const pts = [0, 1, 2, 3].map((i) => ({ tMs: i * 500, value: 100 + i * 10 })) // 20 units/s
-    const tr = linearTrend(pts)!
-    assert.ok(Math.abs(tr.slopePerS - 20) < 1e-9)
-    assert.ok(Math.abs(tr.r2 - 1) < 1e-9)
-    assert.equal(linearTrend([{ tMs: 1, value: 1 }]), undefined)
-    assert.equal(linearTrend([{ tMs: 1, value: 1 }, { tMs: 1, value: 2 }]), undefined)
-    assert.equal(linearTrend([{ tMs: 0, value: 5 }, { tMs: 10, value: 5 }])!.slopePerS, 0)
-    const table: Array<[number, number, number, number]> = [[100, 200, 20, 5000], [200, 200, 20, 0], [250, 200, 0, 0], [100, 200, 0, Infinity], [100, 200, -5, Infinity]]
-    for (const [cur, lim, slope, ms] of table) assert.equal(timeToLimitMs(cur, lim, slope), ms)
   })
 
   it('keeps incident records HLC-stamped, status-derived and bounded', () => {

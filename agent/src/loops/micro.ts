@@ -1,6 +1,6 @@
 // Wires the micro loop (agent/src/micro, by the recovery helper) into the
-// daemon: the monitor's supervisor and probe runner, the resource watch
-// (leaks, CPU hogs, disk fill), the recovery policy (the fixed playbook until
+// daemon: the monitor's supervisor, probe runner, metrics collector and
+// anomaly watch (metric anomalies, leaks, CPU hogs, disk fill, OOM), the recovery policy (the fixed playbook until
 // a planner is configured), the operator approval gate, and the agent's
 // incident book. Works with no network at all.
 import type { Logger } from 'pino'
@@ -13,7 +13,7 @@ import { createDiagnoser } from '@homeostat/diagnosis'
 import { encode as encodeHlc } from '@homeostat/hlc'
 import { join } from 'node:path'
 import { totalmem } from 'node:os'
-import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../micro/index.ts'
+import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch, type ResourceOptions } from '../micro/index.ts'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import type { ComponentView } from '../state/providers.ts'
@@ -22,6 +22,10 @@ import { Gauge } from 'prom-client'
 export interface MicroLoopWiring extends AgentLoop {
   readonly supervisor: () => Supervisor | undefined
   readonly loop: () => MicroLoop | undefined
+  /** The monitor's anomaly watch as the loop uses it (predictions, stats, verifiers). */
+  readonly watch: () => ResourceWatch | undefined
+  /** The /proc and /sys collector feeding it (`ingest` is how device telemetry enters). */
+  readonly metrics: () => MetricsCollector | undefined
 }
 
 export interface MicroWiringOptions {
@@ -29,6 +33,8 @@ export interface MicroWiringOptions {
   policy?: (ctx: LoopContext) => RecoveryPolicy | undefined
   /** Wraps the policy (e.g. the meso loop's intervention claims). */
   wrapPolicy?: Array<(p: RecoveryPolicy) => RecoveryPolicy>
+  /** Options of the monitor's anomaly watch (thresholds, warm-up, horizons); default its WATCH_DEFAULTS. */
+  watch?: ResourceOptions['watch']
 }
 
 function adaptLogger (log: Logger): { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void } {
@@ -114,9 +120,12 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   const build = (cfg: LoadedConfig): void => {
     supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never })
     probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never })
-    watch = createResourceWatch({ supervisor, enforceMemoryLimit: true })
-    // /proc and /sys: node-wide CPU, memory, load, disk, network, thermal — for /metrics, status and the dashboard.
+    // /proc and /sys: node-wide CPU, memory, load, disk, network, thermal, and per component RSS, CPU and directory size —
+    // for /metrics, status and the dashboard, and the input of the monitor's anomaly watch below.
     system = createMetricsCollector({ supervisor, intervalMs: cfg.config.system.sampleMs, processes: true, logger: adaptLogger(log) as never })
+    // The monitor's anomaly watch on that collector: the online detector on every series (system and component metrics),
+    // leak and disk-fill predictions, CPU over its limit, OOM at the memory limit; all open incidents through the loop.
+    watch = createResourceWatch({ supervisor, metrics: system, now: ctx.now, enforceMemoryLimit: true, logger: adaptLogger(log) as never, watch: opts.watch })
     const threshold = () => ctx.config().config.policy.approvalRiskThreshold
     const pc = cfg.config.policy
     let policy: RecoveryPolicy
@@ -218,6 +227,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     name: 'micro',
     supervisor: () => supervisor,
     loop: () => loop,
+    watch: () => watch,
+    metrics: () => system,
     async start () {
       build(ctx.config())
       if (planner !== undefined) {

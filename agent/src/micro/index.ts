@@ -14,5 +14,4 @@ export {
 export { MICRO_DEFAULTS } from './defaults.ts'
 export { classifyExit, classifyProbe } from './classify.ts'
 export { createIncidentLog, incidentLogFrom, type IncidentLog, type IncidentManagerLike } from './incidents.ts'
-export { createResourceWatch, RESOURCE_DEFAULTS, processCpuSeconds, processRssMb, dirSizeMb, type ResourceWatch, type ResourceOptions } from './resources.ts'
-export { linearTrend, timeToLimitMs, type Point } from './trend.ts'
+export { createResourceWatch, RESOURCE_DEFAULTS, type ResourceWatch, type ResourceOptions } from './resources.ts'

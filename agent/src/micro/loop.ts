@@ -218,6 +218,10 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
     return a
   }
 
+  const supervises = (component: string): boolean => {
+    try { return supervisor.info(component) != null } catch { return false }
+  }
+
   const isQuarantined = (component: string): boolean => {
     if (recovery.isQuarantined(component)) return true
     try { return supervisor.info(component).state === 'quarantined' } catch { return false }
@@ -331,6 +335,11 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
           const target = diagnosis.candidates[0]?.component ?? incident.component
           const available = await recovery.available(target)
           plan = await policy.plan({ incident: structuredClone(incident), diagnosis, attempted: [...attempted], available })
+        }
+        if (incident.targetKind === 'node' && plan.target !== incident.component && plan.action !== 'escalate' && plan.action !== 'none' && !supervises(incident.component)) {
+          // A node-wide signal (a system metric) names no workload: acting on one needs that workload's own signal
+          // (its probes, limits or metrics open their own incident), not a guess from the host's numbers.
+          plan = { ...plan, action: 'escalate', reason: `${incident.failureClass} on ${incident.component} is node-wide: no action on ${plan.target} without a signal of its own (policy proposed ${plan.action} ${plan.target})`, target: incident.component }
         }
         if (plan.target !== incident.component && !active.has(plan.target)) { active.set(plan.target, incident.id); extraHeld.push(plan.target) }
         log.step(incident.id, {

@@ -73,6 +73,10 @@ export {
   type AnomalyWatch, type WatchOptions, type WatchEvents, type WatchStats
 } from './watch.ts'
 export {
+  createResourceVerifiers, processCpuSeconds, processRssMb, VERIFY_DEFAULTS,
+  type ResourceVerifier, type VerifyOptions
+} from './verify.ts'
+export {
   createMonitor, classifyProbeFailure, classifyExit, MONITOR_DEFAULTS,
   type Monitor, type MonitorOptions
 } from './monitor.ts'

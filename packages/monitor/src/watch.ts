@@ -53,7 +53,10 @@ export const WATCH_DEFAULTS = {
   rereportMs: 30_000
 } as const
 
-export type WatchOptions = Partial<typeof WATCH_DEFAULTS> & {
+/** Option types of the defaults, widened (the defaults are `as const`: 0.7, not any number). */
+type Widen<T> = { -readonly [K in keyof T]?: T[K] extends number ? number : T[K] extends boolean ? boolean : T[K] }
+
+export type WatchOptions = Widen<typeof WATCH_DEFAULTS> & {
   metrics: MetricsCollector
   supervisor?: Supervisor
   now?: () => number
@@ -283,7 +286,7 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
     if (d.stats().samples <= o.detectorWarmupSamples) return
     if (score >= o.metricScoreThreshold) {
       const targetKind: TargetKind = s.component === nodeName ? 'node' : 'process'
-      emit({ component: s.component, failureClass: classifyMetric(s.metric), metric: s.metric, kind: 'metric', score, value: s.value, targetKind, detail: `${s.metric} = ${Number(s.value.toFixed(3))} (anomaly score ${score.toFixed(2)})` })
+      emit({ component: s.component, failureClass: classifyMetric(s.metric), metric: s.metric, kind: 'metric', score, value: s.value, targetKind, detail: `${s.metric} = ${Number(s.value.toFixed(3))} (anomaly score ${score.toFixed(2)})`, data: { detector: true, threshold: o.metricScoreThreshold } })
     }
   }
 
