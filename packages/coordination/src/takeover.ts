@@ -33,7 +33,10 @@ export const TAKEOVER_DEFAULTS = {
    * after a heal our liveness view can lag seconds behind the network, and an owner that answers is
    * not dead. A killed owner's host refuses at once, so this costs nothing after a crash; a cut-off
    * owner costs this much extra takeover time. 0 disables the check. */
-  verifyOwnerTimeoutMs: 1500
+  verifyOwnerTimeoutMs: 1500,
+  /** After the owner answered, this replica leaves that workload alone this long: our liveness view is
+   * stale and will catch up; retrying every reconcile would only add claims and requests to a heal. */
+  ownerAnsweredHoldMs: 5000
 } as const
 
 export interface Assignment {
@@ -98,6 +101,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   const capMap: Y.Map<Capacity> = rdoc.map<Capacity>('capacity')
   const local = new Set<string>()
   const busy = new Set<string>()
+  /** Workloads whose owner answered although we saw it dead: no takeover attempt until then. */
+  const holdUntilMs = new Map<string, number>()
   const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0, ownerAnswered: 0 }
   let stopped = false
   let debounce: unknown
@@ -178,6 +183,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       const prev = topOf(assignmentsByName().get(spec.name))
       if (prev != null && prev.owner !== me && o.verifyOwnerTimeoutMs > 0 && await rdoc.pullFrom(prev.owner, o.verifyOwnerTimeoutMs, 'verify-owner')) {
         stats.ownerAnswered++
+        holdUntilMs.set(spec.name, now() + o.ownerAnsweredHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
         return
       }
@@ -239,6 +245,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     const plan = allocate(orphans, bidders(), AUCTION_DEFAULTS)
     for (const spec of orphans) {
       if (plan.get(spec.name) !== me || busy.has(spec.name)) continue
+      const hold = holdUntilMs.get(spec.name)
+      if (hold != null) { if (now() < hold) continue; holdUntilMs.delete(spec.name) }
       void takeOver(spec, formerOwner.get(spec.name))
     }
   }

@@ -142,6 +142,54 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     })
   })
 
+  /** Partition with a relocatable workload; each side runs a copy; heal with lagging liveness; count copies after. */
+  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number }> {
+    const sim = createSimulatedNetwork({ seed })
+    const running = new Set<string>()
+    let maxAfterHeal = 0; let healed = false; let starts = 0
+    const nodes = Array.from({ length: 8 }, () => sim.addNode())
+    const meshes = nodes.map((n) => lagging(n.mesh, n, 8000))
+    const coords = nodes.map((n, i) => createCoordinator({
+      mesh: meshes[i]!, hlc: n.hlc, now: n.now, timers: n.timers, random: sim.random,
+      registry: { cooldownMs: 2000 }, // as bench/meso: the takeover claim no longer shields the survivor after the cut
+      ...(verifyOwnerTimeoutMs != null ? { takeover: { verifyOwnerTimeoutMs } } : {}),
+      onStartWorkload: () => { running.add(n.id); if (healed) { starts++; maxAfterHeal = Math.max(maxAfterHeal, running.size) } },
+      onStopWorkload: () => { running.delete(n.id) }
+    }))
+    for (const n of nodes) await n.mesh.start()
+    await Promise.all([...coords.map(async (c) => await c.start()), sim.runFor(3000)])
+    coords.forEach((c) => c.takeover.setCapacity({ cpuMillis: 2000, memoryMb: 4096 }))
+    await sim.runFor(500)
+    await coords[0]!.takeover.declare({ name: 'trainer', priority: 3, cpuMillis: 300, memoryMb: 128 })
+    await sim.runFor(1000)
+    sim.partition([nodes.slice(4).map((n) => n.id)])
+    assert.ok(await sim.runUntil(() => running.size === 2, { timeoutMs: 20_000, stepMs: 50 }), 'the other side took over during the cut')
+    await sim.runFor(3000) // the takeover claim's cooldown is over: nothing but liveness protects the survivor now
+    healed = true
+    maxAfterHeal = running.size
+    sim.heal()
+    await sim.runFor(20_000)
+    return { maxAfterHeal, final: running.size, starts, answered: coords.reduce((n, c) => n + c.takeover.stats().ownerAnswered, 0) }
+  }
+
+  it('after a heal, a replica whose liveness still shows the surviving owner dead does not start another copy (it asks the owner first)', async () => {
+    await withSeed(seedFromEnv(603), async (seed) => {
+      const r = await duplicateAfterHeal(seed)
+      console.log(`      seed ${seed}: copies at heal 2, starts after the heal ${r.starts}, owners that answered ${r.answered}, final ${r.final}`)
+      assert.equal(r.starts, 0, 'no copy started after the heal')
+      assert.equal(r.final, 1, 'exactly one copy remains')
+    })
+  })
+
+  it('without asking the owner, the same heal starts a needless extra copy (control)', async () => {
+    await withSeed(seedFromEnv(604), async (seed) => {
+      const r = await duplicateAfterHeal(seed, 0)
+      console.log(`      seed ${seed}: without the owner check, starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
+      assert.ok(r.starts > 0, 'a stale liveness view started another copy')
+      assert.equal(r.final, 1, 'still converges to one copy eventually')
+    })
+  })
+
   it('without probes or relays the same heal waits for liveness (control)', async () => {
     await withSeed(seedFromEnv(602), async (seed) => {
       const { mergedMs } = await partitionAndHeal(seed, 8000, { doc: { healProbe: { maxInFlight: 0 }, relayWindowMs: 0 } })
