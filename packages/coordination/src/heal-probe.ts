@@ -16,9 +16,12 @@
 // schedule briefly: one answer is enough to merge, the rest is reconnection.
 
 export const HEAL_PROBE_DEFAULTS = {
-  /** One probe per this period at most (per replica): 4 dials/s while anything is dead. Across a
-   * 10-node side that is 40 dials/s, so some pair reconnects within tens of ms of a heal. */
+  /** One probe per this period at most (per replica): 4 dials/s while anything is dead... */
   intervalMs: 250,
+  /** ...and the whole fleet probes about this many times per second at most: each replica's period
+   * stretches to (peers + 1) / fleetProbesPerSec s (500 ms with 20 agents, 5 s with 200). Across the
+   * side of a cut that still makes some pair reconnect within ~50 ms of a heal; one pair is enough. */
+  fleetProbesPerSec: 40,
   /** First retry of a failed peer after this long... */
   baseDelayMs: 250,
   /** ...doubling per failure up to this: a crashed peer costs one refused dial per 2 s per replica. */
@@ -47,6 +50,12 @@ export function probeDelayMs (failures: number, r: number, t: Pick<HealProbeTuni
 
 interface ProbeEntry { failures: number, dueMs: number }
 
+/** Pure: a replica's probe period with `peers` known peers (the fleet-wide budget spread over everyone). */
+export function probeIntervalMs (peers: number, t: Pick<HealProbeTuning, 'intervalMs' | 'fleetProbesPerSec'>): number {
+  if (t.fleetProbesPerSec <= 0) return t.intervalMs
+  return Math.max(t.intervalMs, Math.ceil(1000 * (Math.max(0, peers) + 1) / t.fleetProbesPerSec))
+}
+
 /** Pure: the dead peer to probe now (soonest due, ties by id), or undefined when none is due. */
 export function pickProbe (dead: readonly string[], entries: ReadonlyMap<string, ProbeEntry>, inFlight: ReadonlySet<string>, nowMs: number): string | undefined {
   let best: string | undefined
@@ -61,8 +70,8 @@ export function pickProbe (dead: readonly string[], entries: ReadonlyMap<string,
 }
 
 export interface HealProber {
-  /** One scheduling step: `dead` are the peers believed dead now. Returns the peer probed, if any. */
-  tick: (dead: readonly string[], nowMs: number) => string | undefined
+  /** One scheduling step: `dead` are the peers believed dead now, `peers` all known peers. Returns the peer probed, if any. */
+  tick: (dead: readonly string[], nowMs: number, peers?: number) => string | undefined
   /** A sign of life from `peer` (gossip from it, an 'alive' event): probe it at the next tick. */
   poke: (peer: string) => void
   /** `peer` is alive in the mesh's view: stop tracking it. */
@@ -80,11 +89,11 @@ export function createHealProber (t: HealProbeTuning, probe: (peer: string) => P
   const inFlight = new Set<string>()
   let nextTickMs = -Infinity
   return {
-    tick (dead, nowMs) {
+    tick (dead, nowMs, peers = 0) {
       if (nowMs < nextTickMs || inFlight.size >= t.maxInFlight || dead.length === 0) return undefined
       const peer = pickProbe(dead, entries, inFlight, nowMs)
       if (peer == null) return undefined
-      nextTickMs = nowMs + t.intervalMs
+      nextTickMs = nowMs + probeIntervalMs(peers, t)
       inFlight.add(peer)
       void probe(peer).catch(() => false).then((ok) => {
         inFlight.delete(peer)

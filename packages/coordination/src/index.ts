@@ -9,4 +9,4 @@ export { createMemoryPersistence, type MemoryPersistence, type UpdatePersistence
 export { createRateLimiter, takeToken, type RateLimiter, type TokenBucket } from './rate-limit.ts'
 export { realTimers, every, sleep, type Timers } from './timers.ts'
 export { CoordinationError, RejectedUpdateError, NotStartedError, type RejectReason } from './errors.ts'
-export { createHealProber, pickProbe, probeDelayMs, HEAL_PROBE_DEFAULTS, type HealProber, type HealProbeTuning } from './heal-probe.ts'
+export { createHealProber, pickProbe, probeDelayMs, probeIntervalMs, HEAL_PROBE_DEFAULTS, type HealProber, type HealProbeTuning } from './heal-probe.ts'

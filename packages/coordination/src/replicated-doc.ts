@@ -235,10 +235,15 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   let ourSv: Map<number, number> | undefined
   let aliveCache: Set<string> | undefined
   let deadCache: string[] | undefined
+  let knownPeers = 0
   let suspectCache: Set<string> | undefined
   /** Peers the mesh believes dead (not merely suspect: their connection still exists). */
   const deadPeers = (): string[] => {
-    deadCache ??= mesh.peers().filter((p) => p.state === 'dead').map((p) => p.peer)
+    if (deadCache == null) {
+      const all = mesh.peers()
+      knownPeers = all.length
+      deadCache = all.filter((p) => p.state === 'dead').map((p) => p.peer)
+    }
     return deadCache
   }
   const alive = (): Set<string> => {
@@ -455,7 +460,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         const from = msg.envelope.from
         const body = msg.envelope.body
         // A message from a peer we believe dead: the partition may be over; probe it now.
-        if (deadPeers().includes(from)) { prober.poke(from); prober.tick(deadPeers(), now()) }
+        if (deadPeers().includes(from)) { prober.poke(from); prober.tick(deadPeers(), now(), knownPeers) }
         if ('u' in body) {
           if (!limiter.allow(from)) { reject(from, 'flood', 'update rate over the per-sender limit'); return }
           let u: Uint8Array
@@ -523,7 +528,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (peer != null) { stats.antiEntropyPulls++; void pullFrom(peer, undefined, 'anti-entropy') }
       }))
       // Heal probes run on their own schedule (heal-probe.ts): one bounded dial per period while any peer is dead.
-      cleanups.push(every(timers, Math.max(10, Math.min(o.tickMs, o.healProbe.intervalMs)), () => { deadCache = undefined; prober.tick(deadPeers(), now()) }))
+      cleanups.push(every(timers, Math.max(10, Math.min(o.tickMs, o.healProbe.intervalMs)), () => { deadCache = undefined; prober.tick(deadPeers(), now(), knownPeers) }))
       // Ready once we caught up with someone (or nobody answered in startupSyncMs):
       // a restarted agent must not act on what it knew before it hears what changed.
       const deadline = now() + o.startupSyncMs

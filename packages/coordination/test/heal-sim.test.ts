@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
 import { createSimulatedNetwork, type LivenessEvent, type Liveness, type Mesh, type SimNode, type SimulatedNetwork } from '@homeostat/mesh'
-import { createCoordinator, createHealProber, HEAL_PROBE_DEFAULTS, MESO_ROOTS, pickProbe, probeDelayMs, type Coordinator } from '../src/index.ts'
+import { createCoordinator, createHealProber, HEAL_PROBE_DEFAULTS, MESO_ROOTS, pickProbe, probeDelayMs, probeIntervalMs, type Coordinator } from '../src/index.ts'
 import { seedFromEnv, withSeed } from './harness.ts'
 
 describe('coordination: heal probes and catch-up after a partition', function () {
@@ -23,6 +23,12 @@ describe('coordination: heal probes and catch-up after a partition', function ()
   for (const [failures, r, expected] of delays) {
     it(`probeDelayMs(${failures}, ${r}) = ${expected}`, () => { assert.equal(probeDelayMs(failures, r, t), expected) })
   }
+
+  const intervals: Array<[number, number]> = [[0, 250], [9, 250], [19, 500], [199, 5000], [-3, 250]]
+  for (const [peers, expected] of intervals) {
+    it(`probeIntervalMs with ${peers} peers = ${expected} (fleet-wide budget 40/s, floor 250 ms)`, () => { assert.equal(probeIntervalMs(peers, { intervalMs: 250, fleetProbesPerSec: 40 }), expected) })
+  }
+  it('probeIntervalMs: budget 0 means the floor only', () => { assert.equal(probeIntervalMs(1000, { intervalMs: 250, fleetProbesPerSec: 0 }), 250) })
 
   it('pickProbe: the soonest due dead peer, never one in flight or not yet due; ties by id', () => {
     const entries = new Map([['b', { failures: 1, dueMs: 100 }], ['c', { failures: 2, dueMs: 50 }], ['d', { failures: 1, dueMs: 900 }]])
