@@ -70,6 +70,11 @@ interface PeerEntry {
   /** The peer's own local health as it last reported: a starved peer gets the same patience we give ourselves. */
   remoteHealth: number
   suspectSinceMs: number
+  /** The last timeout computed from `summary` at local health `timeoutHealth` (the phi point is a
+   * 60-step bisection: worth computing once per new sample, not once per peer per tick). */
+  timeoutFor?: RttSummary
+  timeoutHealth: number
+  timeoutMs: number
 }
 
 export interface FailureDetector {
@@ -120,7 +125,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     if (e == null) {
       e = {
         state: 'dead', sinceMs: o.now(), connected: false, confirming: false, pinger: isPinger(o.selfId, peer),
-        samples: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, remoteHealth: 0, suspectSinceMs: 0
+        samples: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, remoteHealth: 0, suspectSinceMs: 0, timeoutHealth: 0, timeoutMs: 0
       }
       entries.set(peer, e)
     }
@@ -131,6 +136,15 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     e.samples.push(Math.max(0, ms))
     if (e.samples.length > t.rttWindow) e.samples.shift()
     e.summary = summarise(e.samples, t.rttRecentSamples)
+  }
+
+  const timeoutOf = (e: PeerEntry, lh: number): number => {
+    if (e.timeoutFor !== e.summary || e.timeoutHealth !== lh) {
+      e.timeoutMs = e.pinger ? pingTimeoutMs(e.summary, lh, t) : heartbeatTimeoutMs(e.summary, t.pingIntervalMs * 4, lh, t)
+      e.timeoutFor = e.summary
+      e.timeoutHealth = lh
+    }
+    return e.timeoutMs
   }
 
   const evidence = (peer: string, e: PeerEntry): void => {
@@ -184,9 +198,9 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         }
         let oldest = Number.POSITIVE_INFINITY
         for (const sent of e.outstanding.values()) oldest = Math.min(oldest, sent)
-        late = now - oldest >= pingTimeoutMs(e.summary, lh, t)
+        late = now - oldest >= timeoutOf(e, lh)
       } else {
-        late = now - e.lastHeardMs >= heartbeatTimeoutMs(e.summary, t.pingIntervalMs * 4, lh, t)
+        late = now - e.lastHeardMs >= timeoutOf(e, lh)
       }
       if (e.state === 'alive' && late) {
         e.suspectSinceMs = now
