@@ -68,10 +68,10 @@ export const LIVENESS_DEFAULTS = {
    * sustained change (a slower link) is learnt after half a window: 32 samples is ~8 s at the
    * 20-node ping interval, while a short burst of slow answers is ignored. */
   rttWindow: 32,
-  /** The model's location is at least the median of this many newest samples: a slowdown now
-   * (a peer saturated by load) lengthens its timeout after a few answers, and a spike that is
-   * over stops counting as soon as this many fast answers have come back. */
-  rttRecentSamples: 4,
+  /** The newest samples count in full: the model's location is at least their median and its
+   * spread at least their standard deviation, so one slow answer (a peer getting saturated) widens
+   * the timeout at once, and this many fast answers in a row (~4 s at the 20-node interval) restore it. */
+  rttRecentSamples: 8,
   /** Samples needed before the adaptive timeout replaces maxPingTimeoutMs. */
   minRttSamples: 5,
   /** A suspect is declared dead only after this long without any answer (SWIM's suspicion step):

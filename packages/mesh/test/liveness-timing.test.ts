@@ -5,23 +5,24 @@ import { livenessTiming as T, LIVENESS_DEFAULTS } from '@homeostat/mesh'
 const t = { ...LIVENESS_DEFAULTS }
 
 describe('mesh liveness timing', () => {
-  it('summarise: median and scaled MAD of a window (robust to a burst of outliers)', () => {
+  it('summarise: robust over the window, the newest samples in full', () => {
+    // recent = 4: location ≥ the median of the 4 newest, spread ≥ their standard deviation
     const cases: Array<[number[], number, number]> = [
       [[], 0, 0],
       [[5], 5, 0],
-      [[1, 3], 2, 1.4826],
-      [[2, 4, 4, 4, 5, 5, 7, 9], 6, 0.5 * 1.4826], // the 4 newest (median 6) are above the window's median (4.5),
-      // a load spike that is over: multi-second answers among steady 10 ms ones move neither estimate
-      [[10, 10, 11, 1800, 2000, 10, 9, 10, 10, 10], 10, 0],
-      // a slowdown happening now: the newest answers set the location at once
-      [[10, 10, 11, 10, 9, 10, 10, 10, 10, 1800, 2000, 1900], 1850, 0],
-      // a sustained slow link (most of the window) does move them
+      [[1, 3], 2, 1.4826], // window MAD σ (1.4826) above the newest std (1)
+      [[2, 4, 4, 4, 5, 5, 7, 9], 6, Math.sqrt(2.75)], // newest [5, 5, 7, 9] are above the window's median 4.5
+      // a load spike that is over: multi-second answers earlier in the window move neither estimate
+      [[1800, 2000, 10, 10, 11, 10, 9, 10, 10, 10], 10, Math.sqrt(0.1875)],
+      // a slowdown happening now: one slow answer widens the spread at once
+      [[10, 10, 11, 10, 9, 10, 10, 10, 10, 1800], 10, Math.sqrt(600768.75)],
+      // a sustained slow link (most of the window) moves the location
       [[10, 700, 690, 720, 680, 700, 710], 705, 10 * 1.4826]
     ]
     for (const [xs, typical, spread] of cases) {
-      const s = T.summarise(xs)
+      const s = T.summarise(xs, 4)
       assert.equal(s.samples, xs.length)
-      assert.ok(Math.abs(s.typicalMs - typical) < 1e-9, `median of ${xs}: ${s.typicalMs}`)
+      assert.ok(Math.abs(s.typicalMs - typical) < 1e-9, `location of ${xs}: ${s.typicalMs}`)
       assert.ok(Math.abs(s.spreadMs - spread) < 1e-9, `spread of ${xs}: ${s.spreadMs}`)
     }
   })

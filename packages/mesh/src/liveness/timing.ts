@@ -3,15 +3,16 @@
 import type { LivenessTuning } from '../defaults.ts'
 
 /**
- * Location and scale of a bounded window of RTT (or heartbeat-gap) samples,
- * estimated robustly: the median and the scaled median absolute deviation
- * (1.4826 × MAD, which equals σ for normally distributed samples). A burst of
- * multi-second answers that is over is a minority of the window and moves
- * neither, so a peer that freezes right after a load spike is still suspected
- * on its usual timeout. A slowdown that is happening now must be honoured at
- * once, though (a saturated peer is busy, not dead): the location is at least
- * the median of the `recent` newest samples, so it rises with the first few
- * slow answers and falls back as soon as answers are fast again.
+ * Location and scale of a bounded window of RTT (or heartbeat-gap) samples.
+ * The window is summarised robustly (median, and 1.4826 × MAD, which equals σ
+ * for normally distributed samples), so a burst of multi-second answers that
+ * is over is a minority of the window and moves neither: a peer that freezes
+ * right after a load spike is still suspected on its usual timeout. A
+ * slowdown happening now must be honoured at once, though (a saturated peer
+ * is busy, not dead), so the `recent` newest samples count in full: the
+ * location is at least their median and the scale at least their standard
+ * deviation. One slow answer widens the timeout immediately; `recent` fast
+ * answers in a row restore it.
  */
 export interface RttSummary { typicalMs: number, spreadMs: number, samples: number }
 
@@ -22,15 +23,27 @@ const median = (sorted: readonly number[]): number => {
   return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 const ascending = (a: number, b: number): number => a - b
+const std = (xs: readonly number[]): number => {
+  if (xs.length === 0) return 0
+  let sum = 0
+  for (const x of xs) sum += x
+  const mean = sum / xs.length
+  let sq = 0
+  for (const x of xs) sq += (x - mean) * (x - mean)
+  return Math.sqrt(sq / xs.length)
+}
 
-export function summarise (samplesMs: readonly number[], recent = 4): RttSummary {
+export function summarise (samplesMs: readonly number[], recent = 8): RttSummary {
   const n = samplesMs.length
   if (n === 0) return { typicalMs: 0, spreadMs: 0, samples: 0 }
   const windowMedian = median([...samplesMs].sort(ascending))
-  const recentMedian = recent > 0 ? median(samplesMs.slice(-recent).sort(ascending)) : 0
-  const typical = Math.max(windowMedian, recentMedian)
-  const mad = median(samplesMs.map((s) => Math.abs(s - windowMedian)).sort(ascending))
-  return { typicalMs: typical, spreadMs: 1.4826 * mad, samples: n }
+  const windowSpread = 1.4826 * median(samplesMs.map((s) => Math.abs(s - windowMedian)).sort(ascending))
+  const newest = recent > 0 ? samplesMs.slice(-recent) : []
+  return {
+    typicalMs: Math.max(windowMedian, median([...newest].sort(ascending))),
+    spreadMs: Math.max(windowSpread, std(newest)),
+    samples: n
+  }
 }
 
 /**
