@@ -159,6 +159,8 @@ export interface ReplicatedDoc {
   isAlive: (peer: string) => boolean
   /** The mesh believes `peer` dead (or has never seen it); a suspect peer is not dead yet. */
   isDead: (peer: string) => boolean
+  /** Physical ms of the last sign that a cut healed (a peer we had seen gone is alive again, or a heal probe was answered). */
+  lastHealSignMs: () => number
   /** Subscribes to changes (local or remote); returns an unsubscribe function. */
   onChange: (fn: (origin: 'local' | 'remote') => void) => () => void
   onLiveness: (fn: (e: LivenessEvent) => void) => () => void
@@ -202,6 +204,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   /** Physical ms of the last direct sign that a peer is reachable (alive event, a request it sent us). */
   const contactMs = new Map<string, number>()
   let pullsRunning = 0
+  let healSignMs = -Infinity
   /** Physical ms of the last liveness event saying a peer was not alive. */
   const goneAtMs = new Map<string, number>()
   const cutOffRecently = (peer: string): boolean => !alive().has(peer) || now() - (goneAtMs.get(peer) ?? -Infinity) < o.relayWindowMs
@@ -413,7 +416,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const prober = createHealProber(o.healProbe, async (peer) => {
     stats.healProbes++
     const ok = await pullFrom(peer, o.healProbe.timeoutMs, 'probe')
-    if (ok) stats.healProbesAnswered++
+    if (ok) { stats.healProbesAnswered++; healSignMs = now() }
     return ok
   }, random, now)
 
@@ -504,6 +507,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         }
         if (e.state !== 'alive' || !started) return
         touch(e.peer)
+        if (goneAtMs.has(e.peer)) healSignMs = now()
         prober.forget(e.peer)
         healBatch.push(e.peer)
         if (healTimer == null) {
@@ -555,6 +559,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     flush,
     alivePeers,
     isAlive: (peer) => peer === mesh.peerId || alive().has(peer),
+    lastHealSignMs: () => healSignMs,
     isDead: (peer) => {
       if (peer === mesh.peerId || alive().has(peer)) return false
       suspectCache ??= new Set(mesh.peers().filter((p) => p.state === 'suspect').map((p) => p.peer))

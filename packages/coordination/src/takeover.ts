@@ -181,7 +181,14 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       // The owner we replace may only look dead from here (a heal our liveness has not caught
       // up with yet): ask it. If it answers, its copy stands and we give the claim back.
       const prev = topOf(assignmentsByName().get(spec.name))
-      if (prev != null && prev.owner !== me && o.verifyOwnerTimeoutMs > 0 && await rdoc.pullFrom(prev.owner, o.verifyOwnerTimeoutMs, 'verify-owner')) {
+      const askOwner = async (): Promise<boolean> => {
+        if (prev == null || prev.owner === me || o.verifyOwnerTimeoutMs <= 0) return false
+        const t0 = now()
+        if (await rdoc.pullFrom(prev.owner, o.verifyOwnerTimeoutMs, 'verify-owner')) return true
+        // A cut healed while we asked (our request may have been sent into it): ask once more.
+        return rdoc.lastHealSignMs() >= t0 && await rdoc.pullFrom(prev.owner, o.verifyOwnerTimeoutMs, 'verify-owner')
+      }
+      if (prev != null && await askOwner()) {
         stats.ownerAnswered++
         holdUntilMs.set(spec.name, now() + o.ownerAnsweredHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
