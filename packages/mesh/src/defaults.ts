@@ -62,16 +62,10 @@ export const LIVENESS_DEFAULTS = {
   /** Phi-accrual threshold: a ping is late when phi(elapsed) exceeds this (8 ≈ 1e-8 chance that a
    * healthy peer is this slow given its RTT history; Akka's default). */
   phiThreshold: 8,
-  /** Spread floor of the RTT model (robust σ estimate) so a very steady link is not judged on ~0 variance. */
+  /** Standard deviation floor for the RTT model so a very steady link is not judged on ~0 variance. */
   minRttStdMs: 25,
-  /** RTT samples kept per peer (bounded memory). The model is the window's median and MAD, so a
-   * sustained change (a slower link) is learnt after half a window: 32 samples is ~8 s at the
-   * 20-node ping interval, while a short burst of slow answers is ignored. */
-  rttWindow: 32,
-  /** The newest samples count in full: the model's location is at least their median and its
-   * spread at least their standard deviation, so one slow answer (a peer getting saturated) widens
-   * the timeout at once, and this many fast answers in a row (~4 s at the 20-node interval) restore it. */
-  rttRecentSamples: 8,
+  /** RTT samples kept per peer for the distribution (bounded memory). */
+  rttWindow: 64,
   /** Samples needed before the adaptive timeout replaces maxPingTimeoutMs. */
   minRttSamples: 5,
   /** A suspect is declared dead only after this long without any answer (SWIM's suspicion step):

@@ -65,20 +65,6 @@ describe('mesh failure detector (injected clock)', () => {
     assert.deepEqual(r.closed, ['p'])
   })
 
-  it('a freeze right after a load spike is detected on the usual timeout (slow answers in the history do not stretch it)', () => {
-    const r = rig()
-    r.det.connected('p')
-    r.run(4000) // steady loopback answers
-    r.run(3000, (p) => r.now() - p.at >= 800) // a saturated host: answers 800 ms late for a while (suspected, refuted)
-    r.run(6000) // the spike is over
-    const frozenAt = r.now()
-    r.pings.length = 0
-    r.run(3000, () => false)
-    const dead = r.events.find((e) => e.peer === 'p' && e.state === 'dead' && e.atMs >= frozenAt)
-    assert.ok(dead != null, states(r.events).join(','))
-    assert.ok(dead.atMs - frozenAt <= 1500, `dead ${dead.atMs - frozenAt} ms after the freeze`)
-  })
-
   it('the pinged side of a pair: heartbeat gaps learnt, a frozen pinger is suspected then dead', () => {
     const r = rig()
     r.det.connected('q') // 'a' < 'q' but the pair hash makes q the pinger: we only hear it

@@ -135,7 +135,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
   const sample = (e: PeerEntry, ms: number): void => {
     e.samples.push(Math.max(0, ms))
     if (e.samples.length > t.rttWindow) e.samples.shift()
-    e.summary = summarise(e.samples, t.rttRecentSamples)
+    e.summary = summarise(e.samples)
   }
 
   const timeoutOf = (e: PeerEntry, lh: number): number => {
@@ -299,7 +299,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         peer,
         state: e.state,
         sinceMs: e.sinceMs,
-        ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.typicalMs * 100) / 100 } : {})
+        ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.meanMs * 100) / 100 } : {})
       }))
     },
     state: (peer) => entries.get(peer)?.state,

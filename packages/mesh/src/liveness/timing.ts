@@ -2,48 +2,18 @@
 // here is tested from a table of cases (test/liveness-timing.test.ts).
 import type { LivenessTuning } from '../defaults.ts'
 
-/**
- * Location and scale of a bounded window of RTT (or heartbeat-gap) samples.
- * The window is summarised robustly (median, and 1.4826 × MAD, which equals σ
- * for normally distributed samples), so a burst of multi-second answers that
- * is over is a minority of the window and moves neither: a peer that freezes
- * right after a load spike is still suspected on its usual timeout. A
- * slowdown happening now must be honoured at once, though (a saturated peer
- * is busy, not dead), so the `recent` newest samples count in full: the
- * location is at least their median and the scale at least their standard
- * deviation. One slow answer widens the timeout immediately; `recent` fast
- * answers in a row restore it.
- */
-export interface RttSummary { typicalMs: number, spreadMs: number, samples: number }
+/** Mean and standard deviation of a bounded window of RTT samples. */
+export interface RttSummary { meanMs: number, stdMs: number, samples: number }
 
-const median = (sorted: readonly number[]): number => {
-  const n = sorted.length
-  if (n === 0) return 0
-  const mid = n >> 1
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
-const ascending = (a: number, b: number): number => a - b
-const std = (xs: readonly number[]): number => {
-  if (xs.length === 0) return 0
-  let sum = 0
-  for (const x of xs) sum += x
-  const mean = sum / xs.length
-  let sq = 0
-  for (const x of xs) sq += (x - mean) * (x - mean)
-  return Math.sqrt(sq / xs.length)
-}
-
-export function summarise (samplesMs: readonly number[], recent = 8): RttSummary {
+export function summarise (samplesMs: readonly number[]): RttSummary {
   const n = samplesMs.length
-  if (n === 0) return { typicalMs: 0, spreadMs: 0, samples: 0 }
-  const windowMedian = median([...samplesMs].sort(ascending))
-  const windowSpread = 1.4826 * median(samplesMs.map((s) => Math.abs(s - windowMedian)).sort(ascending))
-  const newest = recent > 0 ? samplesMs.slice(-recent) : []
-  return {
-    typicalMs: Math.max(windowMedian, median([...newest].sort(ascending))),
-    spreadMs: Math.max(windowSpread, std(newest)),
-    samples: n
-  }
+  if (n === 0) return { meanMs: 0, stdMs: 0, samples: 0 }
+  let sum = 0
+  for (const s of samplesMs) sum += s
+  const mean = sum / n
+  let sq = 0
+  for (const s of samplesMs) sq += (s - mean) * (s - mean)
+  return { meanMs: mean, stdMs: Math.sqrt(sq / n), samples: n }
 }
 
 /**
@@ -89,7 +59,7 @@ export function pingTimeoutMs (rtt: RttSummary, localHealth: number, t: Pick<Liv
 'minPingTimeoutMs' | 'maxPingTimeoutMs' | 'phiThreshold' | 'minRttStdMs' | 'minRttSamples' | 'maxLocalHealth' | 'localHealthFactor'>): number {
   const base = rtt.samples < t.minRttSamples
     ? t.maxPingTimeoutMs
-    : Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, elapsedForPhi(t.phiThreshold, rtt.typicalMs, Math.max(rtt.spreadMs, t.minRttStdMs))))
+    : Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, elapsedForPhi(t.phiThreshold, rtt.meanMs, Math.max(rtt.stdMs, t.minRttStdMs))))
   return Math.round(base * healthMultiplier(localHealth, t))
 }
 
@@ -134,8 +104,8 @@ export function heartbeatTimeoutMs (arrivals: RttSummary, assumedIntervalMs: num
 'minPingTimeoutMs' | 'maxPingTimeoutMs' | 'phiThreshold' | 'minRttStdMs' | 'minRttSamples' | 'maxLocalHealth' | 'localHealthFactor'>): number {
   const mult = healthMultiplier(localHealth, t)
   if (arrivals.samples < t.minRttSamples) return Math.round(assumedIntervalMs + t.maxPingTimeoutMs * mult)
-  const slack = elapsedForPhi(t.phiThreshold, arrivals.typicalMs, Math.max(arrivals.spreadMs, t.minRttStdMs)) - arrivals.typicalMs
-  return Math.round(arrivals.typicalMs + Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, slack)) * mult)
+  const slack = elapsedForPhi(t.phiThreshold, arrivals.meanMs, Math.max(arrivals.stdMs, t.minRttStdMs)) - arrivals.meanMs
+  return Math.round(arrivals.meanMs + Math.min(t.maxPingTimeoutMs, Math.max(t.minPingTimeoutMs, slack)) * mult)
 }
 
 /** Per-peer ping interval that keeps a node's total ping rate within maxPingsPerSecond. */
