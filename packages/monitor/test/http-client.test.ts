@@ -2,18 +2,8 @@ import { strict as assert } from 'node:assert'
 import {
   createResponseParser, parseResponseHead, findHeadEnd, bodyFraming, buildRequest, HTTP_ERR, type ParseStep
 } from '../src/index.ts'
+import { seeded } from './seeded.ts'
 
-/** Seeded PRNG (mulberry32); the seed is printed so a failure can be replayed with HTTP_CLIENT_SEED. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Case {
   name: string

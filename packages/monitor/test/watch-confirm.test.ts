@@ -3,17 +3,8 @@
 // time, seeded series (seed printed).
 import assert from 'node:assert/strict'
 import { createAnomalyWatch, type AnomalyReport } from '../src/index.ts'
+import { seeded } from './seeded.ts'
 
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('anomaly watch: detector confirmation', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 100_000)
