@@ -21,6 +21,7 @@ const lowRatePerS = lowRateArg > 0 ? Number(process.argv[lowRateArg + 1]) : 20
 const rateArg = process.argv.indexOf('--rate')
 const ratePerS = rateArg > 0 ? Number(process.argv[rateArg + 1]) : 100
 const deliverySeconds = quick ? 5 : 10
+const idleSeconds = quick ? 3 : 5
 const loadSeconds = quick ? 6 : 10
 const dArg = process.argv.indexOf('--gossip-d')
 const gossipD = dArg > 0 ? Number(process.argv[dArg + 1]) : undefined
@@ -146,6 +147,10 @@ async function main (): Promise<void> {
   latencies.length = 0
   receivedTotal = 0
 
+  // Phase 0: idle (liveness, gossipsub heartbeats, DHT upkeep): what the mesh costs with nothing to say.
+  await sleep(idleSeconds * 1000)
+  const idleCpuCores = (await collect()).reduce((a, m) => a + m.cpuCores, 0)
+
   // Phase 1: delivery.
   const publishers = children.flatMap((c) => c.peerIds.map((_, index) => ({ child: c, index })))
   const cpuStart = await collect()
@@ -169,7 +174,7 @@ async function main (): Promise<void> {
   receivedTotal = 0
 
   if (process.argv.includes('--delivery-only')) {
-    console.log(JSON.stringify({ nodes: totalNodes, ratePerS, gossipD, cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores }))
+    console.log(JSON.stringify({ nodes: totalNodes, ratePerS, gossipD, idleCpuCores: r1(idleCpuCores * 100) / 100, cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores }))
     for (const c of children) await c.call({ cmd: 'stop' }).catch(() => {})
     return
   }
@@ -264,6 +269,7 @@ async function main (): Promise<void> {
     processes: children.length,
     quick,
     meshFormMs,
+    idleCpuCores: Math.round(idleCpuCores * 100) / 100,
     deliveryP50Ms: r1(pct(deliveryLat, 0.5)),
     deliveryP99Ms: r1(pct(deliveryLat, 0.99)),
     deliveryRatio: Math.round(deliveryRatio * 10000) / 10000,
@@ -292,6 +298,7 @@ async function main (): Promise<void> {
   console.log('')
   console.log(`mesh benchmark: ${totalNodes} nodes in ${children.length} processes${quick ? ' (quick)' : ''}`)
   const rows: Array<[string, string, string]> = [
+    ['CPU of all nodes while idle', `${summary.idleCpuCores} cores`, ''],
     ['delivery p50 / p99', `${summary.deliveryP50Ms} / ${summary.deliveryP99Ms} ms`, 'p99 ≤ 50 ms'],
     ['delivery ratio', String(summary.deliveryRatio), '1'],
     ['CPU of all nodes while publishing', `${summary.deliveryCpuCores} cores (${summary.cpuMsPerMessage} ms per message)`, ''],

@@ -3,6 +3,7 @@
 // bootstrap, optional mDNS, peer exchange, the failure detector, typed
 // envelopes and request/response streams.
 import './polyfill.ts'
+import './frame-decoder-patch.ts'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
