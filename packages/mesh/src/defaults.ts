@@ -66,6 +66,11 @@ export const LIVENESS_DEFAULTS = {
   minRttStdMs: 25,
   /** RTT samples kept per peer for the distribution (bounded memory). */
   rttWindow: 64,
+  /** Samples older than this leave the distribution when a new one arrives: a burst of slow answers
+   * (a peer saturated for a while) widens its timeout for at most this long after the burst ends,
+   * instead of for the next 64 pings (~30 s at a 20-node fleet's 500 ms pair interval). Peers still
+   * slow keep producing slow samples, so a busy peer's timeout stays wide while it is busy. */
+  rttMaxAgeMs: 10_000,
   /** Samples needed before the adaptive timeout replaces maxPingTimeoutMs. */
   minRttSamples: 5,
   /** A suspect is declared dead only after this long without any answer (SWIM's suspicion step):

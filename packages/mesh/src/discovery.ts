@@ -1,6 +1,7 @@
 // Peer exchange (memberlist's push-pull, reduced to addresses): on every new
 // connection, and periodically while below targetPeers, ask a peer for the
-// peers it is connected to and dial the ones we do not know. Peers announced
+// peers it is connected to and dial the ones we do not know (peers the failure
+// detector tracks are its to reconnect). Peers announced
 // by kad-dht, mDNS or bootstrap go through the same bounded dial queue.
 import { z } from 'zod'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -24,6 +25,9 @@ export interface DiscoveryOptions {
   /** Multiaddrs re-dialled (with backoff) while we have no connection at all. */
   bootstrap: string[]
   counters: RequestCounters
+  /** Peers the failure detector already tracks: it reconnects those itself (one side of each
+   * pair, with backoff), so discovery dials only peers new to us. Default: none known. */
+  known?: (peer: string) => boolean
   log: (msg: string, fields?: Record<string, unknown>) => void
 }
 
@@ -51,6 +55,11 @@ export function createDiscovery (o: DiscoveryOptions): Discovery {
     const id = info.id.toString()
     if (!running || id === node.peerId.toString() || dialing.has(id)) return
     if (node.getConnections(info.id).length > 0) return
+    if (o.known?.(id) === true) {
+      // Not ours to dial, but a restarted peer may listen elsewhere now: the reconnects use these.
+      if (info.multiaddrs.length > 0) void node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs }).catch(() => {})
+      return
+    }
     if (connectedCount() >= o.targetPeers || inFlight >= o.maxParallelDials) return
     dialing.add(id)
     inFlight++
@@ -85,7 +94,7 @@ export function createDiscovery (o: DiscoveryOptions): Discovery {
         try {
           const id = peerIdFromString(p.id)
           if (id.equals(node.peerId) || node.getConnections(id).length > 0) continue
-          fresh++
+          if (o.known?.(p.id) !== true) fresh++
           consider({ id, multiaddrs: p.addrs.map((a) => multiaddr(a)) })
         } catch { /* a bad entry is skipped */ }
       }

@@ -152,6 +152,10 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     connectionManager: {
       maxConnections: net.maxConnections,
       dialTimeout: net.dialTimeoutMs,
+      // One TCP attempt may not outlive a whole dial: libp2p joins every later dial of a peer to the
+      // attempt in flight, so an attempt whose SYN was lost in a network cut (default 6 s) would
+      // hold back every reconnect after the heal.
+      addressDialTimeout: net.dialTimeoutMs,
       inboundUpgradeTimeout: net.inboundUpgradeTimeoutMs,
       inboundConnectionThreshold: net.inboundConnectionThreshold,
       maxIncomingPendingConnections: net.maxIncomingPendingConnections
@@ -216,8 +220,11 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   }
 
   const onConnect = (evt: CustomEvent<PeerId>): void => {
+    // Peer exchange with peers new to us only: a reconnection (after a heal, ~half the fleet at
+    // once) would only list peers the detector already reconnects, at the worst moment for CPU.
+    const known = detector?.state(evt.detail.toString()) != null
     detector?.connected(evt.detail.toString())
-    discovery?.exchange(evt.detail)
+    if (!known) discovery?.exchange(evt.detail)
   }
   const onDisconnect = (evt: CustomEvent<PeerId>): void => {
     probe?.drop(evt.detail.toString())
@@ -276,6 +283,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
         requestTimeoutMs: REQUEST_DEFAULTS.timeoutMs,
         bootstrap: options.bootstrap ?? [],
         counters: requestCounters,
+        known: (peer) => detector?.state(peer) != null,
         log: logFn
       })
       libp2p.addEventListener('peer:connect', onConnect)

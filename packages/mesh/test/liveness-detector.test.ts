@@ -8,6 +8,7 @@ function rig (opts: { confirm?: 'connected' | 'refused' | 'timeout', reconnect?:
   const pings: Array<{ peer: string, seq: number, at: number }> = []
   const closed: string[] = []
   let reconnects = 0
+  const redials: Array<{ peer: string, at: number }> = []
   const det = createFailureDetector({
     selfId: 'a', tuning: { ...LIVENESS_DEFAULTS, maxPingsPerSecond: 0 },
     now: () => clock,
@@ -17,7 +18,7 @@ function rig (opts: { confirm?: 'connected' | 'refused' | 'timeout', reconnect?:
       sendPing: (peer, seq) => { pings.push({ peer, seq, at: clock }) },
       closePeer: (peer) => { closed.push(peer) },
       confirm: async () => opts.confirm ?? 'refused',
-      reconnect: async () => { reconnects++; return opts.reconnect?.() ?? false }
+      reconnect: async (peer) => { reconnects++; redials.push({ peer, at: clock }); return opts.reconnect?.() ?? false }
     }
   })
   /** Peers on the pinged side of the pair ('q', 's', …) that currently send us a ping every 250 ms. */
@@ -35,7 +36,7 @@ function rig (opts: { confirm?: 'connected' | 'refused' | 'timeout', reconnect?:
       det.tick(clock)
     }
   }
-  return { det, events, pings, closed, run, beating, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects }
+  return { det, events, pings, closed, run, beating, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects, redials }
 }
 
 const states = (events: LivenessEvent[], peer = 'p'): string[] => events.filter((e) => e.peer === peer).map((e) => `${e.state}:${e.reason}`)
@@ -131,6 +132,24 @@ describe('mesh failure detector (injected clock)', () => {
     assert.deepEqual(s, ['alive:connection:open'])
   })
 
+  it('a past burst of slow answers stops widening the timeout after rttMaxAgeMs', () => {
+    // Slow (1.5 s) answers for 20 s, then fast ones: within rttMaxAgeMs of fast answers the model
+    // is back to fast, so a freeze right after is suspected at the minimum timeout, not at the 2 s cap.
+    const r = rig()
+    r.det.connected('p')
+    r.run(20_000, (p) => r.now() - p.at >= 1500)
+    r.run(LIVENESS_DEFAULTS.rttMaxAgeMs + 1000)
+    r.pings.length = 0
+    const frozenAt = r.now()
+    r.run(3000, () => false)
+    const suspect = r.events.find((e) => e.state === 'suspect')
+    assert.ok(suspect != null, states(r.events).join(','))
+    const afterMs = suspect.atMs - frozenAt
+    // Next ping within one interval (250 ms), then the 400 ms minimum timeout (+ a 50 ms tick).
+    assert.ok(afterMs <= 250 + LIVENESS_DEFAULTS.minPingTimeoutMs + 100, `suspected after ${afterMs} ms`)
+    assert.ok(!states(r.events).some((s) => s.startsWith('dead')) || r.events.find((e) => e.state === 'dead')!.atMs > suspect.atMs)
+  })
+
   it('our own stall (GC, SIGSTOP of this process) does not make anyone suspect', () => {
     const r = rig()
     r.det.connected('p')
@@ -195,6 +214,23 @@ describe('mesh failure detector (injected clock)', () => {
     r.det.connected('p') // the successful dial raises the connection event
     assert.deepEqual(states(r.events).slice(-1), ['alive:connection:open'])
     assert.equal(r.det.stats().reconnectsPending, 0)
+  })
+
+
+  it('only the pinging side of a pair redials at once; the other waits the capped delay for the inbound connection', async () => {
+    const r = rig({ confirm: 'refused' })
+    r.det.connected('p') // 'a' pings 'p'
+    r.det.connected('q') // 'q' pings 'a'
+    const deadAt = r.now()
+    r.det.disconnected('p')
+    r.det.disconnected('q')
+    await new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 60; i++) { r.run(50); await new Promise((resolve) => setImmediate(resolve)) } // 3 s
+    const first = (peer: string): number => (r.redials.find((d) => d.peer === peer)?.at ?? Infinity) - deadAt
+    // p: the base delay (250 ms ± 20 % jitter); q: only after reconnectMaxDelayMs (± jitter), as a fallback.
+    assert.ok(first('p') <= LIVENESS_DEFAULTS.reconnectBaseMs * 1.2 + 50, `p first redial at ${first('p')} ms`)
+    assert.ok(first('q') >= LIVENESS_DEFAULTS.reconnectMaxDelayMs * 0.8, `q first redial at ${first('q')} ms`)
+    assert.ok(first('q') <= LIVENESS_DEFAULTS.reconnectMaxDelayMs * 1.2 + 50, `q first redial at ${first('q')} ms`)
   })
 
   it('forgets a peer dead for longer than forgetAfterMs', async () => {

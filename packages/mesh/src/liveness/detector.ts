@@ -60,6 +60,8 @@ interface PeerEntry {
   pinger: boolean
   /** Pinger side: RTT samples. Pinged side: gaps between heard pings. */
   samples: number[]
+  /** When each sample was taken (same order), for rttMaxAgeMs. */
+  sampleAtMs: number[]
   summary: RttSummary
   outstanding: Map<number, number>
   seq: number
@@ -125,7 +127,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     if (e == null) {
       e = {
         state: 'dead', sinceMs: o.now(), connected: false, confirming: false, pinger: isPinger(o.selfId, peer),
-        samples: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, remoteHealth: 0, suspectSinceMs: 0, timeoutHealth: 0, timeoutMs: 0
+        samples: [], sampleAtMs: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, remoteHealth: 0, suspectSinceMs: 0, timeoutHealth: 0, timeoutMs: 0
       }
       entries.set(peer, e)
     }
@@ -133,8 +135,15 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
   }
 
   const sample = (e: PeerEntry, ms: number): void => {
+    const now = o.now()
     e.samples.push(Math.max(0, ms))
-    if (e.samples.length > t.rttWindow) e.samples.shift()
+    e.sampleAtMs.push(now)
+    // Oldest out first: beyond the window, or older than rttMaxAgeMs (but keep minRttSamples so a
+    // peer heard from rarely keeps its model).
+    while (e.samples.length > t.rttWindow || (e.samples.length > t.minRttSamples && now - e.sampleAtMs[0]! > t.rttMaxAgeMs)) {
+      e.samples.shift()
+      e.sampleAtMs.shift()
+    }
     e.summary = summarise(e.samples)
   }
 
@@ -157,7 +166,11 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     e.outstanding.clear()
     transition(peer, e, 'dead', reason)
     o.transport.closePeer(peer)
-    reconnector.schedule(peer, o.now())
+    // One side of each pair redials (the pinger): after a network cut heals, every pair
+    // reconnecting from both ends doubled the handshakes of an already CPU-bound storm (and could
+    // leave two connections per pair). The other side waits for the inbound connection and only
+    // dials itself after the capped delay.
+    reconnector.schedule(peer, o.now(), !e.pinger)
   }
 
   const tick = (expectedMs?: number): void => {
@@ -267,7 +280,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
           if (result === 'refused') declareDead(peer, e, 'connection:lost')
           else {
             e.suspectSinceMs = o.now() // a full suspicion window while reconnects run
-            reconnector.schedule(peer, o.now())
+            reconnector.schedule(peer, o.now(), !e.pinger)
           }
         }
       })

@@ -6,8 +6,10 @@ import { reconnectDelayMs } from './timing.ts'
 interface Entry { attempt: number, dueMs: number, deadSinceMs: number, inFlight: boolean }
 
 export interface Reconnector {
-  /** Start retrying `peer` (declared dead at `nowMs`). */
-  schedule: (peer: string, nowMs: number) => void
+  /** Start retrying `peer` (declared dead at `nowMs`). `wait` (the side of the pair that lets the
+   * other redial) puts the first attempt at the capped delay, as a fallback in case the other side
+   * does not come back on its own. */
+  schedule: (peer: string, nowMs: number, wait?: boolean) => void
   /** The peer is connected again: stop retrying. */
   cancel: (peer: string) => void
   /** Run due attempts; returns peers given up this tick. */
@@ -25,9 +27,10 @@ export function createReconnector (
   const entries = new Map<string, Entry>()
   let inFlight = 0
   return {
-    schedule (peer, nowMs) {
+    schedule (peer, nowMs, wait = false) {
       if (entries.has(peer)) return
-      entries.set(peer, { attempt: 0, dueMs: nowMs + reconnectDelayMs(0, random(), t), deadSinceMs: nowMs, inFlight: false })
+      const attempt = wait ? 30 : 0 // 2^30 × base is far past the cap: the capped delay
+      entries.set(peer, { attempt, dueMs: nowMs + reconnectDelayMs(attempt, random(), t), deadSinceMs: nowMs, inFlight: false })
     },
     cancel (peer) { entries.delete(peer) },
     tick (nowMs) {
