@@ -79,7 +79,8 @@ try {
         const t = e.t as number
         if (t < healAt - 200 || t > healAt + 4000) continue
         const peer = e.peer != null ? `${String(idx.get(e.peer as string))}${sideOf(idx.get(e.peer as string) ?? -1)}` : ''
-        if (e.ev === 'sync' && (e.kind === 'pull' || (e.bytes as number) > 2)) all.push({ t, line: `${a.i}${sideOf(a.i)} ${String(e.kind)} ${peer} why=${String(e.why)} ok=${String(e.ok)} bytes=${String(e.bytes)} ms=${String(e.ms)}${e.news === true ? ' NEWS' : ''}${e.pendingMissing != null ? ` pending=${JSON.stringify(e.pendingMissing)}` : ''}${e.pendingDsBytes != null ? ` pendingDs=${String(e.pendingDsBytes)}` : ''}${e.error != null ? ` err=${String(e.error)}` : ''}` })
+        if (e.ev === 'sync' && String(e.kind).startsWith('relay')) all.push({ t, line: `${a.i}${sideOf(a.i)} ${String(e.kind)} ${peer} ok=${String(e.ok)} bytes=${String(e.bytes)}` })
+        else if (e.ev === 'sync' && (e.kind === 'pull' || (e.bytes as number) > 2)) all.push({ t, line: `${a.i}${sideOf(a.i)} ${String(e.kind)} ${peer} why=${String(e.why)} ok=${String(e.ok)} bytes=${String(e.bytes)} ms=${String(e.ms)}${e.news === true ? ' NEWS' : ''}${e.pendingMissing != null ? ` pending=${JSON.stringify(e.pendingMissing)}` : ''}${e.pendingDsBytes != null ? ` pendingDs=${String(e.pendingDsBytes)}` : ''}${e.error != null ? ` err=${String(e.error)}` : ''}` })
         else if (e.ev === 'liveness') all.push({ t, line: `${a.i}${sideOf(a.i)} liveness ${peer} ${String(e.state)} ${String(e.reason)}` })
         else if (e.ev === 'conn') all.push({ t, line: `${a.i}${sideOf(a.i)} conn ${peer} ${e.up === true ? 'up' : 'down'}` })
         else if (e.ev === 'start' || e.ev === 'stop' || e.ev === 'takeover') all.push({ t, line: `${a.i}${sideOf(a.i)} ${e.ev} ${String(e.name)}` })

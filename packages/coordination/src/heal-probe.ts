@@ -19,9 +19,10 @@ export const HEAL_PROBE_DEFAULTS = {
   /** One probe per this period at most (per replica): 4 dials/s while anything is dead... */
   intervalMs: 250,
   /** ...and the whole fleet probes about this many times per second at most: each replica's period
-   * stretches to (peers + 1) / fleetProbesPerSec s (500 ms with 20 agents, 5 s with 200). Across the
-   * side of a cut that still makes some pair reconnect within ~50 ms of a heal; one pair is enough. */
-  fleetProbesPerSec: 40,
+   * stretches to (peers + 1) / fleetProbesPerSec s (1 s with 20 agents, 10 s with 200). Across the
+   * side of a cut that still makes some pair reconnect within ~100 ms of a heal; one pair is enough,
+   * and every extra dial is a handshake in the reconnection storm (40/s merged later on 2 cores). */
+  fleetProbesPerSec: 20,
   /** First retry of a failed peer after this long... */
   baseDelayMs: 250,
   /** ...doubling per failure up to this: a crashed peer costs one refused dial per 2 s per replica. */

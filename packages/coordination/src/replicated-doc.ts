@@ -97,7 +97,8 @@ export type ReplicatedDocOptions = Partial<Omit<typeof REPLICATED_DOC_DEFAULTS, 
 
 /** One catch-up exchange, for tracing (see ReplicatedDocOptions.onSync). */
 export interface SyncTrace {
-  kind: 'pull' | 'serve'
+  /** 'relay-out': we gossiped news we pulled; 'relay-in': a neighbour's relay arrived (peer = relayer). */
+  kind: 'pull' | 'serve' | 'relay-out' | 'relay-in'
   peer: string
   /** Why the pull ran: 'start', 'heal', 'anti-entropy', 'probe', 'gap', 'digest', 'claim', 'push-back', … */
   why?: string
@@ -348,6 +349,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       if (merged != null && merged.byteLength <= o.maxUpdateBytes) {
         stats.relaysSent++
         mesh.publish(topic, 'coord.relay', { r: b64(merged) }).catch(fail)
+        options.onSync?.({ kind: 'relay-out', peer: mesh.peerId, ok: true, bytes: merged.byteLength, ms: 0 })
       } else {
         stats.announces++
         mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(fail)
@@ -475,7 +477,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           let u: Uint8Array
           try { u = unb64(body.r) } catch { reject(from, 'malformed', 'bad base64'); return }
           stats.relaysReceived++
-          applyRemote(from, u, 'relay')
+          const ok = applyRemote(from, u, 'relay')
+          options.onSync?.({ kind: 'relay-in', peer: from, ok, bytes: u.byteLength, ms: 0 })
         } else {
           let sv: Uint8Array
           try { sv = unb64(body.sv) } catch { reject(from, 'malformed', 'bad base64'); return }
