@@ -36,7 +36,14 @@ export const TAKEOVER_DEFAULTS = {
   verifyOwnerTimeoutMs: 1500,
   /** After the owner answered, this replica leaves that workload alone this long: our liveness view is
    * stale and will catch up; retrying every reconcile would only add claims and requests to a heal. */
-  ownerAnsweredHoldMs: 5000
+  ownerAnsweredHoldMs: 5000,
+  /** After a heal sign (a peer we had lost is back), an owner that went silent *before* it (suspicion
+   * timeout, not a refused redial) may be on the far side of the cut that just healed: its copy may
+   * still run. Leave its workloads alone this long after the latest heal sign, so liveness catches up
+   * and the merged registry shows the copy (a reconnection storm can also make the owner check time
+   * out: that was the last source of a duplicate after a heal). An owner whose host refused our
+   * redial (a crash) is replaced at once. */
+  healGraceMs: 4000
 } as const
 
 export interface Assignment {
@@ -58,6 +65,8 @@ export interface TakeoverStats {
   startFailures: number
   /** Takeovers abandoned because the owner we were replacing answered (it only looked dead from here). */
   ownerAnswered: number
+  /** Reconcile passes that left an orphan alone for healGraceMs (its owner may be back from a cut). */
+  heldAfterHeal: number
 }
 
 export interface Takeover {
@@ -103,9 +112,22 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   const busy = new Set<string>()
   /** Workloads whose owner answered although we saw it dead: no takeover attempt until then. */
   const holdUntilMs = new Map<string, number>()
-  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0, ownerAnswered: 0 }
+  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0, ownerAnswered: 0, heldAfterHeal: 0 }
   let stopped = false
   let debounce: unknown
+  /** How and when each peer we saw die died, and when the first heal sign after that came (for
+   * healGraceMs); forgotten when it is alive again. */
+  const deaths = new Map<string, { reason: string, atMs: number, graceFromMs?: number }>()
+  const healGraceHolds = (owner: string | undefined): boolean => {
+    if (owner == null || owner === me || o.healGraceMs <= 0) return false
+    const d = deaths.get(owner)
+    if (d == null || d.reason === 'connection:lost') return false
+    const heal = rdoc.lastHealSignMs()
+    // The window opens at the first heal sign after the death and is not extended by later ones:
+    // peers flapping under load must not keep a dead owner's workload orphaned.
+    if (d.graceFromMs == null && heal >= d.atMs) d.graceFromMs = heal
+    return d.graceFromMs != null && now() - d.graceFromMs < o.healGraceMs
+  }
 
   const valid = (key: string, owner: string | undefined): boolean => owner != null && key.startsWith(`${owner}/`)
   const specs = (): Map<string, DeclaredSpec> => {
@@ -254,6 +276,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       if (plan.get(spec.name) !== me || busy.has(spec.name)) continue
       const hold = holdUntilMs.get(spec.name)
       if (hold != null) { if (now() < hold) continue; holdUntilMs.delete(spec.name) }
+      if (healGraceHolds(formerOwner.get(spec.name))) { stats.heldAfterHeal++; continue }
       void takeOver(spec, formerOwner.get(spec.name))
     }
   }
@@ -262,7 +285,13 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     debounce = timers.setTimeout(() => { debounce = undefined; void reconcile() }, o.debounceMs)
   }
   const unChange = rdoc.onChange(schedule)
-  const unLive = rdoc.onLiveness(schedule)
+  const unLive = rdoc.onLiveness((e) => {
+    if (e.state === 'dead') {
+      if (!deaths.has(e.peer) && deaths.size >= o.maxWorkloads * 4) deaths.clear() // bounded
+      deaths.set(e.peer, { reason: e.reason, atMs: now() })
+    } else if (e.state === 'alive') deaths.delete(e.peer)
+    schedule()
+  })
   const stopTick = every(timers, o.reconcileIntervalMs, () => { void reconcile() })
 
   return {

@@ -149,16 +149,16 @@ describe('coordination: heal probes and catch-up after a partition', function ()
   })
 
   /** Partition with a relocatable workload; each side runs a copy; heal with lagging liveness; count copies after. */
-  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number }> {
+  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number, lagMs = 8000, healGraceMs?: number): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number, held: number }> {
     const sim = createSimulatedNetwork({ seed })
     const running = new Set<string>()
     let maxAfterHeal = 0; let healed = false; let starts = 0
     const nodes = Array.from({ length: 8 }, () => sim.addNode())
-    const meshes = nodes.map((n) => lagging(n.mesh, n, 8000))
+    const meshes = nodes.map((n) => lagging(n.mesh, n, lagMs))
     const coords = nodes.map((n, i) => createCoordinator({
       mesh: meshes[i]!, hlc: n.hlc, now: n.now, timers: n.timers, random: sim.random,
       registry: { cooldownMs: 2000 }, // as bench/meso: the takeover claim no longer shields the survivor after the cut
-      ...(verifyOwnerTimeoutMs != null ? { takeover: { verifyOwnerTimeoutMs } } : {}),
+      takeover: { ...(verifyOwnerTimeoutMs != null ? { verifyOwnerTimeoutMs } : {}), ...(healGraceMs != null ? { healGraceMs } : {}) },
       onStartWorkload: () => { running.add(n.id); if (healed) { starts++; maxAfterHeal = Math.max(maxAfterHeal, running.size) } },
       onStopWorkload: () => { running.delete(n.id) }
     }))
@@ -175,7 +175,7 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     maxAfterHeal = running.size
     sim.heal()
     await sim.runFor(20_000)
-    return { maxAfterHeal, final: running.size, starts, answered: coords.reduce((n, c) => n + c.takeover.stats().ownerAnswered, 0) }
+    return { maxAfterHeal, final: running.size, starts, answered: coords.reduce((n, c) => n + c.takeover.stats().ownerAnswered, 0), held: coords.reduce((n, c) => n + c.takeover.stats().heldAfterHeal, 0) }
   }
 
   it('after a heal, a replica whose liveness still shows the surviving owner dead does not start another copy (it asks the owner first)', async () => {
@@ -184,6 +184,26 @@ describe('coordination: heal probes and catch-up after a partition', function ()
       console.log(`      seed ${seed}: copies at heal 2, starts after the heal ${r.starts}, owners that answered ${r.answered}, final ${r.final}`)
       assert.equal(r.starts, 0, 'no copy started after the heal')
       assert.equal(r.final, 1, 'exactly one copy remains')
+    })
+  })
+
+  it('when the owner check cannot get through (a reconnection storm), the heal grace still holds the takeover until liveness catches up', async () => {
+    await withSeed(seedFromEnv(605), async (seed) => {
+      // Liveness lags 3 s after the heal (as measured on 20 real agents), and the owner is not asked.
+      const r = await duplicateAfterHeal(seed, 0, 3000)
+      console.log(`      seed ${seed}: owner check off, liveness lag 3 s: starts after the heal ${r.starts}, reconcile passes held ${r.held}, final ${r.final}`)
+      assert.ok(r.held > 0, 'the grace held a takeover')
+      assert.equal(r.starts, 0, 'no copy started after the heal')
+      assert.equal(r.final, 1)
+    })
+  })
+
+  it('without the heal grace and the owner check, the same 3 s lag starts a needless extra copy (control)', async () => {
+    await withSeed(seedFromEnv(606), async (seed) => {
+      const r = await duplicateAfterHeal(seed, 0, 3000, 0)
+      console.log(`      seed ${seed}: no grace, no owner check: starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
+      assert.ok(r.starts > 0, 'a stale liveness view started another copy')
+      assert.equal(r.final, 1, 'still converges to one copy eventually')
     })
   })
 
