@@ -17,18 +17,10 @@ import { loadConfig } from '../src/config/load.ts'
 import { createAgent, type Agent } from '../src/daemon.ts'
 import { createMicroLoopWiring, type MicroLoopWiring } from '../src/loops/micro.ts'
 import { freePort, tempDir, testConfigYaml, waitFor } from './helpers.ts'
+import { seededRandom } from '@homeostat/interface'
 
 /** mulberry32: the series are reproducible from the printed seed. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seeded = seededRandom
 
 /** `n` 1 Hz samples of a noisy level (mean ± 5 % uniform noise), ending just before `endMs`. */
 function normalSeries (random: () => number, o: { metric: string, component: string, mean: number, n: number, endMs: number }): Sample[] {

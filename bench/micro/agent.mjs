@@ -12,6 +12,7 @@ import { createHlc } from '@homeostat/hlc'
 import { createSupervisor, createProbeRunner, createMetricsCollector, createAnomalyWatch } from '@homeostat/monitor'
 import { createMicroLoop, createResourceWatch } from '../../agent/dist/micro/index.js'
 import { createSystemMetricsReader } from './system-metrics.mjs'
+import { seededRandom } from '@homeostat/interface'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const FIXTURES = join(here, '..', '..', 'test', 'fixtures')
@@ -35,16 +36,7 @@ async function freePort () {
   })
 }
 
-function seeded (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seeded = seededRandom
 
 /** Our probe timing: 4 Hz HTTP probes, 250 ms timeout, 2 failures (a hang is confirmed in ~0.5–0.8 s). */
 const OUR_PROBE = { periodMs: 250, timeoutMs: 250, failureThreshold: 2, initialDelayMs: 0 }

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Incident } from '@homeostat/interface'
+import { seededRandom } from '@homeostat/interface'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
@@ -22,16 +23,7 @@ const seed = seedArg >= 0 ? Number(argv[seedArg + 1]) : Date.now() % 100_000
 const TRIALS = quick ? { crash: 3, hang: 3, leak: 3, baseline: 1, watchS: 10 } : { crash: 9, hang: 9, leak: 6, baseline: 3, watchS: 30 }
 const WARMUP_S = 3
 
-function seeded (s: number): () => number {
-  let a = s >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seeded = seededRandom
 const random = seeded(seed)
 
 interface Line { type: string, [k: string]: unknown }

@@ -19,6 +19,7 @@ import { percentile } from '../state/report.ts'
 import { table, ms } from '../cli/format.ts'
 import type { Io } from '../cli.ts'
 import type { PeerView } from '../state/providers.ts'
+import { seededRandom } from '@homeostat/interface'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 /** agent/demo (workloads), from src/demo and dist/demo alike. */
@@ -71,18 +72,6 @@ interface FaultResult {
   incidentId?: string
   healed: boolean
   note?: string
-}
-
-/** mulberry32: a small seeded PRNG so a seed replays the same schedule. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /**

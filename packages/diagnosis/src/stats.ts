@@ -229,17 +229,8 @@ export function clamp01 (x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x
 }
 
-/** mulberry32: a tiny seeded PRNG for reproducible tests and synthetic data. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32, shared with every package (@homeostat/interface): reproducible tests and synthetic data. */
+export { seededRandom } from '@homeostat/interface'
 
 /** Standard normal deviate from a uniform source (Box–Muller). */
 export function gaussian (rand: () => number): number {

@@ -1,17 +1,11 @@
 // A small seeded PRNG (mulberry32): training, splits and simulations are
 // reproducible from a seed on every replica.
-export type Random = () => number
+import { seededRandom, type Random } from '@homeostat/interface'
 
-export function createRandom (seed: number): Random {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type { Random }
+
+/** The shared mulberry32 generator under the name this package has always exported. */
+export const createRandom: (seed: number) => Random = seededRandom
 
 /** Fisher–Yates shuffle in place with an injected random. */
 export function shuffle<T> (items: T[], random: Random): T[] {

@@ -13,3 +13,4 @@ export {
 export * from './records.ts'
 export * from './policy.ts'
 export * from './planner.ts'
+export * from './random.ts'

@@ -4,18 +4,10 @@ import { strict as assert } from 'node:assert'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
+import { seededRandom } from '@homeostat/interface'
 import { originalDecode } from '../src/frame-decoder-patch.ts'
 
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const rng = seededRandom
 
 interface Prefix { name: string, encode: (n: number) => Uint8Array, decode: (b: Uint8ArrayList) => number, length: (n: number) => number }
 const uint16: Prefix = {

@@ -4,18 +4,10 @@ import {
   createDetector, DETECTOR_DEFAULTS, DetectorConfigError, validateDetectorOptions,
   normalTail, logLikelihood, squash, TimeOfDayProfile, perSampleAlpha, RollingRobust, AlertSuppressor
 } from '../src/detect/index.ts'
+import { seeded } from './seeded.ts'
 
-/** Small seeded PRNG (mulberry32) so randomised tests are reproducible. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Small seeded PRNG (mulberry32, shared) so randomised tests are reproducible. */
+const rng = seeded
 
 const STEP_MS = 60_000
 function run (values: number[], init = {}): number[] {

@@ -26,14 +26,5 @@ export function makeLog (): { record: (id: string, s: StepInput) => IncidentStep
   }
 }
 
-/** Seeded PRNG (mulberry32). */
-export function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded PRNG (mulberry32, shared). */
+export { seededRandom as seeded } from '@homeostat/interface'

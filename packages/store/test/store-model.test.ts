@@ -5,12 +5,10 @@ import { strict as assert } from 'node:assert'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { seededRandom } from '@homeostat/interface'
 import { openStore, type Store } from '../src/index.ts'
 
-function rng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296 }
-}
+const rng = seededRandom
 
 describe('store: seeded model test', () => {
   const seed = Number(process.env.STORE_SEED ?? Date.now() % 1_000_000)
