@@ -46,6 +46,10 @@ export const TAKEOVER_DEFAULTS = {
   healGraceMs: 4000
 } as const
 
+/** Dead peers whose death we remember for healGraceMs (bounded memory; beyond it we start over,
+ * which at worst skips one grace period). As replicated-doc's maxTrackedPeers. */
+const MAX_TRACKED_DEATHS = 4096
+
 export interface Assignment {
   name: string
   owner: string
@@ -287,7 +291,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   const unChange = rdoc.onChange(schedule)
   const unLive = rdoc.onLiveness((e) => {
     if (e.state === 'dead') {
-      if (!deaths.has(e.peer) && deaths.size >= o.maxWorkloads * 4) deaths.clear() // bounded
+      if (!deaths.has(e.peer) && deaths.size >= MAX_TRACKED_DEATHS) deaths.clear()
       deaths.set(e.peer, { reason: e.reason, atMs: now() })
     } else if (e.state === 'alive') deaths.delete(e.peer)
     schedule()

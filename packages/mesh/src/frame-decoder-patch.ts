@@ -30,7 +30,6 @@ const proto = LengthPrefixedDecoder.prototype as unknown as { decode: Decode, __
 export const originalDecode: Decode = proto.__homeostatOriginalDecode ?? proto.decode
 
 const patchedDecode: Decode = function * (buf) {
-  const original = originalDecode
   // Smallest prefix this decoder can read; anything shorter cannot hold a length.
   const minPrefix = Math.max(1, this.encodingLength(0))
   if (this.buffer.byteLength + buf.byteLength < minPrefix) {
@@ -41,14 +40,13 @@ const patchedDecode: Decode = function * (buf) {
   }
   // Let upstream append, enforce its limits and yield; it only throws its RangeError at the
   // end of a chunk when bytes remain that do not form a prefix, which is now rare.
-  const self = this
-  const inner = original.call(self, buf)
+  const inner = originalDecode.call(this, buf)
   for (;;) {
     // Before upstream tries to read a prefix from a drained buffer, stop it.
     const next = inner.next()
     if (next.done === true) return
     yield next.value
-    if (self.buffer.byteLength < minPrefix) return
+    if (this.buffer.byteLength < minPrefix) return
   }
 }
 

@@ -29,7 +29,7 @@ export function createReconnector (
   return {
     schedule (peer, nowMs, wait = false) {
       if (entries.has(peer)) return
-      const attempt = wait ? 30 : 0 // 2^30 × base is far past the cap: the capped delay
+      const attempt = wait ? Number.POSITIVE_INFINITY : 0 // at the cap from the start
       entries.set(peer, { attempt, dueMs: nowMs + reconnectDelayMs(attempt, random(), t), deadSinceMs: nowMs, inFlight: false })
     },
     cancel (peer) { entries.delete(peer) },
