@@ -7,6 +7,7 @@ import './frame-decoder-patch.ts'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
+import { noiseCrypto } from './noise-crypto.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -142,7 +143,8 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     start: false,
     addresses: { listen: options.listen ?? [...MESH_DEFAULTS.listen] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // X25519 keys as KeyObjects instead of a DER parse per DH: ~6 ms less CPU per handshake side.
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({ psk, timeout: net.pnetTimeoutMs }),
     peerDiscovery: [
