@@ -2,7 +2,9 @@
 // registries? Runs the meso fleet with tracing on (agents report connections,
 // liveness changes, catch-up exchanges and digest changes with host-clock
 // timestamps), partitions and heals a few times, and prints per-agent
-// timelines relative to the heal. Needs root + iproute2 (network namespaces).
+// timelines relative to the heal. Each round also prints the heal time on the
+// monotonic clock (µs, the clock of V8 CPU profiles), so profiles taken with
+// AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' can be cut to the heal window. Needs root + iproute2 (network namespaces).
 //   npx tsc -b && flock /tmp/homeostat-bench.lock node --import tsx/esm --import @homeostat/mesh/polyfill bench/meso/heal-trace.ts [rounds] [agents]
 import { execFileSync } from 'node:child_process'
 import { generateSwarmKey } from '@homeostat/mesh'
@@ -21,6 +23,7 @@ try {
   await fleet.waitFor(async () => await registriesConverged(fleet), 20_000, 250)
   await sleep(2000)
   const idx = new Map(fleet.agents.map((a) => [a.peerId, a.i]))
+  const cuts: Array<{ cutAt: number, healAt: number }> = []
   for (let round = 0; round < rounds; round++) {
     const diag: string[] = []
     let diagTimer: ReturnType<typeof setInterval> | undefined
@@ -41,9 +44,11 @@ try {
     const [sideA, sideB] = r.sides
     const sideOf = (i: number): string => sideB.includes(i) ? 'B' : 'A'
     const healAt = r.healAt
+    cuts.push({ cutAt: healAt - r.partitionMs, healAt })
     const cutAt = healAt - r.partitionMs
     if (diag.length > 0) console.log(`agent 0 (side ${r.sides[1].includes(0) ? 'B' : 'A'}), heal at +${r.healAt - (r.healAt - r.partitionMs)} ms after cut:\n  ` + diag.join('\n  '))
     console.log(`\nround ${round}: A=${sideA.length} B=${sideB.length}; cut ${r.partitionMs} ms (both saw death: ${r.bothSidesSawDeath}); copies at heal ${r.copiesAtHeal}; merged ${String(r.conv.mergedMs)} ms, agreed ${String(r.conv.agreedMs)} ms, one copy ${String(r.singleCopyMs)} ms, copies after ${r.copiesAfter}`)
+    console.log(`heal at monotonic ${Math.round(Number(process.hrtime.bigint() / 1000n) - (Date.now() - healAt) * 1000)} µs`)
     const evs = (a: AgentProc, ev: string): AgentEvent[] => a.events.filter((e) => e.ev === ev && (e.t as number) >= cutAt)
     const lastDigest = fleet.agents.map((a) => evs(a, 'digest').at(-1)?.d)
     const finalDigest = lastDigest[0]
@@ -115,7 +120,7 @@ try {
   void idx
   if (process.env.TRACE_JSON != null) {
     const { writeFileSync } = await import('node:fs')
-    writeFileSync(process.env.TRACE_JSON, JSON.stringify(fleet.agents.map((a) => ({ i: a.i, peerId: a.peerId, events: a.events }))))
+    writeFileSync(process.env.TRACE_JSON, JSON.stringify({ cuts, agents: fleet.agents.map((a) => ({ i: a.i, peerId: a.peerId, events: a.events })) }))
   }
   if (process.env.GRACEFUL === '1') {
     // Let agents exit by themselves (e.g. so --cpu-prof in NODE_OPTIONS writes its profiles).

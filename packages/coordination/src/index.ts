@@ -2,7 +2,7 @@ export { createCoordinator, MESO_ROOTS, type Coordinator, type CoordinatorOption
 export { createReplicatedDoc, REPLICATED_DOC_DEFAULTS, type ReplicatedDoc, type ReplicatedDocOptions, type ReplicatedDocStats, type SyncTrace } from './replicated-doc.ts'
 export { createRegistry, resolveTarget, REGISTRY_DEFAULTS, type Claim, type ClaimOutcome, type ClaimResult, type ClaimState, type CheckResult, type Registry, type RegistryOptions, type RegistryStats, type ResolveContext, type TargetStatus } from './registry.ts'
 export { createReputation, computeReputation, REPUTATION_DEFAULTS, type Report, type Reputation, type ReputationEntry, type ReputationOptions } from './reputation.ts'
-export { createTakeover, TAKEOVER_DEFAULTS, type Assignment, type Capacity, type DeclaredSpec, type StopReason, type Takeover, type TakeoverOptions, type TakeoverStats } from './takeover.ts'
+export { createTakeover, healGraceOpen, TAKEOVER_DEFAULTS, type Assignment, type Capacity, type DeclaredSpec, type StopReason, type Takeover, type TakeoverOptions, type TakeoverStats } from './takeover.ts'
 export { allocate, bid, AUCTION_DEFAULTS, type Bidder, type WorkloadSpec } from './auction.ts'
 export { checkUpdate, keyOwner, bindingsFromDoc, type CheckResult as UpdateCheckResult } from './validate-update.ts'
 export { createMemoryPersistence, type MemoryPersistence, type UpdatePersistence } from './persistence.ts'

@@ -160,7 +160,7 @@ export interface ReplicatedDoc {
   isAlive: (peer: string) => boolean
   /** The mesh believes `peer` dead (or has never seen it); a suspect peer is not dead yet. */
   isDead: (peer: string) => boolean
-  /** Physical ms of the last sign that a cut healed (a peer we had seen gone is alive again, or a heal probe was answered). */
+  /** Physical ms of the last sign that a cut healed: a peer we had seen gone is alive again, a peer we believe dead answered or sent a request, or a neighbour relayed news it pulled from the other side. */
   lastHealSignMs: () => number
   /** Subscribes to changes (local or remote); returns an unsubscribe function. */
   onChange: (fn: (origin: 'local' | 'remote') => void) => () => void
@@ -380,6 +380,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         const resp = await mesh.request(peer, protocol, sv, { timeoutMs, maxBytes: o.maxSyncBytes })
         stats.syncBytesReceived += resp.byteLength
         bytes = resp.byteLength
+        if (deadPeers().includes(peer)) healSignMs = now() // a peer we believe dead answered
         if (!started) return false
         if (resp.byteLength <= 2) { ok = true; return true } // empty diff
         const before = sv
@@ -418,7 +419,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const prober = createHealProber(o.healProbe, async (peer) => {
     stats.healProbes++
     const ok = await pullFrom(peer, o.healProbe.timeoutMs, 'probe')
-    if (ok) { stats.healProbesAnswered++; healSignMs = now() }
+    if (ok) stats.healProbesAnswered++ // pullFrom noted the heal sign (a dead peer answered)
     return ok
   }, random, now)
 
@@ -478,6 +479,9 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           try { u = unb64(body.r) } catch { reject(from, 'malformed', 'bad base64'); return }
           stats.relaysReceived++
           const ok = applyRemote(from, u, 'relay')
+          // A neighbour pulled news from a peer that was cut off: a heal sign for us too, although
+          // none of our own probes or liveness events has seen the other side yet.
+          if (ok) healSignMs = now()
           options.onSync?.({ kind: 'relay-in', peer: from, ok, bytes: u.byteLength, ms: 0 })
         } else {
           let sv: Uint8Array
@@ -495,6 +499,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         // Push-pull: the requester has something we lack (typically the other side of a
         // healed partition): pull it back at once instead of waiting for our own schedule.
         touch(from)
+        // A request from a peer we believe dead crossed the cut: it healed.
+        if (deadPeers().includes(from)) healSignMs = now()
         if (behind(sv)) { stats.pushBacks++; void pullFrom(from, o.healProbe.timeoutMs, 'push-back') }
         options.onSync?.({ kind: 'serve', peer: from, ok: true, bytes: diff.byteLength, ms: 0 })
         return diff

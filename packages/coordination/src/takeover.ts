@@ -42,9 +42,23 @@ export const TAKEOVER_DEFAULTS = {
    * still run. Leave its workloads alone this long after the latest heal sign, so liveness catches up
    * and the merged registry shows the copy (a reconnection storm can also make the owner check time
    * out: that was the last source of a duplicate after a heal). An owner whose host refused our
-   * redial (a crash) is replaced at once. */
-  healGraceMs: 4000
+   * redial (a crash) is replaced at once. Every later heal sign (another peer back) restarts this
+   * window: a fleet that is still reconnecting has not finished healing. */
+  healGraceMs: 4000,
+  /** ...but the grace ends this long after the first heal sign whatever happens: peers flapping under
+   * load must not keep a dead owner's workload orphaned for ever. 20 agents on 2 cores took 10-15 s
+   * to reconnect after a cut (each connection ~150 ms of CPU); one agent per machine takes ~1 s. */
+  healGraceMaxMs: 15_000
 } as const
+
+/**
+ * Whether the heal grace still holds at `nowMs`: it opened at the first heal sign after the owner's
+ * death (`firstSignMs`), lasts `healGraceMs` after the latest sign (`lastSignMs`: peers still coming
+ * back, the heal is in progress) and closes `healGraceMaxMs` after the first, whatever happens.
+ */
+export function healGraceOpen (nowMs: number, firstSignMs: number, lastSignMs: number, t: Pick<typeof TAKEOVER_DEFAULTS, 'healGraceMs' | 'healGraceMaxMs'>): boolean {
+  return nowMs - Math.max(firstSignMs, lastSignMs) < t.healGraceMs && nowMs - firstSignMs < t.healGraceMaxMs
+}
 
 /** Dead peers whose death we remember for healGraceMs (bounded memory; beyond it we start over,
  * which at worst skips one grace period). As replicated-doc's maxTrackedPeers. */
@@ -127,10 +141,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     const d = deaths.get(owner)
     if (d == null || d.reason === 'connection:lost') return false
     const heal = rdoc.lastHealSignMs()
-    // The window opens at the first heal sign after the death and is not extended by later ones:
-    // peers flapping under load must not keep a dead owner's workload orphaned.
     if (d.graceFromMs == null && heal >= d.atMs) d.graceFromMs = heal
-    return d.graceFromMs != null && now() - d.graceFromMs < o.healGraceMs
+    return d.graceFromMs != null && healGraceOpen(now(), d.graceFromMs, heal, o)
   }
 
   const valid = (key: string, owner: string | undefined): boolean => owner != null && key.startsWith(`${owner}/`)

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import * as Y from 'yjs'
 import { createSimulatedNetwork, type LivenessEvent, type Liveness, type Mesh, type SimNode, type SimulatedNetwork } from '@homeostat/mesh'
-import { createCoordinator, createHealProber, HEAL_PROBE_DEFAULTS, MESO_ROOTS, pickProbe, probeDelayMs, probeIntervalMs, type Coordinator } from '../src/index.ts'
+import { createCoordinator, createHealProber, HEAL_PROBE_DEFAULTS, healGraceOpen, MESO_ROOTS, pickProbe, probeDelayMs, probeIntervalMs, type Coordinator } from '../src/index.ts'
 import { seedFromEnv, withSeed } from './harness.ts'
 
 describe('coordination: heal probes and catch-up after a partition', function () {
@@ -29,6 +29,20 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     it(`probeIntervalMs with ${peers} peers = ${expected} (fleet-wide budget 40/s, floor 250 ms)`, () => { assert.equal(probeIntervalMs(peers, { intervalMs: 250, fleetProbesPerSec: 40 }), expected) })
   }
   it('probeIntervalMs: budget 0 means the floor only', () => { assert.equal(probeIntervalMs(1000, { intervalMs: 250, fleetProbesPerSec: 0 }), 250) })
+
+  // healGraceOpen(now, firstSign, lastSign) with healGraceMs 4000, healGraceMaxMs 15000.
+  const graceCases: Array<[number, number, number, boolean, string]> = [
+    [1000, 0, 0, true, 'just after the first heal sign'],
+    [4000, 0, 0, false, 'healGraceMs after a lone sign'],
+    [6000, 0, 3000, true, 'a later sign (another peer back) keeps it open'],
+    [7000, 0, 3000, false, 'healGraceMs after the latest sign'],
+    [14_999, 0, 14_000, true, 'still reconnecting just under the cap'],
+    [15_000, 0, 14_500, false, 'closed healGraceMaxMs after the first sign, however recent the latest'],
+    [500, 1000, 0, true, 'a last sign older than the first (clock order) counts as the first']
+  ]
+  for (const [nowMs, first, last, open, why] of graceCases) {
+    it(`healGraceOpen(${nowMs}, ${first}, ${last}) = ${open}: ${why}`, () => { assert.equal(healGraceOpen(nowMs, first, last, { healGraceMs: 4000, healGraceMaxMs: 15_000 }), open) })
+  }
 
   it('pickProbe: the soonest due dead peer, never one in flight or not yet due; ties by id', () => {
     const entries = new Map([['b', { failures: 1, dueMs: 100 }], ['c', { failures: 2, dueMs: 50 }], ['d', { failures: 1, dueMs: 900 }]])
@@ -85,14 +99,16 @@ describe('coordination: heal probes and catch-up after a partition', function ()
    * A mesh whose liveness lags behind the network by `lagMs` after a heal: a peer it
    * declared dead stays dead that long after the sim reports it reachable again, and
    * gossip from it is not delivered (no connection yet). Requests go through (they dial).
+   * With `random`, each peer's lag is drawn from [0, lagMs) instead.
    */
-  function lagging (inner: Mesh, node: SimNode, lagMs: number): Mesh & { believedDead: () => string[] } {
+  function lagging (inner: Mesh, node: SimNode, lagMs: number, random?: () => number): Mesh & { believedDead: () => string[] } {
     const view = new Map<string, Liveness>()
     const handlers = new Set<(e: LivenessEvent) => void>()
     const emit = (e: LivenessEvent): void => { view.set(e.peer, e.state); for (const h of [...handlers]) h(e) }
     inner.onLiveness((e) => {
       if (e.state === 'alive' && view.get(e.peer) === 'dead') {
-        node.timers.setTimeout(() => { emit({ ...e, atMs: node.now(), reason: 'reconnected' }) }, lagMs)
+        // With `random`, each peer comes back after its own lag in [0, lagMs) (a storm of redials).
+        node.timers.setTimeout(() => { emit({ ...e, atMs: node.now(), reason: 'reconnected' }) }, random != null ? Math.floor(random() * lagMs) : lagMs)
       } else emit(e)
     })
     return {
@@ -149,16 +165,16 @@ describe('coordination: heal probes and catch-up after a partition', function ()
   })
 
   /** Partition with a relocatable workload; each side runs a copy; heal with lagging liveness; count copies after. */
-  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number, lagMs = 8000, healGraceMs?: number): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number, held: number }> {
+  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number, lagMs = 8000, healGraceMs?: number, o: { spread?: boolean, healGraceMaxMs?: number } = {}): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number, held: number }> {
     const sim = createSimulatedNetwork({ seed })
     const running = new Set<string>()
     let maxAfterHeal = 0; let healed = false; let starts = 0
     const nodes = Array.from({ length: 8 }, () => sim.addNode())
-    const meshes = nodes.map((n) => lagging(n.mesh, n, lagMs))
+    const meshes = nodes.map((n) => lagging(n.mesh, n, lagMs, o.spread === true ? sim.random : undefined))
     const coords = nodes.map((n, i) => createCoordinator({
       mesh: meshes[i]!, hlc: n.hlc, now: n.now, timers: n.timers, random: sim.random,
       registry: { cooldownMs: 2000 }, // as bench/meso: the takeover claim no longer shields the survivor after the cut
-      takeover: { ...(verifyOwnerTimeoutMs != null ? { verifyOwnerTimeoutMs } : {}), ...(healGraceMs != null ? { healGraceMs } : {}) },
+      takeover: { ...(verifyOwnerTimeoutMs != null ? { verifyOwnerTimeoutMs } : {}), ...(healGraceMs != null ? { healGraceMs } : {}), ...(o.healGraceMaxMs != null ? { healGraceMaxMs: o.healGraceMaxMs } : {}) },
       onStartWorkload: () => { running.add(n.id); if (healed) { starts++; maxAfterHeal = Math.max(maxAfterHeal, running.size) } },
       onStopWorkload: () => { running.delete(n.id) }
     }))
@@ -178,10 +194,10 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     return { maxAfterHeal, final: running.size, starts, answered: coords.reduce((n, c) => n + c.takeover.stats().ownerAnswered, 0), held: coords.reduce((n, c) => n + c.takeover.stats().heldAfterHeal, 0) }
   }
 
-  it('after a heal, a replica whose liveness still shows the surviving owner dead does not start another copy (it asks the owner first)', async () => {
+  it('after a heal, a replica whose liveness still shows the surviving owner dead does not start another copy (it asks the owner first; no heal grace)', async () => {
     await withSeed(seedFromEnv(603), async (seed) => {
-      const r = await duplicateAfterHeal(seed)
-      console.log(`      seed ${seed}: copies at heal 2, starts after the heal ${r.starts}, owners that answered ${r.answered}, final ${r.final}`)
+      const r = await duplicateAfterHeal(seed, undefined, 8000, 0) // the owner check alone (no heal grace)
+      console.log(`      seed ${seed}: copies at heal 2, no heal grace: starts after the heal ${r.starts}, owners that answered ${r.answered}, final ${r.final}`)
       assert.equal(r.starts, 0, 'no copy started after the heal')
       assert.equal(r.final, 1, 'exactly one copy remains')
     })
@@ -198,6 +214,27 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     })
   })
 
+  it('while peers are still coming back one by one (lags spread over 12 s), the grace keeps holding: no extra copy', async () => {
+    await withSeed(seedFromEnv(608), async (seed) => {
+      // As on 20 agents sharing 2 cores: the reconnection storm took 10-15 s, and a replica could
+      // still see the surviving owner dead 4 s after the first heal sign (a real duplicate, seen once).
+      const r = await duplicateAfterHeal(seed, 0, 12_000, undefined, { spread: true })
+      console.log(`      seed ${seed}: owner check off, lags spread over 12 s: starts after the heal ${r.starts}, reconcile passes held ${r.held}, final ${r.final}`)
+      assert.ok(r.held > 0, 'the grace held a takeover')
+      assert.equal(r.starts, 0, 'no copy started after the heal')
+      assert.equal(r.final, 1)
+    })
+  })
+
+  it('a grace that is not extended by later heal signs starts a needless extra copy in the same storm (control)', async () => {
+    await withSeed(seedFromEnv(608), async (seed) => {
+      const r = await duplicateAfterHeal(seed, 0, 12_000, 4000, { spread: true, healGraceMaxMs: 4000 })
+      console.log(`      seed ${seed}: fixed 4 s grace, lags spread over 12 s: starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
+      assert.ok(r.starts > 0, 'a stale liveness view started another copy')
+      assert.equal(r.final, 1, 'still converges to one copy eventually')
+    })
+  })
+
   it('without the heal grace and the owner check, the same 3 s lag starts a needless extra copy (control)', async () => {
     await withSeed(seedFromEnv(606), async (seed) => {
       const r = await duplicateAfterHeal(seed, 0, 3000, 0)
@@ -207,10 +244,10 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     })
   })
 
-  it('without asking the owner, the same heal starts a needless extra copy (control)', async () => {
+  it('without asking the owner (and no heal grace), the same heal starts a needless extra copy (control)', async () => {
     await withSeed(seedFromEnv(604), async (seed) => {
-      const r = await duplicateAfterHeal(seed, 0)
-      console.log(`      seed ${seed}: without the owner check, starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
+      const r = await duplicateAfterHeal(seed, 0, 8000, 0)
+      console.log(`      seed ${seed}: without the owner check (and no heal grace), starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
       assert.ok(r.starts > 0, 'a stale liveness view started another copy')
       assert.equal(r.final, 1, 'still converges to one copy eventually')
     })
