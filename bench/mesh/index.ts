@@ -3,11 +3,13 @@
 // Phases: form the mesh; gossip delivery (100 msg/s for 10 s from random
 // nodes), then the same at a low rate this host sustains; SIGKILL victims; SIGSTOP victims (then SIGCONT); a wrong-key dial;
 // then the same gossip load while another process saturates one core,
-// counting live peers declared dead. Last line: one JSON object.
+// counting live peers declared dead; last, the CPU one reconnection costs
+// (bench/mesh/reconnect.ts). Last line: one JSON object.
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { generateSwarmKey, livenessTiming } from '@homeostat/mesh'
+import { reconnectCpuMs } from './reconnect.ts'
 
 const quick = process.argv.includes('--quick')
 const nodesArg = process.argv.indexOf('--nodes')
@@ -274,6 +276,9 @@ async function main (): Promise<void> {
 
   for (const c of live) await c.call({ cmd: 'stop' }).catch(() => {})
 
+  // Phase 6: the CPU one reconnection costs (both ends), on the now quiet host.
+  const reconnect = await reconnectCpuMs(swarmKey, quick ? 6 : 30)
+
   const summary = {
     nodes: totalNodes,
     processes: children.length,
@@ -304,6 +309,8 @@ async function main (): Promise<void> {
     deliveryUnderOverloadP99Ms: r1(pct(overload.lat, 0.99)),
     maxLocalHealth: Math.max(...livenessStats.map((s) => s.localHealth as number)),
     wrongKeyRejectMs: wrong.ms as number,
+    reconnectCpuMs: reconnect.cpuMsPerReconnect,
+    reconnectWallMs: reconnect.wallMsPerReconnect,
     rssPerNodeMb: r1(rssTotalMb / totalNodes),
     rssSingleNodeProcessMb: r1(pct(singleRss, 0.5)),
     hostLoadAvg1m: Math.round(loadavg()[0]! * 100) / 100,
@@ -325,6 +332,7 @@ async function main (): Promise<void> {
     [`false dead / suspect, 1 core burnt, ${ratePerS} msg/s (overload)`, `${overload.dead} / ${overload.suspect}`, ''],
     ['delivery p99 under overload', `${summary.deliveryUnderOverloadP99Ms} ms`, ''],
     ['wrong-key dial rejected', `${summary.wrongKeyRejectMs} ms (${wrong.error as string})`, '≤ 2000 ms'],
+    ['CPU of one reconnection (both ends)', `${summary.reconnectCpuMs} ms (${summary.reconnectWallMs} ms wall)`, ''],
     ['RSS per node', `${summary.rssPerNodeMb} MB (single-node process ${summary.rssSingleNodeProcessMb} MB)`, '']
   ]
   for (const [k, v, target] of rows) console.log(`  ${k.padEnd(34)} ${v.padEnd(44)} ${target}`)

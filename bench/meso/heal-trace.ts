@@ -4,7 +4,8 @@
 // timestamps), partitions and heals a few times, and prints per-agent
 // timelines relative to the heal. Each round also prints the heal time on the
 // monotonic clock (µs, the clock of V8 CPU profiles), so profiles taken with
-// AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' can be cut to the heal window. Needs root + iproute2 (network namespaces).
+// AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' can be cut to the heal window.
+// LIVENESS_JSON='{"maxParallelReconnects":1}' overrides the agents' mesh liveness tuning. Needs root + iproute2 (network namespaces).
 //   npx tsc -b && flock /tmp/homeostat-bench.lock node --import tsx/esm --import @homeostat/mesh/polyfill bench/meso/heal-trace.ts [rounds] [agents]
 import { execFileSync } from 'node:child_process'
 import { generateSwarmKey } from '@homeostat/mesh'
@@ -15,7 +16,7 @@ const N = Number(process.argv[3] ?? 20)
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 if (!canUseNetns()) { console.error('heal-trace needs root and iproute2'); process.exit(2) }
 
-const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns: true, trace: true, ...(process.env.AGENT_NODE_ARGS != null ? { nodeArgs: process.env.AGENT_NODE_ARGS.split(' ') } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })
+const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns: true, trace: true, ...(process.env.AGENT_NODE_ARGS != null ? { nodeArgs: process.env.AGENT_NODE_ARGS.split(' ') } : {}), ...(process.env.LIVENESS_JSON != null ? { liveness: JSON.parse(process.env.LIVENESS_JSON) as Record<string, number> } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })
 try {
   console.log('connected:', await fleet.waitFor(async () => await fullyConnected(fleet), 90_000, 500))
   for (const a of fleet.agents) await a.request({ cmd: 'capacity', cpuMillis: 2000, memoryMb: 4096 })
