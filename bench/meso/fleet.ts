@@ -3,6 +3,7 @@
 // joined by a bridge so that a partition is a real network cut (bridge ports
 // moved to a second bridge) rather than a flag inside the agents.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
@@ -239,6 +240,31 @@ export async function registriesConverged (fleet: Fleet): Promise<boolean> {
   return states.length > 0 && states.every((s) => s.digest === states[0]!.digest)
 }
 
+let clockTicksPerSec: number | undefined
+/**
+ * CPU time (ms) used so far by every live agent process, from /proc (Linux; undefined elsewhere).
+ * `ip netns exec` execs node in place, so the child's pid is the agent's.
+ */
+export function fleetCpuMs (fleet: Fleet): number | undefined {
+  if (clockTicksPerSec == null) {
+    try { clockTicksPerSec = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { clockTicksPerSec = 100 }
+  }
+  let ticks = 0
+  for (const a of fleet.agents) {
+    if (!a.alive || a.proc.pid == null) continue
+    try {
+      const stat = readFileSync(`/proc/${a.proc.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields from 3 (state) on
+      ticks += Number(f[11]) + Number(f[12]) // utime, stime (fields 14, 15)
+    } catch { return undefined }
+  }
+  return ticks * 1000 / clockTicksPerSec
+}
+
+/** Fleet CPU in cores between two fleetCpuMs readings `ms` apart. */
+export const coresBetween = (a: number | undefined, b: number | undefined, ms: number): number | undefined =>
+  a == null || b == null || ms <= 0 ? undefined : Math.round((b - a) / ms * 100) / 100
+
 export interface ReplicaSnapshot { sv: Record<string, number>, digest: string }
 
 /** Each live agent's state vector and digest now (a baseline for convergenceAfter). */
@@ -306,6 +332,9 @@ export interface HealRound {
   copiesAfter: number
   /** Polled check (states()) that every replica ended with the same digest. */
   convergedPolled: boolean
+  /** CPU of all agents (cores) while cut, and over the first 3 s after the heal (Linux only). */
+  cpuCoresCut?: number
+  cpuCoresAfterHeal?: number
 }
 
 /**
@@ -324,6 +353,7 @@ export async function partitionAndHeal (fleet: Fleet, o: { workload: string, rou
   const sideA = live.filter((i) => !sideB.includes(i))
   const baseline = await snapshotReplicas(fleet)
   const cutAt = Date.now()
+  const cpuAtCut = fleetCpuMs(fleet)
   fleet.partition([sideA, sideB])
   // Both sides write while cut off: every replica must later receive every other's write.
   await Promise.all(fleet.agents.filter((a) => a.alive).map(async (a) => await a.request({ cmd: 'capacity', cpuMillis: 2000 - 1 - (o.round % 100), memoryMb: 4096 })))
@@ -338,12 +368,18 @@ export async function partitionAndHeal (fleet: Fleet, o: { workload: string, rou
   await sleep(300)
   const copiesAtHeal = fleet.running.get(o.workload)?.size ?? 0
   const healAt = Date.now()
+  const cpuAtHeal = fleetCpuMs(fleet)
   fleet.heal()
+  let cpuAfterHeal: number | undefined
+  const cpuTimer = setTimeout(() => { cpuAfterHeal = fleetCpuMs(fleet) }, 3000)
   let singleCopyMs: number | undefined
   const one = await fleet.waitFor(() => (fleet.running.get(o.workload)?.size ?? 0) <= 1, 20_000, 5)
   if (one) singleCopyMs = Date.now() - healAt
   const convergedPolled = await fleet.waitFor(async () => await registriesConverged(fleet), 30_000, 100)
-  await sleep(1500)
+  await sleep(Math.max(1500, healAt + 3100 - Date.now()))
+  clearTimeout(cpuTimer)
   const copiesAfter = fleet.running.get(o.workload)?.size ?? 0
-  return { sides: [sideA, sideB], partitionMs: healAt - cutAt, bothSidesSawDeath, copiesAtHeal, healAt, conv: convergenceAfter(fleet, healAt, baseline), ...(singleCopyMs != null ? { singleCopyMs } : {}), copiesAfter, convergedPolled }
+  const cpuCoresCut = coresBetween(cpuAtCut, cpuAtHeal, healAt - cutAt)
+  const cpuCoresAfterHeal = coresBetween(cpuAtHeal, cpuAfterHeal, 3000)
+  return { sides: [sideA, sideB], partitionMs: healAt - cutAt, bothSidesSawDeath, copiesAtHeal, healAt, conv: convergenceAfter(fleet, healAt, baseline), ...(singleCopyMs != null ? { singleCopyMs } : {}), copiesAfter, convergedPolled, ...(cpuCoresCut != null ? { cpuCoresCut } : {}), ...(cpuCoresAfterHeal != null ? { cpuCoresAfterHeal } : {}) }
 }

@@ -5,8 +5,9 @@
 // interventions on one target, registry convergence after a heal, and gossip
 // bytes at steady state. Partition schedules for duplicateExecutions run on
 // the simulated mesh (same coordination code, compiled).
+import { availableParallelism } from 'node:os'
 import { generateSwarmKey } from '@homeostat/mesh'
-import { canUseNetns, fullyConnected, partitionAndHeal, registriesConverged, startFleet, type AgentEvent } from './fleet.ts'
+import { canUseNetns, coresBetween, fleetCpuMs, fullyConnected, partitionAndHeal, registriesConverged, startFleet, type AgentEvent } from './fleet.ts'
 import { runSchedule } from './sim.ts'
 
 const quick = process.argv.includes('--quick')
@@ -35,7 +36,9 @@ try {
   await sleep(3000)
   const steadyMs = quick ? 4000 : 20_000
   const s0 = await fleet.states()
+  const cpuIdle0 = fleetCpuMs(fleet); const tIdle0 = Date.now()
   await sleep(steadyMs)
+  const fleetCpuCoresIdle = coresBetween(cpuIdle0, fleetCpuMs(fleet), Date.now() - tIdle0)
   const s1 = await fleet.states()
   const perNode = s1.map((s, k) => {
     const a = s0[k]!.stats as { bytesSent: number, bytesReceived: number }
@@ -76,6 +79,8 @@ try {
   const convergeMs: number[] = []
   const agreeMs: number[] = []
   const singleCopyMs: number[] = []
+  const cpuCut: number[] = []
+  const cpuAfterHeal: number[] = []
   let realDuplicatesAfterHeal = 0
   let healRoundsUnmerged = 0
   if (netns) {
@@ -86,8 +91,10 @@ try {
       if (r.conv.mergedMs != null) convergeMs.push(r.conv.mergedMs); else healRoundsUnmerged++
       if (r.conv.agreedMs != null) agreeMs.push(r.conv.agreedMs)
       if (r.singleCopyMs != null) singleCopyMs.push(r.singleCopyMs)
+      if (r.cpuCoresCut != null) cpuCut.push(r.cpuCoresCut)
+      if (r.cpuCoresAfterHeal != null) cpuAfterHeal.push(r.cpuCoresAfterHeal)
       realDuplicatesAfterHeal += Math.max(0, r.copiesAfter - 1)
-      console.log(`heal round ${round}: sides ${r.sides[0].length}/${r.sides[1].length}, cut ${r.partitionMs} ms (both sides saw death: ${r.bothSidesSawDeath}), copies at heal ${r.copiesAtHeal}; merged in ${String(r.conv.mergedMs)} ms, agreed in ${String(r.conv.agreedMs)} ms, one copy in ${String(r.singleCopyMs)} ms, copies after ${r.copiesAfter}, polled converged ${r.convergedPolled}`)
+      console.log(`heal round ${round}: sides ${r.sides[0].length}/${r.sides[1].length}, cut ${r.partitionMs} ms (both sides saw death: ${r.bothSidesSawDeath}), copies at heal ${r.copiesAtHeal}; merged in ${String(r.conv.mergedMs)} ms, agreed in ${String(r.conv.agreedMs)} ms, one copy in ${String(r.singleCopyMs)} ms, copies after ${r.copiesAfter}, polled converged ${r.convergedPolled}; fleet CPU ${String(r.cpuCoresCut)} cores cut, ${String(r.cpuCoresAfterHeal)} in the 3 s after the heal`)
       await fleet.waitFor(async () => await fullyConnected(fleet), 20_000, 250)
       await sleep(1000)
     }
@@ -154,6 +161,10 @@ try {
     gossipBytesPerNodePerSec,
     gossipOnlyBytesPerNodePerSec,
     antiEntropyBytesPerNodePerSec,
+    /** CPU of all agent processes (cores of this host): idle (the steady-state phase), while cut, in the 3 s after a heal (p50 of rounds). */
+    fleetCpuCoresIdle: fleetCpuCoresIdle ?? null,
+    fleetCpuCoresCutP50: cpuCut.length > 0 ? pct(cpuCut, 0.5) : null,
+    fleetCpuCoresAfterHealP50: cpuAfterHeal.length > 0 ? pct(cpuAfterHeal, 0.5) : null,
     quick
   }
   console.log('')
@@ -163,6 +174,7 @@ try {
   console.log(`registryConvergeAfterHealP50Ms       ${String(result.registryConvergeAfterHealP50Ms).padEnd(9)} <= 1000 (${result.registryConvergeAfterHealSource}: every replica holds every pre-heal update; all digests equal after ${String(result.registryAgreeAfterHealP50Ms)} ms; one copy after ${String(result.singleCopyAfterHealP50Ms)} ms)`)
   console.log(`concurrentInterventionsOnOneTarget   ${String(concurrentInterventionsOnOneTarget).padEnd(9)} = 1   (${spans.length} interventions by ${N} contenders)`)
   console.log(`gossipBytesPerNodePerSec             ${String(gossipBytesPerNodePerSec).padEnd(9)} <= 2048 (${gossipOnlyBytesPerNodePerSec} gossip + ${antiEntropyBytesPerNodePerSec} anti-entropy, B/s)`)
+  console.log(`fleet CPU (cores)                    idle ${String(result.fleetCpuCoresIdle)}, cut ${String(result.fleetCpuCoresCutP50)}, first 3 s after a heal ${String(result.fleetCpuCoresAfterHealP50)} (of this host's ${availableParallelism()})`)
   console.log(JSON.stringify(result))
 } finally {
   await cleanup()
