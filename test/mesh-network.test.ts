@@ -61,6 +61,12 @@ describe('mesh network (libp2p over 127.0.0.1)', function () {
       assert.ok(![...g.keys()].some((k) => k.startsWith(`${nodes[i]!.peerId}/`)), `node ${i} got its own message`)
     }
     for (const u of unsub) u()
+    // Every handshake's DHs used key objects made at generation: none was parsed from DER.
+    for (const [i, n] of nodes.entries()) {
+      const s = n.noiseStats()
+      assert.ok(s.cachedPrivateKeys >= 3, `node ${i}: ${JSON.stringify(s)}`)
+      assert.equal(s.importedPrivateKeys, 0, `node ${i}: ${JSON.stringify(s)}`)
+    }
   })
 
   it('a node with another swarm key cannot join, and its dial fails within 2 s', async () => {

@@ -7,7 +7,7 @@ import './frame-decoder-patch.ts'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
-import { noiseCrypto } from './noise-crypto.ts'
+import { noiseCrypto, type NoiseCryptoStats } from './noise-crypto.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
@@ -81,6 +81,8 @@ export interface MeshNode extends Mesh {
   /** Dial a peer by multiaddr (bounded by dialTimeoutMs). */
   dial: (addr: string) => Promise<void>
   livenessStats: () => LivenessStats
+  /** Noise handshake key handling: DHs with a key we generated vs keys imported from DER (src/noise-crypto.ts). */
+  noiseStats: () => NoiseCryptoStats
   /** Gossipsub score of a peer (for tests and /metrics). */
   score: (peer: string) => number
   /** Publishes raw bytes on a topic, bypassing every local check: only for hostile-peer tests. */
@@ -138,13 +140,14 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   const privateKey = await resolveKey(options)
   const appScores = new Map<string, number>()
 
+  const handshakeCrypto = noiseCrypto()
   const libp2p = await createLibp2p({
     privateKey,
     start: false,
     addresses: { listen: options.listen ?? [...MESH_DEFAULTS.listen] },
     transports: [tcp()],
     // X25519 keys as KeyObjects instead of a DER parse per DH: ~6 ms less CPU per handshake side.
-    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
+    connectionEncrypters: [noise({ crypto: handshakeCrypto })],
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({ psk, timeout: net.pnetTimeoutMs }),
     peerDiscovery: [
@@ -352,6 +355,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       const { multiaddr } = await import('@multiformats/multiaddr')
       await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(net.dialTimeoutMs) })
     },
+    noiseStats: () => handshakeCrypto.stats(),
     livenessStats: () => detector?.stats() ?? { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0, localHealth: 0, stalledMs: 0, reconnectsPending: 0, pingIntervalMs: tuning.pingIntervalMs },
     score: (peer) => (gossip as unknown as { getScore: (p: string) => number }).getScore(peer),
     async unsafePublishRaw (topic, data) {
