@@ -14,6 +14,8 @@ const root = join(here, '..', '..')
 export interface FleetOptions {
   n: number
   swarmKey: string
+  /** Agents started at once after the first (default START_BATCH). */
+  startBatch?: number
   /** Run the agents from TypeScript sources (tests) instead of dist (benchmark). */
   sources?: boolean
   /** One network namespace per agent (needs root and iproute2). */
@@ -178,8 +180,9 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     const first = await spawnAgent(0, [])
     const firstAddrs = (first.events.find((e) => e.ev === 'ready')!.addrs as string[])
     // Start in small batches: a burst of 20 Node processes on 2 cores starves them all.
-    for (let k = 1; k < opts.n; k += START_BATCH) {
-      await Promise.all(Array.from({ length: Math.min(START_BATCH, opts.n - k) }, async (_, j) => await spawnAgent(k + j, firstAddrs)))
+    const batch = Math.max(1, opts.startBatch ?? START_BATCH)
+    for (let k = 1; k < opts.n; k += batch) {
+      await Promise.all(Array.from({ length: Math.min(batch, opts.n - k) }, async (_, j) => await spawnAgent(k + j, firstAddrs)))
     }
   } catch (err) {
     cleanupSync()
