@@ -160,7 +160,7 @@ export interface ReplicatedDoc {
   isAlive: (peer: string) => boolean
   /** The mesh believes `peer` dead (or has never seen it); a suspect peer is not dead yet. */
   isDead: (peer: string) => boolean
-  /** Physical ms of the last sign that a cut healed: a peer we had seen gone is alive again, a peer we believe dead answered or sent a request, or a neighbour relayed news it pulled from the other side. */
+  /** Physical ms of the last sign that a cut healed: a peer we had seen dead is alive again, a peer we believe dead answered or sent a request, or a neighbour relayed news it pulled from the other side. */
   lastHealSignMs: () => number
   /** Subscribes to changes (local or remote); returns an unsubscribe function. */
   onChange: (fn: (origin: 'local' | 'remote') => void) => () => void
@@ -208,6 +208,9 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   let healSignMs = -Infinity
   /** Physical ms of the last liveness event saying a peer was not alive. */
   const goneAtMs = new Map<string, number>()
+  /** Peers whose last liveness event said dead: one coming back alive is a heal sign (a suspect that
+   * answers again is not — under load peers flap suspect → alive without any cut). */
+  const deadNow = new Set<string>()
   const cutOffRecently = (peer: string): boolean => !alive().has(peer) || now() - (goneAtMs.get(peer) ?? -Infinity) < o.relayWindowMs
   const touch = (peer: string): void => {
     if (!contactMs.has(peer) && contactMs.size >= o.maxTrackedPeers) contactMs.clear()
@@ -513,10 +516,15 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (e.state !== 'alive') {
           if (!goneAtMs.has(e.peer) && goneAtMs.size >= o.maxTrackedPeers) goneAtMs.clear()
           goneAtMs.set(e.peer, now())
+          if (e.state === 'dead') {
+            if (deadNow.size >= o.maxTrackedPeers) deadNow.clear()
+            deadNow.add(e.peer)
+          }
         }
+        const backFromDead = e.state === 'alive' && deadNow.delete(e.peer)
         if (e.state !== 'alive' || !started) return
         touch(e.peer)
-        if (goneAtMs.has(e.peer)) healSignMs = now()
+        if (backFromDead) healSignMs = now()
         prober.forget(e.peer)
         healBatch.push(e.peer)
         if (healTimer == null) {

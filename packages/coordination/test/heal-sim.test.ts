@@ -235,6 +235,37 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     })
   })
 
+  it('heal signs: a peer back from dead is one, a suspect answering again (load, no cut) is not', async () => {
+    const sim = createSimulatedNetwork({ seed: 611 })
+    const [a, b] = [sim.addNode(), sim.addNode()]
+    // A's mesh passes the sim's events through and lets the test add its own.
+    const handlers = new Set<(e: LivenessEvent) => void>()
+    const states = new Map<string, Liveness>()
+    const emit = (peer: string, state: Liveness, reason: string): void => { states.set(peer, state); for (const h of [...handlers]) h({ peer, state, atMs: a.now(), reason }) }
+    const mesh: Mesh = {
+      ...a!.mesh,
+      peerId: a!.mesh.peerId,
+      peers: () => a!.mesh.peers().map((p) => ({ ...p, state: states.get(p.peer) ?? p.state })),
+      onLiveness: (h) => { handlers.add(h); return () => { handlers.delete(h) } }
+    }
+    a!.mesh.onLiveness((e) => { emit(e.peer, e.state, e.reason) })
+    const coordA = createCoordinator({ mesh, hlc: a!.hlc, now: a!.now, timers: a!.timers, random: sim.random })
+    const coordB = createCoordinator({ mesh: b!.mesh, hlc: b!.hlc, now: b!.now, timers: b!.timers, random: sim.random })
+    await a!.mesh.start(); await b!.mesh.start()
+    await Promise.all([coordA.start(), coordB.start(), sim.runFor(3000)])
+    const before = coordA.rdoc.lastHealSignMs()
+    emit(b!.id, 'suspect', 'ping:timeout')
+    await sim.runFor(500)
+    emit(b!.id, 'alive', 'ping:ok')
+    await sim.runFor(500)
+    assert.equal(coordA.rdoc.lastHealSignMs(), before, 'a suspect that answers again is no heal sign')
+    emit(b!.id, 'dead', 'suspicion:timeout')
+    await sim.runFor(500)
+    emit(b!.id, 'alive', 'connection:open')
+    assert.equal(coordA.rdoc.lastHealSignMs(), a!.now(), 'a peer back from dead is a heal sign')
+    coordA.stop(); coordB.stop()
+  })
+
   it('without the heal grace and the owner check, the same 3 s lag starts a needless extra copy (control)', async () => {
     await withSeed(seedFromEnv(606), async (seed) => {
       const r = await duplicateAfterHeal(seed, 0, 3000, 0)
