@@ -208,8 +208,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   let healSignMs = -Infinity
   /** Physical ms of the last liveness event saying a peer was not alive. */
   const goneAtMs = new Map<string, number>()
-  /** Peers whose last liveness event said dead: one coming back alive is a heal sign (a suspect that
-   * answers again is not — under load peers flap suspect → alive without any cut). */
+  /** Peers declared dead and not seen alive since: one coming back alive is a heal sign (a suspect
+   * that answers again is not — under load peers flap suspect → alive without any cut). Bounded. */
   const deadNow = new Set<string>()
   const cutOffRecently = (peer: string): boolean => !alive().has(peer) || now() - (goneAtMs.get(peer) ?? -Infinity) < o.relayWindowMs
   const touch = (peer: string): void => {
