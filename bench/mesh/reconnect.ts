@@ -5,10 +5,10 @@
 // of this process over the cycles, minus its idle CPU over as long, divided by
 // the cycles, is the cost of one reconnection counting both ends: after a
 // partition heals, every pair across the cut pays it at once.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createMeshNode, type MeshNode } from '@homeostat/mesh'
 import { z } from 'zod'
 
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000
 
 export async function reconnectCpuMs (swarmKey: string, cycles: number): Promise<{ cpuMsPerReconnect: number, wallMsPerReconnect: number }> {
