@@ -24,10 +24,12 @@ describe('homeostat demo', function () {
     p.stdout.on('data', (d: Buffer) => { out += d.toString() })
     p.stderr.on('data', (d: Buffer) => { err += d.toString() })
     const code = await new Promise<number | null>((resolve) => p.once('exit', (c) => resolve(c)))
+    // The exit code first: a demo that failed prints why on stderr, and its
+    // last stdout line is then not the summary.
+    assert.equal(code, 0, `exit code; stderr: ${err}\nstdout: ${out}`)
     const lines = out.trim().split('\n')
     const last = JSON.parse(lines[lines.length - 1]) as { faultsInjected: number, faultsHealed: number, mttrP50Ms: number, detectP50Ms: number, faults: Array<{ kind: string }> }
     console.log(`      ${lines[lines.length - 1].slice(0, 160)}…`)
-    assert.equal(code, 0, `exit code; stderr: ${err}\n${out}`)
     assert.ok(last.faultsInjected >= 5, 'at least five faults')
     assert.equal(last.faultsHealed, last.faultsInjected, out)
     for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']) assert.ok(last.faults.some((f) => f.kind === k), `fault ${k} injected`)

@@ -31,6 +31,9 @@ export const DEMO_DEFAULTS = {
   edges: 3,
   /** Time allowed for the fleet to come up. */
   startTimeoutMs: 45_000,
+  /** After every agent is ready: time for the cloud to see every edge alive and every workload to be
+   * healthy (4–8 s on the 2-core dev host; generous so a busy host is not reported as a broken fleet). */
+  fleetWholeTimeoutMs: 45_000,
   /** First fault after the fleet is healthy for this long (lets the detectors see normal behaviour). */
   warmupMs: 3000,
   /** A fault not healed within this is reported as not healed. */
@@ -95,12 +98,20 @@ export function faultSchedule (seed: number, durationS: number, edges: string[])
   return kinds.map((kind, i) => ({ atS: Math.round((i * spacing + rnd() * spacing * 0.3) * 10) / 10, kind, node: edges[Math.floor(rnd() * edges.length)] }))
 }
 
+/** Ports this demo has handed out: the kernel may give a port it just freed again on the next bind. */
+const portsTaken = new Set<number>()
+
+/** A loopback port free now and not handed out before (each agent binds its own later). */
 async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-  })
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer()
+      s.once('error', reject)
+      s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
+    })
+    if (!portsTaken.has(port)) { portsTaken.add(port); return port }
+  }
+  throw new Error('no free loopback port that was not already handed out, after 20 tries')
 }
 
 const sleep = async (msec: number) => await new Promise((resolve) => setTimeout(resolve, msec))
@@ -279,16 +290,21 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     const ready = await Promise.all(edges.map(async (e) => await waitReady(e, DEMO_DEFAULTS.startTimeoutMs)))
     ready.forEach((ok, i) => { if (!ok) throw new Error(`${edges[i].name} did not become ready; see ${edges[i].logFile}:\n${tailOf(edges[i].logFile)}`) })
     // The whole fleet visible from the cloud and every workload healthy.
-    const fleetDeadline = Date.now() + 20_000
+    const fleetDeadline = Date.now() + DEMO_DEFAULTS.fleetWholeTimeoutMs
     for (;;) {
       const peers = (await getJson<{ peers: PeerView[] }>(cloud.api + '/api/peers'))?.peers ?? []
-      const alive = edges.filter((e) => peers.some((p) => p.name === e.name && p.state === 'alive'))
-      const healthy = await Promise.all(edges.map(async (e) => {
-        const s = await getJson<{ components: Array<{ health: string }> }>(e.api + '/api/status')
-        return s !== undefined && s.components.length === 2 && s.components.every((c) => c.health === 'ok')
+      const seen = edges.map((e) => peers.find((p) => p.name === e.name)?.state ?? 'not seen')
+      const health = await Promise.all(edges.map(async (e) => {
+        const s = await getJson<{ components: Array<{ name: string, health: string }> }>(e.api + '/api/status')
+        if (s === undefined) return { ok: false, text: 'no status' }
+        return { ok: s.components.length === 2 && s.components.every((c) => c.health === 'ok'), text: s.components.map((c) => `${c.name} ${c.health}`).join(', ') }
       }))
-      if (alive.length === edges.length && healthy.every(Boolean)) break
-      if (Date.now() > fleetDeadline) throw new Error(`fleet not whole after 20 s: cloud sees ${alive.map((e) => e.name).join(', ') || 'no edges'}; healthy: ${healthy.map(String).join(', ')}`)
+      const healthy = health.map((h) => h.ok)
+      if (seen.every((st) => st === 'alive') && healthy.every(Boolean)) break
+      if (Date.now() > fleetDeadline) {
+        const detail = edges.map((e, i) => `${e.name}: cloud sees it ${seen[i]}; components: ${health[i].text}${healthy[i] && seen[i] === 'alive' ? '' : `; last lines of ${e.logFile}:\n${tailOf(e.logFile)}`}`)
+        throw new Error(`fleet not whole after ${DEMO_DEFAULTS.fleetWholeTimeoutMs / 1000} s:\n${detail.join('\n')}`)
+      }
       await sleep(250)
     }
     say(`fleet up: cloud sees ${edges.length} edge peers; every workload healthy`)
