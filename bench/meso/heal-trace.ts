@@ -85,7 +85,7 @@ try {
         const t = e.t as number
         if (t < healAt - 200 || t > healAt + 4000) continue
         const peer = e.peer != null ? `${String(idx.get(e.peer as string))}${sideOf(idx.get(e.peer as string) ?? -1)}` : ''
-        if (e.ev === 'sync' && String(e.kind).startsWith('relay')) all.push({ t, line: `${a.i}${sideOf(a.i)} ${String(e.kind)} ${peer} ok=${String(e.ok)} bytes=${String(e.bytes)}` })
+        if (e.ev === 'sync' && String(e.kind).startsWith('relay')) all.push({ t, line: `${a.i}${sideOf(a.i)} ${String(e.kind)} ${peer} ok=${String(e.ok)} bytes=${String(e.bytes)}${e.news === true ? ' NEWS' : ''}${e.pendingMissing != null ? ` pending=${JSON.stringify(e.pendingMissing)}` : ''}` })
         else if (e.ev === 'sync' && (e.kind === 'pull' || (e.bytes as number) > 2)) all.push({ t, line: `${a.i}${sideOf(a.i)} ${String(e.kind)} ${peer} why=${String(e.why)} ok=${String(e.ok)} bytes=${String(e.bytes)} ms=${String(e.ms)}${e.news === true ? ' NEWS' : ''}${e.pendingMissing != null ? ` pending=${JSON.stringify(e.pendingMissing)}` : ''}${e.pendingDsBytes != null ? ` pendingDs=${String(e.pendingDsBytes)}` : ''}${e.error != null ? ` err=${String(e.error)}` : ''}` })
         else if (e.ev === 'liveness') all.push({ t, line: `${a.i}${sideOf(a.i)} liveness ${peer} ${String(e.state)} ${String(e.reason)}` })
         else if (e.ev === 'conn') all.push({ t, line: `${a.i}${sideOf(a.i)} conn ${peer} ${e.up === true ? 'up' : 'down'}` })
@@ -94,7 +94,7 @@ try {
       }
     }
     const st = await fleet.states()
-    console.log('relays sent/received, rejected: ' + st.map((x, k) => { const d = (x.coord as { doc: Record<string, unknown> }).doc; return `${k}${sideOf(k)}:${String(d.relaysSent)}/${String(d.relaysReceived)}${Object.keys(d.rejected as object).length > 0 ? JSON.stringify(d.rejected) : ''}` }).join(' '))
+    console.log('relays sent/received, pushes sent/received, push-backs, rejected: ' + st.map((x, k) => { const d = (x.coord as { doc: Record<string, unknown> }).doc; return `${k}${sideOf(k)}:${String(d.relaysSent)}/${String(d.relaysReceived)} ${String(d.pushesSent)}/${String(d.pushesReceived)} ${String(d.pushBacks)}${Object.keys(d.rejected as object).length > 0 ? JSON.stringify(d.rejected) : ''}` }).join(' '))
     // The slowest replicas: what they still lacked (by writer) 300 ms after the heal.
     const clientOf = new Map(fleet.agents.map((a) => [String(a.events.find((e) => e.ev === 'ready')?.clientId), a.i]))
     const unionAt = (t: number): Record<string, number> => {

@@ -6,8 +6,9 @@
 // - a heal is noticed by the data path before liveness catches up: peers
 //   believed dead are probed with catch-up requests (heal-probe.ts), and a
 //   gossip message from a peer believed dead probes it at once;
-// - every catch-up is push-pull: the server pulls back when the requester's
-//   state vector shows something it lacks;
+// - every catch-up is push-pull: a request to a peer that was cut off carries
+//   what we learnt since we last saw it alive (sync-request.ts), and the server
+//   pulls back when the requester's state vector still shows something it lacks;
 // - what a replica learns through a pull (not through gossip) is news to its
 //   neighbours too: it gossips that news (a relay, checked like a catch-up
 //   response; too large a relay becomes a state-vector announce that whoever
@@ -27,6 +28,7 @@ import { createRateLimiter } from './rate-limit.ts'
 import { createHealProber, HEAL_PROBE_DEFAULTS, type HealProbeTuning } from './heal-probe.ts'
 import { every, realTimers, type Timers } from './timers.ts'
 import { bindingsFromDoc, checkUpdate } from './validate-update.ts'
+import { encodeSyncRequest, splitSyncRequest } from './sync-request.ts'
 
 export const REPLICATED_DOC_DEFAULTS = {
   /** A single gossiped update: registry/reputation edits are < 1 KiB; 64 KiB caps a hostile peer well under the mesh's bulk limit. */
@@ -128,6 +130,9 @@ export interface ReplicatedDocStats {
   healProbes: number
   /** Heal probes that were answered (the peer was reachable again). */
   healProbesAnswered: number
+  /** Catch-up requests we sent with a push (our news for a peer that was cut off), and requests that brought one. */
+  pushesSent: number
+  pushesReceived: number
   /** Pulls we made because a peer we served had something we lacked (push-pull). */
   pushBacks: number
   /** Pulled news we gossiped on to our neighbours (relays), and relays we received. */
@@ -198,7 +203,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()
   const livenessHandlers = new Set<(e: LivenessEvent) => void>()
-  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, healProbesAnswered: 0, pushBacks: 0, relaysSent: 0, relaysReceived: 0, announces: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
+  const stats: ReplicatedDocStats = { updatesSent: 0, updatesApplied: 0, antiEntropyPulls: 0, pulls: 0, pullFailures: 0, pendingDeferred: 0, gapPulls: 0, healProbes: 0, healProbesAnswered: 0, pushesSent: 0, pushesReceived: 0, pushBacks: 0, relaysSent: 0, relaysReceived: 0, announces: 0, syncBytesSent: 0, syncBytesReceived: 0, rejected: {}, rejectedBySender: {} }
   const cleanups: Array<() => void> = []
   /** One pull per peer at a time; later callers share it unless it predates the peer's last sign of contact. */
   const inFlight = new Map<string, { run: Promise<boolean>, startedMs: number }>()
@@ -211,6 +216,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   /** Peers declared dead and not seen alive since: one coming back alive is a heal sign (a suspect
    * that answers again is not — under load peers flap suspect → alive without any cut). Bounded. */
   const deadNow = new Set<string>()
+  /** Our state vector when each peer was last seen leaving alive: a catch-up request to it pushes what we learnt since. */
+  const svAtGone = new Map<string, Uint8Array>()
   const cutOffRecently = (peer: string): boolean => !alive().has(peer) || now() - (goneAtMs.get(peer) ?? -Infinity) < o.relayWindowMs
   const touch = (peer: string): void => {
     if (!contactMs.has(peer) && contactMs.size >= o.maxTrackedPeers) contactMs.clear()
@@ -360,6 +367,14 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     }, wait)
   }
 
+  /** What we learnt since `peer` was last seen alive, to push with a request to it (none when nothing, or too large to push: the server pulls that back). */
+  const pushFor = (peer: string): Uint8Array | undefined => {
+    const base = svAtGone.get(peer)
+    if (base == null || sameBytes(base, Y.encodeStateVector(doc))) return undefined
+    const diff = Y.encodeStateAsUpdate(doc, base)
+    return diff.byteLength <= o.maxUpdateBytes ? diff : undefined
+  }
+
   const pullFrom = async (peer: string, timeoutMs: number = o.syncTimeoutMs, why = 'other'): Promise<boolean> => {
     // A pull started before the peer's last sign of contact (e.g. a probe whose dial went out
     // while we were cut off, or a request queued on a connection stuck in TCP backoff) may hang
@@ -379,8 +394,11 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       let news = false
       try {
         const sv = Y.encodeStateVector(doc)
-        stats.syncBytesSent += sv.byteLength
-        const resp = await mesh.request(peer, protocol, sv, { timeoutMs, maxBytes: o.maxSyncBytes })
+        const push = pushFor(peer)
+        const request = encodeSyncRequest(sv, push)
+        stats.syncBytesSent += request.byteLength
+        const resp = await mesh.request(peer, protocol, request, { timeoutMs, maxBytes: o.maxSyncBytes })
+        if (push != null) { stats.pushesSent++; svAtGone.delete(peer) } // the peer has it now
         stats.syncBytesReceived += resp.byteLength
         bytes = resp.byteLength
         if (deadPeers().includes(peer)) healSignMs = now() // a peer we believe dead answered
@@ -481,11 +499,17 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           let u: Uint8Array
           try { u = unb64(body.r) } catch { reject(from, 'malformed', 'bad base64'); return }
           stats.relaysReceived++
+          const before = options.onSync != null ? Y.encodeStateVector(doc) : undefined
           const ok = applyRemote(from, u, 'relay')
           // A neighbour pulled news from a peer that was cut off: a heal sign for us too, although
           // none of our own probes or liveness events has seen the other side yet.
           if (ok) healSignMs = now()
-          options.onSync?.({ kind: 'relay-in', peer: from, ok, bytes: u.byteLength, ms: 0 })
+          if (options.onSync != null) {
+            // Traced: apply now (a relay is one batch, like a catch-up response) to say whether it was news.
+            if (ok) flush()
+            const store = doc.store as unknown as { pendingStructs: { missing: Map<number, number> } | null }
+            options.onSync({ kind: 'relay-in', peer: from, ok, news: ok && !sameBytes(before as Uint8Array, Y.encodeStateVector(doc)), bytes: u.byteLength, ms: 0, ...(store.pendingStructs != null ? { pendingMissing: Object.fromEntries(store.pendingStructs.missing) } : {}) })
+          }
         } else {
           let sv: Uint8Array
           try { sv = unb64(body.sv) } catch { reject(from, 'malformed', 'bad base64'); return }
@@ -495,8 +519,21 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       mesh.handle(protocol, async (from, request) => {
         if (!limiter.allow(from)) { reject(from, 'flood', 'sync rate over the per-sender limit'); throw new RejectedUpdateError('flood', from, 'rate limited') }
         let sv: Uint8Array
-        try { Y.decodeStateVector(request); sv = request } catch { reject(from, 'malformed', 'bad state vector'); throw new RejectedUpdateError('malformed', from, 'bad state vector') }
+        let push: Uint8Array
+        try { ({ sv, push } = splitSyncRequest(request)); Y.decodeStateVector(sv) } catch { reject(from, 'malformed', 'bad state vector'); throw new RejectedUpdateError('malformed', from, 'bad state vector') }
         stats.syncBytesReceived += request.byteLength
+        if (push.byteLength > 0) {
+          // The requester's news (it was cut off from us): apply it as a catch-up response, and
+          // pass it on to our neighbours like news we pulled ourselves.
+          stats.pushesReceived++
+          const before = Y.encodeStateVector(doc)
+          if (push.byteLength > o.maxUpdateBytes) reject(from, 'oversized', `pushed update of ${push.byteLength} bytes over ${o.maxUpdateBytes}`)
+          else if (applyRemote(from, push, 'sync')) {
+            flush()
+            if (!sameBytes(before, Y.encodeStateVector(doc)) && cutOffRecently(from)) relaySoon(push)
+          }
+        }
+        svAtGone.delete(from) // the response brings it everything we have
         const diff = Y.encodeStateAsUpdate(doc, sv)
         stats.syncBytesSent += diff.byteLength
         // Push-pull: the requester has something we lack (typically the other side of a
@@ -516,6 +553,10 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (e.state !== 'alive') {
           if (!goneAtMs.has(e.peer) && goneAtMs.size >= o.maxTrackedPeers) goneAtMs.clear()
           goneAtMs.set(e.peer, now())
+          if (!svAtGone.has(e.peer)) {
+            if (svAtGone.size >= o.maxTrackedPeers) svAtGone.clear()
+            svAtGone.set(e.peer, Y.encodeStateVector(doc))
+          }
           if (e.state === 'dead') {
             if (deadNow.size >= o.maxTrackedPeers) deadNow.clear()
             deadNow.add(e.peer)

@@ -269,7 +269,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
           for (const h of [...livenessHandlers]) { try { h(e) } catch (err) { logFn('liveness handler threw', { error: (err as Error).message }) } }
         },
         transport: {
-          sendPing: (peer, seq) => { probe?.send(peerIdFromString(peer), seq) },
+          sendPing: (peer, seq) => { probe?.send(peer, seq) },
           closePeer: (peer) => {
             probe?.drop(peer)
             for (const c of libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error('peer declared dead'))

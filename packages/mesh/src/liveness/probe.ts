@@ -4,7 +4,8 @@
 // as Lifeguard's local health awareness). Far cheaper than
 // libp2p's ping (a new stream and protocol negotiation per ping), so every
 // peer can be probed five times a second.
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { toBytes, type Chunk } from '../framing.ts'
 
 export const PROBE_PROTOCOL = '/homeostat/probe/1.0.0'
@@ -16,7 +17,8 @@ export interface ProbeStreams {
   /** Registers the protocol handler (answers pings). */
   start: () => Promise<void>
   stop: () => Promise<void>
-  send: (peer: PeerId, seq: number) => void
+  /** Ping `peer` (its id as a string: a ping must not parse and re-encode a peer id). */
+  send: (peer: string, seq: number) => void
   drop: (peer: string) => void
 }
 
@@ -52,14 +54,13 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
   const outbound = new Map<string, { stream?: Stream, opening: boolean, queued: number[] }>()
   let running = false
 
-  const open = (peer: PeerId): void => {
-    const key = peer.toString()
+  const open = (key: string): void => {
     let slot = outbound.get(key)
     if (slot == null) { slot = { opening: false, queued: [] }; outbound.set(key, slot) }
     if (slot.opening) return
     slot.opening = true
     const s = slot
-    void node.dialProtocol(peer, PROBE_PROTOCOL, { signal: AbortSignal.timeout(openTimeoutMs) }).then((stream) => {
+    void node.dialProtocol(peerIdFromString(key), PROBE_PROTOCOL, { signal: AbortSignal.timeout(openTimeoutMs) }).then((stream) => {
       s.opening = false
       if (!running || outbound.get(key) !== s) { stream.abort(new Error('probe no longer wanted')); return }
       s.stream = stream
@@ -94,14 +95,14 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
     },
     send (peer, seq) {
       if (!running) return
-      const slot = outbound.get(peer.toString())
+      const slot = outbound.get(peer)
       const stream = slot?.stream
       if (stream != null && stream.status === 'open') {
         try { stream.send(frame(PING, seq, localHealth())) } catch { slot!.stream = undefined }
         return
       }
       open(peer)
-      const s = outbound.get(peer.toString())
+      const s = outbound.get(peer)
       if (s != null && s.queued.length < 4) s.queued.push(seq)
     },
     drop (peer) {
