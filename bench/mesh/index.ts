@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { generateSwarmKey, livenessTiming } from '@homeostat/mesh'
 import { reconnectCpuMs } from './reconnect.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const quick = process.argv.includes('--quick')
 const nodesArg = process.argv.indexOf('--nodes')
@@ -33,7 +34,6 @@ interface Reply { id?: number, ok?: boolean, result?: any, error?: string, ready
 interface Child { proc: ChildProcess, call: (msg: Record<string, unknown>) => Promise<any>, peerIds: string[], role: 'worker' | 'kill' | 'freeze' }
 interface Ev { observer: string, peer: string, state: string, atMs: number, reason: string }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return Number.NaN
   const s = [...xs].sort((a, b) => a - b)

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -349,7 +350,6 @@ export interface HealRound {
  */
 export async function partitionAndHeal (fleet: Fleet, o: { workload: string, round: number, maxPartitionMs?: number, random?: () => number }): Promise<HealRound> {
   const random = o.random ?? Math.random
-  const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
   const live = fleet.agents.filter((a) => a.alive).map((a) => a.i)
   let sideB = live.filter(() => random() < 0.5)
   if (sideB.length === 0 || sideB.length === live.length) sideB = live.slice(0, Math.max(1, Math.floor(live.length / 2)))

@@ -10,10 +10,10 @@
 import { execFileSync } from 'node:child_process'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { canUseNetns, fullyConnected, partitionAndHeal, registriesConverged, startFleet, type AgentEvent, type AgentProc } from './fleet.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const rounds = Number(process.argv[2] ?? 3)
 const N = Number(process.argv[3] ?? 20)
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 if (!canUseNetns()) { console.error('heal-trace needs root and iproute2'); process.exit(2) }
 
 const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns: true, trace: true, ...(process.env.AGENT_NODE_ARGS != null ? { nodeArgs: process.env.AGENT_NODE_ARGS.split(' ') } : {}), ...(process.env.LIVENESS_JSON != null ? { liveness: JSON.parse(process.env.LIVENESS_JSON) as Record<string, number> } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })

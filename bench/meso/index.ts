@@ -9,12 +9,12 @@ import { availableParallelism } from 'node:os'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { canUseNetns, coresBetween, fleetCpuMs, fullyConnected, partitionAndHeal, registriesConverged, startFleet, type AgentEvent } from './fleet.ts'
 import { runSchedule } from './sim.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const quick = process.argv.includes('--quick')
 // --quick (under a minute, per the bench rules) runs 8 agents, one heal round and two kill rounds; the
 // figures to judge the targets by come from the full run (20 agents, 7 + 7 rounds, 100 schedules).
 const N = quick ? 8 : 20
-const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 const pct = (xs: number[], p: number): number => {
   if (xs.length === 0) return NaN
   const s = [...xs].sort((a, b) => a - b)

@@ -13,12 +13,12 @@ import { createSupervisor, createProbeRunner, createMetricsCollector, createAnom
 import { createMicroLoop, createResourceWatch } from '../../agent/dist/micro/index.js'
 import { createSystemMetricsReader } from './system-metrics.mjs'
 import { seededRandom } from '@homeostat/interface'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const FIXTURES = join(here, '..', '..', 'test', 'fixtures')
 const out = (o) => { process.stdout.write(JSON.stringify(o) + '\n') }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 async function waitHealthy (probes, name) {
   let streak = 0

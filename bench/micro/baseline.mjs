@@ -18,6 +18,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 export const K8S_DEFAULTS = { periodMs: 10_000, timeoutMs: 1_000, failureThreshold: 3, initialDelayMs: 0, graceMs: 1_000 }
 
@@ -41,7 +42,6 @@ function get (port, timeoutMs) {
   })
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 async function hang (faultAfterMs) {
   const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-baseline-'))

@@ -249,6 +249,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   let ourSv: Map<number, number> | undefined
   let aliveCache: Set<string> | undefined
   let deadCache: string[] | undefined
+  let deadSetCache: Set<string> | undefined
   let knownPeers = 0
   let suspectCache: Set<string> | undefined
   /** Peers the mesh believes dead (not merely suspect: their connection still exists). */
@@ -259,6 +260,11 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       deadCache = all.filter((p) => p.state === 'dead').map((p) => p.peer)
     }
     return deadCache
+  }
+  /** O(1) form of `deadPeers().includes(peer)` (asked for every gossip message and catch-up exchange). */
+  const believedDead = (peer: string): boolean => {
+    deadSetCache ??= new Set(deadPeers())
+    return deadSetCache.has(peer)
   }
   const alive = (): Set<string> => {
     aliveCache ??= new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
@@ -401,7 +407,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (push != null) { stats.pushesSent++; svAtGone.delete(peer) } // the peer has it now
         stats.syncBytesReceived += resp.byteLength
         bytes = resp.byteLength
-        if (deadPeers().includes(peer)) healSignMs = now() // a peer we believe dead answered
+        if (believedDead(peer)) healSignMs = now() // a peer we believe dead answered
         if (!started) return false
         if (resp.byteLength <= 2) { ok = true; return true } // empty diff
         const before = sv
@@ -487,7 +493,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         const from = msg.envelope.from
         const body = msg.envelope.body
         // A message from a peer we believe dead: the partition may be over; probe it now.
-        if (deadPeers().includes(from)) { prober.poke(from); prober.tick(deadPeers(), now(), knownPeers) }
+        if (believedDead(from)) { prober.poke(from); prober.tick(deadPeers(), now(), knownPeers) }
         if ('u' in body) {
           if (!limiter.allow(from)) { reject(from, 'flood', 'update rate over the per-sender limit'); return }
           let u: Uint8Array
@@ -540,7 +546,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         // healed partition): pull it back at once instead of waiting for our own schedule.
         touch(from)
         // A request from a peer we believe dead crossed the cut: it healed.
-        if (deadPeers().includes(from)) healSignMs = now()
+        if (believedDead(from)) healSignMs = now()
         if (behind(sv)) { stats.pushBacks++; void pullFrom(from, o.healProbe.timeoutMs, 'push-back') }
         options.onSync?.({ kind: 'serve', peer: from, ok: true, bytes: diff.byteLength, ms: 0 })
         return diff
@@ -548,6 +554,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       cleanups.push(mesh.onLiveness((e) => {
         aliveCache = undefined
         deadCache = undefined
+        deadSetCache = undefined
         suspectCache = undefined
         for (const h of [...livenessHandlers]) h(e)
         if (e.state !== 'alive') {
@@ -590,7 +597,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (peer != null) { stats.antiEntropyPulls++; void pullFrom(peer, undefined, 'anti-entropy') }
       }))
       // Heal probes run on their own schedule (heal-probe.ts): one bounded dial per period while any peer is dead.
-      cleanups.push(every(timers, Math.max(10, Math.min(o.tickMs, o.healProbe.intervalMs)), () => { deadCache = undefined; prober.tick(deadPeers(), now(), knownPeers) }))
+      cleanups.push(every(timers, Math.max(10, Math.min(o.tickMs, o.healProbe.intervalMs)), () => { deadCache = undefined; deadSetCache = undefined; prober.tick(deadPeers(), now(), knownPeers) }))
       // Ready once we caught up with someone (or nobody answered in startupSyncMs):
       // a restarted agent must not act on what it knew before it hears what changed.
       const deadline = now() + o.startupSyncMs
