@@ -98,18 +98,16 @@ export function faultSchedule (seed: number, durationS: number, edges: string[])
   return kinds.map((kind, i) => ({ atS: Math.round((i * spacing + rnd() * spacing * 0.3) * 10) / 10, kind, node: edges[Math.floor(rnd() * edges.length)] }))
 }
 
-/** Ports this demo has handed out: the kernel may give a port it just freed again on the next bind. */
-const portsTaken = new Set<number>()
-
-/** A loopback port free now and not handed out before (each agent binds its own later). */
-async function freePort (): Promise<number> {
+/** A loopback port free now and not in `taken` (each agent binds its own later; the kernel may give
+ * a port it just freed again on the next bind). */
+async function freePort (taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = createServer()
       s.once('error', reject)
       s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
     })
-    if (!portsTaken.has(port)) { portsTaken.add(port); return port }
+    if (!taken.has(port)) { taken.add(port); return port }
   }
   throw new Error('no free loopback port that was not already handed out, after 20 tries')
 }
@@ -256,19 +254,20 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     io.out(`temp dir ${root}`)
     writeSecretFile(join(root, 'swarm.key'), new TextDecoder().decode(generateSwarmKey()) + '\n')
     const names = ['cloud', ...Array.from({ length: edgesN }, (_, i) => `edge-${i + 1}`)]
+    const ports = new Set<number>() // handed out to this fleet
     for (const name of names) {
       const dir = join(root, name)
       ensureDataDir(dir)
       ensureDataDir(join(dir, 'data'))
-      const apiPort = await freePort()
+      const apiPort = await freePort(ports)
       const n: Node = {
         name,
         role: name === 'cloud' ? 'cloud' : 'edge',
         dir,
         config: join(dir, 'homeostat.yaml'),
         apiPort,
-        meshPort: await freePort(),
-        inferencePort: await freePort(),
+        meshPort: await freePort(ports),
+        inferencePort: await freePort(ports),
         heartbeat: join(dir, 'batch.heartbeat'),
         api: `http://127.0.0.1:${apiPort}`,
         token: ensureToken(join(dir, 'data')),
