@@ -373,6 +373,17 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     }, wait)
   }
 
+  /**
+   * Applies a catch-up response or a pushed update (one batch: now, not after batchMs). `news`: it
+   * advanced our state vector past `before` — a response carrying only the server's pending
+   * deletions, which Yjs always includes, is no news.
+   */
+  const applyNow = (peer: string, update: Uint8Array, before: Uint8Array = Y.encodeStateVector(doc)): { ok: boolean, news: boolean } => {
+    const ok = applyRemote(peer, update, 'sync')
+    if (ok) flush()
+    return { ok, news: ok && !sameBytes(before, Y.encodeStateVector(doc)) }
+  }
+
   /** What we learnt since `peer` was last seen alive, to push with a request to it (none when nothing, or too large to push: the server pulls that back). */
   const pushFor = (peer: string): Uint8Array | undefined => {
     const base = svAtGone.get(peer)
@@ -410,15 +421,11 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (believedDead(peer)) healSignMs = now() // a peer we believe dead answered
         if (!started) return false
         if (resp.byteLength <= 2) { ok = true; return true } // empty diff
-        const before = sv
-        ok = applyRemote(peer, resp, 'sync')
-        // A catch-up response is one batch: apply it now rather than after batchMs.
-        if (ok) flush()
+        const applied = applyNow(peer, resp, sv)
+        ok = applied.ok
+        news = applied.news
         // News learnt off the gossip path is news to our neighbours too (a digest pull
-        // follows someone's announce, which reached the same neighbours already). A
-        // response that did not advance our state vector (e.g. only the server's
-        // pending deletions, which Yjs always includes) is no news.
-        news = ok && !sameBytes(before, Y.encodeStateVector(doc))
+        // follows someone's announce, which reached the same neighbours already).
         if (news && why !== 'digest' && (why === 'probe' || cutOffRecently(peer))) relaySoon(resp)
         return ok
       } catch (err) {
@@ -532,12 +539,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           // The requester's news (it was cut off from us): apply it as a catch-up response, and
           // pass it on to our neighbours like news we pulled ourselves.
           stats.pushesReceived++
-          const before = Y.encodeStateVector(doc)
           if (push.byteLength > o.maxUpdateBytes) reject(from, 'oversized', `pushed update of ${push.byteLength} bytes over ${o.maxUpdateBytes}`)
-          else if (applyRemote(from, push, 'sync')) {
-            flush()
-            if (!sameBytes(before, Y.encodeStateVector(doc)) && cutOffRecently(from)) relaySoon(push)
-          }
+          else if (applyNow(from, push).news && cutOffRecently(from)) relaySoon(push)
         }
         svAtGone.delete(from) // the response brings it everything we have
         const diff = Y.encodeStateAsUpdate(doc, sv)
