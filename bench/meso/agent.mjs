@@ -115,13 +115,24 @@ rl.on('line', async (line) => {
 })
 await coord.start()
 if (cfg.trace || cfg.digestEvents) {
-  // The replica's digest and state vector after every change (coalesced per event-loop turn),
-  // stamped with the host clock, so the bench times convergence without polling.
+  // The replica's digest and state vector after every change, stamped with the host clock, so
+  // the bench times convergence without polling. Each change's state vector is taken when the
+  // replica holds it (cheap); the digest (a hash of the whole document) once per event-loop turn,
+  // with the time of the turn's last change: nothing changed between that change and the digest.
+  // (Stamping at the setImmediate instead measured the event loop, not the replica: a saturated
+  // agent reached its check phase up to ~1.5 s after applying the update.)
   let pending = false
+  let changes = []
   coord.rdoc.onChange(() => {
+    changes.push([Date.now(), stateVector()])
     if (pending) return
     pending = true
-    setImmediate(() => { pending = false; out({ ev: 'digest', d: digest(), sv: stateVector(), t: Date.now() }) })
+    setImmediate(() => {
+      pending = false
+      const c = changes
+      changes = []
+      out({ ev: 'digest', d: digest(), sv: stateVector(), t: c.at(-1)?.[0] ?? Date.now(), reportedT: Date.now(), changes: c })
+    })
   })
 }
 out({ ev: 'ready', peerId: mesh.peerId, addrs: mesh.multiaddrs(), clientId: coord.rdoc.doc.clientID, t: Date.now() })

@@ -281,8 +281,10 @@ export async function snapshotReplicas (fleet: Fleet): Promise<Map<number, Repli
 }
 
 export interface Convergence {
-  /** ms after `atMs` until every live replica held every update any replica held at `atMs` (the merge). */
+  /** ms after `atMs` until every live replica held every update any replica held at `atMs` (the merge), from each change's own time stamp. */
   mergedMs?: number
+  /** The same, timed when each agent reported the change (at the end of its event-loop turn, which a saturated agent reaches late): the figure this bench printed before per-change stamps. */
+  mergedReportedMs?: number
   /** ms after `atMs` until every live replica had the same digest (agreement, including writes made after `atMs`). */
   agreedMs?: number
   /** Per agent: ms until it held the merge. */
@@ -296,30 +298,41 @@ export interface Convergence {
  */
 export function convergenceAfter (fleet: Fleet, atMs: number, baseline: Map<number, ReplicaSnapshot>): Convergence {
   const live = fleet.agents.filter((a) => a.alive && baseline.has(a.i))
-  const evs = new Map(live.map((a) => [a.i, a.events.filter((e) => e.ev === 'digest').map((e) => ({ t: e.t as number, sv: e.sv as Record<string, number>, d: e.d as string }))]))
-  const at = (i: number, t: number): ReplicaSnapshot => {
-    let cur = baseline.get(i)!
-    for (const e of evs.get(i)!) if (e.t <= t) cur = { sv: e.sv, digest: e.d }
+  const digestEvs = (a: AgentProc): AgentEvent[] => a.events.filter((e) => e.ev === 'digest')
+  // Per agent: every change as (time, state vector), and the digest as of each event.
+  const changes = new Map(live.map((a) => [a.i, digestEvs(a).flatMap((e) => (e.changes as Array<[number, Record<string, number>]> | undefined)?.map(([t, sv]) => ({ t, sv, reportedT: e.reportedT as number })) ?? [{ t: e.t as number, sv: e.sv as Record<string, number>, reportedT: e.t as number }])]))
+  const evs = new Map(live.map((a) => [a.i, digestEvs(a).map((e) => ({ t: e.t as number, d: e.d as string }))]))
+  const svAt = (i: number, t: number): Record<string, number> => {
+    let cur = baseline.get(i)!.sv
+    for (const c of changes.get(i)!) if (c.t <= t) cur = c.sv
+    return cur
+  }
+  const digestAt = (i: number, t: number): string => {
+    let cur = baseline.get(i)!.digest
+    for (const e of evs.get(i)!) if (e.t <= t) cur = e.d
     return cur
   }
   const union: Record<string, number> = {}
-  for (const a of live) for (const [c, k] of Object.entries(at(a.i, atMs).sv)) union[c] = Math.max(union[c] ?? 0, k)
+  for (const a of live) for (const [c, k] of Object.entries(svAt(a.i, atMs))) union[c] = Math.max(union[c] ?? 0, k)
   const dominates = (sv: Record<string, number>): boolean => Object.entries(union).every(([c, k]) => (sv[c] ?? 0) >= k)
   const perAgentMergedMs = new Map<number, number | undefined>()
+  const perAgentReportedMs = new Map<number, number | undefined>()
   for (const a of live) {
-    if (dominates(at(a.i, atMs).sv)) { perAgentMergedMs.set(a.i, 0); continue }
-    const e = evs.get(a.i)!.find((x) => x.t > atMs && dominates(x.sv))
-    perAgentMergedMs.set(a.i, e != null ? e.t - atMs : undefined)
+    if (dominates(svAt(a.i, atMs))) { perAgentMergedMs.set(a.i, 0); perAgentReportedMs.set(a.i, 0); continue }
+    const c = changes.get(a.i)!.find((x) => x.t > atMs && dominates(x.sv))
+    perAgentMergedMs.set(a.i, c != null ? c.t - atMs : undefined)
+    perAgentReportedMs.set(a.i, c != null ? c.reportedT - atMs : undefined)
   }
-  const merged = [...perAgentMergedMs.values()]
-  const mergedMs = merged.every((x) => x != null) ? Math.max(0, ...(merged as number[])) : undefined
+  const worst = (m: Map<number, number | undefined>): number | undefined => { const xs = [...m.values()]; return xs.every((x) => x != null) ? Math.max(0, ...(xs as number[])) : undefined }
+  const mergedMs = worst(perAgentMergedMs)
+  const mergedReportedMs = worst(perAgentReportedMs)
   let agreedMs: number | undefined
   const times = [...new Set(live.flatMap((a) => evs.get(a.i)!.map((e) => e.t)).filter((t) => t > atMs))].sort((x, y) => x - y)
   for (const t of [atMs, ...times]) {
-    const ds = live.map((a) => at(a.i, t).digest)
+    const ds = live.map((a) => digestAt(a.i, t))
     if (ds.every((d) => d === ds[0])) { agreedMs = t - atMs; break }
   }
-  return { ...(mergedMs != null ? { mergedMs } : {}), ...(agreedMs != null ? { agreedMs } : {}), perAgentMergedMs }
+  return { ...(mergedMs != null ? { mergedMs } : {}), ...(mergedReportedMs != null ? { mergedReportedMs } : {}), ...(agreedMs != null ? { agreedMs } : {}), perAgentMergedMs }
 }
 
 export interface HealRound {

@@ -48,7 +48,7 @@ try {
     cuts.push({ cutAt: healAt - r.partitionMs, healAt })
     const cutAt = healAt - r.partitionMs
     if (diag.length > 0) console.log(`agent 0 (side ${r.sides[1].includes(0) ? 'B' : 'A'}), heal at +${r.healAt - (r.healAt - r.partitionMs)} ms after cut:\n  ` + diag.join('\n  '))
-    console.log(`\nround ${round}: A=${sideA.length} B=${sideB.length}; cut ${r.partitionMs} ms (both saw death: ${r.bothSidesSawDeath}); copies at heal ${r.copiesAtHeal}; merged ${String(r.conv.mergedMs)} ms, agreed ${String(r.conv.agreedMs)} ms, one copy ${String(r.singleCopyMs)} ms, copies after ${r.copiesAfter}`)
+    console.log(`\nround ${round}: A=${sideA.length} B=${sideB.length}; cut ${r.partitionMs} ms (both saw death: ${r.bothSidesSawDeath}); copies at heal ${r.copiesAtHeal}; merged ${String(r.conv.mergedMs)} ms (reported ${String(r.conv.mergedReportedMs)}), agreed ${String(r.conv.agreedMs)} ms, one copy ${String(r.singleCopyMs)} ms, copies after ${r.copiesAfter}`)
     console.log(`heal at monotonic ${Math.round(Number(process.hrtime.bigint() / 1000n) - (Date.now() - healAt) * 1000)} µs`)
     const evs = (a: AgentProc, ev: string): AgentEvent[] => a.events.filter((e) => e.ev === ev && (e.t as number) >= cutAt)
     const lastDigest = fleet.agents.map((a) => evs(a, 'digest').at(-1)?.d)
@@ -106,6 +106,19 @@ try {
       return u
     }
     const u = unionAt(healAt)
+    // Was each side whole at the heal (every agent holding every write of its own side)?
+    const svOf = (i: number, t: number): Record<string, number> => fleet.agents[i]!.events.filter((e) => e.ev === 'digest' && (e.t as number) <= t).at(-1)?.sv as Record<string, number> | undefined ?? {}
+    const sideLacks: string[] = []
+    for (const a of fleet.agents) {
+      const own = svOf(a.i, healAt)
+      for (const b of fleet.agents) {
+        if (sideOf(b.i) !== sideOf(a.i)) continue
+        const c = String(b.events.find((e) => e.ev === 'ready')?.clientId)
+        const need = svOf(b.i, healAt)[c] ?? 0
+        if ((own[c] ?? 0) < need) sideLacks.push(`${a.i}${sideOf(a.i)} lacks ${b.i}${sideOf(b.i)}:${own[c] ?? 0}<${need}`)
+      }
+    }
+    console.log(`same-side updates missing at the heal: ${sideLacks.length === 0 ? 'none' : sideLacks.join(', ')}`)
     for (const [i, ms] of [...r.conv.perAgentMergedMs].sort((x, y) => (y[1] ?? 1e9) - (x[1] ?? 1e9)).slice(0, 3)) {
       const a = fleet.agents[i]!
       const lacks = (t: number): string => {

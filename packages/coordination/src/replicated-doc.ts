@@ -346,31 +346,36 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   let relayParts: Uint8Array[] = []
   let relayBytes = 0
   let lastRelayMs = -Infinity
+  const sendRelay = (): void => {
+    relayTimer = undefined
+    const parts = relayParts
+    const total = relayBytes
+    relayParts = []
+    relayBytes = 0
+    if (!started || parts.length === 0) return
+    lastRelayMs = now()
+    let merged: Uint8Array | undefined
+    if (total <= o.maxUpdateBytes) { try { merged = parts.length === 1 ? parts[0] : Y.mergeUpdates(parts) } catch { merged = undefined } }
+    const fail = (): void => { stats.rejected.publish = (stats.rejected.publish ?? 0) + 1 }
+    if (merged != null && merged.byteLength <= o.maxUpdateBytes) {
+      stats.relaysSent++
+      mesh.publish(topic, 'coord.relay', { r: b64(merged) }).catch(fail)
+      options.onSync?.({ kind: 'relay-out', peer: mesh.peerId, ok: true, bytes: merged.byteLength, ms: 0 })
+    } else {
+      stats.announces++
+      mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(fail)
+    }
+  }
   const relaySoon = (update: Uint8Array): void => {
     if (!started) return
     if (relayBytes <= o.maxUpdateBytes) { relayParts.push(update); relayBytes += update.byteLength }
     if (relayTimer != null) return
-    const wait = Math.max(0, lastRelayMs + o.announceMinIntervalMs - now())
-    relayTimer = timers.setTimeout(() => {
-      relayTimer = undefined
-      const parts = relayParts
-      const total = relayBytes
-      relayParts = []
-      relayBytes = 0
-      if (!started) return
-      lastRelayMs = now()
-      let merged: Uint8Array | undefined
-      if (total <= o.maxUpdateBytes) { try { merged = parts.length === 1 ? parts[0] : Y.mergeUpdates(parts) } catch { merged = undefined } }
-      const fail = (): void => { stats.rejected.publish = (stats.rejected.publish ?? 0) + 1 }
-      if (merged != null && merged.byteLength <= o.maxUpdateBytes) {
-        stats.relaysSent++
-        mesh.publish(topic, 'coord.relay', { r: b64(merged) }).catch(fail)
-        options.onSync?.({ kind: 'relay-out', peer: mesh.peerId, ok: true, bytes: merged.byteLength, ms: 0 })
-      } else {
-        stats.announces++
-        mesh.publish(topic, 'coord.digest', { sv: b64(Y.encodeStateVector(doc)) }).catch(fail)
-      }
-    }, wait)
+    const wait = lastRelayMs + o.announceMinIntervalMs - now()
+    // The first news of a burst goes out now: a timer would wait for the next timers phase, which
+    // an agent saturated by a heal's reconnections reaches hundreds of ms later. What follows
+    // within announceMinIntervalMs is merged into one message.
+    if (wait <= 0) sendRelay()
+    else relayTimer = timers.setTimeout(sendRelay, wait)
   }
 
   /**
@@ -514,12 +519,15 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
           stats.relaysReceived++
           const before = options.onSync != null ? Y.encodeStateVector(doc) : undefined
           const ok = applyRemote(from, u, 'relay')
-          // A neighbour pulled news from a peer that was cut off: a heal sign for us too, although
-          // none of our own probes or liveness events has seen the other side yet.
-          if (ok) healSignMs = now()
+          if (ok) {
+            // A neighbour pulled news from a peer that was cut off: a heal sign for us too, although
+            // none of our own probes or liveness events has seen the other side yet.
+            healSignMs = now()
+            // Applied now: a relay is one batch already (like a catch-up response), and the batch
+            // timer would wait for the next timers phase, late on an agent busy with a heal.
+            flush()
+          }
           if (options.onSync != null) {
-            // Traced: apply now (a relay is one batch, like a catch-up response) to say whether it was news.
-            if (ok) flush()
             const store = doc.store as unknown as { pendingStructs: { missing: Map<number, number> } | null }
             options.onSync({ kind: 'relay-in', peer: from, ok, news: ok && !sameBytes(before as Uint8Array, Y.encodeStateVector(doc)), bytes: u.byteLength, ms: 0, ...(store.pendingStructs != null ? { pendingMissing: Object.fromEntries(store.pendingStructs.missing) } : {}) })
           }
