@@ -62,7 +62,8 @@ export const REPLICATED_DOC_DEFAULTS = {
   syncTimeoutMs: 3000,
   /** Peers pulled from on start and after a heal (one up-to-date peer is enough; three tolerates stale ones). */
   syncFanout: 3,
-  /** Alive-events are batched this long before pulling, so a heal of 100 peers costs `syncFanout` pulls, not 100. */
+  /** Alive-events are batched this long before pulling, so a heal of 100 peers costs 1 + `syncFanout` pulls, not 100
+   * (the first peer back from the dead is pulled from at once, the batch picks `syncFanout` of the rest). */
   healBatchMs: 50,
   /** Concurrent pulls at most (bounded fan-out). */
   maxConcurrentPulls: 256,
@@ -562,6 +563,14 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         options.onSync?.({ kind: 'serve', peer: from, ok: true, bytes: diff.byteLength, ms: 0 })
         return diff
       }, { maxBytes: o.maxSyncBytes })
+      const startHealBatch = (): void => {
+        healTimer = timers.setTimeout(() => {
+          healTimer = undefined
+          const batch = [...new Set(healBatch)]
+          healBatch = []
+          if (batch.length > 0) void pullFromMany(pick(batch, o.syncFanout), 'heal')
+        }, o.healBatchMs)
+      }
       cleanups.push(mesh.onLiveness((e) => {
         aliveCache = undefined
         deadCache = undefined
@@ -585,15 +594,16 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         touch(e.peer)
         if (backFromDead) healSignMs = now()
         prober.forget(e.peer)
-        healBatch.push(e.peer)
-        if (healTimer == null) {
-          healTimer = timers.setTimeout(() => {
-            healTimer = undefined
-            const batch = [...new Set(healBatch)]
-            healBatch = []
-            void pullFromMany(pick(batch, o.syncFanout), 'heal')
-          }, o.healBatchMs)
+        if (backFromDead && healTimer == null) {
+          // The first peer back from the dead starts a heal: pull from it now (with our push) instead of
+          // after the batch, whose timer a host busy reconnecting runs late. The batch then takes
+          // syncFanout pulls from whoever else comes back within healBatchMs.
+          void pullFrom(e.peer, undefined, 'heal')
+          startHealBatch()
+          return
         }
+        healBatch.push(e.peer)
+        if (healTimer == null) startHealBatch()
       }))
       // Anti-entropy: pull from one random alive peer per period (fast while the
       // document changes, slow when idle). Cost per node is constant in the mesh
