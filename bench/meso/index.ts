@@ -74,9 +74,11 @@ try {
   // 3. Registry convergence after partitions heal (real network cuts when namespaces are available).
   // Each round: random sides; every agent writes while cut off (both sides diverge); the cut lasts
   // until every agent sees the other side as not alive and the workload runs on both sides; then
-  // heal. Timed from the agents' own digest/state-vector events (host clock, no polling delay):
-  // merged = every replica holds every update any replica held at the heal; agreed = every
-  // replica has the same digest (later writes, e.g. the duplicate standing down, included).
+  // heal. Timed from the agents' own events (host clock, no polling delay): merged = every replica
+  // holds every update any replica held at the heal, from the time each replica applied it (its
+  // state vector is stamped on every change; the figure as reported at the end of each agent's
+  // event-loop turn is kept alongside); agreed = every replica has the same digest (later writes,
+  // e.g. the duplicate standing down, included).
   const convergeMs: number[] = []
   const convergeReportedMs: number[] = []
   const agreeMs: number[] = []
