@@ -228,7 +228,11 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       }
       if (prev != null && await askOwner()) {
         stats.ownerAnswered++
-        holdUntilMs.set(spec.name, now() + o.ownerAnsweredHoldMs)
+        // Its answer brought its state. If that shows its copy running (e.g. the spec had reached us
+        // before the assignment), the workload is no orphan and needs no hold: a hold would only
+        // delay the takeover if the owner then really died. Otherwise our liveness view lags the
+        // network: leave the workload alone until it catches up.
+        if (currentOf(assignmentsByName().get(spec.name)) == null) holdUntilMs.set(spec.name, now() + o.ownerAnsweredHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
         return
       }
@@ -313,13 +317,19 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   return {
     async declare (spec) {
       if (specsMap.size >= o.maxWorkloads && !specsMap.has(`${me}/${spec.name}`)) throw new RangeError(`more than ${o.maxWorkloads} workloads`)
-      const existing = specs().get(spec.name)
-      if (existing == null) specsMap.set(`${me}/${spec.name}`, { ...spec, declarer: me, hlc: encodeHlc(hlc.now()) })
-      const list = assignmentsByName().get(spec.name)
-      if (currentOf(list) == null) {
-        writeMine(spec.name, maxEpoch(list) + 1, 'running')
-        if (!local.has(spec.name)) await startLocal(spec)
-      }
+      // The spec and our assignment travel as one update: a replica that saw the spec alone would
+      // take the workload for an orphan and auction it (and its winner then ask us and hold off).
+      let start = false
+      rdoc.doc.transact(() => {
+        const existing = specs().get(spec.name)
+        if (existing == null) specsMap.set(`${me}/${spec.name}`, { ...spec, declarer: me, hlc: encodeHlc(hlc.now()) })
+        const list = assignmentsByName().get(spec.name)
+        if (currentOf(list) == null) {
+          writeMine(spec.name, maxEpoch(list) + 1, 'running')
+          start = true
+        }
+      })
+      if (start && !local.has(spec.name)) await startLocal(spec)
     },
     setCapacity (c) {
       const prev = capMap.get(`${me}/cap`)

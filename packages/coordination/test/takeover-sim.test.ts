@@ -35,6 +35,28 @@ describe('coordination on the simulated mesh: workload takeover', function () {
     })
   })
 
+  it('a declaration is one update: no replica sees the spec without its assignment, so none auctions it, asks the owner and holds off the takeover of a real crash', async () => {
+    await withSeed(seedFromEnv(204), async (seed) => {
+      const cl = await createCluster(6, { seed })
+      await withCapacity(cl)
+      const owner = cl.agents.get('n002')!
+      let updates = 0
+      const count = (): void => { updates++ }
+      owner.coord.rdoc.doc.on('update', count)
+      await owner.coord.takeover.declare(spec('trainer'))
+      owner.coord.rdoc.doc.off('update', count)
+      assert.equal(updates, 1, 'spec and assignment in one update')
+      await cl.sim.runFor(1500)
+      const answered = cl.up().reduce((n, a) => n + a.coord.takeover.stats().ownerAnswered + a.coord.takeover.stats().claimsLost, 0)
+      assert.equal(answered, 0, 'nobody took the fresh workload for an orphan')
+      const t0 = cl.sim.now()
+      cl.crash('n002')
+      assert.ok(await cl.sim.runUntil(() => cl.copies('trainer') === 1, { timeoutMs: 10_000 }))
+      assert.ok(cl.sim.now() - t0 < 2500, `took ${cl.sim.now() - t0} ms`)
+      assert.equal(cl.maxCopies.get('trainer'), 1)
+    })
+  })
+
   it('partition: both sides run a copy; after the heal exactly one copy remains and replicas converge', async () => {
     await withSeed(seedFromEnv(202), async (seed) => {
       const cl = await createCluster(6, { seed })
