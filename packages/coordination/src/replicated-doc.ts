@@ -427,7 +427,9 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
         if (believedDead(peer)) healSignMs = now() // a peer we believe dead answered
         if (!started) return false
         if (resp.byteLength <= 2) { ok = true; return true } // empty diff
-        const applied = applyNow(peer, resp, sv)
+        // News against our state now, not when we asked: what reached us meanwhile (typically a
+        // neighbour's relay during a heal) reached our neighbours too and is not relayed again.
+        const applied = applyNow(peer, resp)
         ok = applied.ok
         news = applied.news
         // News learnt off the gossip path is news to our neighbours too (a digest pull
