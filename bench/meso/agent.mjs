@@ -131,7 +131,7 @@ if (cfg.trace || cfg.digestEvents) {
       pending = false
       const c = changes
       changes = []
-      out({ ev: 'digest', d: digest(), sv: stateVector(), t: c.at(-1)?.[0] ?? Date.now(), reportedT: Date.now(), changes: c })
+      out({ ev: 'digest', d: digest(), t: c.at(-1)?.[0] ?? Date.now(), reportedT: Date.now(), changes: c })
     })
   })
 }

@@ -280,6 +280,20 @@ export async function snapshotReplicas (fleet: Fleet): Promise<Map<number, Repli
   return out
 }
 
+export interface ReplicaChange { t: number, sv: Record<string, number>, reportedT: number }
+
+/** An agent's replica changes (FleetOptions.digestEvents or trace), in order: when it applied each, its state vector then, and when it reported it. */
+export function replicaChanges (a: AgentProc): ReplicaChange[] {
+  return a.events.filter((e) => e.ev === 'digest').flatMap((e) => (e.changes as Array<[number, Record<string, number>]>).map(([t, sv]) => ({ t, sv, reportedT: e.reportedT as number })))
+}
+
+/** The state vector of replica `changes` at time `t` (`before` if it had not changed since the events began). */
+export function svAt (changes: readonly ReplicaChange[], t: number, before: Record<string, number> = {}): Record<string, number> {
+  let cur = before
+  for (const c of changes) if (c.t <= t) cur = c.sv
+  return cur
+}
+
 export interface Convergence {
   /** ms after `atMs` until every live replica held every update any replica held at `atMs` (the merge), from each change's own time stamp. */
   mergedMs?: number
@@ -298,27 +312,22 @@ export interface Convergence {
  */
 export function convergenceAfter (fleet: Fleet, atMs: number, baseline: Map<number, ReplicaSnapshot>): Convergence {
   const live = fleet.agents.filter((a) => a.alive && baseline.has(a.i))
-  const digestEvs = (a: AgentProc): AgentEvent[] => a.events.filter((e) => e.ev === 'digest')
   // Per agent: every change as (time, state vector), and the digest as of each event.
-  const changes = new Map(live.map((a) => [a.i, digestEvs(a).flatMap((e) => (e.changes as Array<[number, Record<string, number>]> | undefined)?.map(([t, sv]) => ({ t, sv, reportedT: e.reportedT as number })) ?? [{ t: e.t as number, sv: e.sv as Record<string, number>, reportedT: e.t as number }])]))
-  const evs = new Map(live.map((a) => [a.i, digestEvs(a).map((e) => ({ t: e.t as number, d: e.d as string }))]))
-  const svAt = (i: number, t: number): Record<string, number> => {
-    let cur = baseline.get(i)!.sv
-    for (const c of changes.get(i)!) if (c.t <= t) cur = c.sv
-    return cur
-  }
+  const changes = new Map(live.map((a) => [a.i, replicaChanges(a)]))
+  const evs = new Map(live.map((a) => [a.i, a.events.filter((e) => e.ev === 'digest').map((e) => ({ t: e.t as number, d: e.d as string }))]))
+  const svOf = (i: number, t: number): Record<string, number> => svAt(changes.get(i)!, t, baseline.get(i)!.sv)
   const digestAt = (i: number, t: number): string => {
     let cur = baseline.get(i)!.digest
     for (const e of evs.get(i)!) if (e.t <= t) cur = e.d
     return cur
   }
   const union: Record<string, number> = {}
-  for (const a of live) for (const [c, k] of Object.entries(svAt(a.i, atMs))) union[c] = Math.max(union[c] ?? 0, k)
+  for (const a of live) for (const [c, k] of Object.entries(svOf(a.i, atMs))) union[c] = Math.max(union[c] ?? 0, k)
   const dominates = (sv: Record<string, number>): boolean => Object.entries(union).every(([c, k]) => (sv[c] ?? 0) >= k)
   const perAgentMergedMs = new Map<number, number | undefined>()
   const perAgentReportedMs = new Map<number, number | undefined>()
   for (const a of live) {
-    if (dominates(svAt(a.i, atMs))) { perAgentMergedMs.set(a.i, 0); perAgentReportedMs.set(a.i, 0); continue }
+    if (dominates(svOf(a.i, atMs))) { perAgentMergedMs.set(a.i, 0); perAgentReportedMs.set(a.i, 0); continue }
     const c = changes.get(a.i)!.find((x) => x.t > atMs && dominates(x.sv))
     perAgentMergedMs.set(a.i, c != null ? c.t - atMs : undefined)
     perAgentReportedMs.set(a.i, c != null ? c.reportedT - atMs : undefined)

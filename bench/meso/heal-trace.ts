@@ -9,7 +9,7 @@
 //   npx tsc -b && flock /tmp/homeostat-bench.lock node --import tsx/esm --import @homeostat/mesh/polyfill bench/meso/heal-trace.ts [rounds] [agents]
 import { execFileSync } from 'node:child_process'
 import { generateSwarmKey } from '@homeostat/mesh'
-import { canUseNetns, fullyConnected, partitionAndHeal, registriesConverged, startFleet, type AgentEvent, type AgentProc } from './fleet.ts'
+import { canUseNetns, fullyConnected, partitionAndHeal, registriesConverged, replicaChanges, startFleet, svAt, type AgentEvent, type AgentProc } from './fleet.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 const rounds = Number(process.argv[2] ?? 3)
@@ -97,17 +97,11 @@ try {
     console.log('relays sent/received, pushes sent/received, push-backs, rejected: ' + st.map((x, k) => { const d = (x.coord as { doc: Record<string, unknown> }).doc; return `${k}${sideOf(k)}:${String(d.relaysSent)}/${String(d.relaysReceived)} ${String(d.pushesSent)}/${String(d.pushesReceived)} ${String(d.pushBacks)}${Object.keys(d.rejected as object).length > 0 ? JSON.stringify(d.rejected) : ''}` }).join(' '))
     // The slowest replicas: what they still lacked (by writer) 300 ms after the heal.
     const clientOf = new Map(fleet.agents.map((a) => [String(a.events.find((e) => e.ev === 'ready')?.clientId), a.i]))
-    const unionAt = (t: number): Record<string, number> => {
-      const u: Record<string, number> = {}
-      for (const a of fleet.agents) {
-        const sv = a.events.filter((e) => e.ev === 'digest' && (e.t as number) <= t).at(-1)?.sv as Record<string, number> | undefined
-        for (const [c, k] of Object.entries(sv ?? {})) u[c] = Math.max(u[c] ?? 0, k)
-      }
-      return u
-    }
-    const u = unionAt(healAt)
+    const changes = fleet.agents.map((a) => replicaChanges(a))
+    const svOf = (i: number, t: number): Record<string, number> => svAt(changes[i]!, t)
+    const u: Record<string, number> = {}
+    for (const a of fleet.agents) for (const [c, k] of Object.entries(svOf(a.i, healAt))) u[c] = Math.max(u[c] ?? 0, k)
     // Was each side whole at the heal (every agent holding every write of its own side)?
-    const svOf = (i: number, t: number): Record<string, number> => fleet.agents[i]!.events.filter((e) => e.ev === 'digest' && (e.t as number) <= t).at(-1)?.sv as Record<string, number> | undefined ?? {}
     const sideLacks: string[] = []
     for (const a of fleet.agents) {
       const own = svOf(a.i, healAt)
@@ -122,7 +116,7 @@ try {
     for (const [i, ms] of [...r.conv.perAgentMergedMs].sort((x, y) => (y[1] ?? 1e9) - (x[1] ?? 1e9)).slice(0, 3)) {
       const a = fleet.agents[i]!
       const lacks = (t: number): string => {
-        const sv = a.events.filter((e) => e.ev === 'digest' && (e.t as number) <= t).at(-1)?.sv as Record<string, number> | undefined ?? {}
+        const sv = svOf(a.i, t)
         return Object.entries(u).filter(([c, k]) => (sv[c] ?? 0) < k).map(([c, k]) => `${String(clientOf.get(c) ?? '?')}${sideOf(clientOf.get(c) ?? -1)}:${sv[c] ?? 0}<${k}`).join(' ')
       }
       console.log(`agent ${i}${sideOf(i)} merged at ${String(ms)}; lacked at +0: ${lacks(healAt)} | at +500: ${lacks(healAt + 500)} | at +1000: ${lacks(healAt + 1000)}`)
