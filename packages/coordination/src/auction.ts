@@ -17,6 +17,8 @@ export interface Bidder {
   freeMemoryMb: number
   /** Shared reputation in [0,1], quantised by the caller so replicas agree. */
   reputation: number
+  /** The workloads this peer can host (it has their configuration); undefined: any. */
+  accepts?: ReadonlySet<string>
 }
 
 export const AUCTION_DEFAULTS = {
@@ -31,6 +33,7 @@ export const AUCTION_DEFAULTS = {
 /** Pure: one bid, the projected impact of placing `w` on `b` (0 when it does not fit). */
 export function bid (w: WorkloadSpec, b: Bidder, opts: { capacityWeight: number, reputationWeight: number, minReputation: number } = AUCTION_DEFAULTS): number {
   if (b.reputation < opts.minReputation) return 0
+  if (b.accepts != null && !b.accepts.has(w.name)) return 0
   if (b.freeCpuMillis < w.cpuMillis || b.freeMemoryMb < w.memoryMb) return 0
   const spareCpu = b.freeCpuMillis > 0 ? (b.freeCpuMillis - w.cpuMillis) / b.freeCpuMillis : 0
   const spareMem = b.freeMemoryMb > 0 ? (b.freeMemoryMb - w.memoryMb) / b.freeMemoryMb : 0

@@ -91,7 +91,7 @@ export interface RegistryStats {
 export interface Registry {
   /** Is anyone holding `target`, or is it cooling down? */
   check: (target: string) => CheckResult
-  /** Claims `target` for `action`; resolves once granted or lost. */
+  /** Claims `target` for `action`; resolves once granted or lost. `cooldownMs` is the cooldown its release starts unless release says otherwise. */
   claim: (target: string, action: string, options?: { leaseMs?: number, cooldownMs?: number, detail?: string }) => Promise<ClaimResult>
   /** Releases our claim on `target` with a verified outcome; starts the cooldown. */
   release: (target: string, outcome: 'recovered' | 'failed' | 'aborted', options?: { cooldownMs?: number, detail?: string }) => void
@@ -124,7 +124,8 @@ export function createRegistry (options: RegistryOptions): Registry {
   const timers = options.timers ?? realTimers
   const claims: Y.Map<Claim> = rdoc.map<Claim>('claims')
   const stats: RegistryStats = { claims: 0, granted: 0, lost: 0, refused: 0, released: 0, preempted: 0 }
-  const held = new Map<string, { stopRenew: () => void, leaseMs: number }>()
+  /** Targets we hold: lease renewal, and the cooldown asked for at claim time (release's default). */
+  const held = new Map<string, { stopRenew: () => void, leaseMs: number, cooldownMs?: number }>()
   const preemptHandlers = new Set<(t: string, by: Claim) => void>()
   const outcomeHandlers = new Set<(c: Claim) => void>()
   // target → claims index, maintained from map events.
@@ -213,7 +214,7 @@ export function createRegistry (options: RegistryOptions): Registry {
       const stopRenew = every(timers, Math.max(100, Math.floor(leaseMs / 3)), () => {
         if (held.has(target)) write(target, (c) => ({ ...c, expiresMs: now() + leaseMs }))
       })
-      held.set(target, { stopRenew, leaseMs })
+      held.set(target, { stopRenew, leaseMs, ...(opts.cooldownMs != null ? { cooldownMs: opts.cooldownMs } : {}) })
       return { granted: true, claim: acting }
   }
   const pending = new Map<string, Promise<ClaimResult>>()
@@ -237,7 +238,7 @@ export function createRegistry (options: RegistryOptions): Registry {
       held.delete(target)
       stats.released++
       const t = now()
-      write(target, (c) => ({ ...c, state: 'released', outcome, expiresMs: t, cooldownUntilMs: t + (opts.cooldownMs ?? o.cooldownMs), ...(opts.detail != null ? { detail: opts.detail } : {}) }))
+      write(target, (c) => ({ ...c, state: 'released', outcome, expiresMs: t, cooldownUntilMs: t + (opts.cooldownMs ?? h.cooldownMs ?? o.cooldownMs), ...(opts.detail != null ? { detail: opts.detail } : {}) }))
     },
     status,
     claimsFor,

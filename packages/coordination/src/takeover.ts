@@ -73,7 +73,13 @@ export interface Assignment {
 }
 
 export interface DeclaredSpec extends WorkloadSpec { declarer: string, hlc: string }
-export interface Capacity { cpuMillis: number, memoryMb: number, atMs: number }
+export interface Capacity {
+  cpuMillis: number
+  memoryMb: number
+  atMs: number
+  /** The relocatable workloads this peer can host (it has their configuration); absent: any. */
+  workloads?: string[]
+}
 export type StopReason = 'duplicate' | 'released'
 
 export interface TakeoverStats {
@@ -90,8 +96,19 @@ export interface TakeoverStats {
 export interface Takeover {
   /** Declares a relocatable workload that this agent starts now (unless someone already owns it). */
   declare: (spec: WorkloadSpec) => Promise<void>
-  /** Publishes our free capacity (what we can still host). */
-  setCapacity: (c: { cpuMillis: number, memoryMb: number }) => void
+  /** Publishes our free capacity (what we can still host) and, optionally, which workloads we can host. */
+  setCapacity: (c: { cpuMillis: number, memoryMb: number, workloads?: readonly string[] }) => void
+  /**
+   * Hands every workload running here back to the fleet before this agent stops: stops each local
+   * copy, marks its assignment stopped and withdraws our capacity, so survivors take the workloads
+   * over at once instead of waiting for the mesh to declare us dead. Takes nothing afterwards.
+   */
+  leave: () => Promise<void>
+  /**
+   * Hands one workload back (e.g. it keeps failing here): stops the local copy, marks our
+   * assignment stopped, and this agent no longer bids for it, so another peer takes it over.
+   */
+  release: (name: string) => Promise<void>
   owner: (name: string) => Assignment | undefined
   /** Workloads running here. */
   running: () => string[]
@@ -178,6 +195,9 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     for (const a of list ?? []) if (a.state === 'running' && (top == null || better(a, top))) top = a
     return top
   }
+  /** Workloads we handed back (release) or, after leave(), all of them: we bid for none of these. */
+  const given = new Set<string>()
+  let leaving = false
   const maxEpoch = (list: readonly Assignment[] | undefined): number => Math.max(0, ...(list ?? []).map((a) => a.epoch))
 
   const startLocal = async (spec: WorkloadSpec): Promise<boolean> => {
@@ -188,6 +208,11 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     } catch {
       stats.startFailures++
       local.delete(spec.name)
+      // It cannot run here (missing program, quarantined, not in our config): stop bidding for it, so
+      // the auction gives it to a peer that can instead of back to us every reconcile.
+      given.add(spec.name)
+      const cap = capMap.get(`${me}/cap`)
+      if (cap != null) publishCapacity(cap.cpuMillis, cap.memoryMb)
       return false
     }
   }
@@ -200,13 +225,30 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     assignMap.set(`${me}/${name}`, { name, owner: me, epoch, hlc: encodeHlc(hlc.now()), state })
   }
 
+  /** The workloads we can host as the agent last said (undefined: any). */
+  let hosts: string[] | undefined
+  /** Our capacity entry: what we can host, less what we handed back (others must not count on us for it). */
+  const publishCapacity = (cpuMillis: number, memoryMb: number): void => {
+    if (leaving) return
+    let workloads = hosts
+    if (given.size > 0) workloads = (workloads ?? [...specs().keys()]).filter((w) => !given.has(w))
+    if (workloads != null) workloads = [...new Set(workloads)].sort().slice(0, o.maxWorkloads)
+    const prev = capMap.get(`${me}/cap`)
+    if (prev != null && prev.cpuMillis === cpuMillis && prev.memoryMb === memoryMb && JSON.stringify(prev.workloads) === JSON.stringify(workloads)) return
+    capMap.set(`${me}/cap`, { cpuMillis, memoryMb, atMs: now(), ...(workloads != null ? { workloads } : {}) })
+  }
+
   const bidders = (): Bidder[] => {
     const out: Bidder[] = []
     for (const [k, c] of capMap.entries()) {
       const peer = k.slice(0, k.indexOf('/'))
       if (c == null || typeof c !== 'object' || k !== `${peer}/cap` || !alive(peer)) continue
+      if (peer === me && leaving) continue
+      // A peer writes only its own entry, but its values are still remote input.
+      if (!Number.isFinite(c.cpuMillis) || !Number.isFinite(c.memoryMb)) continue
       const rep = Math.round(reputation.sharedScore(peer) / o.reputationStep) * o.reputationStep
-      out.push({ peer, freeCpuMillis: c.cpuMillis, freeMemoryMb: c.memoryMb, reputation: rep })
+      const accepts = Array.isArray(c.workloads) ? new Set(c.workloads.slice(0, o.maxWorkloads).filter((w): w is string => typeof w === 'string')) : undefined
+      out.push({ peer, freeCpuMillis: c.cpuMillis, freeMemoryMb: c.memoryMb, reputation: rep, ...(accepts != null ? { accepts } : {}) })
     }
     return out
   }
@@ -244,7 +286,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       options.onTakeover?.(spec, from)
       const ok = local.has(spec.name) || await startLocal(spec)
       const c = capMap.get(`${me}/cap`)
-      if (ok && c != null) capMap.set(`${me}/cap`, { cpuMillis: Math.max(0, c.cpuMillis - spec.cpuMillis), memoryMb: Math.max(0, c.memoryMb - spec.memoryMb), atMs: now() })
+      if (ok && c != null) capMap.set(`${me}/cap`, { ...c, cpuMillis: Math.max(0, c.cpuMillis - spec.cpuMillis), memoryMb: Math.max(0, c.memoryMb - spec.memoryMb), atMs: now() })
       if (!ok) writeMine(spec.name, maxEpoch(list) + 1, 'stopped')
       registry.release(`workload:${spec.name}`, ok ? 'recovered' : 'failed')
     } finally {
@@ -271,6 +313,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       // re-assigns it with a higher epoch.
       const top = topOf(list)
       const mine = (list ?? []).find((a) => a.owner === me)
+      if (given.has(name) || leaving) continue
       if (local.has(name)) {
         if (top != null && top.owner !== me) {
           if (mine != null && mine.state === 'running') writeMine(name, mine.epoch, 'stopped')
@@ -280,7 +323,9 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       }
       if (cur != null && cur.owner === me) {
         if (top != null && top.owner !== me) writeMine(name, cur.epoch, 'stopped') // yield to the better entry
-        else void startLocal(spec)
+        // A copy we own but could not start (e.g. after a restart with another config) is given
+        // up at once: an assignment that looks alive and runs nothing would orphan it for good.
+        else void startLocal(spec).then((ok) => { if (!ok) writeMine(name, cur.epoch, 'stopped') })
         continue
       }
       if (cur == null) {
@@ -293,7 +338,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     if (orphans.length === 0) return
     const plan = allocate(orphans, bidders(), AUCTION_DEFAULTS)
     for (const spec of orphans) {
-      if (plan.get(spec.name) !== me || busy.has(spec.name)) continue
+      if (plan.get(spec.name) !== me || busy.has(spec.name) || given.has(spec.name) || leaving) continue
       const hold = holdUntilMs.get(spec.name)
       if (hold != null) { if (now() < hold) continue; holdUntilMs.delete(spec.name) }
       if (healGraceHolds(formerOwner.get(spec.name))) { stats.heldAfterHeal++; continue }
@@ -329,12 +374,35 @@ export function createTakeover (options: TakeoverOptions): Takeover {
           start = true
         }
       })
-      if (start && !local.has(spec.name)) await startLocal(spec)
+      if (start && !local.has(spec.name) && !await startLocal(spec)) {
+        const mine = assignMap.get(`${me}/${spec.name}`)
+        if (mine != null) writeMine(spec.name, mine.epoch, 'stopped')
+      }
     },
     setCapacity (c) {
-      const prev = capMap.get(`${me}/cap`)
-      if (prev != null && prev.cpuMillis === c.cpuMillis && prev.memoryMb === c.memoryMb) return
-      capMap.set(`${me}/cap`, { cpuMillis: c.cpuMillis, memoryMb: c.memoryMb, atMs: now() })
+      hosts = c.workloads == null ? undefined : [...c.workloads]
+      publishCapacity(c.cpuMillis, c.memoryMb)
+    },
+    async leave () {
+      leaving = true
+      const names = [...local]
+      // Our copies stop before the fleet hears they are free: no overlap with the next owner's copy.
+      await Promise.all(names.map(async (n) => { await stopLocal(n, 'released') }))
+      rdoc.doc.transact(() => {
+        for (const n of names) {
+          const mine = assignMap.get(`${me}/${n}`)
+          if (mine != null && mine.state === 'running') writeMine(n, mine.epoch, 'stopped')
+        }
+        capMap.delete(`${me}/cap`)
+      })
+    },
+    async release (name) {
+      given.add(name)
+      const cap = capMap.get(`${me}/cap`)
+      if (cap != null) publishCapacity(cap.cpuMillis, cap.memoryMb)
+      await stopLocal(name, 'released')
+      const mine = assignMap.get(`${me}/${name}`)
+      if (mine != null && mine.state === 'running') writeMine(name, mine.epoch, 'stopped')
     },
     owner: (name) => currentOf(assignmentsByName().get(name)),
     running: () => [...local].sort(),

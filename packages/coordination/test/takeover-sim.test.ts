@@ -97,4 +97,70 @@ describe('coordination on the simulated mesh: workload takeover', function () {
       assert.deepEqual([...(cl.running.get('batch') ?? [])], [a!.id], 'capacity appeared: the waiting workload is placed')
     })
   })
+
+  it('the owner leaves (graceful stop): its copy stops first, then exactly one peer takes over without waiting for a death', async () => {
+    await withSeed(seedFromEnv(205), async (seed) => {
+      const cl = await createCluster(5, { seed })
+      await withCapacity(cl)
+      const owner = cl.agents.get('n001')!
+      await owner.coord.takeover.declare(spec('trainer'))
+      await cl.sim.runFor(500)
+      const t0 = cl.sim.now()
+      await owner.coord.takeover.leave()
+      assert.equal(cl.copies('trainer'), 0, 'the leaving owner stopped its copy before handing it over')
+      assert.ok(await cl.sim.runUntil(() => cl.copies('trainer') === 1, { timeoutMs: 5000 }))
+      // No liveness change happened: the hand-over took replication plus one claim, not a suspicion timeout.
+      assert.ok(cl.sim.now() - t0 < 1000, `took ${cl.sim.now() - t0} ms`)
+      assert.ok(!cl.running.get('trainer')!.has(owner.id))
+      await cl.sim.runFor(3000)
+      assert.equal(cl.copies('trainer'), 1)
+      assert.equal(cl.maxCopies.get('trainer'), 1)
+      owner.coord.takeover.setCapacity({ cpuMillis: 9000, memoryMb: 9000 })
+      await owner.coord.takeover.reconcile()
+      assert.ok(!cl.running.get('trainer')!.has(owner.id), 'a leaving peer takes nothing back')
+    })
+  })
+
+  it('release: a workload handed back (failing here) moves to a peer that can host it; peers without its configuration never bid', async () => {
+    await withSeed(seedFromEnv(206), async (seed) => {
+      const cl = await createCluster(4, { seed })
+      const [a, b, c, d] = [...cl.agents.values()]
+      // Only a, c and d have the workload's configuration; b is the roomiest but cannot run it.
+      a!.coord.takeover.setCapacity({ cpuMillis: 1000, memoryMb: 1024, workloads: ['batch'] })
+      b!.coord.takeover.setCapacity({ cpuMillis: 64_000, memoryMb: 64_000, workloads: [] })
+      c!.coord.takeover.setCapacity({ cpuMillis: 2000, memoryMb: 2048, workloads: ['batch'] })
+      d!.coord.takeover.setCapacity({ cpuMillis: 1000, memoryMb: 1024, workloads: ['batch', 'other'] })
+      await cl.sim.runFor(500)
+      await a!.coord.takeover.declare(spec('batch'))
+      await cl.sim.runFor(500)
+      await a!.coord.takeover.release('batch')
+      assert.ok(await cl.sim.runUntil(() => cl.copies('batch') === 1, { timeoutMs: 5000 }))
+      assert.deepEqual([...cl.running.get('batch')!], [c!.id], 'the roomiest peer that can host it')
+      cl.crash(c!.id)
+      assert.ok(await cl.sim.runUntil(() => cl.copies('batch') === 1, { timeoutMs: 10_000 }))
+      assert.deepEqual([...cl.running.get('batch')!], [d!.id], 'the releasing peer does not bid again; b cannot')
+      await cl.sim.runFor(3000)
+      assert.equal(cl.maxCopies.get('batch'), 1)
+    })
+  })
+
+  it('two takeovers in a row: the second owner crashes 3 s after the first takeover and the workload moves again at once', async () => {
+    // The takeover claim cools down claimCooldownMs (2 s), not the registry's default 30 s: a release
+    // without a cooldown uses the one asked for when claiming.
+    await withSeed(seedFromEnv(207), async (seed) => {
+      const cl = await createCluster(4, { seed })
+      await withCapacity(cl)
+      await cl.agents.get('n000')!.coord.takeover.declare(spec('batch'))
+      await cl.sim.runFor(500)
+      cl.crash('n000')
+      assert.ok(await cl.sim.runUntil(() => cl.copies('batch') === 1, { timeoutMs: 10_000 }))
+      await cl.sim.runFor(3000)
+      const second = [...cl.running.get('batch')!][0]!
+      const t0 = cl.sim.now()
+      cl.crash(second)
+      assert.ok(await cl.sim.runUntil(() => cl.copies('batch') === 1, { timeoutMs: 10_000 }), 'taken over again')
+      assert.ok(cl.sim.now() - t0 < 2500, `took ${cl.sim.now() - t0} ms`)
+      assert.equal(cl.maxCopies.get('batch'), 1)
+    })
+  })
 })

@@ -50,6 +50,21 @@ describe('coordination: pure rules', () => {
     assert.deepEqual(allocate(ws, [...more].reverse()), allocate(ws, more), 'bidder order does not matter')
   })
 
+  it('auction: a peer bids only for the workloads it can host', () => {
+    const w = { name: 'batch', priority: 1, cpuMillis: 100, memoryMb: 64 }
+    const roomy = { peer: 'p1', freeCpuMillis: 8000, freeMemoryMb: 8000, reputation: 1 }
+    const cases: Array<[string, ReadonlySet<string> | undefined, boolean]> = [
+      ['no list: any workload', undefined, true],
+      ['listed', new Set(['batch', 'other']), true],
+      ['not listed', new Set(['other']), false],
+      ['empty list', new Set<string>(), false]
+    ]
+    for (const [what, accepts, bids] of cases) assert.equal(bid(w, { ...roomy, accepts }) > 0, bids, what)
+    // The roomier peer cannot host it: the smaller one that can wins.
+    const plan = allocate([w], [{ ...roomy, accepts: new Set(['other']) }, { peer: 'p2', freeCpuMillis: 200, freeMemoryMb: 100, reputation: 0.5, accepts: new Set(['batch']) }])
+    assert.deepEqual([...plan], [['batch', 'p2']])
+  })
+
   it('reputation: a liar contradicted by direct observations ends lowest; its victims stay trusted', () => {
     const reports = new Map<string, Map<string, Report>>()
     const honest = ['a', 'b', 'c', 'd']
