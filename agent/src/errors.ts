@@ -62,3 +62,11 @@ export class ApprovalError extends HomeostatError {
     this.name = 'ApprovalError'
   }
 }
+
+/** A relocatable component placed on this node could not start here (spawn failed, quarantined). */
+export class RelocationStartError extends HomeostatError {
+  constructor (readonly component: string, why: string, options?: { cause?: unknown }) {
+    super('ERR_RELOCATION_START', `relocatable component "${component}" could not start here: ${why}`, options)
+    this.name = 'RelocationStartError'
+  }
+}

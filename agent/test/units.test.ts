@@ -11,6 +11,7 @@ import { createApprovalQueue } from '../src/state/approvals.ts'
 import { createNotifier, watchdogIntervalMs } from '../src/systemd.ts'
 import { faultSchedule } from '../src/demo/run.ts'
 import { checkSwarmKey, generateSwarmKey, writeSecretFile } from '../src/datadir.ts'
+import { freeCapacity, workloadSpecOf } from '../src/loops/relocation.ts'
 import { tempDir, waitFor } from './helpers.ts'
 
 function inc (id: string, status: Incident['status'], openedAtMs: number, detectAt?: number, recoverAt?: number, failureClass = 'crash'): Incident {
@@ -24,6 +25,23 @@ function inc (id: string, status: Incident['status'], openedAtMs: number, detect
 }
 
 describe('agent units', () => {
+  it('relocation: what a component asks of its host, and a host\'s free capacity (rounded down to steps)', () => {
+    const c = (name: string, limits: { cpu?: number, memoryMb?: number }, priority = 1) => ({ name, priority, limits })
+    const specs: Array<[string, ReturnType<typeof c>, ReturnType<typeof workloadSpecOf>]> = [
+      ['no limits: the defaults', c('a', {}), { name: 'a', priority: 1, cpuMillis: 100, memoryMb: 64 }],
+      ['limits given', c('b', { cpu: 0.25, memoryMb: 512 }, 7), { name: 'b', priority: 7, cpuMillis: 250, memoryMb: 512 }],
+      ['fractional millis round up', c('d', { cpu: 0.0005 }), { name: 'd', priority: 1, cpuMillis: 1, memoryMb: 64 }]
+    ]
+    for (const [what, comp, want] of specs) assert.deepEqual(workloadSpecOf(comp), want, what)
+    const machine = { cpuMillis: 4000, memoryMb: 8000 }
+    const caps: Array<[string, Array<ReturnType<typeof c>>, { cpuMillis: number, memoryMb: number }]> = [
+      ['nothing running', [], { cpuMillis: 4000, memoryMb: 8000 }],
+      ['requests subtracted, then rounded down', [c('a', {}), c('b', { cpu: 1.05, memoryMb: 1000 })], { cpuMillis: 2800, memoryMb: 6912 }],
+      ['overcommitted: zero, not negative', [c('x', { cpu: 5, memoryMb: 9000 })], { cpuMillis: 0, memoryMb: 0 }]
+    ]
+    for (const [what, running, want] of caps) assert.deepEqual(freeCapacity(machine, running), want, what)
+  })
+
   it('percentile (nearest rank), from a table', () => {
     const table: Array<[number[], number, number | undefined]> = [
       [[], 50, undefined], [[5], 50, 5], [[1, 2, 3, 4], 50, 2], [[1, 2, 3, 4], 95, 4], [[4, 1, 3, 2], 25, 1], [[10, 20, 30], 100, 30], [[10, 20, 30], 0, 10]

@@ -67,6 +67,12 @@ components: []
 #        periodMs: 1000
 #        timeoutMs: 800
 #        failureThreshold: 2
+#  - name: trainer              # runs on ONE node of the fleet at a time: list it on every node that may host it
+#    command: python3
+#    args: ["train.py"]
+#    relocatable: true          # moved to a survivor when its node dies or stops
+#    priority: 5                # placed first when spare capacity is scarce (default 1)
+#    limits: { cpu: 1, memoryMb: 1024 }   # what a host must have free for it
 `
 }
 

@@ -85,9 +85,12 @@ export const configSchema = z.object({
   for (const name of Object.keys(c.recovery)) {
     if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['recovery', name], message: `unknown component "${name}" (declared: ${[...names].join(', ') || 'none'})` })
   }
+  const relocatable = new Set(c.components.filter((comp) => comp.relocatable).map((comp) => comp.name))
   c.components.forEach((comp, i) => {
     comp.dependsOn.forEach((d, j) => {
       if (!names.has(d)) ctx.addIssue({ code: 'custom', path: ['components', i, 'dependsOn', j], message: `unknown component "${d}" (declared: ${[...names].join(', ') || 'none'})` })
+      // A relocatable component may run on another node: nothing can count on it being here.
+      else if (relocatable.has(d)) ctx.addIssue({ code: 'custom', path: ['components', i, 'dependsOn', j], message: `"${d}" is relocatable (it may run on another node), so no component can depend on it` })
     })
   })
 })

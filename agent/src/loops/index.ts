@@ -4,19 +4,27 @@
 // everyone's outcomes). The micro loop's policy is wrapped with the
 // meso loop's intervention claims when a mesh is present.
 import type { LoopFactory } from '../daemon.ts'
-import { createMicroLoopWiring } from './micro.ts'
+import { createMicroLoopWiring, type MicroLoopWiring } from './micro.ts'
 import { createMesoLoop, type MesoLoop } from './meso.ts'
 import { withClaims } from './claims.ts'
 import { createMacroLoop } from './macro.ts'
 import { createFederatedLoop } from './federated.ts'
+import { supervisorHost } from './relocation.ts'
 
 export function defaultLoops (): LoopFactory[] {
   let meso: MesoLoop | undefined
+  let micro: MicroLoopWiring | undefined
   return [
-    (ctx) => createMicroLoopWiring(ctx, {
-      wrapPolicy: [(p) => withClaims(p, { node: ctx.nodeName, coordinator: () => meso?.coordinator(), logger: ctx.logger.child({ loop: 'meso' }) })]
-    }),
-    (ctx) => { meso = createMesoLoop(ctx); return meso },
+    (ctx) => {
+      micro = createMicroLoopWiring(ctx, {
+        wrapPolicy: [(p) => withClaims(p, { node: ctx.nodeName, coordinator: () => meso?.coordinator(), logger: ctx.logger.child({ loop: 'meso' }) })]
+      })
+      return micro
+    },
+    (ctx) => {
+      meso = createMesoLoop(ctx, { host: supervisorHost(() => micro?.supervisor(), () => ctx.config().config.components) })
+      return meso
+    },
     (ctx) => meso === undefined ? undefined : createMacroLoop(ctx, () => meso?.mesh(), (peer) => meso?.peerName(peer)),
     (ctx) => createFederatedLoop(ctx, () => meso?.mesh())
   ]

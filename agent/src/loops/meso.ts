@@ -16,6 +16,7 @@ import type { ComponentView, PeerView, InterventionView } from '../state/provide
 import { OUTCOME_TOPIC, POLICY_TOPIC } from './macro.ts'
 import type { Outcome } from '@homeostat/interface'
 import { checkSwarmKey } from '../datadir.ts'
+import type { WorkloadHost } from './relocation.ts'
 
 export const MESO_DEFAULTS = {
   /** Status gossip period: the cloud's fleet view is at most this stale; ~300 B per report keeps a node well under 1 KiB/s. */
@@ -25,7 +26,9 @@ export const MESO_DEFAULTS = {
   /** Components listed per status report. */
   maxComponentsPerReport: 32,
   /** Bootstrap addresses re-dialled per period (bounded fan-out). */
-  maxBootstrapDials: 16
+  maxBootstrapDials: 16,
+  /** On a graceful stop, longest we wait for our relocatable copies to stop before handing them over anyway. */
+  leaveBudgetMs: 3000
 }
 
 const componentView = z.object({
@@ -86,7 +89,12 @@ export interface MesoLoop extends AgentLoop {
   readonly coordinator: () => Coordinator | undefined
 }
 
-export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
+export interface MesoLoopOptions {
+  /** Runs relocatable components here when the fleet places them on this node (the micro loop's supervisor). */
+  host?: WorkloadHost
+}
+
+export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): MesoLoop | undefined {
   const cfg = ctx.config()
   if (!cfg.config.mesh.enabled) return undefined
   let mesh: MeshNode | undefined
@@ -99,6 +107,34 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
   const log = ctx.logger.child({ loop: 'meso' })
   const isCloud = ctx.role === 'cloud'
 
+  const host = opts.host
+  /** Re-publishes our free capacity (every status period, once relocatable components are declared). */
+  let capacityTick: (() => void) | undefined
+  /** Publishes what we can host, declares our relocatable components, hands over those that fail here. */
+  const placeRelocatable = async (co: Coordinator, h: WorkloadHost): Promise<void> => {
+    const specs = h.specs()
+    if (specs.length === 0) return
+    const names = specs.map((w) => w.name)
+    const publishCapacity = (): void => { co.takeover.setCapacity({ ...h.capacity(), workloads: names }) }
+    publishCapacity()
+    capacityTick = publishCapacity
+    // Declaring starts a component only if no live node runs it already (the registry decides).
+    for (const w of specs) await co.takeover.declare(w)
+    unsubs.push(h.onQuarantined((name) => {
+      if (!names.includes(name) || !co.takeover.running().includes(name)) return
+      log.warn({ component: name }, 'relocatable component quarantined here: handing it to another node')
+      co.takeover.release(name).catch((err: Error) => log.warn({ component: name, err: err.message }, 'hand-over failed'))
+    }))
+    // The fleet view: a relocatable component that runs elsewhere is on standby here, not failed.
+    const base = ctx.providers.components
+    const relocatable = new Set(names)
+    ctx.providers.components = () => base().map((v) => {
+      if (!relocatable.has(v.name) || co.takeover.running().includes(v.name) || v.state === 'quarantined') return v
+      const owner = co.takeover.owner(v.name)?.owner
+      const where = owner === undefined ? undefined : owner === mesh?.peerId ? ctx.nodeName : status.get(owner)?.name ?? owner
+      return { ...v, state: 'standby', health: where === undefined ? 'unknown' : 'ok', detail: where === undefined ? 'relocatable: not placed on any node yet' : `relocatable: runs on ${where}` }
+    })
+  }
   const meshLogger = {
     debug: (o: object, m?: string) => log.debug(o, m),
     info: (o: object, m?: string) => log.info(o, m),
@@ -329,9 +365,27 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
         onReject: (peer, reason, detail) => {
           ctx.metrics.invalidInput.inc({ source: 'coordination' })
           log.warn({ peer, reason, detail }, 'rejected coordination input')
-        }
+        },
+        ...(host !== undefined
+          ? {
+              onStartWorkload: async (spec) => {
+                log.info({ component: spec.name }, 'relocatable component placed here: starting it')
+                try { await host.start(spec.name) } catch (err) { log.warn({ component: spec.name, err: (err as Error).message }, 'relocatable component did not start here; the fleet will place it elsewhere'); throw err }
+              },
+              onStopWorkload: async (name, reason) => {
+                log.info({ component: name, reason }, reason === 'duplicate' ? 'relocatable component runs elsewhere too (a partition healed): stopping our copy' : 'relocatable component handed over: stopping our copy')
+                await host.stop(name, `relocation: ${reason}`)
+              },
+              onTakeover: (spec, from) => {
+                const fromName = from === undefined ? undefined : status.get(from)?.name ?? from
+                log.info({ component: spec.name, from: fromName }, 'took over a relocatable component')
+                ctx.events.emit('takeover', { component: spec.name, from: fromName })
+              }
+            }
+          : {})
       })
       await coord.start()
+      if (host !== undefined) await placeRelocatable(coord, host)
       unsubs.push(coord.rdoc.onChange(() => { ctx.events.emit('intervention', { count: interventions().length }) }))
 
       ctx.providers.peers = peers
@@ -360,12 +414,21 @@ export function createMesoLoop (ctx: LoopContext): MesoLoop | undefined {
           })
         }
       }
-      timer = setInterval(() => { redial(); void publishStatus() }, MESO_DEFAULTS.statusEveryMs)
+      timer = setInterval(() => { redial(); capacityTick?.(); void publishStatus() }, MESO_DEFAULTS.statusEveryMs)
       timer.unref()
     },
     async stop () {
       if (timer !== undefined) clearInterval(timer)
-      // Release what we hold, tell the fleet we are leaving, then leave.
+      // Hand our relocatable components over (our copies stop first), release what we hold,
+      // tell the fleet we are leaving, then leave.
+      if (coord !== undefined && host !== undefined) {
+        let t: NodeJS.Timeout | undefined
+        await Promise.race([
+          coord.takeover.leave().catch((err: Error) => { log.warn({ err: err.message }, 'handing relocatable components over failed') }),
+          new Promise((resolve) => { t = setTimeout(resolve, MESO_DEFAULTS.leaveBudgetMs) })
+        ])
+        clearTimeout(t)
+      }
       try {
         if (coord !== undefined) for (const t of coord.registry.held()) coord.registry.release(t, 'aborted', { detail: 'agent shutting down' })
         coord?.reputation.flush()

@@ -280,7 +280,10 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       }
       registerMetrics()
       loop!.start()
-      await supervisor!.start()
+      // With a mesh, relocatable components run where the meso loop places them (one node of the
+      // fleet at a time); without one this node is the whole fleet and runs them itself.
+      const cfg = ctx.config().config
+      await supervisor!.start({ except: cfg.mesh.enabled ? cfg.components.filter((c) => c.relocatable).map((c) => c.name) : [] })
       probes!.start()
       system!.start()
       ctx.statusExtras.system = () => {

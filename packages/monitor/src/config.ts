@@ -126,8 +126,14 @@ export const componentSchema = z.object({
     /** A directory the component writes and its size ceiling. */
     disk: z.object({ path: nonEmpty('a directory'), limitMb: positive() }).strict().optional()
   }).strict().default({}),
-  /** May be moved to another node by the meso loop. */
+  /**
+   * Runs on one node of the fleet at a time, wherever the meso loop places it: every node that may
+   * host it lists it (same name) with `relocatable: true`; when its node dies or stops, exactly one
+   * survivor starts it. `limits.cpu` and `limits.memoryMb` are what a host must have free for it.
+   */
   relocatable: z.boolean({ error: 'expected true or false' }).default(false),
+  /** Placement priority of a relocatable component: when spare capacity is scarce, higher goes first. */
+  priority: z.number({ error: 'expected a whole number from 0 to 1000' }).int({ error: 'expected a whole number from 0 to 1000' }).min(0, { error: 'expected a whole number from 0 to 1000' }).max(1000, { error: 'expected a whole number from 0 to 1000' }).default(1),
   probes: z.array(probeSchema).max(16, { error: 'expected at most 16 probes' }).default([])
 }).strict()
 

@@ -99,8 +99,11 @@ export interface SupervisorOptions {
 export interface StopOptions { graceMs?: number, reason?: string }
 
 export interface Supervisor {
-  /** Starts every component in dependency order; resolves when all have spawned (or failed to). */
-  start: () => Promise<void>
+  /**
+   * Starts every component in dependency order; resolves when all have spawned (or failed to).
+   * `except`: components left stopped (e.g. relocatable ones, which run where the fleet assigns them).
+   */
+  start: (opts?: { except?: readonly string[] }) => Promise<void>
   /** Stops every component in reverse dependency order. */
   stop: (opts?: StopOptions) => Promise<void>
   /** Spawns one component; resolves with its info once spawned or failed. Throws COMPONENT_QUARANTINED. */
@@ -402,13 +405,14 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
   }
 
   return {
-    async start () {
+    async start (opts = {}) {
       if (running) return
       running = true
       process.on('exit', onProcessExit)
+      const except = new Set(opts.except ?? [])
       for (const name of startOrder(specs.map((s) => get(s.name).spec))) {
         const e = get(name)
-        if (e.state === 'quarantined' || e.child !== undefined) continue
+        if (e.state === 'quarantined' || e.child !== undefined || except.has(name)) continue
         await startComponent(name)
       }
     },
