@@ -2,36 +2,44 @@
 // fleet of 4 agent processes heals every fault it injects, and its last line
 // is the JSON summary. Runs the compiled CLI (npm run build first; CI does).
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AGENT_DIR } from '../agent/test/helpers.ts'
+import { AGENT_DIR, captureOutput, printTailsIfFailed, type OutputTail } from '../agent/test/helpers.ts'
 
 const BIN = join(AGENT_DIR, 'bin', 'homeostat.js')
 
+/** Runs `homeostat demo ARGS`; `out()` is its stdout so far, `exited` resolves with its exit code once its output is read. */
+function startDemo (args: string[]): { p: ChildProcess, out: () => string, output: OutputTail, exited: Promise<number | null> } {
+  const p = spawn(process.execPath, [BIN, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const output = captureOutput(p, { onLine: (line, stream) => { if (stream === 'stdout') out += line + '\n' } })
+  const exited = new Promise<number | null>((resolve) => p.once('close', (c) => resolve(c)))
+  return { p, out: () => out, output, exited }
+}
+
 describe('homeostat demo', function () {
   this.timeout(420_000)
+  let demo: ReturnType<typeof startDemo> | undefined
+  afterEach(function () { printTailsIfFailed(this, { 'demo stdout/stderr': demo?.output }) })
   before(function () {
     if (!existsSync(join(AGENT_DIR, 'dist', 'cli.js'))) execFileSync(process.execPath, [join(AGENT_DIR, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-b', AGENT_DIR], { stdio: 'inherit' })
   })
 
   it('--duration 60 --seed 1 heals every fault it injects', async () => {
     const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('homeostat-demo-')))
-    const p = spawn(process.execPath, [BIN, 'demo', '--duration', '60', '--seed', '1'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    p.stderr.on('data', (d: Buffer) => { err += d.toString() })
-    const code = await new Promise<number | null>((resolve) => p.once('exit', (c) => resolve(c)))
-    // The exit code first: a demo that failed prints why on stderr, and its
-    // last stdout line is then not the summary.
-    assert.equal(code, 0, `exit code; stderr: ${err}\nstdout: ${out}`)
+    demo = startDemo(['--duration', '60', '--seed', '1'])
+    const code = await demo.exited
+    const out = demo.out()
+    // The exit code first: a demo that failed prints why on stderr (shown
+    // below the failure), and its last stdout line is then not the summary.
+    assert.equal(code, 0, 'exit code')
     const lines = out.trim().split('\n')
     const last = JSON.parse(lines[lines.length - 1]) as { faultsInjected: number, faultsHealed: number, mttrP50Ms: number, detectP50Ms: number, faults: Array<{ kind: string }> }
     console.log(`      ${lines[lines.length - 1].slice(0, 160)}…`)
     assert.ok(last.faultsInjected >= 5, 'at least five faults')
-    assert.equal(last.faultsHealed, last.faultsInjected, out)
+    assert.equal(last.faultsHealed, last.faultsInjected, 'faults healed')
     for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']) assert.ok(last.faults.some((f) => f.kind === k), `fault ${k} injected`)
     assert.ok(last.mttrP50Ms > 0 && last.detectP50Ms >= 0)
     assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}/)
@@ -42,16 +50,15 @@ describe('homeostat demo', function () {
   })
 
   it('Ctrl-C stops everything it started and removes its temp dir', async () => {
-    const p = spawn(process.execPath, [BIN, 'demo', '--duration', '60', '--seed', '2'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    demo = startDemo(['--duration', '60', '--seed', '2'])
+    const { p, out } = demo
     const deadline = Date.now() + 120_000
-    while (!/starting… edge-1/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
-    const dir = /temp dir (\S+)/.exec(out)?.[1]
+    while (!/starting… edge-1/.test(out()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const dir = /temp dir (\S+)/.exec(out())?.[1]
     assert.ok(dir !== undefined && existsSync(dir), 'the demo made its temp dir')
     await new Promise((r) => setTimeout(r, 1000)) // edges mid-start: the hardest moment to clean up
     p.kill('SIGINT')
-    const code = await new Promise<number | null>((resolve) => p.once('exit', (c) => resolve(c)))
+    const code = await demo.exited
     assert.equal(code, 130)
     assert.ok(!existsSync(dir), 'temp dir removed')
     // No process of the fleet (agents run with a config inside that dir) is left.

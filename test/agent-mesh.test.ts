@@ -8,13 +8,14 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
-import { freePort, getJson, startTestAgent, tempDir, testConfigYaml, waitFor, type TestAgent } from '../agent/test/helpers.ts'
+import { freePort, getJson, printTailsIfFailed, startTestAgent, tempDir, testConfigYaml, waitFor, type TestAgent } from '../agent/test/helpers.ts'
 
 describe('agent mesh: cloud + edge over libp2p', function () {
   this.timeout(120_000)
   let cloud: TestAgent | undefined
   let edge: TestAgent | undefined
   let keyDir: { dir: string, cleanup: () => void } | undefined
+  afterEach(function () { printTailsIfFailed(this, { 'cloud-1 log': cloud?.log, 'edge-1 log': edge?.log }) })
   after(async () => {
     await edge?.stop()
     await cloud?.stop()

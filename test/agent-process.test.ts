@@ -6,34 +6,29 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AGENT_DIR, freePort, tempDir, testConfigYaml, waitFor } from '../agent/test/helpers.ts'
+import { AGENT_DIR, captureOutput, freePort, printTailsIfFailed, tempDir, testConfigYaml, waitFor, type OutputTail } from '../agent/test/helpers.ts'
 
 const CLI = join(AGENT_DIR, 'src', 'cli.ts')
 
-interface Proc { p: ChildProcess, lines: Array<Record<string, unknown>>, raw: string[] }
+interface Proc { p: ChildProcess, lines: Array<Record<string, unknown>>, output: OutputTail }
 
 function startAgent (config: string, cwd: string): Proc {
   const p = spawn(process.execPath, ['--conditions=homeostat-src', '--import', 'tsx/esm', CLI, 'agent', '--config', config], { cwd: join(AGENT_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOMEOSTAT_TEST_CWD: cwd } })
-  const out: Proc = { p, lines: [], raw: [] }
-  let buf = ''
-  p.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString()
-    let i: number
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i)
-      buf = buf.slice(i + 1)
-      out.raw.push(line)
-      try { out.lines.push(JSON.parse(line) as Record<string, unknown>) } catch { out.lines.push({ notJson: line }) }
+  const lines: Proc['lines'] = []
+  const output = captureOutput(p, {
+    onLine: (line, stream) => {
+      if (stream !== 'stdout') return
+      try { lines.push(JSON.parse(line) as Record<string, unknown>) } catch { lines.push({ notJson: line }) }
     }
   })
-  p.stderr!.on('data', (d: Buffer) => out.raw.push('stderr: ' + d.toString()))
-  return out
+  return { p, lines, output }
 }
 
 describe('agent process: signals, reload, JSON logs', function () {
   this.timeout(90_000)
   let a: Proc | undefined
   let cleanup: (() => void) | undefined
+  afterEach(function () { printTailsIfFailed(this, { 'agent stdout/stderr': a?.output }) })
   after(() => {
     if (a !== undefined && a.p.exitCode === null) a.p.kill('SIGKILL')
     cleanup?.()

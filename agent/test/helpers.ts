@@ -1,9 +1,12 @@
 // Test helpers: an in-process agent on a temp data dir with real loops
-// (micro: real child processes; meso only when asked), port 0, silent logs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// (micro: real child processes; meso only when asked), port 0, its log kept
+// in memory; output tails of spawned processes, printed when a test fails.
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { loadConfig } from '../src/config/load.ts'
@@ -13,7 +16,39 @@ import { defaultLoops } from '../src/loops/index.ts'
 export const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const INFERENCE = join(AGENT_DIR, 'demo', 'inference.mjs')
 
+/**
+ * A TCP port free on 127.0.0.1 now, for a workload that a test starts later.
+ * It is picked below the kernel's ephemeral range: a port from listen(0) that
+ * is closed again can be handed to the next listen(0) — the agent's own API
+ * listens on port 0 — and the workload then exits with EADDRINUSE while its
+ * URL answers with the API's 404. Below that range, only an explicit bind can
+ * take it.
+ */
 export async function freePort (): Promise<number> {
+  const floor = 10_000
+  const ceiling = ephemeralPortsFrom()
+  if (!(ceiling - floor >= 1000)) return await anyFreePort() // an unusual range: fall back to the kernel's pick
+  for (let tries = 0; tries < 50; tries++) {
+    const port = floor + Math.floor(Math.random() * (ceiling - floor))
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free loopback port in ${floor}-${ceiling - 1} after 50 tries`)
+}
+
+/** The first port the kernel hands out for port 0 and outgoing connections (Linux: ip_local_port_range; elsewhere the IANA 49152). */
+function ephemeralPortsFrom (): number {
+  try { return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) } catch { return 49_152 }
+}
+
+async function canListen (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)))
+  })
+}
+
+async function anyFreePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
@@ -34,6 +69,38 @@ export async function waitFor<T> (what: string, fn: () => T | undefined | false 
     await new Promise((r) => setTimeout(r, everyMs))
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+/** The last lines something wrote (a process's stdout/stderr, an agent's log), kept to print when a test fails. */
+export interface OutputTail { lines: () => string[] }
+
+function lineRing (max: number): { push: (line: string) => void, lines: () => string[] } {
+  const kept: string[] = []
+  return { push: (line) => { kept.push(line); if (kept.length > max) kept.shift() }, lines: () => [...kept] }
+}
+
+/** Reads a child's stdout and stderr line by line (stderr lines marked), keeping the last `max`; `onLine` sees every line. */
+export function captureOutput (p: ChildProcess, o: { max?: number, onLine?: (line: string, stream: 'stdout' | 'stderr') => void } = {}): OutputTail {
+  const ring = lineRing(o.max ?? 200)
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const input = p[stream]
+    if (input === null) continue
+    createInterface({ input, crlfDelay: Infinity }).on('line', (line) => {
+      ring.push(stream === 'stderr' ? `stderr: ${line}` : line)
+      o.onLine?.(line, stream)
+    })
+  }
+  return { lines: ring.lines }
+}
+
+/** For afterEach: when the test that just ran failed, prints each tail (nothing when it passed). */
+export function printTailsIfFailed (ctx: Mocha.Context, tails: Record<string, OutputTail | undefined>): void {
+  if (ctx.currentTest?.state !== 'failed') return
+  for (const [name, tail] of Object.entries(tails)) {
+    if (tail === undefined) continue
+    const lines = tail.lines()
+    console.error(`\n----- ${name}: last ${lines.length} lines -----\n${lines.join('\n')}\n----- end of ${name} -----`)
+  }
 }
 
 /** A config with one inference workload (HTTP probe) unless `components` is given. */
@@ -74,6 +141,8 @@ export interface TestAgent {
   token: string
   dir: string
   configFile: string
+  /** The agent's last 200 log lines (info and up), for `printTailsIfFailed`. */
+  log: OutputTail
   stop: () => Promise<void>
 }
 
@@ -82,7 +151,9 @@ export async function startTestAgent (yaml: string): Promise<TestAgent> {
   const configFile = join(t.dir, 'homeostat.yaml')
   writeFileSync(configFile, yaml)
   const loaded = loadConfig(configFile)
-  const agent = await createAgent({ config: loaded, loops: defaultLoops(), logger: pino({ level: 'silent' }), listen: '127.0.0.1:0' })
+  const log = lineRing(200)
+  const logger = pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, { write: (s: string) => { log.push(s.trimEnd()) } })
+  const agent = await createAgent({ config: loaded, loops: defaultLoops(), logger, listen: '127.0.0.1:0' })
   const { apiUrl } = await agent.start()
   return {
     agent,
@@ -90,6 +161,7 @@ export async function startTestAgent (yaml: string): Promise<TestAgent> {
     token: agent.token,
     dir: t.dir,
     configFile,
+    log: { lines: log.lines },
     stop: async () => { await agent.stop(); t.cleanup() }
   }
 }
