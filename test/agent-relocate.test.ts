@@ -1,0 +1,159 @@
+// Relocatable components across real agent processes over real libp2p on
+// loopback: three agents list the same relocatable component; exactly one
+// runs it. SIGKILL that agent together with its copy (a machine dies): exactly
+// one survivor starts it; the killed agent, restarted, reloads its store and
+// stays on standby. SIGTERM the new owner (a graceful stop): it stops its copy
+// first and another agent takes over without waiting for a death.
+// Copies are counted from the processes themselves (a file per live pid),
+// sampled every 25 ms for the whole test: never two at once.
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { generateSwarmKey } from '@homeostat/mesh'
+import { writeSecretFile } from '../agent/src/datadir.ts'
+import { AGENT_DIR, captureOutput, getJson, printTailsIfFailed, tempDir, waitFor, type OutputTail } from '../agent/test/helpers.ts'
+
+const CLI = join(AGENT_DIR, 'src', 'cli.ts')
+const WORKER = join(AGENT_DIR, '..', 'test', 'fixtures', 'relocatable-worker.mjs')
+
+interface Proc { name: string, p: ChildProcess, lines: Array<Record<string, unknown>>, output: OutputTail }
+
+function startAgent (name: string, config: string): Proc {
+  const p = spawn(process.execPath, ['--conditions=homeostat-src', '--import', 'tsx/esm', CLI, 'agent', '--config', config], { cwd: join(AGENT_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: Proc['lines'] = []
+  const output = captureOutput(p, {
+    onLine: (line, stream) => {
+      if (stream !== 'stdout') return
+      try { lines.push(JSON.parse(line) as Record<string, unknown>) } catch { lines.push({ notJson: line }) }
+    }
+  })
+  return { name, p, lines, output }
+}
+
+/** Running, not just present: a SIGKILLed copy whose parent died stays a zombie until something reaps it. */
+const alive = (pid: number): boolean => {
+  try { return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return false }
+}
+
+/** The copies running now: pid → node, from the workers' own files (a killed copy's file stays; its pid is dead). */
+function copies (dir: string): Map<number, string> {
+  const out = new Map<number, string>()
+  for (const f of readdirSync(dir)) {
+    const pid = Number(f)
+    if (!Number.isInteger(pid) || !alive(pid)) continue
+    try { out.set(pid, readFileSync(join(dir, f), 'utf8')) } catch { /* removed meanwhile: stopped */ }
+  }
+  return out
+}
+
+describe('agent relocation: relocatable components across real agent processes', function () {
+  this.timeout(150_000)
+  const agents: Proc[] = []
+  let tmp: { dir: string, cleanup: () => void } | undefined
+  let sampler: NodeJS.Timeout | undefined
+  let copiesDir = ''
+  afterEach(function () { printTailsIfFailed(this, Object.fromEntries(agents.map((a) => [`agent ${a.name}`, a.output]))) })
+  after(() => {
+    clearInterval(sampler)
+    for (const a of agents) if (a.p.exitCode === null && a.p.signalCode === null) a.p.kill('SIGKILL')
+    if (copiesDir !== '') for (const pid of copies(copiesDir).keys()) { try { process.kill(pid, 'SIGKILL') } catch {} }
+    tmp?.cleanup()
+  })
+
+  it('one copy at a time: placed once, taken over after a crash, handed over on a graceful stop', async () => {
+    tmp = tempDir('homeostat-relocate-')
+    copiesDir = join(tmp.dir, 'copies')
+    mkdirSync(copiesDir)
+    const key = join(tmp.dir, 'swarm.key')
+    writeSecretFile(key, new TextDecoder().decode(generateSwarmKey()) + '\n')
+    let maxCopies = 0
+    sampler = setInterval(() => { maxCopies = Math.max(maxCopies, copies(copiesDir).size) }, 25)
+
+    const configFor = (name: string, bootstrap: string[]): string => {
+      const file = join(tmp!.dir, `${name}.yaml`)
+      writeFileSync(file, `node:
+  name: ${name}
+  dataDir: ./data-${name}
+api:
+  listen: 127.0.0.1:0
+log:
+  level: info
+mesh:
+  listen: ["/ip4/127.0.0.1/tcp/0"]
+  mdns: false
+  swarmKeyFile: ${key}
+  bootstrap: ${JSON.stringify(bootstrap)}
+components:
+  - name: batch
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(WORKER)}]
+    env: { COPIES_DIR: ${JSON.stringify(copiesDir)}, NODE_NAME: ${name} }
+    relocatable: true
+    limits: { memoryMb: 128 }
+`)
+      return file
+    }
+    const start = async (name: string, bootstrap: string[]): Promise<{ proc: Proc, api: string, addrs: string[] }> => {
+      const proc = startAgent(name, configFor(name, bootstrap))
+      agents.push(proc)
+      const ready = await waitFor(`${name} ready`, () => proc.lines.find((l) => l.msg === 'agent ready'), 60_000)
+      const api = ready.api as string
+      const s = await getJson(api + '/api/status')
+      return { proc, api, addrs: s.body.mesh.addrs as string[] }
+    }
+    const n1 = await start('n1', [])
+    const n2 = await start('n2', n1.addrs)
+    const n3 = await start('n3', [...n1.addrs, ...n2.addrs])
+    const byName = new Map([n1, n2, n3].map((a) => [a.proc.name, a]))
+
+    // Placed once: the first agent declared it and runs it; the others stand by and say where it runs.
+    const first = await waitFor('one copy running', () => { const c = copies(copiesDir); return c.size === 1 ? [...c.entries()][0] : undefined }, 30_000)
+    assert.equal(first[1], 'n1')
+    const standby = await waitFor('n3 shows batch on standby', async () => {
+      const c = (await getJson(n3.api + '/api/components')).body.components as Array<{ name: string, state: string, health: string, detail?: string }>
+      return c.find((x) => x.name === 'batch' && x.state === 'standby' && x.detail === 'relocatable: runs on n1')
+    }, 20_000, 200)
+    assert.equal(standby.health, 'ok')
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    assert.equal(copies(copiesDir).size, 1)
+    assert.equal(maxCopies, 1)
+
+    // A machine dies: the agent and its copy are SIGKILLed together.
+    const t0 = Date.now()
+    n1.proc.p.kill('SIGKILL')
+    process.kill(first[0], 'SIGKILL')
+    await waitFor('the killed copy is gone', () => !alive(first[0]), 5000, 5)
+    const second = await waitFor('a survivor runs it', () => { const c = copies(copiesDir); return c.size === 1 ? [...c.entries()][0] : undefined }, 20_000, 25)
+    const takeoverMs = Date.now() - t0
+    assert.ok(second[1] === 'n2' || second[1] === 'n3', `runs on ${second[1]}`)
+    const owner = byName.get(second[1])!
+    await waitFor('the new owner logged the takeover', () => owner.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
+    // The dead machine comes back (systemd restarts the agent): it reloads what it knew from its store,
+    // where it still owns the component, catches up with the fleet, and does not start a second copy.
+    const n1b = startAgent('n1', configFor('n1', [...n2.addrs, ...n3.addrs]))
+    agents.push(n1b)
+    const ready1 = await waitFor('n1 ready again', () => n1b.lines.find((l) => l.msg === 'agent ready'), 60_000)
+    await waitFor('n1 shows batch on standby', async () => {
+      const c = (await getJson((ready1.api as string) + '/api/components')).body.components as Array<{ name: string, state: string, detail?: string }>
+      return c.find((x) => x.name === 'batch' && x.state === 'standby' && x.detail === `relocatable: runs on ${second[1]}`)
+    }, 20_000, 200)
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    assert.deepEqual([...copies(copiesDir).values()], [second[1]], 'still exactly one copy, on the same node')
+    assert.equal(maxCopies, 1)
+    assert.equal(n1b.lines.filter((l) => l.msg === 'relocatable component placed here: starting it').length, 0, 'the restarted agent never started it, not even briefly')
+
+    // A graceful stop: the owner's copy stops, the last agent takes it over without a death to wait for.
+    const t1 = Date.now()
+    owner.proc.p.kill('SIGTERM')
+    const third = await waitFor('another agent runs it', () => { const c = copies(copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e !== undefined && e[1] !== second[1] ? e : undefined }, 20_000, 25)
+    const handoverMs = Date.now() - t1
+    await waitFor('the stopped owner exited', () => owner.proc.p.exitCode !== null || owner.proc.p.signalCode !== null, 10_000)
+    assert.equal(owner.proc.p.exitCode, 0)
+    assert.ok(alive(third[0]))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    assert.equal(copies(copiesDir).size, 1)
+    assert.equal(maxCopies, 1, 'never two copies at once')
+    console.log(`      takeover after SIGKILL ${takeoverMs} ms, hand-over on SIGTERM ${handoverMs} ms`)
+  })
+})
