@@ -5,6 +5,8 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { createHlc, type Hlc } from '@homeostat/hlc'
+import { openStore, StoreError, type Store } from '@homeostat/store'
+import { join } from 'node:path'
 import type { Incident } from '@homeostat/interface'
 import { loadConfig, type LoadedConfig } from './config/load.ts'
 import { ConfigError } from './errors.ts'
@@ -37,6 +39,8 @@ export interface LoopContext {
   logger: Logger
   hlc: Hlc
   now: () => number
+  /** The agent's LevelDB store (`<dataDir>/db`), open from start to stop: the loops' durable state. */
+  store: () => Store
   events: EventBus
   incidents: IncidentBook
   approvals: ApprovalQueue
@@ -159,6 +163,20 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     federated: () => ({ available: false, nodes: [] })
   }
   let apiUrl: string | undefined
+  let store: Store | undefined
+  /** Opens `<dataDir>/db`. A corrupt database is moved aside and replaced by an empty one (the
+   * coordination state comes back from peers): the agent keeps running, and says so. */
+  const openAgentStore = async (): Promise<Store> => {
+    const path = join(current.dataDir, 'db')
+    try {
+      return await openStore({ path, hlc })
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.code !== 'STORE_CORRUPT') throw err
+      metrics.invalidInput.inc({ source: 'store' })
+      logger.error({ path, err: err.message }, 'the agent store is corrupt: moving it aside and starting with an empty one')
+      return await openStore({ path, hlc, onCorrupt: 'move-aside' })
+    }
+  }
 
   const ctx: LoopContext = {
     nodeName,
@@ -167,6 +185,10 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     logger,
     hlc,
     now,
+    store: () => {
+      if (store === undefined) throw new StoreError('STORE_CLOSED', 'the agent store is not open (the agent is not running)')
+      return store
+    },
     events,
     incidents,
     approvals,
@@ -328,6 +350,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
       const addr = await api.listen(host, port)
       apiUrl = addr.url
       logger.info({ api: apiUrl, role, version: VERSION }, 'api listening')
+      store = await openAgentStore()
       for (const f of opts.loops ?? []) {
         if (stopping !== undefined) break // SIGTERM during start: start nothing more
         const loop = await f(ctx)
@@ -380,6 +403,11 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
           logger.info({ loop: l.name }, 'loop stopped')
         }
         await withBudget(api.close(), 250)
+        if (store !== undefined) {
+          const s = store
+          store = undefined
+          await withBudget(s.close().catch((err: unknown) => { logger.warn({ err }, 'closing the agent store failed') }), 1000)
+        }
         releasePid()
         logger.info('agent stopped')
       })()

@@ -12,6 +12,8 @@ import { createNotifier, watchdogIntervalMs } from '../src/systemd.ts'
 import { faultSchedule } from '../src/demo/run.ts'
 import { checkSwarmKey, generateSwarmKey, writeSecretFile } from '../src/datadir.ts'
 import { freeCapacity, workloadSpecOf } from '../src/loops/relocation.ts'
+import { docPersistence } from '../src/state/doc-persistence.ts'
+import { openStore } from '@homeostat/store'
 import { tempDir, waitFor } from './helpers.ts'
 
 function inc (id: string, status: Incident['status'], openedAtMs: number, detectAt?: number, recoverAt?: number, failureClass = 'crash'): Incident {
@@ -25,6 +27,28 @@ function inc (id: string, status: Incident['status'], openedAtMs: number, detect
 }
 
 describe('agent units', () => {
+  it('replicated documents live in the agent store; a pre-store update log is imported once (torn last line skipped) and renamed', async () => {
+    const t = tempDir()
+    try {
+      const legacy = join(t.dir, 'meso.yjs.log')
+      const u1 = new Uint8Array([1, 2, 3]); const u2 = new Uint8Array([4, 5])
+      writeFileSync(legacy, `${Buffer.from(u1).toString('base64')}\n${Buffer.from(u2).toString('base64')}\nAAB%%`)
+      const path = join(t.dir, 'db')
+      let store = await openStore({ path, nodeId: 't' })
+      const logged: string[] = []
+      const first = await docPersistence(store, 'meso-yjs', { legacyFile: legacy, log: (m) => { logged.push(m) } }).load()
+      assert.deepEqual(first.map((u) => [...u]), [[1, 2, 3], [4, 5]])
+      assert.ok(!existsSync(legacy) && existsSync(legacy + '.migrated'))
+      assert.equal(logged.length, 1)
+      await store.close()
+      store = await openStore({ path, nodeId: 't' })
+      const again = await docPersistence(store, 'meso-yjs', { legacyFile: legacy }).load()
+      assert.deepEqual(again.map((u) => [...u]), [[1, 2, 3], [4, 5]], 'from the store, not imported twice')
+      await store.close()
+    } finally { t.cleanup() }
+  })
+
+
   it('relocation: what a component asks of its host, and a host\'s free capacity (rounded down to steps)', () => {
     const c = (name: string, limits: { cpu?: number, memoryMb?: number }, priority = 1) => ({ name, priority, limits })
     const specs: Array<[string, ReturnType<typeof c>, ReturnType<typeof workloadSpecOf>]> = [

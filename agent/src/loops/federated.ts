@@ -15,7 +15,7 @@ import {
 import type { MeshNode, Topic } from '@homeostat/mesh'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
 import type { FederatedView } from '../state/providers.ts'
-import { fileUpdatePersistence } from './meso.ts'
+import { docPersistence } from '../state/doc-persistence.ts'
 
 export const FEDERATED_LOOP_DEFAULTS = {
   /** Status gossip period: the dashboard's per-node accuracy is at most this stale; ~150 B per report. */
@@ -79,7 +79,7 @@ export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | un
         mesh: m,
         name: 'federated',
         roots: FEDERATED_LOOP_DEFAULTS.roots,
-        persistence: fileUpdatePersistence(join(c.dataDir, 'federated.yjs.log')),
+        persistence: docPersistence(ctx.store(), 'federated-yjs', { legacyFile: join(c.dataDir, 'federated.yjs.log'), log: (m, f) => log.info(f, m) }),
         now: ctx.now,
         onReject: (peer, reason, detail) => { rejected.inc({ reason }); ctx.metrics.invalidInput.inc({ source: 'federated' }); log.warn({ peer, reason, detail }, 'federated update rejected') }
       })

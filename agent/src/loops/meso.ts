@@ -3,12 +3,11 @@
 // takeover) and the agent's own fleet gossip — a status report every few
 // seconds and every incident update — which is what the cloud peer's
 // dashboard shows as "the fleet".
-import { appendFile, readFile, writeFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { createMeshNode, fileIdentity, parseSwarmKey, type MeshNode, type Topic } from '@homeostat/mesh'
 import { createHlc } from '@homeostat/hlc'
-import { createCoordinator, type Coordinator, type Claim, type UpdatePersistence } from '@homeostat/coordination'
+import { createCoordinator, type Coordinator, type Claim } from '@homeostat/coordination'
 import { incidentSchema, LIMITS, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
@@ -17,6 +16,7 @@ import { OUTCOME_TOPIC, POLICY_TOPIC } from './macro.ts'
 import type { Outcome } from '@homeostat/interface'
 import { checkSwarmKey } from '../datadir.ts'
 import type { WorkloadHost } from './relocation.ts'
+import { docPersistence } from '../state/doc-persistence.ts'
 
 export const MESO_DEFAULTS = {
   /** Status gossip period: the cloud's fleet view is at most this stale; ~300 B per report keeps a node well under 1 KiB/s. */
@@ -54,33 +54,6 @@ type StatusBody = z.infer<typeof statusBody>
 
 export const STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/agent-status/1', body: statusBody }
 export const INCIDENT_TOPIC: Topic<Incident> = { name: 'homeostat/incidents/1', body: incidentSchema as unknown as z.ZodType<Incident> }
-
-/** Yjs update log for the coordination document: one base64 line per update, compacted by rewrite. */
-export function fileUpdatePersistence (file: string): UpdatePersistence {
-  let lines = 0
-  return {
-    async load () {
-      let text = ''
-      try { text = await readFile(file, 'utf8') } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err }
-      const out: Uint8Array[] = []
-      for (const l of text.split('\n')) {
-        if (l === '') continue
-        if (!/^[A-Za-z0-9+/=]+$/.test(l)) continue // a torn last line after SIGKILL
-        out.push(new Uint8Array(Buffer.from(l, 'base64')))
-      }
-      lines = out.length
-      return out
-    },
-    async append (u) { await appendFile(file, Buffer.from(u).toString('base64') + '\n', { mode: 0o600 }); lines++ },
-    async replace (m) {
-      const tmp = file + '.tmp'
-      await writeFile(tmp, Buffer.from(m).toString('base64') + '\n', { mode: 0o600 })
-      await rename(tmp, file)
-      lines = 1
-    },
-    get lines () { return lines }
-  } as UpdatePersistence
-}
 
 export interface MesoLoop extends AgentLoop {
   readonly mesh: () => MeshNode | undefined
@@ -361,7 +334,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         mesh,
         hlc: mesh.hlc,
         now: ctx.now,
-        persistence: fileUpdatePersistence(join(c.dataDir, 'meso.yjs.log')),
+        persistence: docPersistence(ctx.store(), 'meso-yjs', { legacyFile: join(c.dataDir, 'meso.yjs.log'), log: (m, f) => log.info(f, m) }),
         onReject: (peer, reason, detail) => {
           ctx.metrics.invalidInput.inc({ source: 'coordination' })
           log.warn({ peer, reason, detail }, 'rejected coordination input')

@@ -5,7 +5,7 @@ export { createReputation, computeReputation, REPUTATION_DEFAULTS, type Report, 
 export { createTakeover, healGraceOpen, TAKEOVER_DEFAULTS, type Assignment, type Capacity, type DeclaredSpec, type StopReason, type Takeover, type TakeoverOptions, type TakeoverStats } from './takeover.ts'
 export { allocate, bid, AUCTION_DEFAULTS, type Bidder, type WorkloadSpec } from './auction.ts'
 export { checkUpdate, keyOwner, bindingsFromDoc, type CheckResult as UpdateCheckResult } from './validate-update.ts'
-export { createMemoryPersistence, type MemoryPersistence, type UpdatePersistence } from './persistence.ts'
+export { createMemoryPersistence, storePersistence, type MemoryPersistence, type RawStore, type UpdatePersistence } from './persistence.ts'
 export { createRateLimiter, takeToken, type RateLimiter, type TokenBucket } from './rate-limit.ts'
 export { realTimers, every, sleep, type Timers } from './timers.ts'
 export { CoordinationError, RejectedUpdateError, NotStartedError, type RejectReason } from './errors.ts'

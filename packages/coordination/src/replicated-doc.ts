@@ -496,6 +496,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
       if (started) return
       if (options.persistence != null) {
         const updates = await options.persistence.load()
+        // What earlier runs appended counts towards the next compaction: restarts must not grow the log for ever.
+        persistedSinceCompact = updates.length
         doc.transact(() => {
           for (const u of updates) {
             try { Y.applyUpdate(doc, u, LOADED) } catch { stats.rejected.persist = (stats.rejected.persist ?? 0) + 1 }
