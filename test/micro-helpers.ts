@@ -1,6 +1,6 @@
 // Shared setup for the micro-loop end-to-end tests: real supervisor, real
 // probes, real child processes from test/fixtures/micro-*.mjs.
-import { createServer } from 'node:net'
+import { freeLoopbackPort } from '../agent/src/demo/ports.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -10,16 +10,8 @@ import type { Incident } from '@homeostat/interface'
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures')
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => { resolve(port) })
-    })
-  })
-}
+/** A loopback port for a workload started later (below the ephemeral range: see agent/src/demo/ports.ts). */
+export async function freePort (): Promise<number> { return await freeLoopbackPort() }
 
 export async function tempDir (): Promise<{ dir: string, cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'homeostat-micro-'))

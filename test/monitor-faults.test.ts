@@ -1,7 +1,7 @@
 // The monitor against real misbehaving processes: each fault opens the right
 // incident, with HLC-stamped steps, before the damage where it can be predicted.
 import { strict as assert } from 'node:assert'
-import net from 'node:net'
+import { freeLoopbackPort } from '../agent/src/demo/ports.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,9 +22,8 @@ const waitFor = async <T>(fn: () => T | undefined, timeoutMs = 8000): Promise<T>
     await new Promise((r) => setTimeout(r, 20))
   }
 }
-const freePort = async (): Promise<number> => await new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)) })
-})
+/** A loopback port for a workload started later (below the ephemeral range: see agent/src/demo/ports.ts). */
+const freePort = async (): Promise<number> => await freeLoopbackPort()
 /** Every step HLC-stamped, in clock order, and the record valid against the shared schema. */
 const assertWellFormed = (inc: Incident): void => {
   incidentSchema.parse(inc)

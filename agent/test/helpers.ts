@@ -12,49 +12,13 @@ import { pino } from 'pino'
 import { loadConfig } from '../src/config/load.ts'
 import { createAgent, type Agent } from '../src/daemon.ts'
 import { defaultLoops } from '../src/loops/index.ts'
+import { freeLoopbackPort } from '../src/demo/ports.ts'
 
 export const AGENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const INFERENCE = join(AGENT_DIR, 'demo', 'inference.mjs')
 
-/**
- * A TCP port free on 127.0.0.1 now, for a workload that a test starts later.
- * It is picked below the kernel's ephemeral range: a port from listen(0) that
- * is closed again can be handed to the next listen(0) — the agent's own API
- * listens on port 0 — and the workload then exits with EADDRINUSE while its
- * URL answers with the API's 404. Below that range, only an explicit bind can
- * take it.
- */
-export async function freePort (): Promise<number> {
-  const floor = 10_000
-  const ceiling = ephemeralPortsFrom()
-  if (!(ceiling - floor >= 1000)) return await anyFreePort() // an unusual range: fall back to the kernel's pick
-  for (let tries = 0; tries < 50; tries++) {
-    const port = floor + Math.floor(Math.random() * (ceiling - floor))
-    if (await canListen(port)) return port
-  }
-  throw new Error(`no free loopback port in ${floor}-${ceiling - 1} after 50 tries`)
-}
-
-/** The first port the kernel hands out for port 0 and outgoing connections (Linux: ip_local_port_range; elsewhere the IANA 49152). */
-function ephemeralPortsFrom (): number {
-  try { return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) } catch { return 49_152 }
-}
-
-async function canListen (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const s = createServer()
-    s.once('error', () => resolve(false))
-    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)))
-  })
-}
-
-async function anyFreePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-  })
-}
+/** A TCP port free on 127.0.0.1 now, for a workload that a test starts later (below the ephemeral range: see ports.ts). */
+export async function freePort (): Promise<number> { return await freeLoopbackPort() }
 
 export function tempDir (prefix = 'homeostat-agent-'): { dir: string, cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))

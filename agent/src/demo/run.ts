@@ -20,6 +20,7 @@ import { table, ms } from '../cli/format.ts'
 import type { Io } from '../cli.ts'
 import type { PeerView } from '../state/providers.ts'
 import { seededRandom } from '@homeostat/interface'
+import { freeLoopbackPort } from './ports.ts'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 /** agent/demo (workloads), from src/demo and dist/demo alike. */
@@ -100,18 +101,6 @@ export function faultSchedule (seed: number, durationS: number, edges: string[])
 
 /** A loopback port free now and not in `taken` (each agent binds its own later; the kernel may give
  * a port it just freed again on the next bind). */
-async function freePort (taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)) })
-    })
-    if (!taken.has(port)) { taken.add(port); return port }
-  }
-  throw new Error('no free loopback port that was not already handed out, after 20 tries')
-}
-
 const sleep = async (msec: number) => await new Promise((resolve) => setTimeout(resolve, msec))
 
 async function getJson<T> (url: string, token?: string, method = 'GET', timeoutMs = 2000): Promise<T | undefined> {
@@ -259,15 +248,15 @@ export async function runDemo (o: DemoOptions): Promise<number> {
       const dir = join(root, name)
       ensureDataDir(dir)
       ensureDataDir(join(dir, 'data'))
-      const apiPort = await freePort(ports)
+      const apiPort = await freeLoopbackPort(ports)
       const n: Node = {
         name,
         role: name === 'cloud' ? 'cloud' : 'edge',
         dir,
         config: join(dir, 'homeostat.yaml'),
         apiPort,
-        meshPort: await freePort(ports),
-        inferencePort: await freePort(ports),
+        meshPort: await freeLoopbackPort(ports),
+        inferencePort: await freeLoopbackPort(ports),
         heartbeat: join(dir, 'batch.heartbeat'),
         api: `http://127.0.0.1:${apiPort}`,
         token: ensureToken(join(dir, 'data')),

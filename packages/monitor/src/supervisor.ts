@@ -34,6 +34,8 @@ export const SUPERVISOR_DEFAULTS = {
   tailLineLength: 512,
   /** Exit times remembered per component (bounds crash-loop bookkeeping). */
   exitHistory: 32,
+  /** Last stderr lines (each cut to 300 chars) in the log line of an unexpected exit. */
+  exitLogStderrLines: 3,
   /**
    * After 'exit', wait this long at most for the output pipes to drain so the
    * tail holds the last words of a crash (a grandchild holding the pipe open
@@ -258,8 +260,11 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       e.failureStreak = ranMs >= stableAfterMs ? 1 : e.failureStreak + 1
     }
     if (e.state !== 'quarantined') setState(name, e, expected ? 'stopped' : 'exited')
-    logger.info({ component: name, pid, code, signal, expected, reason }, 'component exited')
-    const ev: SupervisorEvents['exit'] = { name, exit, tail: tailOf(e) }
+    const tail = tailOf(e)
+    // An unexpected exit says why in the component's last stderr lines (e.g. "address already in use"):
+    // the log line carries them, so the cause is one glance away.
+    logger.info({ component: name, pid, code, signal, expected, reason, ...(expected ? {} : { stderr: tail.stderr.slice(-SUPERVISOR_DEFAULTS.exitLogStderrLines).map((l) => l.slice(0, 300)) }) }, 'component exited')
+    const ev: SupervisorEvents['exit'] = { name, exit, tail }
     if (pid !== undefined) ev.pid = pid
     events.emit('exit', ev)
     e.exited?.resolve()
