@@ -1,6 +1,7 @@
 // `homeostat demo`: a local fleet on loopback — one cloud peer and three edge
 // agents, each a separate process with its own data dir in a temp folder,
-// each supervising a small HTTP inference service and a batch job — then a
+// each supervising a small HTTP inference service and a batch job (and, on one
+// edge at a time, the relocatable fleet scheduler) — then a
 // seeded fault schedule. The demo only injects faults and watches the agents'
 // APIs; all detection and healing is the agents' own. For the SIGKILL of a
 // whole edge agent the demo plays systemd (Restart=on-failure with
@@ -160,7 +161,13 @@ components:${edge
         periodMs: 500
         timeoutMs: 900
         failureThreshold: 2
-        initialDelayMs: 1000`
+        initialDelayMs: 1000
+  - name: scheduler            # one copy in the whole fleet: the edges' agents place it and move it
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(join(WORKLOADS, 'scheduler.mjs'))}]
+    relocatable: true
+    priority: 5
+    limits: { memoryMb: 64 }`
 : ' []'}
 `
 }
@@ -273,7 +280,7 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     const st = await getJson<{ mesh?: { addrs: string[] } }>(cloud.api + '/api/status')
     const bootstrap = st?.mesh?.addrs ?? []
     say(`cloud ready, mesh ${bootstrap[0] ?? '(no mesh)'}`)
-    say(`starting… ${edges.map((e) => e.name).join(', ')} (each supervises inference + batch)`)
+    say(`starting… ${edges.map((e) => e.name).join(', ')} (each supervises inference + batch; one of them runs the fleet's scheduler)`)
     edges.forEach((e, i) => { writeFileSync(e.config, nodeConfig(e, bootstrap, o.federated === true, i)); startNode(e) })
     const ready = await Promise.all(edges.map(async (e) => await waitReady(e, DEMO_DEFAULTS.startTimeoutMs)))
     ready.forEach((ok, i) => { if (!ok) throw new Error(`${edges[i].name} did not become ready; see ${edges[i].logFile}:\n${tailOf(edges[i].logFile)}`) })
@@ -285,7 +292,7 @@ export async function runDemo (o: DemoOptions): Promise<number> {
       const health = await Promise.all(edges.map(async (e) => {
         const s = await getJson<{ components: Array<{ name: string, health: string }> }>(e.api + '/api/status')
         if (s === undefined) return { ok: false, text: 'no status' }
-        return { ok: s.components.length === 2 && s.components.every((c) => c.health === 'ok'), text: s.components.map((c) => `${c.name} ${c.health}`).join(', ') }
+        return { ok: s.components.length === EDGE_COMPONENTS && s.components.every((c) => c.health === 'ok'), text: s.components.map((c) => `${c.name} ${c.health}`).join(', ') }
       }))
       const healthy = health.map((h) => h.ok)
       if (seen.every((st) => st === 'alive') && healthy.every(Boolean)) break
@@ -295,7 +302,8 @@ export async function runDemo (o: DemoOptions): Promise<number> {
       }
       await sleep(250)
     }
-    say(`fleet up: cloud sees ${edges.length} edge peers; every workload healthy`)
+    const host = await schedulerHost(edges)
+    say(`fleet up: cloud sees ${edges.length} edge peers; every workload healthy; the scheduler runs on ${host ?? 'no edge (yet)'}`)
     io.out(`dashboard: ${cloud.api}/#token=${cloud.token}`)
     await sleep(DEMO_DEFAULTS.warmupMs)
 
@@ -420,8 +428,10 @@ export async function runDemo (o: DemoOptions): Promise<number> {
   }
 
   async function agentKill (r: FaultResult, node: Node, cloud: Node, say: (s: string) => void, nOfTotal: string): Promise<FaultResult> {
-    const s = await getJson<{ components: Array<{ pid?: number }> }>(node.api + '/api/status')
+    const s = await getJson<{ components: Array<{ name: string, state: string, pid?: number }> }>(node.api + '/api/status')
     const childPids = (s?.components ?? []).flatMap((c) => c.pid === undefined ? [] : [c.pid])
+    // Did it run the fleet's scheduler? Then a survivor must take it over (and the restarted agent must not start a second copy).
+    let relocating = (s?.components ?? []).some((c) => c.name === 'scheduler' && c.state === 'running')
     r.injectedAtMs = Date.now()
     node.proc?.kill('SIGKILL')
     say(`fault ${nOfTotal}: SIGKILL of the whole agent on ${node.name} — injected`)
@@ -448,7 +458,14 @@ export async function runDemo (o: DemoOptions): Promise<number> {
       const st = await getJson<{ components: Array<{ health: string }> }>(node.api + '/api/status')
       const peers = (await getJson<{ peers: PeerView[] }>(cloud.api + '/api/peers'))?.peers ?? []
       const seen = peers.some((p) => p.name === node.name && p.state === 'alive')
-      if (st !== undefined && st.components.length === 2 && st.components.every((c) => c.health === 'ok') && seen) {
+      if (relocating) {
+        const now = await schedulerHost(nodes.filter((x) => x.role === 'edge' && x !== node))
+        if (now !== undefined) {
+          relocating = false
+          say(`  +${ms(Date.now() - r.injectedAtMs).padEnd(8)} relocated: the scheduler (relocatable) now runs on ${now}`)
+        }
+      }
+      if (st !== undefined && st.components.length === EDGE_COMPONENTS && st.components.every((c) => c.health === 'ok') && seen && !relocating) {
         r.healedAtMs = Date.now()
         r.healed = true
         say(`  +${ms(r.healedAtMs - r.injectedAtMs).padEnd(8)} verified: ${node.name} back in the mesh with healthy workloads`)
@@ -461,6 +478,18 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     say(`  not healed within ${ms(DEMO_DEFAULTS.healTimeoutMs)}`)
     return r
   }
+}
+
+/** Components of an edge in the demo: inference, batch and the relocatable scheduler (running or on standby). */
+const EDGE_COMPONENTS = 3
+
+/** The edge whose agent runs the relocatable scheduler now, if one does. */
+async function schedulerHost (edges: Node[]): Promise<string | undefined> {
+  for (const e of edges) {
+    const s = await getJson<{ components: Array<{ name: string, state: string }> }>(e.api + '/api/components')
+    if (s?.components.some((c) => c.name === 'scheduler' && c.state === 'running') === true) return e.name
+  }
+  return undefined
 }
 
 function tailOf (file: string): string {

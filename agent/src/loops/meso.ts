@@ -91,8 +91,9 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
     const publishCapacity = (): void => { co.takeover.setCapacity({ ...h.capacity(), workloads: names }) }
     publishCapacity()
     capacityTick = publishCapacity
-    // Declaring starts a component only if no live node runs it already (the registry decides).
-    for (const w of specs) await co.takeover.declare(w)
+    // Declaring starts a component only if no live node runs it already; the claim makes nodes that boot
+    // together start one copy between them.
+    for (const w of specs) await co.takeover.declare(w, { claim: true })
     unsubs.push(h.onQuarantined((name) => {
       if (!names.includes(name) || !co.takeover.running().includes(name)) return
       log.warn({ component: name }, 'relocatable component quarantined here: handing it to another node')

@@ -94,8 +94,14 @@ export interface TakeoverStats {
 }
 
 export interface Takeover {
-  /** Declares a relocatable workload that this agent starts now (unless someone already owns it). */
-  declare: (spec: WorkloadSpec) => Promise<void>
+  /**
+   * Declares a relocatable workload that this agent starts now (unless someone already owns it).
+   * `claim: true` takes the registry claim `workload:<name>` first, so that several agents declaring
+   * the same workload at once (a fleet booting together) start one copy between them, not one each
+   * until the duplicates are noticed; it costs one claim round (settle + one pull fan-out). A loser
+   * looks again after claimLeaseMs in case the winner died before declaring.
+   */
+  declare: (spec: WorkloadSpec, opts?: { claim?: boolean }) => Promise<void>
   /** Publishes our free capacity (what we can still host) and, optionally, which workloads we can host. */
   setCapacity: (c: { cpuMillis: number, memoryMb: number, workloads?: readonly string[] }) => void
   /**
@@ -359,24 +365,45 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   })
   const stopTick = every(timers, o.reconcileIntervalMs, () => { void reconcile() })
 
-  return {
-    async declare (spec) {
+  const api: Takeover = {
+    async declare (spec, opts = {}) {
       if (specsMap.size >= o.maxWorkloads && !specsMap.has(`${me}/${spec.name}`)) throw new RangeError(`more than ${o.maxWorkloads} workloads`)
-      // The spec and our assignment travel as one update: a replica that saw the spec alone would
-      // take the workload for an orphan and auction it (and its winner then ask us and hold off).
-      let start = false
-      rdoc.doc.transact(() => {
-        const existing = specs().get(spec.name)
-        if (existing == null) specsMap.set(`${me}/${spec.name}`, { ...spec, declarer: me, hlc: encodeHlc(hlc.now()) })
-        const list = assignmentsByName().get(spec.name)
-        if (currentOf(list) == null) {
-          writeMine(spec.name, maxEpoch(list) + 1, 'running')
-          start = true
+      const target = `workload:${spec.name}`
+      let claimed = false
+      if (opts.claim === true && currentOf(assignmentsByName().get(spec.name)) == null) {
+        busy.add(spec.name)
+        const r = await registry.claim(target, 'declare', { leaseMs: o.claimLeaseMs, cooldownMs: 0 }).catch(() => undefined)
+        if (r == null || !r.granted) {
+          busy.delete(spec.name)
+          stats.claimsLost++
+          // Another agent is declaring or taking it over: its assignment will arrive. Look again
+          // once its claim has lapsed, in case it died before writing anything.
+          if (!stopped && !leaving) timers.setTimeout(() => { if (!stopped && !leaving && !specs().has(spec.name)) void api.declare(spec, opts) }, o.claimLeaseMs)
+          return
         }
-      })
-      if (start && !local.has(spec.name) && !await startLocal(spec)) {
-        const mine = assignMap.get(`${me}/${spec.name}`)
-        if (mine != null) writeMine(spec.name, mine.epoch, 'stopped')
+        claimed = true
+      }
+      let ok = true
+      try {
+        // The spec and our assignment travel as one update: a replica that saw the spec alone would
+        // take the workload for an orphan and auction it (and its winner then ask us and hold off).
+        let start = false
+        rdoc.doc.transact(() => {
+          const existing = specs().get(spec.name)
+          if (existing == null) specsMap.set(`${me}/${spec.name}`, { ...spec, declarer: me, hlc: encodeHlc(hlc.now()) })
+          const list = assignmentsByName().get(spec.name)
+          if (currentOf(list) == null) {
+            writeMine(spec.name, maxEpoch(list) + 1, 'running')
+            start = true
+          }
+        })
+        if (start && !local.has(spec.name) && !await startLocal(spec)) {
+          ok = false
+          const mine = assignMap.get(`${me}/${spec.name}`)
+          if (mine != null) writeMine(spec.name, mine.epoch, 'stopped')
+        }
+      } finally {
+        if (claimed) { registry.release(target, ok ? 'recovered' : 'failed', { cooldownMs: 0 }); busy.delete(spec.name) }
       }
     },
     setCapacity (c) {
@@ -415,4 +442,5 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     },
     stats: () => ({ ...stats })
   }
+  return api
 }

@@ -163,4 +163,20 @@ describe('coordination on the simulated mesh: workload takeover', function () {
       assert.equal(cl.maxCopies.get('batch'), 1)
     })
   })
+
+  it('a fleet booting together: five agents declare the same workload at once; with claim: true one copy ever runs', async () => {
+    for (const claim of [false, true]) {
+      await withSeed(seedFromEnv(208), async (seed) => {
+        const cl = await createCluster(5, { seed })
+        await withCapacity(cl)
+        const declared = cl.up().map((a) => a.coord.takeover.declare(spec('scheduler'), { claim }))
+        await cl.sim.runFor(3000)
+        await Promise.all(declared)
+        assert.equal(cl.copies('scheduler'), 1, 'one copy in the end either way')
+        if (claim) assert.equal(cl.maxCopies.get('scheduler'), 1, 'never two at once')
+        else assert.ok(cl.maxCopies.get('scheduler')! > 1, 'without the claim every agent starts one until the duplicates are seen (the case the claim exists for)')
+        assert.ok(cl.converged())
+      })
+    }
+  })
 })
