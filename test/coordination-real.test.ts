@@ -1,4 +1,5 @@
-// Real processes over real TCP (compiled packages): anti-flapping, kill -9
+// Real processes over real TCP (compiled packages): anti-flapping, a lying
+// peer, kill -9
 // takeover, and partition/heal. The partition uses one network namespace per
 // agent (root + iproute2); without them that part is skipped, saying why.
 import assert from 'node:assert/strict'
@@ -43,6 +44,32 @@ describe('coordination: real agent processes over TCP', function () {
     for (let k = 1; k < spans.length; k++) {
       assert.ok(spans[k]!.from >= spans[k - 1]!.to, `intervention ${k} (agent ${spans[k]!.agent}) overlaps the previous one`)
       assert.ok(spans[k]!.from - spans[k - 1]!.to >= COOLDOWN_MS - 250, `intervention ${k} started ${spans[k]!.from - spans[k - 1]!.to} ms after a release (cooldown ${COOLDOWN_MS})`)
+    }
+  })
+
+  it('a lying peer reporting false failures of healthy peers gets none of them quarantined and ends with the lowest reputation', async () => {
+    const f = fleet!
+    const liar = f.agents[4]!
+    const ids = f.agents.map((a) => a.peerId)
+    // 20 rounds: every honest agent reports what it sees of three random others (healthy); the liar
+    // reports everyone failed, twice over.
+    for (let round = 0; round < 20; round++) {
+      for (const a of f.agents) {
+        const others = ids.filter((p) => p !== a.peerId).sort(() => Math.random() - 0.5).slice(0, 3)
+        const obs = a === liar ? ids.filter((p) => p !== a.peerId).map((p) => [p, false, 2]) : others.map((p) => [p, true])
+        await a.request({ cmd: 'observe', obs })
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+    // Reports are published every 5 s and then replicated.
+    const views = async (): Promise<Array<{ i: number, all: Array<{ peer: string, score: number, quarantined: boolean }>, gossipScores: Record<string, number> }>> =>
+      await Promise.all(f.agents.map(async (a) => ({ i: a.i, ...(await a.request({ cmd: 'reputation' })) as unknown as { all: Array<{ peer: string, score: number, quarantined: boolean }>, gossipScores: Record<string, number> } })))
+    assert.ok(await f.waitFor(async () => (await views()).every((v) => v.all[0]?.peer === liar.peerId), 20_000, 500), 'every replica ranks the liar lowest')
+    for (const v of await views()) {
+      for (const e of v.all) if (e.peer !== liar.peerId) assert.equal(e.quarantined, false, `agent ${v.i} quarantined ${e.peer}`)
+      if (v.i === liar.i) continue
+      const lowest = Object.entries(v.gossipScores).sort(([, x], [, y]) => x - y)[0]!
+      assert.equal(lowest[0], liar.peerId, `agent ${v.i}: the liar has the lowest gossipsub score (${JSON.stringify(v.gossipScores)})`)
     }
   })
 

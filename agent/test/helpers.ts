@@ -110,10 +110,12 @@ export interface TestAgent {
   stop: () => Promise<void>
 }
 
-export async function startTestAgent (yaml: string): Promise<TestAgent> {
+/** `prepare` runs on the fresh temp dir before the agent starts (e.g. to plant a corrupt file). */
+export async function startTestAgent (yaml: string, o: { prepare?: (dir: string) => void } = {}): Promise<TestAgent> {
   const t = tempDir()
   const configFile = join(t.dir, 'homeostat.yaml')
   writeFileSync(configFile, yaml)
+  o.prepare?.(t.dir)
   const loaded = loadConfig(configFile)
   const log = lineRing(200)
   const logger = pino({ level: 'info', timestamp: pino.stdTimeFunctions.isoTime }, { write: (s: string) => { log.push(s.trimEnd()) } })

@@ -2,7 +2,7 @@
 // the event ring, the approval queue, sd_notify through a real
 // `systemd-notify` stand-in, the demo's seeded schedule.
 import assert from 'node:assert/strict'
-import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Incident } from '@homeostat/interface'
 import { percentile, computeReport, incidentTimes } from '../src/state/report.ts'
@@ -14,7 +14,7 @@ import { checkSwarmKey, generateSwarmKey, writeSecretFile } from '../src/datadir
 import { freeCapacity, workloadSpecOf } from '../src/loops/relocation.ts'
 import { docPersistence } from '../src/state/doc-persistence.ts'
 import { openStore } from '@homeostat/store'
-import { tempDir, waitFor } from './helpers.ts'
+import { startTestAgent, tempDir, testConfigYaml, waitFor } from './helpers.ts'
 
 function inc (id: string, status: Incident['status'], openedAtMs: number, detectAt?: number, recoverAt?: number, failureClass = 'crash'): Incident {
   const steps: Incident['steps'] = [{ kind: 'opened', hlc: '0'.repeat(21), atMs: openedAtMs, summary: 'x' }]
@@ -27,6 +27,23 @@ function inc (id: string, status: Incident['status'], openedAtMs: number, detect
 }
 
 describe('agent units', () => {
+  it('a corrupt store: moved aside, logged and counted; the agent runs with an empty one', async () => {
+    const a = await startTestAgent(testConfigYaml(), {
+      prepare: (dir) => {
+        mkdirSync(join(dir, 'data', 'db'), { recursive: true })
+        writeFileSync(join(dir, 'data', 'db', 'CURRENT'), 'MANIFEST-garbage') // LevelDB reads this as corruption
+      }
+    })
+    try {
+      assert.equal((await fetch(a.url + '/readyz')).status, 200)
+      assert.ok(readdirSync(join(a.dir, 'data')).some((f) => f.startsWith('db.corrupt-')), 'the old files are kept aside')
+      assert.match(await (await fetch(a.url + '/metrics')).text(), /homeostat_agent_invalid_input_total\{[^}]*source="store"[^}]*\} 1/)
+      assert.ok(a.log.lines().some((l) => l.includes('the agent store is corrupt')))
+      await a.agent.context.store().raw('x').put('k', new Uint8Array([1]))
+    } finally { await a.stop() }
+  })
+
+
   it('replicated documents live in the agent store; a pre-store update log is imported once (torn last line skipped) and renamed', async () => {
     const t = tempDir()
     try {

@@ -96,6 +96,14 @@ rl.on('line', async (line) => {
       case 'declare': await coord.takeover.declare(m.spec); out({ ev: 'ok', id: m.id }); break
       case 'heal-loop': healLoop(m.target, m.everyMs, m.holdMs); out({ ev: 'ok', id: m.id }); break
       case 'stop-loops': for (const s of loops.splice(0)) s(); out({ ev: 'ok', id: m.id }); break
+      // Reputation: direct observations [[peer, ok, weight?]...], and this replica's view of everyone.
+      case 'observe': for (const [peer, ok, w] of m.obs) coord.reputation.observe(peer, ok, w ?? 1); out({ ev: 'ok', id: m.id }); break
+      case 'reputation': coord.reputation.refresh(); out({
+        ev: 'reputation',
+        id: m.id,
+        all: coord.reputation.all().map((e) => ({ peer: e.peer, score: e.score, quarantined: e.quarantined, credibility: e.credibility })),
+        gossipScores: Object.fromEntries(mesh.peers().map((p) => [p.peer, mesh.score(p.peer)]))
+      }); break
       case 'state': out({
         ev: 'state',
         id: m.id,

@@ -277,9 +277,14 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     writeFileSync(cloud.config, nodeConfig(cloud, [], o.federated === true, 0))
     startNode(cloud)
     if (!await waitReady(cloud, DEMO_DEFAULTS.startTimeoutMs)) throw new Error(`the cloud agent did not become ready; see ${cloud.logFile}:\n${tailOf(cloud.logFile)}`)
-    const st = await getJson<{ mesh?: { addrs: string[] } }>(cloud.api + '/api/status')
-    const bootstrap = st?.mesh?.addrs ?? []
-    say(`cloud ready, mesh ${bootstrap[0] ?? '(no mesh)'}`)
+    // Its mesh address is the edges' bootstrap. A status read can time out on a busy host: ask again.
+    let bootstrap: string[] = []
+    for (const deadline = Date.now() + DEMO_DEFAULTS.startTimeoutMs; bootstrap.length === 0 && Date.now() < deadline && !stopping;) {
+      bootstrap = (await getJson<{ mesh?: { addrs: string[] } }>(cloud.api + '/api/status'))?.mesh?.addrs ?? []
+      if (bootstrap.length === 0) await sleep(200)
+    }
+    if (bootstrap.length === 0) throw new Error(`the cloud agent reports no mesh address; see ${cloud.logFile}:\n${tailOf(cloud.logFile)}`)
+    say(`cloud ready, mesh ${bootstrap[0]}`)
     say(`starting… ${edges.map((e) => e.name).join(', ')} (each supervises inference + batch; one of them runs the fleet's scheduler)`)
     edges.forEach((e, i) => { writeFileSync(e.config, nodeConfig(e, bootstrap, o.federated === true, i)); startNode(e) })
     const ready = await Promise.all(edges.map(async (e) => await waitReady(e, DEMO_DEFAULTS.startTimeoutMs)))
