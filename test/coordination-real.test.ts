@@ -1,6 +1,5 @@
 // Real processes over real TCP (compiled packages): anti-flapping, a lying
-// peer, kill -9
-// takeover, and partition/heal. The partition uses one network namespace per
+// peer, kill -9 takeover, and partition/heal. The partition uses one network namespace per
 // agent (root + iproute2); without them that part is skipped, saying why.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
