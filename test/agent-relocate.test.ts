@@ -129,6 +129,9 @@ components:
     assert.ok(second[1] === 'n2' || second[1] === 'n3', `runs on ${second[1]}`)
     const owner = byName.get(second[1])!
     await waitFor('the new owner logged the takeover', () => owner.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
+    const metrics = await (await fetch(owner.api + '/metrics')).text()
+    assert.match(metrics, /homeostat_meso_takeover_stat\{[^}]*stat="takeovers"[^}]*\} 1\n/)
+    assert.match(metrics, /homeostat_meso_relocatable_running\{[^}]*\} 1\n/)
     // The dead machine comes back (systemd restarts the agent): it reloads what it knew from its store,
     // where it still owns the component, catches up with the fleet, and does not start a second copy.
     const n1b = startAgent('n1', configFor('n1', [...n2.addrs, ...n3.addrs]))

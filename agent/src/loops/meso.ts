@@ -232,6 +232,19 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       }
     })
     new Gauge({
+      name: 'homeostat_meso_takeover_stat',
+      help: 'Relocatable workload takeover counters (takeovers, duplicatesStopped, claimsLost, startFailures, ownerAnswered, heldAfterHeal; cumulative)',
+      labelNames: ['stat'],
+      registers: [reg],
+      collect () { if (coord !== undefined) for (const [k, v] of Object.entries(coord.takeover.stats())) this.set({ stat: k }, v) }
+    })
+    new Gauge({
+      name: 'homeostat_meso_relocatable_running',
+      help: 'Relocatable components running on this node now',
+      registers: [reg],
+      collect () { this.set(coord?.takeover.running().length ?? 0) }
+    })
+    new Gauge({
       name: 'homeostat_meso_claims_held',
       help: 'Intervention claims this node holds',
       registers: [reg],

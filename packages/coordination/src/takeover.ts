@@ -204,6 +204,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   /** Workloads we handed back (release) or, after leave(), all of them: we bid for none of these. */
   const given = new Set<string>()
   let leaving = false
+  /** Declarations that lost their claim and look again later (one timer per workload). */
+  const recheck = new Map<string, unknown>()
   const maxEpoch = (list: readonly Assignment[] | undefined): number => Math.max(0, ...(list ?? []).map((a) => a.epoch))
 
   const startLocal = async (spec: WorkloadSpec): Promise<boolean> => {
@@ -378,7 +380,12 @@ export function createTakeover (options: TakeoverOptions): Takeover {
           stats.claimsLost++
           // Another agent is declaring or taking it over: its assignment will arrive. Look again
           // once its claim has lapsed, in case it died before writing anything.
-          if (!stopped && !leaving) timers.setTimeout(() => { if (!stopped && !leaving && !specs().has(spec.name)) void api.declare(spec, opts) }, o.claimLeaseMs)
+          if (!stopped && !leaving && !recheck.has(spec.name)) {
+            recheck.set(spec.name, timers.setTimeout(() => {
+              recheck.delete(spec.name)
+              if (!stopped && !leaving && !specs().has(spec.name)) void api.declare(spec, opts)
+            }, o.claimLeaseMs))
+          }
           return
         }
         claimed = true
@@ -438,6 +445,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
     stop () {
       stopped = true
       unChange(); unLive(); stopTick()
+      for (const t of recheck.values()) timers.clearTimeout(t)
+      recheck.clear()
       if (debounce != null) timers.clearTimeout(debounce)
     },
     stats: () => ({ ...stats })
