@@ -3,26 +3,11 @@
 // old one kept, state not dropped), SIGTERM stops it — workloads included —
 // within 5 s.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { AGENT_DIR, captureOutput, freePort, printTailsIfFailed, tempDir, testConfigYaml, waitFor, type OutputTail } from '../agent/test/helpers.ts'
+import { freePort, printTailsIfFailed, spawnAgent, tempDir, testConfigYaml, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
 
-const CLI = join(AGENT_DIR, 'src', 'cli.ts')
-
-interface Proc { p: ChildProcess, lines: Array<Record<string, unknown>>, output: OutputTail }
-
-function startAgent (config: string, cwd: string): Proc {
-  const p = spawn(process.execPath, ['--conditions=homeostat-src', '--import', 'tsx/esm', CLI, 'agent', '--config', config], { cwd: join(AGENT_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOMEOSTAT_TEST_CWD: cwd } })
-  const lines: Proc['lines'] = []
-  const output = captureOutput(p, {
-    onLine: (line, stream) => {
-      if (stream !== 'stdout') return
-      try { lines.push(JSON.parse(line) as Record<string, unknown>) } catch { lines.push({ notJson: line }) }
-    }
-  })
-  return { p, lines, output }
-}
+type Proc = AgentProcess
 
 describe('agent process: signals, reload, JSON logs', function () {
   this.timeout(90_000)
@@ -41,7 +26,7 @@ describe('agent process: signals, reload, JSON logs', function () {
     const config = join(t.dir, 'homeostat.yaml')
     const good = testConfigYaml({ inferencePort: port }).replace('level: silent', 'level: info')
     writeFileSync(config, good)
-    a = startAgent(config, t.dir)
+    a = spawnAgent(config)
     const ready = await waitFor('agent ready', () => a!.lines.find((l) => l.msg === 'agent ready'), 60_000)
     const api = ready.api as string
     assert.match(api, /^http:\/\/127\.0\.0\.1:\d+$/)

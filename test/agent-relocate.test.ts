@@ -7,28 +7,18 @@
 // Copies are counted from the processes themselves (a file per live pid),
 // sampled every 25 ms for the whole test: never two at once.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
-import { AGENT_DIR, captureOutput, getJson, printTailsIfFailed, tempDir, waitFor, type OutputTail } from '../agent/test/helpers.ts'
+import { AGENT_DIR, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
 
-const CLI = join(AGENT_DIR, 'src', 'cli.ts')
 const WORKER = join(AGENT_DIR, '..', 'test', 'fixtures', 'relocatable-worker.mjs')
 
-interface Proc { name: string, p: ChildProcess, lines: Array<Record<string, unknown>>, output: OutputTail }
+interface Proc extends AgentProcess { name: string }
 
 function startAgent (name: string, config: string): Proc {
-  const p = spawn(process.execPath, ['--conditions=homeostat-src', '--import', 'tsx/esm', CLI, 'agent', '--config', config], { cwd: join(AGENT_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: Proc['lines'] = []
-  const output = captureOutput(p, {
-    onLine: (line, stream) => {
-      if (stream !== 'stdout') return
-      try { lines.push(JSON.parse(line) as Record<string, unknown>) } catch { lines.push({ notJson: line }) }
-    }
-  })
-  return { name, p, lines, output }
+  return { name, ...spawnAgent(config) }
 }
 
 /** Running, not just present: a SIGKILLed copy whose parent died stays a zombie until something reaps it. */

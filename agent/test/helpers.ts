@@ -1,7 +1,7 @@
 // Test helpers: an in-process agent on a temp data dir with real loops
 // (micro: real child processes; meso only when asked), port 0, its log kept
 // in memory; output tails of spawned processes, printed when a test fails.
-import type { ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -55,6 +55,22 @@ export function captureOutput (p: ChildProcess, o: { max?: number, onLine?: (lin
     })
   }
   return { lines: ring.lines }
+}
+
+/** The agent CLI as a real process (from source, under tsx): its stdout parsed as JSON log lines, its output kept for failures. */
+export interface AgentProcess { p: ChildProcess, lines: Array<Record<string, unknown>>, output: OutputTail }
+
+export function spawnAgent (configFile: string): AgentProcess {
+  const cli = join(AGENT_DIR, 'src', 'cli.ts')
+  const p = spawn(process.execPath, ['--conditions=homeostat-src', '--import', 'tsx/esm', cli, 'agent', '--config', configFile], { cwd: join(AGENT_DIR, '..'), stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: AgentProcess['lines'] = []
+  const output = captureOutput(p, {
+    onLine: (line, stream) => {
+      if (stream !== 'stdout') return
+      try { lines.push(JSON.parse(line) as Record<string, unknown>) } catch { lines.push({ notJson: line }) }
+    }
+  })
+  return { p, lines, output }
 }
 
 /** For afterEach: when the test that just ran failed, prints each tail (nothing when it passed). */
