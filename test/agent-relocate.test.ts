@@ -37,31 +37,42 @@ function copies (dir: string): Map<number, string> {
   return out
 }
 
+interface Fleet {
+  dir: string
+  copiesDir: string
+  /** Most copies seen at once since the fleet was made (sampled every 25 ms). */
+  maxCopies: () => number
+  configFor: (name: string, bootstrap: string[]) => string
+  start: (name: string, bootstrap: string[]) => Promise<{ proc: Proc, api: string, addrs: string[] }>
+}
+
 describe('agent relocation: relocatable components across real agent processes', function () {
   this.timeout(150_000)
   const agents: Proc[] = []
-  let tmp: { dir: string, cleanup: () => void } | undefined
-  let sampler: NodeJS.Timeout | undefined
-  let copiesDir = ''
-  afterEach(function () { printTailsIfFailed(this, Object.fromEntries(agents.map((a) => [`agent ${a.name}`, a.output]))) })
-  after(() => {
-    clearInterval(sampler)
-    for (const a of agents) if (a.p.exitCode === null && a.p.signalCode === null) a.p.kill('SIGKILL')
-    if (copiesDir !== '') for (const pid of copies(copiesDir).keys()) { try { process.kill(pid, 'SIGKILL') } catch {} }
-    tmp?.cleanup()
+  const cleanups: Array<() => void> = []
+  afterEach(function () {
+    printTailsIfFailed(this, Object.fromEntries(agents.map((a, i) => [`agent ${a.name} (#${i})`, a.output])))
+    for (const c of cleanups.splice(0).reverse()) c()
+    agents.length = 0
   })
 
-  it('one copy at a time: placed once, taken over after a crash, handed over on a graceful stop', async () => {
-    tmp = tempDir('homeostat-relocate-')
-    copiesDir = join(tmp.dir, 'copies')
+  /** A temp dir with a swarm key, a copies dir and a sampler; agents listing the relocatable `batch` (env added to its own, extraYaml before `components:`). */
+  const makeFleet = (env: Record<string, string> = {}, extraYaml = ''): Fleet => {
+    const tmp = tempDir('homeostat-relocate-')
+    const copiesDir = join(tmp.dir, 'copies')
     mkdirSync(copiesDir)
     const key = join(tmp.dir, 'swarm.key')
     writeSecretFile(key, new TextDecoder().decode(generateSwarmKey()) + '\n')
     let maxCopies = 0
-    sampler = setInterval(() => { maxCopies = Math.max(maxCopies, copies(copiesDir).size) }, 25)
-
+    const sampler = setInterval(() => { maxCopies = Math.max(maxCopies, copies(copiesDir).size) }, 25)
+    cleanups.push(() => {
+      clearInterval(sampler)
+      for (const a of agents) if (a.p.exitCode === null && a.p.signalCode === null) a.p.kill('SIGKILL')
+      for (const pid of copies(copiesDir).keys()) { try { process.kill(pid, 'SIGKILL') } catch {} }
+      tmp.cleanup()
+    })
     const configFor = (name: string, bootstrap: string[]): string => {
-      const file = join(tmp!.dir, `${name}.yaml`)
+      const file = join(tmp.dir, `${name}.yaml`)
       writeFileSync(file, `node:
   name: ${name}
   dataDir: ./data-${name}
@@ -74,11 +85,11 @@ mesh:
   mdns: false
   swarmKeyFile: ${key}
   bootstrap: ${JSON.stringify(bootstrap)}
-components:
+${extraYaml}components:
   - name: batch
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(WORKER)}]
-    env: { COPIES_DIR: ${JSON.stringify(copiesDir)}, NODE_NAME: ${name} }
+    env: ${JSON.stringify({ COPIES_DIR: copiesDir, NODE_NAME: name, ...env })}
     relocatable: true
     limits: { memoryMb: 128 }
 `)
@@ -92,6 +103,12 @@ components:
       const s = await getJson(api + '/api/status')
       return { proc, api, addrs: s.body.mesh.addrs as string[] }
     }
+    return { dir: tmp.dir, copiesDir, maxCopies: () => maxCopies, configFor, start }
+  }
+
+  it('one copy at a time: placed once, taken over after a crash, handed over on a graceful stop', async () => {
+    const fleet = makeFleet()
+    const { copiesDir, configFor, start } = fleet
     const n1 = await start('n1', [])
     const n2 = await start('n2', n1.addrs)
     const n3 = await start('n3', [...n1.addrs, ...n2.addrs])
@@ -107,7 +124,7 @@ components:
     assert.equal(standby.health, 'ok')
     await new Promise((resolve) => setTimeout(resolve, 2000))
     assert.equal(copies(copiesDir).size, 1)
-    assert.equal(maxCopies, 1)
+    assert.equal(fleet.maxCopies(), 1)
 
     // A machine dies: the agent and its copy are SIGKILLed together.
     const t0 = Date.now()
@@ -133,7 +150,7 @@ components:
     }, 20_000, 200)
     await new Promise((resolve) => setTimeout(resolve, 2000))
     assert.deepEqual([...copies(copiesDir).values()], [second[1]], 'still exactly one copy, on the same node')
-    assert.equal(maxCopies, 1)
+    assert.equal(fleet.maxCopies(), 1)
     assert.equal(n1b.lines.filter((l) => l.msg === 'relocatable component placed here: starting it').length, 0, 'the restarted agent never started it, not even briefly')
 
     // A graceful stop: the owner's copy stops, the last agent takes it over without a death to wait for.
@@ -146,7 +163,27 @@ components:
     assert.ok(alive(third[0]))
     await new Promise((resolve) => setTimeout(resolve, 1000))
     assert.equal(copies(copiesDir).size, 1)
-    assert.equal(maxCopies, 1, 'never two copies at once')
+    assert.equal(fleet.maxCopies(), 1, 'never two copies at once')
     console.log(`      takeover after SIGKILL ${takeoverMs} ms, hand-over on SIGTERM ${handoverMs} ms`)
   })
+
+  it('a node-specific fault: the component crash-loops on its node, is quarantined there and moves to another node', async () => {
+    // The playbook quarantines a crash loop (the default planner restarts with a growing backoff instead);
+    // quarantine is a risky action, so unattended nodes must not wait for an operator's approval.
+    const fleet = makeFleet({ CRASH_ON: 'n1' }, 'policy:\n  engine: playbook\n  approvalRiskThreshold: 1\n')
+    const n1 = await fleet.start('n1', [])
+    const n2 = await fleet.start('n2', n1.addrs)
+    const moved = await waitFor('batch runs on n2', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n2' ? e : undefined }, 90_000, 50)
+    const quarantined = await waitFor('n1 quarantined it', async () => {
+      const c = (await getJson(n1.api + '/api/components')).body.components as Array<{ name: string, state: string }>
+      return c.find((x) => x.name === 'batch' && x.state === 'quarantined')
+    }, 10_000, 200)
+    assert.ok(quarantined)
+    assert.ok(n1.proc.lines.some((l) => l.msg === 'relocatable component quarantined here: handing it to another node'))
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'it stays on n2')
+    assert.equal(fleet.maxCopies(), 1)
+    void n2
+  })
 })
+
