@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { getJson, startTestAgent, testConfigYaml, waitFor, type TestAgent } from './helpers.ts'
+import { freePort, getJson, startTestAgent, testConfigYaml, waitFor, type TestAgent } from './helpers.ts'
 
 describe('agent API', function () {
   this.timeout(30_000)
@@ -130,6 +130,18 @@ describe('agent API', function () {
     assert.match(bad.body.error.message, /policy\.approvalRiskThreshold: expected a number between 0 and 1, got 7/)
     assert.equal(t.agent.context.config().config.policy.approvalRiskThreshold, 0.5)
     writeFileSync(t.configFile, good)
+  })
+
+  it('refuses a reload that makes a component relocatable (where it runs is decided at start-up)', async () => {
+    const w = await startTestAgent(testConfigYaml({ inferencePort: await freePort() }))
+    try {
+      const good = readFileSync(w.configFile, 'utf8')
+      writeFileSync(w.configFile, good.replace('    probes:', '    relocatable: true\n    probes:'))
+      const r = await getJson(w.url + '/api/reload', { method: 'POST', headers: { authorization: `Bearer ${w.token}` } })
+      assert.equal(r.status, 422)
+      assert.match(r.body.error.message, /cannot become relocatable or stop being relocatable while running \(inference\); restart the agent/)
+      assert.equal(w.agent.context.config().config.components[0]!.relocatable, false)
+    } finally { await w.stop() }
   })
 
   it('answers unknown routes with a JSON 404', async () => {

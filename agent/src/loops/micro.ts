@@ -312,6 +312,9 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       if (added.length > 0 || removed.length > 0) {
         throw new Error(`components cannot be added or removed while running (added: ${added.join(', ') || 'none'}; removed: ${removed.join(', ') || 'none'}); restart the agent`)
       }
+      // Where a component runs (here, or wherever the fleet places it) is decided at start-up.
+      const flipped = next.config.components.filter((c) => supervisor!.info(c.name).spec.relocatable !== c.relocatable).map((c) => c.name)
+      if (flipped.length > 0) throw new Error(`components cannot become relocatable or stop being relocatable while running (${flipped.join(', ')}); restart the agent`)
       // Spec changes take effect at each component's next start.
       for (const c of next.config.components) supervisor.updateSpec(c.name, c)
     },
