@@ -61,7 +61,9 @@ function Peers ({ peers }) {
       <td><${Bar} value=${p.health} /></td>
       <td>${p.reputation == null ? html`<span class="na">–</span>` : p.reputation.toFixed(2)}</td>
       <td>${p.incidentsOpen ?? '–'}</td>
-      <td>${(p.components || []).map((c) => html`<span class=${'chip ' + stateClass(c.health)} title=${c.detail || c.state}>${c.name}${c.restarts ? ' ↻' + c.restarts : ''}</span>`)}</td>
+      <td>${(p.components || []).map((c) => c.state === 'standby'
+        ? html`<span class="chip dim" title=${c.detail || 'standby'}>${c.name} (standby)</span>`
+        : html`<span class=${'chip ' + stateClass(c.health)} title=${c.detail || c.state}>${c.name}${c.restarts ? ' ↻' + c.restarts : ''}</span>`)}</td>
       <td class="dim">${p.state === 'self' ? 'now' : ago(p.lastSeenMs)}</td>
     </tr>`)}</tbody></table>
   </section>`
