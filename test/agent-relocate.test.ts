@@ -183,7 +183,8 @@ ${extraYaml}components:
     await new Promise((resolve) => setTimeout(resolve, 2000))
     assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'it stays on n2')
     assert.equal(fleet.maxCopies(), 1)
-    void n2
+    const took = await waitFor('n2 logged the takeover', () => n2.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
+    assert.equal(took.from, 'n1', 'taken over from the node that handed it back')
   })
 })
 
