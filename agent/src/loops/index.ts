@@ -2,7 +2,8 @@
 // supervision and healing, works with no network), meso (mesh +
 // coordination + fleet gossip), macro (cloud peer: fleet priors from
 // everyone's outcomes). The micro loop's policy is wrapped with the
-// meso loop's intervention claims when a mesh is present.
+// meso loop's intervention claims when a mesh is present, and the meso loop
+// runs relocatable components through the micro loop's supervisor.
 import type { LoopFactory } from '../daemon.ts'
 import { createMicroLoopWiring, type MicroLoopWiring } from './micro.ts'
 import { createMesoLoop, type MesoLoop } from './meso.ts'

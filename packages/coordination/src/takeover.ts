@@ -235,7 +235,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
 
   /** The workloads we can host as the agent last said (undefined: any). */
   let hosts: string[] | undefined
-  /** Our capacity entry: what we can host, less what we handed back (others must not count on us for it). */
+  /** Writes our capacity entry (its only writer besides leave()): what we can host, less what we handed back
+   * (others must not count on us for it). */
   const publishCapacity = (cpuMillis: number, memoryMb: number): void => {
     if (leaving) return
     let workloads = hosts
@@ -294,7 +295,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       options.onTakeover?.(spec, from)
       const ok = local.has(spec.name) || await startLocal(spec)
       const c = capMap.get(`${me}/cap`)
-      if (ok && c != null) capMap.set(`${me}/cap`, { ...c, cpuMillis: Math.max(0, c.cpuMillis - spec.cpuMillis), memoryMb: Math.max(0, c.memoryMb - spec.memoryMb), atMs: now() })
+      if (ok && c != null) publishCapacity(Math.max(0, c.cpuMillis - spec.cpuMillis), Math.max(0, c.memoryMb - spec.memoryMb))
       if (!ok) writeMine(spec.name, maxEpoch(list) + 1, 'stopped')
       registry.release(`workload:${spec.name}`, ok ? 'recovered' : 'failed')
     } finally {
