@@ -46,7 +46,7 @@ describe('coordination: real agent processes over TCP', function () {
     }
   })
 
-  it('a lying peer reporting false failures of healthy peers gets none of them quarantined and ends with the lowest reputation', async () => {
+  it('a lying peer reporting false failures of healthy peers gets none of them quarantined, ends with the lowest reputation, and cannot squat a target', async () => {
     const f = fleet!
     const liar = f.agents[4]!
     const ids = f.agents.map((a) => a.peerId)
@@ -70,6 +70,15 @@ describe('coordination: real agent processes over TCP', function () {
       const lowest = Object.entries(v.gossipScores).sort(([, x], [, y]) => x - y)[0]!
       assert.equal(lowest[0], liar.peerId, `agent ${v.i}: the liar has the lowest gossipsub score (${JSON.stringify(v.gossipScores)})`)
     }
+    // Its lies cost it its trust: every replica quarantines it, and its claims are not accepted. It
+    // squats a healthy peer's component (a hand-written acting claim, an hour's lease); the healer
+    // of that component is still granted the claim.
+    assert.ok(await f.waitFor(async () => (await views()).every((v) => v.all.find((e) => e.peer === liar.peerId)?.quarantined === true), 20_000, 500), 'every replica quarantines the liar')
+    const victim = f.agents[1]!
+    await liar.request({ cmd: 'squat', target: `${victim.peerId}/inference` })
+    assert.ok(await f.waitFor(async () => ((await victim.request({ cmd: 'state' })) as unknown as { coord: { registry: { distrustedWrites: number } } }).coord.registry.distrustedWrites >= 1, 10_000, 200), 'the squatting claim arrived')
+    const r = await victim.request({ cmd: 'claim', target: `${victim.peerId}/inference`, holdMs: 500 }) as unknown as { granted: boolean, reason?: string, holder?: string }
+    assert.equal(r.granted, true, `the healer is granted its own component despite the squatter (${r.reason ?? ''} ${r.holder ?? ''})`)
   })
 
   it('kill -9 the owner of a relocatable workload: exactly one survivor takes it over', async () => {

@@ -95,6 +95,14 @@ rl.on('line', async (line) => {
       case 'capacity': coord.takeover.setCapacity({ cpuMillis: m.cpuMillis, memoryMb: m.memoryMb }); out({ ev: 'ok', id: m.id }); break
       case 'declare': await coord.takeover.declare(m.spec); out({ ev: 'ok', id: m.id }); break
       case 'heal-loop': healLoop(m.target, m.everyMs, m.holdMs); out({ ev: 'ok', id: m.id }); break
+      // One claim through the registry (granted or why not), and a hostile write that bypasses it.
+      case 'claim': {
+        const r = await coord.registry.claim(m.target, m.action ?? 'restart')
+        if (r.granted && m.holdMs != null) setTimeout(() => coord.registry.release(m.target, 'recovered'), m.holdMs)
+        out({ ev: 'claim', id: m.id, granted: r.granted, reason: r.reason, holder: r.holder?.owner ?? (r.granted ? mesh.peerId : undefined) })
+        break
+      }
+      case 'squat': coord.rdoc.doc.getMap('claims').set(`${mesh.peerId}/${m.target}`, { target: m.target, action: 'restart', owner: mesh.peerId, hlc: '0', expiresMs: Date.now() + 3_600_000, state: 'acting' }); out({ ev: 'ok', id: m.id }); break
       case 'stop-loops': for (const s of loops.splice(0)) s(); out({ ev: 'ok', id: m.id }); break
       // Reputation: direct observations [[peer, ok, weight?]...], and this replica's view of everyone.
       case 'observe': for (const [peer, ok, w] of m.obs) coord.reputation.observe(peer, ok, w ?? 1); out({ ev: 'ok', id: m.id }); break

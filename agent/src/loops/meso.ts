@@ -245,6 +245,13 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       collect () { this.set(coord?.takeover.running().length ?? 0) }
     })
     new Gauge({
+      name: 'homeostat_meso_registry_stat',
+      help: 'Intervention registry counters (claims, granted, lost, refused, released, preempted, distrustedWrites: claim writes from quarantined peers, not accepted; cumulative)',
+      labelNames: ['stat'],
+      registers: [reg],
+      collect () { if (coord !== undefined) for (const [k, v] of Object.entries(coord.registry.stats())) this.set({ stat: k }, v) }
+    })
+    new Gauge({
       name: 'homeostat_meso_claims_held',
       help: 'Intervention claims this node holds',
       registers: [reg],
@@ -372,6 +379,9 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
           : {})
       })
       await coord.start()
+      unsubs.push(coord.registry.onPreempted((target, by) => {
+        log.warn({ target, by: status.get(by.owner)?.name ?? by.owner, action: by.action }, 'our intervention claim was overtaken (a rival acting claim surfaced after a heal, or we were quarantined)')
+      }))
       if (host !== undefined) await placeRelocatable(coord, host)
       unsubs.push(coord.rdoc.onChange(() => { ctx.events.emit('intervention', { count: interventions().length }) }))
 

@@ -77,6 +77,7 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
     }
   })
   let parts: { registry: Registry, reputation: Reputation, takeover: Takeover } | undefined
+  let unobserveReports = (): void => {}
   const need = (): NonNullable<typeof parts> => {
     if (parts == null) throw new Error('coordinator not started')
     return parts
@@ -96,8 +97,15 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
         hlc,
         now,
         timers,
-        mayClaim: options.registry?.mayClaim ?? (() => !reputation!.isQuarantined(mesh.peerId))
+        mayClaim: options.registry?.mayClaim ?? (() => !reputation!.isQuarantined(mesh.peerId)),
+        // Reputation decides whose claims are accepted: a quarantined peer's are not.
+        isDistrusted: options.registry?.isDistrusted ?? ((peer) => reputation!.isQuarantined(peer))
       })
+      // New reports can quarantine a peer holding a claim: re-resolve what we hold.
+      const reports = rdoc.map('reports')
+      const onReports = (): void => registry.recheck()
+      reports.observe(onReports)
+      unobserveReports = () => reports.unobserve(onReports)
       const takeover = createTakeover({
         ...options.takeover,
         rdoc,
@@ -114,7 +122,7 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
       void takeover.reconcile()
     },
     stop () {
-      if (parts != null) { parts.takeover.stop(); parts.registry.stop(); parts.reputation.stop() }
+      if (parts != null) { unobserveReports(); parts.takeover.stop(); parts.registry.stop(); parts.reputation.stop() }
       rdoc.stop()
     },
     stats: () => ({ doc: rdoc.stats(), registry: need().registry.stats(), takeover: need().takeover.stats() })

@@ -6,6 +6,12 @@
 // pulls from every alive peer over reliable streams (so a dropped gossip
 // update cannot hide a rival claim), re-resolves, and acts only if it won.
 // A released claim leaves the target cooling down (hysteresis).
+// Reputation decides whose claims are accepted: a claim (or cooldown) written
+// by a peer the shared reputation quarantines counts for nothing, as if its
+// owner were dead, so a quarantined peer cannot squat a target. Every replica
+// computes quarantine from the same replicated reports, and an honest peer does
+// not claim while quarantined (mayClaim), so replicas agree on it as they agree
+// on the claims themselves.
 import { encode as encodeHlc, type Hlc } from '@homeostat/hlc'
 import type * as Y from 'yjs'
 import type { ReplicatedDoc } from './replicated-doc.ts'
@@ -45,6 +51,8 @@ export interface Claim {
 export interface ResolveContext {
   nowMs: number
   isDead: (peer: string) => boolean
+  /** Claims by these peers are not accepted (quarantined by reputation). */
+  isDistrusted?: (peer: string) => boolean
 }
 
 export interface TargetStatus {
@@ -60,6 +68,7 @@ export function resolveTarget (claims: readonly Claim[], ctx: ResolveContext): T
   let coolingUntilMs: number | undefined
   const rank = (c: Claim): number => c.state === 'acting' ? 0 : 1
   for (const c of claims) {
+    if (ctx.isDistrusted?.(c.owner) === true) continue
     if (c.state === 'released') {
       if (c.cooldownUntilMs != null && c.cooldownUntilMs > ctx.nowMs && (coolingUntilMs == null || c.cooldownUntilMs > coolingUntilMs)) coolingUntilMs = c.cooldownUntilMs
       continue
@@ -86,6 +95,8 @@ export interface RegistryStats {
   refused: number
   released: number
   preempted: number
+  /** Claim writes seen from peers whose claims are not accepted (quarantined). */
+  distrustedWrites: number
 }
 
 export interface Registry {
@@ -103,6 +114,8 @@ export interface Registry {
   onPreempted: (fn: (target: string, by: Claim) => void) => () => void
   /** Called when any replica records an outcome (released claim). */
   onOutcome: (fn: (claim: Claim) => void) => () => void
+  /** Re-resolves the targets we hold (call when trust changed); a lost one fires onPreempted. */
+  recheck: () => void
   stop: () => void
   stats: () => RegistryStats
 }
@@ -114,6 +127,8 @@ export interface RegistryOptions extends Partial<typeof REGISTRY_DEFAULTS> {
   timers?: Timers
   /** Extra refusal: e.g. a quarantined peer may not claim. */
   mayClaim?: (target: string) => boolean
+  /** Peers whose claims are not accepted (e.g. quarantined); ourselves included, so our view matches the others'. */
+  isDistrusted?: (peer: string) => boolean
 }
 
 export function createRegistry (options: RegistryOptions): Registry {
@@ -123,7 +138,7 @@ export function createRegistry (options: RegistryOptions): Registry {
   const now = options.now ?? Date.now
   const timers = options.timers ?? realTimers
   const claims: Y.Map<Claim> = rdoc.map<Claim>('claims')
-  const stats: RegistryStats = { claims: 0, granted: 0, lost: 0, refused: 0, released: 0, preempted: 0 }
+  const stats: RegistryStats = { claims: 0, granted: 0, lost: 0, refused: 0, released: 0, preempted: 0, distrustedWrites: 0 }
   /** Targets we hold: lease renewal, and the cooldown asked for at claim time (release's default). */
   const held = new Map<string, { stopRenew: () => void, leaseMs: number, cooldownMs?: number }>()
   const preemptHandlers = new Set<(t: string, by: Claim) => void>()
@@ -150,6 +165,7 @@ export function createRegistry (options: RegistryOptions): Registry {
       // Only the key owner may write it; a value claiming another owner is ignored.
       if (c != null && (typeof c !== 'object' || c.owner !== key.slice(0, key.indexOf('/')) || `${c.owner}/${c.target}` !== key)) { index(key, undefined); continue }
       index(key, c)
+      if (c != null && change.action !== 'delete' && options.isDistrusted?.(c.owner) === true) stats.distrustedWrites++
       if (c != null && c.state === 'released' && change.action !== 'delete' && c.outcome !== 'stood_down') {
         for (const h of [...outcomeHandlers]) h(c)
       }
@@ -158,7 +174,7 @@ export function createRegistry (options: RegistryOptions): Registry {
   }
   claims.observe(observer)
 
-  const ctx = (): ResolveContext => ({ nowMs: now(), isDead: (p) => p !== me && !rdoc.isAlive(p) })
+  const ctx = (): ResolveContext => ({ nowMs: now(), isDead: (p) => p !== me && !rdoc.isAlive(p), ...(options.isDistrusted != null ? { isDistrusted: options.isDistrusted } : {}) })
   const claimsFor = (target: string): Claim[] => [...(byTarget.get(target)?.values() ?? [])]
   const status = (target: string): TargetStatus => resolveTarget(claimsFor(target), ctx())
 
@@ -245,6 +261,7 @@ export function createRegistry (options: RegistryOptions): Registry {
     held: () => [...held.keys()],
     onPreempted (fn) { preemptHandlers.add(fn); return () => { preemptHandlers.delete(fn) } },
     onOutcome (fn) { outcomeHandlers.add(fn); return () => { outcomeHandlers.delete(fn) } },
+    recheck: () => { if (!stopped) checkPreemption() },
     stop () {
       stopped = true
       for (const h of held.values()) h.stopRenew()

@@ -46,4 +46,59 @@ describe('coordination on the simulated mesh: intervention registry', function (
       assert.equal(r2[0].granted, true)
     })
   })
+
+  // Reputation decides whose claims are accepted. n004 is quarantined by the
+  // others' direct observations (a failing peer); it then writes claims into
+  // the shared document by hand, as a hostile peer would, bypassing its own
+  // registry's refusal.
+  const quarantine = async (cl: Awaited<ReturnType<typeof createCluster>>, bad: string): Promise<void> => {
+    for (const a of cl.up()) {
+      if (a.id === bad) continue
+      a.coord.reputation.observe(bad, false, 5)
+      a.coord.reputation.flush()
+    }
+    await cl.sim.runFor(3000)
+    for (const a of cl.up()) { a.coord.reputation.refresh(); assert.equal(a.coord.reputation.isQuarantined(bad), true, `${a.id} quarantines ${bad}`) }
+  }
+
+  it('a quarantined peer cannot squat a target: its claims and cooldowns are not accepted', async () => {
+    await withSeed(seedFromEnv(103), async (seed) => {
+      const cl = await createCluster(5, { seed, dropRate: 0.1 })
+      const bad = cl.agents.get('n004')!
+      await quarantine(cl, 'n004')
+      assert.equal((await Promise.all([bad.coord.registry.claim('n001/inference', 'restart'), cl.sim.runFor(1000)]))[0].granted, false, 'a quarantined peer\'s own registry refuses to claim')
+      const t = bad.node.now()
+      const claims = bad.coord.rdoc.doc.getMap('claims')
+      claims.set('n004/n001/inference', { target: 'n001/inference', action: 'restart', owner: 'n004', hlc: '0', expiresMs: t + 3_600_000, state: 'acting' })
+      claims.set('n004/n002/model', { target: 'n002/model', action: 'restart', owner: 'n004', hlc: '0', expiresMs: t, state: 'released', outcome: 'failed', cooldownUntilMs: t + 3_600_000 })
+      await cl.sim.runFor(2000)
+      const n001 = cl.agents.get('n001')!
+      assert.ok(n001.coord.registry.claimsFor('n001/inference').some((c) => c.owner === 'n004'), 'the squatting claim replicated')
+      assert.deepEqual(n001.coord.registry.check('n001/inference'), { free: true })
+      assert.deepEqual(n001.coord.registry.check('n002/model'), { free: true }, 'a quarantined peer\'s cooldown is ignored too')
+      assert.ok(n001.coord.registry.stats().distrustedWrites >= 2, 'counted')
+      const r = await Promise.all([n001.coord.registry.claim('n001/inference', 'restart'), cl.sim.runFor(1000)])
+      assert.equal(r[0].granted, true, 'the healer acts despite the squatter')
+      // Every replica, the squatter's included, agrees who holds it.
+      for (const a of cl.up()) assert.equal(a.coord.registry.status('n001/inference').holder?.owner, 'n001', a.id)
+    })
+  })
+
+  it('a peer quarantined while it holds a claim loses it to a trusted claimant, and is told (preempted)', async () => {
+    await withSeed(seedFromEnv(104), async (seed) => {
+      const cl = await createCluster(5, { seed })
+      const bad = cl.agents.get('n004')!
+      const r = await Promise.all([bad.coord.registry.claim('shared/model', 'restart'), cl.sim.runFor(1000)])
+      assert.equal(r[0].granted, true)
+      assert.equal(cl.agents.get('n000')!.coord.registry.check('shared/model').free, false, 'held by a trusted peer: others wait')
+      const preempted: string[] = []
+      bad.coord.registry.onPreempted((target, by) => preempted.push(`${target}:${by.owner}`))
+      await quarantine(cl, 'n004')
+      const r2 = await Promise.all([cl.agents.get('n000')!.coord.registry.claim('shared/model', 'restart'), cl.sim.runFor(1000)])
+      assert.equal(r2[0].granted, true)
+      await cl.sim.runFor(1000)
+      assert.deepEqual(preempted, ['shared/model:n000'])
+      assert.deepEqual(bad.coord.registry.held(), [])
+    })
+  })
 })
