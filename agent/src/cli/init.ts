@@ -41,6 +41,7 @@ mesh:
   bootstrap: []                # e.g. ["/ip4/10.0.0.5/tcp/4001/p2p/12D3Koo..."] (see \`homeostat status\` on that node)
   mdns: true                   # find peers on the local network
   swarmKeyFile: swarm.key      # the fleet's pre-shared key: copy the SAME file to every node (mode 0600)
+  sharedCooldownMs: 30000      # after a shared component's restart, no node restarts it again for 30 s
 
 policy:
   budgetMode: static           # static | dynamic | adaptive safety budget
@@ -73,6 +74,12 @@ components: []
 #    relocatable: true          # moved to a survivor when its node dies or stops
 #    priority: 5                # placed first when spare capacity is scarce (default 1)
 #    limits: { cpu: 1, memoryMb: 1024 }   # what a host must have free for it
+#  - name: model-server         # runs elsewhere and several nodes use it: list it on each of them
+#    shared: true               # probed by each; restarted by ONE node at a time (fleet-wide claim + cooldown)
+#    command: /usr/local/bin/restart-model-server   # the restart hook, run to completion (exit 0 = done)
+#    probes:
+#      - kind: http
+#        url: http://10.0.0.5:8000/health
 `
 }
 

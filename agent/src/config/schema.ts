@@ -42,8 +42,10 @@ export const configSchema = z.object({
     /** LAN discovery. Off in the demo (loopback fleet uses bootstrap). */
     mdns: z.boolean({ error: 'expected true or false' }).default(true),
     /** The fleet's pre-shared key (libp2p pnet). Relative to the config file. */
-    swarmKeyFile: z.string().default('swarm.key')
-  }).strict().default({ enabled: true, listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: true, swarmKeyFile: 'swarm.key' }),
+    swarmKeyFile: z.string().default('swarm.key'),
+    /** After one node's restart of a shared component is verified (or fails), no node restarts it again this soon (hysteresis: no flapping). */
+    sharedCooldownMs: ms('sharedCooldownMs').min(0, { error: 'expected sharedCooldownMs in milliseconds (0 or more)' }).default(30_000)
+  }).strict().default({ enabled: true, listen: ['/ip4/0.0.0.0/tcp/4001'], bootstrap: [], mdns: true, swarmKeyFile: 'swarm.key', sharedCooldownMs: 30_000 }),
   policy: z.object({
     /** planner: the constrained policy (learned outcomes, safety budget, audit log); playbook: the fixed, readable playbook. */
     engine: z.enum(['planner', 'playbook'], { error: 'expected planner or playbook' }).default('planner'),
@@ -92,6 +94,16 @@ export const configSchema = z.object({
       // A relocatable component may run on another node: nothing can count on it being here.
       else if (relocatable.has(d)) ctx.addIssue({ code: 'custom', path: ['components', i, 'dependsOn', j], message: `"${d}" is relocatable (it may run on another node), so no component can depend on it` })
     })
+    if (comp.shared) {
+      // Only its probes can say a shared component is down (no process of ours), and nothing of ours runs it.
+      if (comp.relocatable) ctx.addIssue({ code: 'custom', path: ['components', i, 'shared'], message: 'a component is either shared (runs elsewhere, used by several nodes) or relocatable (runs on one of our nodes), not both' })
+      if (comp.probes.length === 0) ctx.addIssue({ code: 'custom', path: ['components', i, 'probes'], message: 'a shared component needs at least one probe (http, tcp or exec): nothing else can tell that it is down' })
+      comp.probes.forEach((p, j) => {
+        if (p.kind === 'process' || p.kind === 'heartbeat') ctx.addIssue({ code: 'custom', path: ['components', i, 'probes', j], message: `a shared component runs elsewhere: a ${p.kind} probe cannot see it (use http, tcp or exec)` })
+      })
+      for (const f of ['artifact', 'fallback'] as const) if (comp[f] !== undefined) ctx.addIssue({ code: 'custom', path: ['components', i, f], message: `a shared component runs elsewhere: ${f} cannot apply to it` })
+      if (Object.keys(comp.limits).length > 0) ctx.addIssue({ code: 'custom', path: ['components', i, 'limits'], message: 'a shared component runs elsewhere: limits cannot apply to it' })
+    }
   })
 })
 

@@ -5,9 +5,14 @@
 // down (escalate with the holder named). Without a mesh, or if the registry
 // does not answer in time, the node acts alone: its own components have no
 // other healer, so the micro loop never waits on the network for long.
+// A shared component (runs elsewhere, several nodes use and heal it) is
+// claimed fleet-wide as `shared/<name>` with a cooldown: one node restarts it,
+// the others wait for that restart to be verified, then look again; a node
+// never acts alone on it. If it is healthy again, their incidents close
+// without an action of their own.
 import type { Logger } from 'pino'
 import type { Coordinator } from '@homeostat/coordination'
-import type { RecoveryPolicy } from '@homeostat/interface'
+import type { PlannedAction, RecoveryPolicy } from '@homeostat/interface'
 
 export const CLAIM_DEFAULTS = {
   /** Longest a plan waits for the registry (settle + peer pulls); past it the node acts alone. */
@@ -17,18 +22,86 @@ export const CLAIM_DEFAULTS = {
   /** Cooldown after release for node-local targets: 0, the micro loop has its own crash-loop guard. */
   localCooldownMs: 0,
   /** Claims remembered per incident (bounded map). */
-  maxOpen: 1024
+  maxOpen: 1024,
+  /** Longest a node waits on a shared component for another node's restart, verification and cooldown before escalating. */
+  sharedMaxWaitMs: 120_000,
+  /** How often a waiting node looks at the shared component's claim again. */
+  sharedPollMs: 250
 }
 
 const ACTIONS = new Set(['restart', 'kill', 'reload', 'rollback', 'degrade', 'throttle', 'free_disk', 'relocate'])
 
-export function withClaims (p: RecoveryPolicy, o: { node: string, coordinator: () => Coordinator | undefined, logger: Logger }): RecoveryPolicy {
+export interface ClaimsOptions {
+  node: string
+  coordinator: () => Coordinator | undefined
+  logger: Logger
+  /** Is `component` shared (runs elsewhere, healed by the fleet)? */
+  isShared?: (component: string) => boolean
+  /** A fresh health check of `component` (its probes now). */
+  healthy?: (component: string) => Promise<boolean>
+  /** Cooldown after a shared component's restart (config mesh.sharedCooldownMs). */
+  sharedCooldownMs?: () => number
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+}
+
+export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy {
   const open = new Map<string, string>() // incidentId → target key
+  const now = o.now ?? Date.now
+  const sleep = o.sleep ?? (async (ms: number) => await new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const remember = (incidentId: string, key: string): void => {
+    open.set(incidentId, key)
+    if (open.size > CLAIM_DEFAULTS.maxOpen) open.delete(open.keys().next().value as string)
+  }
+  const healthyNow = async (component: string): Promise<boolean> => { try { return await (o.healthy?.(component) ?? false) } catch { return false } }
+
+  /** One healer at a time for a shared component: claim it fleet-wide, or wait for whoever holds it and look again. */
+  const planShared = async (coord: Coordinator, plan: PlannedAction, incidentId: string): Promise<PlannedAction> => {
+    const key = `shared/${plan.target}`
+    const cooldownMs = o.sharedCooldownMs?.() ?? 30_000
+    const deadline = now() + CLAIM_DEFAULTS.sharedMaxWaitMs
+    let waitedFor: string | undefined
+    while (now() < deadline) {
+      let r: Awaited<ReturnType<Coordinator['registry']['claim']>>
+      try {
+        r = await coord.registry.claim(key, plan.action, { leaseMs: CLAIM_DEFAULTS.leaseMs, cooldownMs, detail: incidentId })
+      } catch (err) {
+        o.logger.warn({ target: key, err: (err as Error).message }, 'registry error on a shared component; not acting alone, trying again')
+        await sleep(1000)
+        continue
+      }
+      if (r.granted) {
+        remember(incidentId, key)
+        return { ...plan, reason: `${plan.reason} (claimed ${key} for the fleet)` }
+      }
+      if (r.reason === 'stopped') break
+      // Someone else is restarting it (or just did): wait for that, then see whether it is healthy.
+      waitedFor = r.holder?.owner ?? waitedFor
+      const until = r.reason === 'cooling_down' ? Math.min(r.untilMs ?? now(), deadline) : deadline
+      while (now() < until) {
+        await sleep(CLAIM_DEFAULTS.sharedPollMs)
+        const c = coord.registry.check(key)
+        if (c.free) break
+        if (c.reason === 'cooling_down' && r.reason !== 'cooling_down') break // the holder released it: its restart is done
+      }
+      if (await healthyNow(plan.target)) {
+        return { ...plan, action: 'none', reason: `${plan.target} is shared: another node${waitedFor !== undefined ? ` (${waitedFor})` : ''} restarted it and it is healthy again` }
+      }
+      if (r.reason === 'cooling_down' && coord.registry.check(key).free === false) await sleep(CLAIM_DEFAULTS.sharedPollMs)
+    }
+    return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: no fleet claim within ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s${waitedFor !== undefined ? ` (last holder ${waitedFor})` : ''} and it is still unhealthy` }
+  }
+
   return {
     async plan (req) {
       const plan = await p.plan(req)
       const coord = o.coordinator()
       if (coord === undefined || !ACTIONS.has(plan.action)) return plan
+      if (o.isShared?.(plan.target) === true) {
+        const out = await planShared(coord, plan, req.incident.id)
+        if (out.action !== plan.action) { try { p.cancel?.(req.incident.id, plan.action, out.reason) } catch (err) { o.logger.warn({ err: (err as Error).message }, 'policy.cancel threw') } }
+        return out
+      }
       const key = `${o.node}/${plan.target}`
       let timer: NodeJS.Timeout | undefined
       const r = await Promise.race([
@@ -47,8 +120,7 @@ export function withClaims (p: RecoveryPolicy, o: { node: string, coordinator: (
         // Cooling down or stopped: a local target has no other healer; act.
         return plan
       }
-      open.set(req.incident.id, key)
-      if (open.size > CLAIM_DEFAULTS.maxOpen) open.delete(open.keys().next().value as string)
+      remember(req.incident.id, key)
       return { ...plan, reason: `${plan.reason} (claimed ${key})` }
     },
     cancel (incidentId, action, reason) {
@@ -68,7 +140,8 @@ export function withClaims (p: RecoveryPolicy, o: { node: string, coordinator: (
       const coord = o.coordinator()
       if (key === undefined || coord === undefined) return
       open.delete(outcome.incidentId)
-      try { coord.registry.release(key, outcome.success ? 'recovered' : 'failed', { cooldownMs: CLAIM_DEFAULTS.localCooldownMs, detail: outcome.incidentId }) } catch (err) { o.logger.warn({ err: (err as Error).message, target: key }, 'claim release failed') }
+      const cooldownMs = key.startsWith('shared/') ? o.sharedCooldownMs?.() ?? 30_000 : CLAIM_DEFAULTS.localCooldownMs
+      try { coord.registry.release(key, outcome.success ? 'recovered' : 'failed', { cooldownMs, detail: outcome.incidentId }) } catch (err) { o.logger.warn({ err: (err as Error).message, target: key }, 'claim release failed') }
     }
   }
 }

@@ -2,8 +2,9 @@
 // supervision and healing, works with no network), meso (mesh +
 // coordination + fleet gossip), macro (cloud peer: fleet priors from
 // everyone's outcomes). The micro loop's policy is wrapped with the
-// meso loop's intervention claims when a mesh is present, and the meso loop
-// runs relocatable components through the micro loop's supervisor.
+// meso loop's intervention claims when a mesh is present (fleet-wide for a
+// shared component), and the meso loop runs relocatable components through
+// the micro loop's supervisor.
 import type { LoopFactory } from '../daemon.ts'
 import { createMicroLoopWiring, type MicroLoopWiring } from './micro.ts'
 import { createMesoLoop, type MesoLoop } from './meso.ts'
@@ -18,7 +19,14 @@ export function defaultLoops (): LoopFactory[] {
   return [
     (ctx) => {
       micro = createMicroLoopWiring(ctx, {
-        wrapPolicy: [(p) => withClaims(p, { node: ctx.nodeName, coordinator: () => meso?.coordinator(), logger: ctx.logger.child({ loop: 'meso' }) })]
+        wrapPolicy: [(p) => withClaims(p, {
+          node: ctx.nodeName,
+          coordinator: () => meso?.coordinator(),
+          logger: ctx.logger.child({ loop: 'meso' }),
+          isShared: (c) => ctx.config().config.components.some((comp) => comp.name === c && comp.shared),
+          healthy: async (c) => await (micro?.health(c) ?? Promise.resolve(false)),
+          sharedCooldownMs: () => ctx.config().config.mesh.sharedCooldownMs
+        })]
       })
       return micro
     },

@@ -26,6 +26,8 @@ export interface MicroLoopWiring extends AgentLoop {
   readonly watch: () => ResourceWatch | undefined
   /** The /proc and /sys collector feeding it (`ingest` is how device telemetry enters). */
   readonly metrics: () => MetricsCollector | undefined
+  /** A fresh health check of a component (its probes now). */
+  readonly health: (component: string) => Promise<boolean>
 }
 
 export interface MicroWiringOptions {
@@ -101,6 +103,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       if (i.state !== 'running' && i.state !== 'starting' && health === 'ok') health = 'failed'
       const active = ctx.incidents.list({ node: ctx.nodeName, component: i.name, limit: 1 })[0]
       if (health === 'ok' && active !== undefined && (active.status === 'open' || active.status === 'recovering')) health = 'degraded'
+      if (i.spec.shared && detail === undefined) detail = 'shared: runs elsewhere, healed by one node of the fleet at a time'
       return { name: i.name, state: i.state, health, pid: i.pid, restarts: i.restarts, detail }
     })
   }
@@ -226,6 +229,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   return {
     name: 'micro',
     supervisor: () => supervisor,
+    health: async (component) => probes === undefined ? false : (await probes.checkNow(component)).healthy,
     loop: () => loop,
     watch: () => watch,
     metrics: () => system,

@@ -377,6 +377,15 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
         if (result.status === 'escalated') { stats.escalated++; return }
         if (result.status === 'quarantined') { stats.quarantined++; return }
         if (result.status === 'noop') {
+          // Nothing to do here, and the component is healthy again (e.g. another node healed a shared component).
+          let healthy = false
+          try { healthy = await defaultVerify(incident.component) } catch { healthy = false }
+          if (healthy) {
+            log.step(incident.id, { kind: 'recovered', summary: `${incident.component} is healthy again without an action from this node (${plan.reason})`, data: { by: 'elsewhere' } })
+            stats.recovered++
+            verifiedAt.set(incident.component, now())
+            return
+          }
           log.step(incident.id, { kind: 'escalated', summary: 'policy chose to do nothing; handing to an operator', data: { to: 'operator' } })
           stats.escalated++
           return

@@ -132,6 +132,14 @@ export const componentSchema = z.object({
    * survivor starts it. `limits.cpu` and `limits.memoryMb` are what a host must have free for it.
    */
   relocatable: z.boolean({ error: 'expected true or false' }).default(false),
+  /**
+   * Runs elsewhere (another host, a container) and several nodes use it, e.g. a model server on the LAN:
+   * every node that uses it lists it (same name) with `shared: true` and probes it. Nothing is spawned for
+   * it; `command`/`args` are its restart hook (e.g. a script that calls the server's admin API), run to
+   * completion. The fleet restarts it through one healer at a time (a fleet-wide claim), never again while
+   * that restart is being verified, and not within the cooldown after it (`mesh.sharedCooldownMs`).
+   */
+  shared: z.boolean({ error: 'expected true or false' }).default(false),
   /** Placement priority of a relocatable component: when spare capacity is scarce, higher goes first. */
   priority: z.number({ error: 'expected a whole number from 0 to 1000' }).int({ error: 'expected a whole number from 0 to 1000' }).min(0, { error: 'expected a whole number from 0 to 1000' }).max(1000, { error: 'expected a whole number from 0 to 1000' }).default(1),
   probes: z.array(probeSchema).max(16, { error: 'expected at most 16 probes' }).default([])

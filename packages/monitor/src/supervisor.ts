@@ -41,7 +41,9 @@ export const SUPERVISOR_DEFAULTS = {
    * tail holds the last words of a crash (a grandchild holding the pipe open
    * must not delay the exit report for longer).
    */
-  exitDrainMs: 50
+  exitDrainMs: 50,
+  /** A shared component's restart hook that has not finished by then is killed and the restart fails. */
+  sharedRestartTimeoutMs: 60_000
 } as const
 
 export type ComponentState = 'starting' | 'running' | 'exited' | 'stopped' | 'quarantined'
@@ -74,7 +76,8 @@ export interface ComponentInfo {
 export interface Tail { stdout: string[], stderr: string[] }
 
 export interface SupervisorEvents extends Record<string, unknown> {
-  start: { name: string, pid: number, atMs: number, restarts: number }
+  /** `pid` is absent for a shared component (it runs elsewhere; "start" = watched from now, or restarted by its hook). */
+  start: { name: string, pid?: number, atMs: number, restarts: number }
   exit: { name: string, pid?: number, exit: ExitInfo, tail: Tail }
   state: { name: string, from: ComponentState, to: ComponentState, atMs: number }
   quarantined: { name: string, atMs: number, reason: string }
@@ -96,6 +99,8 @@ export interface SupervisorOptions {
   crashLoopWindowMs?: number
   graceMs?: number
   tailLines?: number
+  /** See SUPERVISOR_DEFAULTS.sharedRestartTimeoutMs. */
+  sharedRestartTimeoutMs?: number
 }
 
 export interface StopOptions { graceMs?: number, reason?: string }
@@ -129,7 +134,7 @@ export interface Supervisor {
 }
 
 export class SupervisorError extends HomeostatError {
-  constructor (code: 'COMPONENT_UNKNOWN' | 'COMPONENT_QUARANTINED', message: string) {
+  constructor (code: 'COMPONENT_UNKNOWN' | 'COMPONENT_QUARANTINED' | 'SHARED_RESTART_FAILED', message: string) {
     super(code, message)
     this.name = 'SupervisorError'
   }
@@ -295,6 +300,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     }
     if (e.child !== undefined) return infoOf(e)
     if (e.restartTimer !== undefined) { sched.clearTimeout(e.restartTimer); e.restartTimer = undefined }
+    if (e.spec.shared) return watchShared(name, e)
     const spec = e.spec
     const art = resolveArtifact(spec)
     const env: Record<string, string> = { ...process.env as Record<string, string> }
@@ -369,6 +375,48 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     return infoOf(e)
   }
 
+  // A shared component runs elsewhere (another host, a container) and several
+  // nodes use it. Nothing is spawned for it: "running" means watched (its
+  // probes say whether it is healthy), and a restart runs its `command` as a
+  // hook, to completion, whose output joins the component's tail.
+  const watchShared = (name: string, e: Entry): ComponentInfo => {
+    if (e.started > 0) e.restarts++
+    e.started++
+    e.startedAtMs = now()
+    setState(name, e, 'running')
+    events.emit('start', { name, atMs: e.startedAtMs, restarts: e.restarts })
+    return infoOf(e)
+  }
+  const restartShared = async (name: string, e: Entry): Promise<ComponentInfo> => {
+    const spec = e.spec
+    const art = resolveArtifact(spec)
+    const env: Record<string, string> = { ...process.env as Record<string, string> }
+    for (const [k, v] of Object.entries(spec.env)) env[k] = subst(v, art)
+    env.HOMEOSTAT_COMPONENT = name
+    const timeoutMs = options.sharedRestartTimeoutMs ?? SUPERVISOR_DEFAULTS.sharedRestartTimeoutMs
+    const result = await new Promise<{ code: number | null, signal: string | null, error?: string }>((resolve) => {
+      let child: ChildProcess
+      try {
+        child = spawn(subst(spec.command, art), spec.args.map((a) => subst(a, art)), { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      } catch (err) { resolve({ code: null, signal: null, error: (err as Error).message }); return }
+      child.stdout?.setEncoding('utf8')
+      child.stderr?.setEncoding('utf8')
+      child.stdout?.on('data', (d: string) => { e.stdout.push(d) })
+      child.stderr?.on('data', (d: string) => { e.stderr.push(d) })
+      const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') } }, timeoutMs)
+      child.once('error', (err) => { clearTimeout(timer); resolve({ code: null, signal: null, error: `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${err.message}` }) })
+      child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal }) })
+    })
+    if (result.code !== 0) {
+      const why = result.error ?? (result.signal === 'SIGKILL' ? `killed after ${timeoutMs} ms` : `exited with code ${String(result.code)}${result.signal != null ? `, signal ${result.signal}` : ''}`)
+      const last = e.stderr.lines().slice(-SUPERVISOR_DEFAULTS.exitLogStderrLines).map((l) => l.slice(0, 300))
+      logger.warn({ component: name, why, stderr: last }, 'restart hook of a shared component failed')
+      throw new SupervisorError('SHARED_RESTART_FAILED', `restart hook of shared component "${name}" failed: ${why}${last.length > 0 ? ` (${last.join(' | ')})` : ''}`)
+    }
+    logger.info({ component: name }, 'shared component restarted by its hook')
+    return watchShared(name, e)
+  }
+
   const stopComponent = async (name: string, opts: StopOptions = {}): Promise<ComponentInfo> => {
     const e = get(name)
     if (e.restartTimer !== undefined) { sched.clearTimeout(e.restartTimer); e.restartTimer = undefined }
@@ -430,6 +478,11 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     startComponent,
     stopComponent,
     async restartComponent (name, opts = {}) {
+      const e = get(name)
+      if (e.spec.shared) {
+        if (e.state === 'quarantined') throw new SupervisorError('COMPONENT_QUARANTINED', `component "${name}" is quarantined; release it first`)
+        return await restartShared(name, e)
+      }
       await stopComponent(name, { ...opts, reason: opts.reason ?? 'restart' })
       return await startComponent(name)
     },
@@ -459,7 +512,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       if (e.state === 'quarantined') {
         e.exitTimes = []
         e.failureStreak = 0
-        setState(name, e, e.child !== undefined ? 'running' : 'stopped')
+        setState(name, e, e.child !== undefined || e.spec.shared ? 'running' : 'stopped')
       }
       return infoOf(e)
     },

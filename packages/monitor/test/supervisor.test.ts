@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSupervisor, backoffDelayMs, isCrashLoop, createLineRing, type Supervisor } from '../src/index.ts'
 
@@ -154,4 +157,43 @@ describe('monitor: supervisor (real processes)', function () {
     assert.equal(sup.info('x').lastExit?.signal, 'SIGKILL')
     assert.throws(() => sup!.info('nope'), { code: 'COMPONENT_UNKNOWN' })
   })
+
+  it('a shared component: nothing spawned, watched as running; restart runs its hook to completion; a failing or hanging hook is a typed error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homeostat-shared-'))
+    const marker = join(dir, 'restarted')
+    const hook = (code: string): { command: string, args: string[] } => ({ command: node, args: ['-e', code] })
+    sup = createSupervisor({
+      autoRestart: false,
+      sharedRestartTimeoutMs: 300,
+      components: [
+        { name: 'ok', shared: true, ...hook(`require('node:fs').appendFileSync(${JSON.stringify(marker)}, process.env.HOMEOSTAT_COMPONENT + '\\n')`) },
+        { name: 'bad', shared: true, ...hook("console.error('admin API said no'); process.exit(3)") },
+        { name: 'hang', shared: true, ...hook('setInterval(() => {}, 1000)') }
+      ]
+    })
+    const starts: Array<{ name: string, pid?: number, restarts: number }> = []
+    sup.on('start', (e) => starts.push(e))
+    await sup.start()
+    for (const n of ['ok', 'bad', 'hang']) {
+      const i = sup.info(n)
+      assert.equal(i.state, 'running', n)
+      assert.equal(i.pid, undefined, `${n}: no process of ours`)
+    }
+    assert.equal(existsSync(marker), false, 'starting to watch runs no hook')
+    const i = await sup.restartComponent('ok')
+    assert.equal(readFileSync(marker, 'utf8'), 'ok\n', 'the hook ran once, to completion')
+    assert.equal(i.restarts, 1)
+    assert.deepEqual(starts.filter((e) => e.name === 'ok').map((e) => [e.pid, e.restarts]), [[undefined, 0], [undefined, 1]], 'a restart is a start (probes begin afresh)')
+    await assert.rejects(sup.restartComponent('bad'), (err: Error & { code?: string }) => err.name === 'SupervisorError' && err.code === 'SHARED_RESTART_FAILED' && /code 3/.test(err.message) && /admin API said no/.test(err.message))
+    await assert.rejects(sup.restartComponent('hang'), (err: Error & { code?: string }) => err.code === 'SHARED_RESTART_FAILED' && /killed after 300 ms/.test(err.message))
+    assert.equal(sup.stats().spawns, 0, 'hooks are not component processes')
+    await sup.quarantine('ok')
+    assert.equal(sup.info('ok').state, 'quarantined')
+    await assert.rejects(sup.restartComponent('ok'), { code: 'COMPONENT_QUARANTINED' })
+    assert.equal(sup.release('ok').state, 'running', 'released: watched again')
+    await sup.stop()
+    assert.equal(sup.info('ok').state, 'stopped')
+    rmSync(dir, { recursive: true, force: true })
+  })
 })
+

@@ -7,7 +7,7 @@ import type { ActionKind, CostVector, Incident, IncidentStep, PlannedAction } fr
 import { BUILTIN_ACTIONS } from './actions/index.ts'
 import { previousArtifact } from './actions/artifact.ts'
 import { fallbackPatch } from './actions/degrade.ts'
-import { safeInfo, specOf } from './actions/process-util.ts'
+import { isShared, safeInfo, specOf } from './actions/process-util.ts'
 import { previousArtifactVersion, type ComponentSpec } from '@homeostat/monitor'
 import type { ActionEffect, ActionTable } from './actions/types.ts'
 import type { ComponentRecoveryConfig } from './config.ts'
@@ -272,6 +272,8 @@ export function createRecovery (options: RecoveryOptions): Recovery {
     if (info == null) return ['escalate']
     if (quarantined.has(component)) return ['escalate']
     const c = cfgOf(component)
+    // A shared component runs elsewhere: its restart hook is the one action this node has on it.
+    if (isShared(info)) return ['restart', 'quarantine', 'escalate'].filter((a) => a === 'escalate' || actions[a as ActionKind] != null) as ActionKind[]
     const out: ActionKind[] = ['restart', 'kill']
     if (c.reloadable === true) out.push('reload')
     const spec = specOf(info)

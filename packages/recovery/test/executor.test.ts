@@ -111,6 +111,20 @@ describe('recovery executor (real processes)', function () {
     assert.equal(rec.inProgress('b'), undefined)
   })
 
+  it('a shared component: restart is its one action, and runs its hook (not a process of ours)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'homeostat-shared-'))
+    const marker = join(dir, 'hook-ran')
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 's', shared: true, command: node, args: ['-e', `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x')`] }] })
+    await sup.start()
+    const log = makeLog()
+    const rec = createRecovery({ target: sup, verify: () => true, record: log.record })
+    assert.deepEqual(await rec.available('s'), ['restart', 'quarantine', 'escalate'])
+    const r = await rec.execute(makeIncident('s', 'unresponsive'), plan('restart', 's'))
+    assert.equal(r.status, 'recovered')
+    assert.deepEqual(await readdir(dir), ['hook-ran'])
+    assert.equal(sup.info('s').restarts, 1)
+  })
+
   it('quarantines, escalates, and then refuses to act until released', async () => {
     sup = createSupervisor({ autoRestart: false, components: [{ name: 'q', command: node, args: ['-e', SLEEPER] }] })
     await sup.start()

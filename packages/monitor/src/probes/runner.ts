@@ -295,7 +295,8 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       const reasons: string[] = []
       const probeErrors: string[] = []
       let status: HealthVerdict['status'] = 'healthy'
-      const alive = processProbe(info.state === 'running' ? info.pid : undefined)
+      // A shared component runs elsewhere: only its probes can tell (watched = "running").
+      const alive = info.spec.shared ? (info.state === 'running' ? { status: 'ok' as const, detail: 'shared: runs elsewhere' } : { status: 'fail' as const, detail: `not watched here (${info.state})` }) : processProbe(info.state === 'running' ? info.pid : undefined)
       if (alive.status !== 'ok') {
         status = 'down'
         reasons.push(`process: ${alive.detail}`)

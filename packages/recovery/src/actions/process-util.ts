@@ -50,9 +50,14 @@ export async function waitForExit (pid: number | null | undefined, timeoutMs: nu
   return true
 }
 
-/** Starts a stopped/crashed component, or restarts a running one. */
+/** A shared component runs elsewhere: no pid of ours; its restart is a hook the target runs. */
+export function isShared (info: TargetInfo): boolean {
+  return specOf(info).shared === true
+}
+
+/** Starts a stopped/crashed component, or restarts a running one (a shared one is always restarted). */
 export async function startOrRestart (target: RecoveryTarget, name: string, graceMs: number): Promise<void> {
   const info = infoOrThrow(target, name)
-  if (isRunningState(info.state) && info.pid != null) await target.restartComponent(name, { graceMs })
+  if ((isRunningState(info.state) && info.pid != null) || isShared(info)) await target.restartComponent(name, { graceMs })
   else await target.startComponent(name)
 }
