@@ -97,24 +97,60 @@ describe('coordination: real agent processes over TCP', function () {
     console.log(`      takeover after SIGKILL: ${takeoverMs} ms`)
   })
 
-  it('partition so both sides think the other dead, then heal: exactly one copy remains and registries converge', async function () {
-    if (!netns) this.skip() // needs root + iproute2 for network namespaces
-    const f = fleet!
-    const owner = [...f.running.get('trainer')!][0]!
-    const live = f.agents.filter((a) => a.alive).map((a) => a.i)
-    const sideA = live.filter((i) => i === owner || (i % 2 === owner % 2 && i !== owner)).slice(0, 2)
-    if (!sideA.includes(owner)) sideA.unshift(owner)
-    const sideB = live.filter((i) => !sideA.includes(i))
-    f.partition([sideA, sideB])
-    assert.ok(await f.waitFor(() => (f.running.get('trainer')?.size ?? 0) === 2, 20_000), 'the other side took over during the partition')
-    await new Promise((resolve) => setTimeout(resolve, 2000))
-    const healAt = Date.now()
-    f.heal()
-    assert.ok(await f.waitFor(() => (f.running.get('trainer')?.size ?? 0) === 1, 20_000), 'one copy after the heal')
-    assert.ok(await f.waitFor(async () => await registriesConverged(f), 20_000, 100), 'registries converge')
-    console.log(`      heal → one copy and converged registries in ${Date.now() - healAt} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 3000))
-    assert.equal(f.running.get('trainer')!.size, 1)
-    assert.ok(await registriesConverged(f))
+  it(`partition so both sides think the other dead, then heal: exactly one copy remains and registries converge (${netns ? 'network namespaces' : 'transport-level gate'})`, async () => {
+    await partitionAndHealOnce(fleet!)
+  })
+})
+
+/** Cuts the fleet in two with the trainer's owner on the smaller side; both sides run it; the heal leaves one copy and one registry. */
+async function partitionAndHealOnce (f: Fleet): Promise<void> {
+  const owner = [...f.running.get('trainer')!][0]!
+  const live = f.agents.filter((a) => a.alive).map((a) => a.i)
+  const sideA = live.filter((i) => i === owner || (i % 2 === owner % 2 && i !== owner)).slice(0, 2)
+  if (!sideA.includes(owner)) sideA.unshift(owner)
+  const sideB = live.filter((i) => !sideA.includes(i))
+  f.partition([sideA, sideB])
+  const sawDead = async (): Promise<boolean> => {
+    const states = await f.states()
+    const idsOf = (side: number[]): string[] => side.map((i) => f.agents[i]!.peerId)
+    return states.every((s) => {
+      const other = sideA.some((i) => f.agents[i]!.peerId === s.peerId) ? idsOf(sideB) : idsOf(sideA)
+      return other.every((p) => !(s.alive as string[]).includes(p))
+    })
+  }
+  assert.ok(await f.waitFor(sawDead, 20_000, 200), 'each side sees the other as not alive')
+  assert.ok(await f.waitFor(() => (f.running.get('trainer')?.size ?? 0) === 2, 20_000), 'the other side took over during the partition')
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const healAt = Date.now()
+  f.heal()
+  assert.ok(await f.waitFor(() => (f.running.get('trainer')?.size ?? 0) === 1, 20_000), 'one copy after the heal')
+  assert.ok(await f.waitFor(async () => await registriesConverged(f), 20_000, 100), 'registries converge')
+  console.log(`      heal → one copy and converged registries in ${Date.now() - healAt} ms`)
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  assert.equal(f.running.get('trainer')!.size, 1)
+  assert.equal(f.maxCopies.get('trainer'), 2, 'two copies only while cut apart')
+  assert.ok(await registriesConverged(f))
+}
+
+// Where namespaces exist the fleet above partitions with them; the transport-level gate
+// (libp2p's connection gater in each agent: what a machine without root gets) is shown here too.
+describe('coordination: partition over the transport-level gate (real processes, loopback)', function () {
+  this.timeout(180_000)
+  let fleet: Fleet | undefined
+  before(async function () {
+    if (!canUseNetns()) this.skip() // the suite above already partitions with the gate
+    this.timeout(240_000)
+    execFileSync('npx', ['tsc', '-b', 'packages/coordination'], { stdio: 'inherit' })
+    fleet = await startFleet({ n: 4, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns: false, registry: { settleMs: 300, cooldownMs: COOLDOWN_MS } })
+    assert.ok(await fleet.waitFor(async () => await fullyConnected(fleet!), 60_000, 250), 'mesh formed')
+    for (const a of fleet.agents) await a.request({ cmd: 'capacity', cpuMillis: 2000, memoryMb: 4096 })
+    await fleet.agents[3]!.request({ cmd: 'declare', spec: { name: 'trainer', priority: 5, cpuMillis: 500, memoryMb: 256 } })
+    assert.ok(await fleet.waitFor(() => fleet!.running.get('trainer')?.size === 1, 5000), 'placed')
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // the declaration replicates
+  })
+  after(async () => { await fleet?.stop() })
+
+  it('partition so both sides think the other dead, then heal: exactly one copy remains and registries converge', async () => {
+    await partitionAndHealOnce(fleet!)
   })
 })

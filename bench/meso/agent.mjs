@@ -13,7 +13,12 @@ const cfg = JSON.parse(process.env.COORD_AGENT ?? '{}')
 const out = (o) => { process.stdout.write(JSON.stringify(o) + '\n') }
 const running = new Set()
 
+// The transport-level gate (a partition without network namespaces): peers in `gated` are
+// refused by libp2p's connection gater both ways, and their connections are cut when gated.
+let gated = new Set()
+const isGated = (peer) => gated.has(peer.toString())
 const mesh = await createMeshNode({
+  connectionGater: { denyDialPeer: isGated, denyInboundEncryptedConnection: isGated, denyOutboundEncryptedConnection: isGated },
   swarmKey: cfg.swarmKey,
   listen: cfg.listen ?? ['/ip4/127.0.0.1/tcp/0'],
   bootstrap: cfg.bootstrap ?? [],
@@ -103,6 +108,11 @@ rl.on('line', async (line) => {
         break
       }
       case 'squat': coord.rdoc.doc.getMap('claims').set(`${mesh.peerId}/${m.target}`, { target: m.target, action: 'restart', owner: mesh.peerId, hlc: '0', expiresMs: Date.now() + 3_600_000, state: 'acting' }); out({ ev: 'ok', id: m.id }); break
+      case 'gate':
+        gated = new Set(m.peers)
+        for (const c of mesh.libp2p.getConnections()) if (gated.has(c.remotePeer.toString())) c.abort(new Error('gated: transport-level partition'))
+        out({ ev: 'ok', id: m.id })
+        break
       case 'stop-loops': for (const s of loops.splice(0)) s(); out({ ev: 'ok', id: m.id }); break
       // Reputation: direct observations [[peer, ok, weight?]...], and this replica's view of everyone.
       case 'observe': for (const [peer, ok, w] of m.obs) coord.reputation.observe(peer, ok, w ?? 1); out({ ev: 'ok', id: m.id }); break

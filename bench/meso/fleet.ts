@@ -53,6 +53,7 @@ export interface Fleet {
   kill: (i: number, signal?: NodeJS.Signals) => void
   /** The network namespace of agent i (when netns). */
   nsOf: (i: number) => string
+  /** Cuts the groups apart: a network cut with namespaces, else the agents' transport-level gate. */
   partition: (groups: number[][]) => void
   heal: () => void
   states: () => Promise<AgentEvent[]>
@@ -199,12 +200,18 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     kill (i, signal = 'SIGKILL') { agents[i]!.proc.kill(signal) },
     nsOf,
     partition (groups) {
-      if (!netns) throw new Error('partition needs network namespaces (root + iproute2)')
-      ipBatch(hub, groups.flatMap((g, k) => g.map((i) => `link set vh${i} master ${k === 0 ? 'br0' : 'br1'}`)))
+      if (netns) { ipBatch(hub, groups.flatMap((g, k) => g.map((i) => `link set vh${i} master ${k === 0 ? 'br0' : 'br1'}`))); return }
+      // No namespaces (not root, or no iproute2): the transport-level gate. Each agent's libp2p refuses
+      // the other side's peers and cuts its connections to them.
+      for (const g of groups) {
+        const mine = new Set(g)
+        const others = agents.filter((a) => !mine.has(a.i)).map((a) => a.peerId)
+        for (const i of g) agents[i]!.send({ cmd: 'gate', peers: others })
+      }
     },
     heal () {
-      if (!netns) return
-      ipBatch(hub, Array.from({ length: opts.n }, (_, i) => `link set vh${i} master br0`))
+      if (netns) { ipBatch(hub, Array.from({ length: opts.n }, (_, i) => `link set vh${i} master br0`)); return }
+      for (const a of agents) a.send({ cmd: 'gate', peers: [] })
     },
     async states () {
       return await Promise.all(agents.filter((a) => a.alive).map(async (a) => await a.request({ cmd: 'state' })))

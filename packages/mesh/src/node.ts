@@ -19,7 +19,7 @@ import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub
 import { kadDHT, removePublicAddressesMapper } from '@libp2p/kad-dht'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { createHlc, type Hlc } from '@homeostat/hlc'
 import { envelopeSchema, parseWith } from '@homeostat/interface'
 import type { LivenessEvent, Mesh, MeshStats, RequestHandler } from './types.ts'
@@ -70,6 +70,8 @@ export interface MeshNodeOptions {
   now?: () => number
   /** Randomness for backoff jitter (default Math.random). */
   random?: () => number
+  /** libp2p's connection gater: refuses dials and connections by peer or address (e.g. a test's transport-level partition). */
+  connectionGater?: ConnectionGater
 }
 
 /** The libp2p Mesh plus what only a real node has. */
@@ -150,6 +152,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     connectionEncrypters: [noise({ crypto: handshakeCrypto })],
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({ psk, timeout: net.pnetTimeoutMs }),
+    ...(options.connectionGater != null ? { connectionGater: options.connectionGater } : {}),
     peerDiscovery: [
       ...((options.bootstrap?.length ?? 0) > 0 ? [bootstrap({ list: options.bootstrap ?? [], timeout: 0 })] : []),
       ...(options.mdns === true ? [mdns()] : [])
