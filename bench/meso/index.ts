@@ -22,7 +22,8 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
 }
 
-const netns = canUseNetns()
+// --gate: partition with the transport-level gate even where namespaces exist (what a non-root machine measures).
+const netns = !process.argv.includes('--gate') && canUseNetns()
 const t0 = Date.now()
 // --quick starts its 8 agents in one batch after the first (within the one-minute budget; 20 at once starve each other).
 const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns, digestEvents: true, ...(quick ? { startBatch: N - 1 } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })
