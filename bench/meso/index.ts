@@ -26,7 +26,8 @@ const pct = (xs: number[], p: number): number => {
 const netns = !process.argv.includes('--gate') && canUseNetns()
 const t0 = Date.now()
 // --quick starts its 8 agents in one batch after the first (within the one-minute budget; 20 at once starve each other).
-const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns, digestEvents: true, ...(quick ? { startBatch: N - 1 } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })
+// LIVENESS_JSON='{"maxParallelReconnects":1}' overrides the agents' mesh liveness tuning (experiments).
+const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns, digestEvents: true, ...(process.env.LIVENESS_JSON != null ? { liveness: JSON.parse(process.env.LIVENESS_JSON) as Record<string, number> } : {}), ...(quick ? { startBatch: N - 1 } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })
 const cleanup = async (): Promise<void> => { await fleet.stop() }
 process.on('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
 try {
