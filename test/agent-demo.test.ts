@@ -40,7 +40,7 @@ describe('homeostat demo', function () {
     console.log(`      ${lines[lines.length - 1].slice(0, 160)}…`)
     assert.ok(last.faultsInjected >= 5, 'at least five faults')
     assert.equal(last.faultsHealed, last.faultsInjected, 'faults healed')
-    for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']) assert.ok(last.faults.some((f) => f.kind === k), `fault ${k} injected`)
+    for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill', 'shared-fail']) assert.ok(last.faults.some((f) => f.kind === k), `fault ${k} injected`)
     assert.ok(last.mttrP50Ms > 0 && last.detectP50Ms >= 0)
     assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}/)
     assert.match(out, /injected[\s\S]*detected[\s\S]*diagnosed[\s\S]*action[\s\S]*verified/)

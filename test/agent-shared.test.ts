@@ -12,8 +12,9 @@ import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
 import { AGENT_DIR, freePort, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
 
-const SERVER = join(AGENT_DIR, '..', 'test', 'fixtures', 'shared-model-server.mjs')
-const HOOK = join(AGENT_DIR, '..', 'test', 'fixtures', 'shared-restart-hook.mjs')
+// The demo's shared feature store stands in for the model server, with its restart hook.
+const SERVER = join(AGENT_DIR, 'demo', 'feature-store.mjs')
+const HOOK = join(AGENT_DIR, 'demo', 'restart-feature-store.mjs')
 const RESTART_MS = 1500
 const COOLDOWN_MS = 5000
 const N = 5
@@ -62,7 +63,7 @@ components:
     shared: true
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(HOOK)}]
-    env: ${JSON.stringify({ MODEL_PORT: String(port), NODE_NAME: name })}
+    env: ${JSON.stringify({ STORE_URL: `http://127.0.0.1:${port}`, NODE_NAME: name })}
     probes:
       - kind: http
         url: ${base}/health

@@ -181,7 +181,7 @@ describe('agent units', () => {
     assert.notDeepEqual(faultSchedule(1, 60, edges), faultSchedule(2, 60, edges))
     for (let seed = 0; seed < 50; seed++) {
       const s = faultSchedule(seed, 60, edges)
-      for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']) assert.ok(s.some((f) => f.kind === k), `seed ${seed} has ${k}`)
+      for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill', 'shared-fail']) assert.ok(s.some((f) => f.kind === k), `seed ${seed} has ${k}`)
       assert.notEqual(s[0].kind, 'agent-kill', `seed ${seed}`)
       assert.ok(s.every((f, i) => i === 0 || f.atS >= s[i - 1].atS), `seed ${seed} ordered`)
     }

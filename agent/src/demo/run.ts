@@ -45,8 +45,8 @@ export const DEMO_DEFAULTS = {
   stopGraceMs: 6000
 }
 
-export type FaultKind = 'crash' | 'hang' | 'leak' | 'batch-kill' | 'agent-kill'
-const FAULT_ORDER: FaultKind[] = ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill']
+export type FaultKind = 'crash' | 'hang' | 'leak' | 'batch-kill' | 'agent-kill' | 'shared-fail'
+const FAULT_ORDER: FaultKind[] = ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill', 'shared-fail']
 
 interface Node {
   name: string
@@ -111,7 +111,7 @@ async function getJson<T> (url: string, token?: string, method = 'GET', timeoutM
   } catch { return undefined }
 }
 
-function nodeConfig (n: Node, bootstrap: string[], federated: boolean, shard: number): string {
+function nodeConfig (n: Node, bootstrap: string[], federated: boolean, shard: number, storeUrl: string): string {
   const edge = n.role === 'edge'
   return `# written by homeostat demo
 node:
@@ -166,7 +166,18 @@ components:${edge
     args: [${JSON.stringify(join(WORKLOADS, 'scheduler.mjs'))}]
     relocatable: true
     priority: 5
-    limits: { memoryMb: 64 }`
+    limits: { memoryMb: 64 }
+  - name: feature-store        # runs outside the agents and every edge uses it: one edge restarts it at a time
+    shared: true
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(join(WORKLOADS, 'restart-feature-store.mjs'))}]
+    env: { STORE_URL: "${storeUrl}", NODE_NAME: "${n.name}" }
+    probes:
+      - kind: http
+        url: ${storeUrl}/health
+        periodMs: 400
+        timeoutMs: 900
+        failureThreshold: 2`
 : ' []'}
 `
 }
@@ -201,6 +212,7 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     stopping = true
     stopped = (async () => {
       await Promise.all(nodes.map(async (n) => await stopNode(n)))
+      store?.kill('SIGTERM')
       if (keepLogs) io.err(`logs kept for inspection in ${root}`)
       else rmSync(root, { recursive: true, force: true })
     })()
@@ -243,6 +255,9 @@ export async function runDemo (o: DemoOptions): Promise<number> {
   }
 
   const results: FaultResult[] = []
+  /** The shared feature store: a service outside the agents (the demo runs it, as a LAN host would). */
+  let store: ChildProcess | undefined
+  let storeUrl = ''
   try {
     const edgesN = o.edges ?? DEMO_DEFAULTS.edges
     io.out(`homeostat demo: seed ${o.seed}, ${o.durationS} s of faults, 1 cloud + ${edgesN} edge agents on loopback`)
@@ -272,8 +287,11 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     }
     const cloud = nodes[0]
     const edges = nodes.slice(1)
+    const storePort = await freeLoopbackPort(ports)
+    storeUrl = `http://127.0.0.1:${storePort}`
+    store = spawn(process.execPath, [join(WORKLOADS, 'feature-store.mjs')], { env: { ...process.env, PORT: String(storePort) }, stdio: 'ignore' })
     say('starting… cloud peer')
-    writeFileSync(cloud.config, nodeConfig(cloud, [], o.federated === true, 0))
+    writeFileSync(cloud.config, nodeConfig(cloud, [], o.federated === true, 0, storeUrl))
     startNode(cloud)
     if (!await waitReady(cloud, DEMO_DEFAULTS.startTimeoutMs)) throw new Error(`the cloud agent did not become ready; see ${cloud.logFile}:\n${tailOf(cloud.logFile)}`)
     // Its mesh address is the edges' bootstrap. A status read can time out on a busy host: ask again.
@@ -284,8 +302,8 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     }
     if (bootstrap.length === 0) throw new Error(`the cloud agent reports no mesh address; see ${cloud.logFile}:\n${tailOf(cloud.logFile)}`)
     say(`cloud ready, mesh ${bootstrap[0]}`)
-    say(`starting… ${edges.map((e) => e.name).join(', ')} (each supervises inference + batch; one of them runs the fleet's scheduler)`)
-    edges.forEach((e, i) => { writeFileSync(e.config, nodeConfig(e, bootstrap, o.federated === true, i)); startNode(e) })
+    say(`starting… ${edges.map((e) => e.name).join(', ')} (each supervises inference + batch and uses the shared feature store; one of them runs the fleet's scheduler)`)
+    edges.forEach((e, i) => { writeFileSync(e.config, nodeConfig(e, bootstrap, o.federated === true, i, storeUrl)); startNode(e) })
     const ready = await Promise.all(edges.map(async (e) => await waitReady(e, DEMO_DEFAULTS.startTimeoutMs)))
     ready.forEach((ok, i) => { if (!ok) throw new Error(`${edges[i].name} did not become ready; see ${edges[i].logFile}:\n${tailOf(edges[i].logFile)}`) })
     // The whole fleet visible from the cloud and every workload healthy.
@@ -366,12 +384,13 @@ export async function runDemo (o: DemoOptions): Promise<number> {
   }
 
   async function injectAndWatch (n: number, total: number, kind: FaultKind, node: Node, cloud: Node, say: (s: string) => void): Promise<FaultResult> {
-    const component = kind === 'batch-kill' ? 'batch' : kind === 'agent-kill' ? 'agent' : 'inference'
+    const component = kind === 'batch-kill' ? 'batch' : kind === 'agent-kill' ? 'agent' : kind === 'shared-fail' ? 'feature-store' : 'inference'
     const r: FaultResult = { n, kind, node: node.name, component, injectedAtMs: Date.now(), healed: false }
     const what: Record<FaultKind, string> = {
-      crash: 'crash of', hang: 'hang of', leak: 'memory leak in', 'batch-kill': 'SIGKILL of', 'agent-kill': 'SIGKILL of the whole agent'
+      crash: 'crash of', hang: 'hang of', leak: 'memory leak in', 'batch-kill': 'SIGKILL of', 'agent-kill': 'SIGKILL of the whole agent', 'shared-fail': 'failure of'
     }
     if (kind === 'agent-kill') return await agentKill(r, node, cloud, say, `${n}/${total}`)
+    if (kind === 'shared-fail') return await sharedFail(r, say, `${n}/${total}`)
     const before = new Set(((await getJson<{ incidents: Incident[] }>(`${node.api}/api/incidents?limit=1000`))?.incidents ?? []).map((i) => i.id))
     r.injectedAtMs = Date.now()
     if (kind === 'batch-kill') {
@@ -431,6 +450,58 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     return r
   }
 
+  /** The shared feature store fails under every edge: one edge restarts it (the fleet's claim), the others stand by. */
+  async function sharedFail (r: FaultResult, say: (s: string) => void, nOfTotal: string): Promise<FaultResult> {
+    const edges = nodes.filter((x) => x.role === 'edge')
+    const before = new Set<string>()
+    for (const e of edges) for (const i of (await getJson<{ incidents: Incident[] }>(`${e.api}/api/incidents?node=${e.name}&component=feature-store&limit=100`))?.incidents ?? []) before.add(i.id)
+    const restartsBefore = (await getJson<{ restarts: unknown[] }>(storeUrl + '/stats'))?.restarts.length ?? 0
+    r.injectedAtMs = Date.now()
+    await getJson<unknown>(storeUrl + '/fail', undefined, 'POST')
+    say(`fault ${nOfTotal}: failure of the shared feature store (used by ${edges.map((e) => e.name).join(', ')}) — injected`)
+    const deadline = r.injectedAtMs + DEMO_DEFAULTS.healTimeoutMs
+    const rel = (atMs: number): string => `+${ms(atMs - r.injectedAtMs)}`.padEnd(9)
+    const printed = new Set<string>()
+    while (Date.now() < deadline && !stopping) {
+      await sleep(DEMO_DEFAULTS.pollMs)
+      const incs = (await Promise.all(edges.map(async (e) => ((await getJson<{ incidents: Incident[] }>(`${e.api}/api/incidents?node=${e.name}&component=feature-store&limit=20`))?.incidents ?? [])
+        .filter((i) => !before.has(i.id)).sort((a, b) => a.openedAtMs - b.openedAtMs)[0]))).flatMap((i) => i === undefined ? [] : [i])
+      for (const inc of incs) {
+        const detected = inc.steps.find((s) => s.kind === 'detected')
+        if (detected !== undefined && !printed.has('detected')) {
+          printed.add('detected'); r.detectedAtMs = detected.atMs
+          say(`  ${rel(detected.atMs)} detected: ${inc.failureClass} on ${inc.node} (${detected.summary.slice(0, 80)})`)
+        }
+        const acted = inc.steps.find((s) => s.kind === 'acted')
+        if (acted !== undefined && !printed.has('acted')) {
+          printed.add('acted'); r.action = typeof acted.data?.action === 'string' ? acted.data.action : 'restart'; r.node = inc.node
+          say(`  ${rel(acted.atMs)} action: ${inc.node} won the fleet's claim on shared/feature-store: ${acted.summary.slice(0, 80)}`)
+        }
+      }
+      const seen = new Set(incs.map((i) => i.node))
+      if (incs.length === edges.length && incs.every((i) => i.status === 'recovered') && printed.has('acted')) {
+        const standby = incs.filter((i) => i.node !== r.node).map((i) => i.node)
+        const healedAt = Math.max(...incs.map((i) => i.steps.findLast((s) => s.kind === 'recovered')?.atMs ?? Date.now()))
+        const restarts = ((await getJson<{ restarts: unknown[] }>(storeUrl + '/stats'))?.restarts.length ?? 0) - restartsBefore
+        say(`  ${rel(healedAt)} verified: every edge sees it healthy; ${standby.join(', ')} stood by (no action of their own); restarts of the store: ${restarts}`)
+        r.healedAtMs = healedAt
+        r.healed = restarts === 1
+        if (!r.healed) r.note = `${restarts} restarts`
+        say(r.healed ? `  healed: MTTR ${ms(healedAt - r.injectedAtMs)} (detection ${ms((r.detectedAtMs ?? healedAt) - r.injectedAtMs)})` : `  NOT as it should be: the store was restarted ${restarts} times`)
+        return r
+      }
+      if (incs.some((i) => i.status === 'escalated' || i.status === 'quarantined') && seen.size === edges.length) {
+        const bad = incs.find((i) => i.status === 'escalated' || i.status === 'quarantined')!
+        r.note = bad.status
+        say(`  ${bad.status} on ${bad.node}: ${bad.steps[bad.steps.length - 1]?.summary ?? ''}`)
+        return r
+      }
+    }
+    r.note = 'timeout'
+    say(`  not healed within ${ms(DEMO_DEFAULTS.healTimeoutMs)}`)
+    return r
+  }
+
   async function agentKill (r: FaultResult, node: Node, cloud: Node, say: (s: string) => void, nOfTotal: string): Promise<FaultResult> {
     const s = await getJson<{ components: Array<{ name: string, state: string, pid?: number }> }>(node.api + '/api/status')
     const childPids = (s?.components ?? []).flatMap((c) => c.pid === undefined ? [] : [c.pid])
@@ -484,8 +555,8 @@ export async function runDemo (o: DemoOptions): Promise<number> {
   }
 }
 
-/** Components of an edge in the demo: inference, batch and the relocatable scheduler (running or on standby). */
-const EDGE_COMPONENTS = 3
+/** Components of an edge in the demo: inference, batch, the relocatable scheduler (running or on standby) and the shared feature store. */
+const EDGE_COMPONENTS = 4
 
 /** The edge whose agent runs the relocatable scheduler now, if one does. */
 async function schedulerHost (edges: Node[]): Promise<string | undefined> {

@@ -1,7 +1,7 @@
 // restart: stop (SIGTERM → grace → SIGKILL, done by the supervisor) and start
 // again, after an exponential, jittered backoff when it restarted recently.
 import { backoffDelayMs, countInWindow } from '../backoff.ts'
-import { infoOrThrow, safeInfo, startOrRestart } from './process-util.ts'
+import { infoOrThrow, isShared, safeInfo, startOrRestart } from './process-util.ts'
 import type { ActionImpl } from './types.ts'
 
 export const restart: ActionImpl = async (ctx) => {
@@ -12,6 +12,13 @@ export const restart: ActionImpl = async (ctx) => {
   const graceMs = ctx.config.graceMs ?? ctx.defaults.restartGraceMs
   await startOrRestart(ctx.target, ctx.component, graceMs)
   const after = safeInfo(ctx.target, ctx.component)
+  if (isShared(before)) {
+    return {
+      summary: `ran the restart hook of shared ${ctx.component} after ${backoffMs} ms backoff (restart ${attempt + 1} in window from this node)`,
+      data: { backoffMs, attempt, shared: true, previousState: before.state },
+      restarted: true
+    }
+  }
   return {
     summary: `restarted ${ctx.component} after ${backoffMs} ms backoff (restart ${attempt + 1} in window; pid ${before.pid ?? '-'} → ${after?.pid ?? '-'})`,
     data: { backoffMs, attempt, graceMs, oldPid: before.pid ?? null, newPid: after?.pid ?? null, previousState: before.state },
