@@ -1,0 +1,113 @@
+// The intervention claims around the recovery policy (src/loops/claims.ts), on a
+// scripted registry and virtual time: a shared component is claimed fleet-wide
+// and never acted on alone; a node that loses the claim waits for the other's
+// restart and stands by when it is healthy again; a node-local target keeps its
+// own key and acts alone when the registry does not answer.
+import assert from 'node:assert/strict'
+import pino from 'pino'
+import type { Coordinator, Claim } from '@homeostat/coordination'
+import type { Incident, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
+import { CLAIM_DEFAULTS, withClaims } from '../src/loops/claims.ts'
+
+type ClaimResult = Awaited<ReturnType<Coordinator['registry']['claim']>>
+type CheckResult = ReturnType<Coordinator['registry']['check']>
+
+const holder = (owner: string): Claim => ({ target: 'shared/store', action: 'restart', owner, hlc: '0', expiresMs: 0, state: 'acting' })
+
+function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: number) => CheckResult, healthy?: (nowMs: number) => boolean, shared?: boolean, claimDelayMs?: number }) {
+  let nowMs = 0
+  const calls: Array<{ key: string, cooldownMs?: number }> = []
+  const releases: Array<{ key: string, outcome: string, cooldownMs?: number }> = []
+  const cancels: string[] = []
+  const coord = {
+    registry: {
+      async claim (key: string, _action: string, opts: { cooldownMs?: number }) {
+        calls.push({ key, ...(opts.cooldownMs != null ? { cooldownMs: opts.cooldownMs } : {}) })
+        if (o.claimDelayMs != null) await new Promise((resolve) => setTimeout(resolve, o.claimDelayMs))
+        const r = o.claims.shift() ?? { granted: false, reason: 'in_progress', holder: holder('n9') }
+        if (r instanceof Error) throw r
+        return r
+      },
+      check: () => o.check?.(nowMs) ?? { free: true },
+      release (key: string, outcome: string, opts: { cooldownMs?: number }) { releases.push({ key, outcome, ...(opts.cooldownMs != null ? { cooldownMs: opts.cooldownMs } : {}) }) }
+    }
+  } as unknown as Coordinator
+  const plan: PlannedAction = { action: 'restart', target: 'store', reason: 'probes fail', requiresApproval: false, alternatives: [] }
+  const inner: RecoveryPolicy = {
+    plan: async () => ({ ...plan }),
+    record: () => {},
+    cancel: (_id, action, reason) => { cancels.push(`${action}: ${reason}`) }
+  }
+  const policy = withClaims(inner, {
+    node: 'n1',
+    coordinator: () => coord,
+    logger: pino({ level: 'silent' }),
+    isShared: () => o.shared ?? true,
+    healthy: async () => o.healthy?.(nowMs) ?? false,
+    sharedCooldownMs: () => 5000,
+    now: () => nowMs,
+    sleep: async (ms) => { nowMs += ms }
+  })
+  const incident = { id: 'i1', component: 'store' } as Incident
+  const run = async (): Promise<PlannedAction> => await policy.plan({ incident, diagnosis: {} as never, attempted: [], available: ['restart'] })
+  return { run, policy, calls, releases, cancels, now: () => nowMs }
+}
+
+describe('agent: intervention claims (shared and node-local targets)', () => {
+  it('a shared component is claimed fleet-wide (shared/NAME, the shared cooldown) and released with the outcome', async () => {
+    const h = harness({ claims: [{ granted: true, claim: holder('n1') }] })
+    const p = await h.run()
+    assert.equal(p.action, 'restart')
+    assert.match(p.reason, /claimed shared\/store for the fleet/)
+    assert.deepEqual(h.calls, [{ key: 'shared/store', cooldownMs: 5000 }])
+    h.policy.record({ incidentId: 'i1', node: 'n1', component: 'store', failureClass: 'unhealthy', action: 'restart', success: true, durationMs: 1, cost: {} as never, hlc: '0' })
+    assert.deepEqual(h.releases, [{ key: 'shared/store', outcome: 'recovered', cooldownMs: 5000 }])
+  })
+
+  it('another node holds it: wait for its release, and stand by (no action) when the component is healthy again', async () => {
+    // n3 restarts it; its release (cooling down) shows at t = 2 s; healthy from then on.
+    const h = harness({
+      claims: [{ granted: false, reason: 'in_progress', holder: holder('n3') }],
+      check: (t) => t < 2000 ? { free: false, reason: 'in_progress', holder: holder('n3') } : { free: false, reason: 'cooling_down', untilMs: 7000 },
+      healthy: (t) => t >= 2000
+    })
+    const p = await h.run()
+    assert.equal(p.action, 'none')
+    assert.match(p.reason, /another node \(n3\) restarted it and it is healthy again/)
+    assert.ok(h.now() >= 2000 && h.now() < 2000 + 2 * CLAIM_DEFAULTS.sharedPollMs, `stood by at ${h.now()} ms`)
+    assert.equal(h.calls.length, 1, 'claimed once')
+    assert.deepEqual(h.cancels, [`restart: ${p.reason}`], 'the policy learns its action will not run')
+  })
+
+  it('still failing after the other node\'s restart: wait out the cooldown, then claim again', async () => {
+    const h = harness({
+      claims: [{ granted: false, reason: 'cooling_down', untilMs: 6000 }, { granted: true, claim: holder('n1') }],
+      check: (t) => t < 6000 ? { free: false, reason: 'cooling_down', untilMs: 6000 } : { free: true },
+      healthy: () => false
+    })
+    const p = await h.run()
+    assert.equal(p.action, 'restart')
+    assert.ok(h.now() >= 6000, `claimed again only after the cooldown (at ${h.now()} ms)`)
+    assert.equal(h.calls.length, 2)
+  })
+
+  it('never acts alone on a shared component: a registry error is retried, a claim that never comes escalates', async () => {
+    const h = harness({ claims: [new Error('registry stopped')], check: () => ({ free: false, reason: 'in_progress', holder: holder('n9') }) })
+    const p = await h.run()
+    assert.equal(p.action, 'escalate')
+    assert.match(p.reason, /stood down: no fleet claim within 120 s \(last holder n9\) and it is still unhealthy/)
+    assert.ok(h.now() >= CLAIM_DEFAULTS.sharedMaxWaitMs)
+    assert.ok(h.calls.length >= 2, 'tried again after the error')
+  })
+
+  it('a node-local target keeps its own key (node/NAME, no cooldown) and acts alone when the registry is too slow', async () => {
+    const h = harness({ shared: false, claims: [{ granted: true, claim: holder('n1') }] })
+    const p = await h.run()
+    assert.equal(p.action, 'restart')
+    assert.deepEqual(h.calls, [{ key: 'n1/store', cooldownMs: CLAIM_DEFAULTS.localCooldownMs }])
+    const slow = harness({ shared: false, claims: [{ granted: true, claim: holder('n1') }], claimDelayMs: CLAIM_DEFAULTS.claimTimeoutMs + 200 })
+    const q = await slow.run()
+    assert.equal(q.action, 'restart', 'acts alone: its own component has no other healer')
+    assert.doesNotMatch(q.reason, /claimed/)
+  })
+})
