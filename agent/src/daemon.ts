@@ -267,6 +267,8 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
   const apiProviders = new Proxy({} as Providers, {
     get: (_t, k: keyof Providers) => k === 'peers' ? () => [selfPeer(), ...providers.peers()] : providers[k]
   })
+  /** Every loop factory ran and its loop started (readiness waits for it). */
+  let loopsStarted = false
   const api: ApiServer = createApiServer({
     token: () => token,
     providers: apiProviders,
@@ -277,6 +279,8 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     logger,
     status,
     ready: () => {
+      // Not ready until every loop has been created and started (the API answers before the store opens and the loops start).
+      if (!loopsStarted) return { ready: false, waiting: ['start-up'] }
       const waiting = loops.filter((l) => !running.has(l.name) || l.ready?.() === false).map((l) => l.name)
       return { ready: apiUrl !== undefined && waiting.length === 0, waiting }
     },
@@ -372,6 +376,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
         }
       }
       if (stopping !== undefined) return { apiUrl }
+      loopsStarted = true
       const tick = () => {
         sampleCpu()
         recordHealth(nodeName, componentHealth(providers.components()))
