@@ -20,6 +20,7 @@ function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: numbe
   const releases: Array<{ key: string, outcome: string, cooldownMs?: number }> = []
   const cancels: string[] = []
   const coord = {
+    peerId: 'P1',
     registry: {
       async claim (key: string, _action: string, opts: { cooldownMs?: number }) {
         calls.push({ key, ...(opts.cooldownMs != null ? { cooldownMs: opts.cooldownMs } : {}) })
@@ -100,11 +101,11 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     assert.ok(h.calls.length >= 2, 'tried again after the error')
   })
 
-  it('a node-local target keeps its own key (node/NAME, no cooldown) and acts alone when the registry is too slow', async () => {
+  it('a node-local target keeps its own key (node:PEER/NAME, no cooldown) and acts alone when the registry is too slow', async () => {
     const h = harness({ shared: false, claims: [{ granted: true, claim: holder('n1') }] })
     const p = await h.run()
     assert.equal(p.action, 'restart')
-    assert.deepEqual(h.calls, [{ key: 'n1/store', cooldownMs: CLAIM_DEFAULTS.localCooldownMs }])
+    assert.deepEqual(h.calls, [{ key: 'node:P1/store', cooldownMs: CLAIM_DEFAULTS.localCooldownMs }], 'a target only this node (peer P1) may claim')
     const slow = harness({ shared: false, claims: [{ granted: true, claim: holder('n1') }], claimDelayMs: CLAIM_DEFAULTS.claimTimeoutMs + 200 })
     const q = await slow.run()
     assert.equal(q.action, 'restart', 'acts alone: its own component has no other healer')

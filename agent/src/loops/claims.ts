@@ -1,5 +1,6 @@
 // Intervention claims around the recovery policy: when a mesh is present the
-// agent claims `<node>/<component>` in the coordination registry before it
+// agent claims `node:<peer id>/<component>` (a target only this node may
+// claim) in the coordination registry before it
 // acts and releases it with the verified outcome — recovery itself knows
 // nothing of the mesh. Another agent's claim in progress makes this one stand
 // down (escalate with the holder named). Without a mesh, or if the registry
@@ -11,7 +12,7 @@
 // never acts alone on it. If it is healthy again, their incidents close
 // without an action of their own.
 import type { Logger } from 'pino'
-import type { Coordinator } from '@homeostat/coordination'
+import { nodeTarget, type Coordinator } from '@homeostat/coordination'
 import type { PlannedAction, RecoveryPolicy } from '@homeostat/interface'
 
 export const CLAIM_DEFAULTS = {
@@ -102,7 +103,8 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
         if (out.action !== plan.action) { try { p.cancel?.(req.incident.id, plan.action, out.reason) } catch (err) { o.logger.warn({ err: (err as Error).message }, 'policy.cancel threw') } }
         return out
       }
-      const key = `${o.node}/${plan.target}`
+      // A node's own component: only this node may claim it (the registry refuses anyone else's claim).
+      const key = nodeTarget(coord.peerId, plan.target)
       let timer: NodeJS.Timeout | undefined
       const r = await Promise.race([
         coord.registry.claim(key, plan.action, { leaseMs: CLAIM_DEFAULTS.leaseMs, cooldownMs: CLAIM_DEFAULTS.localCooldownMs, detail: req.incident.id }).catch((err: Error) => ({ error: err })),

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { createMeshNode, fileIdentity, parseSwarmKey, type MeshNode, type Topic } from '@homeostat/mesh'
 import { createHlc } from '@homeostat/hlc'
-import { createCoordinator, type Coordinator, type Claim } from '@homeostat/coordination'
+import { createCoordinator, targetNode, type Coordinator, type Claim } from '@homeostat/coordination'
 import { incidentSchema, LIMITS, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
@@ -176,8 +176,10 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       const live = c.state !== 'released' && c.expiresMs > now
       const cooling = c.state === 'released' && (c.cooldownUntilMs ?? 0) > now
       if (!live && !cooling) continue
+      // A node's own component (`node:<peer>/<name>`) reads as `<node name>/<name>`.
+      const scope = targetNode(c.target)
       out.push({
-        target: c.target,
+        target: scope === undefined ? c.target : `${names.get(scope) ?? scope}/${c.target.slice(scope.length + 6)}`,
         action: c.action,
         owner: names.get(c.owner) ?? c.owner,
         state: cooling ? 'cooldown' : c.state === 'acting' ? 'acting' : 'claimed',

@@ -44,6 +44,8 @@ export interface CoordinatorStats {
 }
 
 export interface Coordinator {
+  /** Our peer id (the owner of our claims; `nodeTarget(peerId, name)` names our own components). */
+  readonly peerId: string
   readonly rdoc: ReplicatedDoc
   readonly registry: Registry
   readonly reputation: Reputation
@@ -83,6 +85,7 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
     return parts
   }
   return {
+    peerId: mesh.peerId,
     rdoc,
     get registry () { return need().registry },
     get reputation () { return need().reputation },
@@ -99,7 +102,12 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
         timers,
         mayClaim: options.registry?.mayClaim ?? (() => !reputation!.isQuarantined(mesh.peerId)),
         // Reputation decides whose claims are accepted: a quarantined peer's are not.
-        isDistrusted: options.registry?.isDistrusted ?? ((peer) => reputation!.isQuarantined(peer))
+        isDistrusted: options.registry?.isDistrusted ?? ((peer) => reputation!.isQuarantined(peer)),
+        // A claim on another node's own component: not accepted, counted as rejected input, and it costs the writer.
+        onUnauthorized: (peer, detail) => {
+          reputation?.penalize(peer)
+          options.onReject?.(peer, 'unauthorized', detail)
+        }
       })
       // New reports can quarantine a peer holding a claim: re-resolve what we hold.
       const reports = rdoc.map('reports')

@@ -18,6 +18,14 @@ export class RejectedUpdateError extends CoordinationError {
   }
 }
 
+/** A claim on a target this peer may not touch (another node's own component, `node:<peer>/…`). */
+export class ClaimNotAllowedError extends CoordinationError {
+  constructor (readonly target: string) {
+    super('ERR_CLAIM_NOT_ALLOWED', `target ${target} belongs to another node: only that node may claim it`)
+    this.name = 'ClaimNotAllowedError'
+  }
+}
+
 export class NotStartedError extends CoordinationError {
   constructor (what: string) {
     super('ERR_COORD_NOT_STARTED', `${what} is not started`)

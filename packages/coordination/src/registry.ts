@@ -12,10 +12,24 @@
 // computes quarantine from the same replicated reports, and an honest peer does
 // not claim while quarantined (mayClaim), so replicas agree on it as they agree
 // on the claims themselves.
+// A node-scoped target (`node:<peer>/<name>`, a node's own component) may only
+// be claimed by that peer: another peer's claim on it is not accepted, counted
+// and reported (onUnauthorized: the coordinator lowers the writer's score).
 import { encode as encodeHlc, type Hlc } from '@homeostat/hlc'
 import type * as Y from 'yjs'
 import type { ReplicatedDoc } from './replicated-doc.ts'
 import { every, realTimers, sleep, type Timers } from './timers.ts'
+import { ClaimNotAllowedError } from './errors.ts'
+
+/** The target naming a node's own component: only that node may claim it. */
+export const nodeTarget = (peer: string, name: string): string => `node:${peer}/${name}`
+
+/** The peer a node-scoped target belongs to, or undefined for a fleet-wide target. */
+export function targetNode (target: string): string | undefined {
+  if (!target.startsWith('node:')) return undefined
+  const slash = target.indexOf('/', 5)
+  return slash > 5 ? target.slice(5, slash) : undefined
+}
 
 export const REGISTRY_DEFAULTS = {
   /** Lease length; renewed every leaseMs/3 while held, so it only lapses when the owner stops renewing. */
@@ -97,12 +111,14 @@ export interface RegistryStats {
   preempted: number
   /** Claim writes seen from peers whose claims are not accepted (quarantined). */
   distrustedWrites: number
+  /** Claims on another node's own target (`node:<peer>/…`): not accepted. */
+  unauthorizedClaims: number
 }
 
 export interface Registry {
   /** Is anyone holding `target`, or is it cooling down? */
   check: (target: string) => CheckResult
-  /** Claims `target` for `action`; resolves once granted or lost. `cooldownMs` is the cooldown its release starts unless release says otherwise. */
+  /** Claims `target` for `action`; resolves once granted or lost. `cooldownMs` is the cooldown its release starts unless release says otherwise. Throws ClaimNotAllowedError for another node's target (`node:<peer>/…`). */
   claim: (target: string, action: string, options?: { leaseMs?: number, cooldownMs?: number, detail?: string }) => Promise<ClaimResult>
   /** Releases our claim on `target` with a verified outcome; starts the cooldown. */
   release: (target: string, outcome: 'recovered' | 'failed' | 'aborted', options?: { cooldownMs?: number, detail?: string }) => void
@@ -129,6 +145,8 @@ export interface RegistryOptions extends Partial<typeof REGISTRY_DEFAULTS> {
   mayClaim?: (target: string) => boolean
   /** Peers whose claims are not accepted (e.g. quarantined); ourselves included, so our view matches the others'. */
   isDistrusted?: (peer: string) => boolean
+  /** A peer claimed a target it may not touch (another node's own component). */
+  onUnauthorized?: (peer: string, detail: string) => void
 }
 
 export function createRegistry (options: RegistryOptions): Registry {
@@ -138,7 +156,7 @@ export function createRegistry (options: RegistryOptions): Registry {
   const now = options.now ?? Date.now
   const timers = options.timers ?? realTimers
   const claims: Y.Map<Claim> = rdoc.map<Claim>('claims')
-  const stats: RegistryStats = { claims: 0, granted: 0, lost: 0, refused: 0, released: 0, preempted: 0, distrustedWrites: 0 }
+  const stats: RegistryStats = { claims: 0, granted: 0, lost: 0, refused: 0, released: 0, preempted: 0, distrustedWrites: 0, unauthorizedClaims: 0 }
   /** Targets we hold: lease renewal, and the cooldown asked for at claim time (release's default). */
   const held = new Map<string, { stopRenew: () => void, leaseMs: number, cooldownMs?: number }>()
   const preemptHandlers = new Set<(t: string, by: Claim) => void>()
@@ -164,6 +182,16 @@ export function createRegistry (options: RegistryOptions): Registry {
       const c = claims.get(key)
       // Only the key owner may write it; a value claiming another owner is ignored.
       if (c != null && (typeof c !== 'object' || c.owner !== key.slice(0, key.indexOf('/')) || `${c.owner}/${c.target}` !== key)) { index(key, undefined); continue }
+      // Another node's own component: not this peer's to claim.
+      const scope = c != null ? targetNode(c.target) : undefined
+      if (c != null && scope !== undefined && scope !== c.owner) {
+        index(key, undefined)
+        if (change.action !== 'delete') {
+          stats.unauthorizedClaims++
+          try { options.onUnauthorized?.(c.owner, `${c.owner} claimed ${c.target}, a target of ${scope}`) } catch { /* a reporting hook never breaks the registry */ }
+        }
+        continue
+      }
       index(key, c)
       if (c != null && change.action !== 'delete' && options.isDistrusted?.(c.owner) === true) stats.distrustedWrites++
       if (c != null && c.state === 'released' && change.action !== 'delete' && c.outcome !== 'stood_down') {
@@ -207,6 +235,8 @@ export function createRegistry (options: RegistryOptions): Registry {
   }
 
   const doClaim = async (target: string, action: string, opts: { leaseMs?: number, cooldownMs?: number, detail?: string }): Promise<ClaimResult> => {
+      const scope = targetNode(target)
+      if (scope !== undefined && scope !== me) throw new ClaimNotAllowedError(target)
       const leaseMs = opts.leaseMs ?? o.leaseMs
       const c0 = check(target)
       if (!c0.free || (options.mayClaim != null && !options.mayClaim(target))) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { nodeTarget } from '../src/index.ts'
 import { createCluster, seedFromEnv, withSeed } from './harness.ts'
 
 describe('coordination on the simulated mesh: intervention registry', function () {
@@ -101,4 +102,27 @@ describe('coordination on the simulated mesh: intervention registry', function (
       assert.deepEqual(bad.coord.registry.held(), [])
     })
   })
+
+  it('a node\'s own component (node:<peer>/<name>) is only that node\'s to claim: another peer\'s claim is not accepted, counted and costs it', async () => {
+    await withSeed(seedFromEnv(105), async (seed) => {
+      const rejected: string[] = []
+      const cl = await createCluster(4, { seed }, { onReject: (peer, reason) => { rejected.push(`${peer}:${reason}`) } })
+      const n1 = cl.agents.get('n001')!
+      const bad = cl.agents.get('n003')!
+      const target = nodeTarget('n001', 'inference')
+      // Through the API: refused outright, with a typed error.
+      await assert.rejects(bad.coord.registry.claim(target, 'restart'), (err: Error & { code?: string }) => err.name === 'ClaimNotAllowedError' && err.code === 'ERR_CLAIM_NOT_ALLOWED')
+      // Written by hand (a hostile peer): replicated, but no replica accepts it.
+      const t = bad.node.now()
+      bad.coord.rdoc.doc.getMap('claims').set(`n003/${target}`, { target, action: 'restart', owner: 'n003', hlc: '0', expiresMs: t + 3_600_000, state: 'acting' })
+      await cl.sim.runFor(2000)
+      for (const a of cl.up()) assert.deepEqual(a.coord.registry.check(target), { free: true }, a.id)
+      assert.ok(n1.coord.registry.stats().unauthorizedClaims >= 1)
+      assert.ok(rejected.includes('n003:unauthorized'), 'reported as rejected input')
+      assert.ok(n1.node.mesh.appScores().n003! < 0, `the writer's gossip score drops (${JSON.stringify(n1.node.mesh.appScores())})`)
+      const r = await Promise.all([n1.coord.registry.claim(target, 'restart'), cl.sim.runFor(1000)])
+      assert.equal(r[0].granted, true, 'the node heals its own component')
+    })
+  })
 })
+
