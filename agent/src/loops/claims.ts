@@ -123,7 +123,7 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
         return plan
       }
       remember(req.incident.id, key)
-      return { ...plan, reason: `${plan.reason} (claimed ${key})` }
+      return { ...plan, reason: `${plan.reason} (claimed ${o.node}/${plan.target})` }
     },
     cancel (incidentId, action, reason) {
       const r = p.cancel?.(incidentId, action, reason)
