@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
-import { AGENT_DIR, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
+import { AGENT_DIR, fleetNodeYaml, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
 
 const WORKER = join(AGENT_DIR, '..', 'test', 'fixtures', 'relocatable-worker.mjs')
 
@@ -73,26 +73,18 @@ describe('agent relocation: relocatable components across real agent processes',
     })
     const configFor = (name: string, bootstrap: string[]): string => {
       const file = join(tmp.dir, `${name}.yaml`)
-      writeFileSync(file, `node:
-  name: ${name}
-  dataDir: ./data-${name}
-api:
-  listen: 127.0.0.1:0
-log:
-  level: info
-mesh:
-  listen: ["/ip4/127.0.0.1/tcp/0"]
-  mdns: false
-  swarmKeyFile: ${key}
-  bootstrap: ${JSON.stringify(bootstrap)}
-${extraYaml}components:
+      writeFileSync(file, fleetNodeYaml(name, {
+        swarmKeyFile: key,
+        bootstrap,
+        rest: `${extraYaml}components:
   - name: batch
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(WORKER)}]
     env: ${JSON.stringify({ COPIES_DIR: copiesDir, NODE_NAME: name, ...env })}
     relocatable: true
     limits: { memoryMb: 128 }
-`)
+`
+      }))
       return file
     }
     const start = async (name: string, bootstrap: string[]): Promise<{ proc: Proc, api: string, addrs: string[] }> => {

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
-import { AGENT_DIR, freePort, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
+import { AGENT_DIR, fleetNodeYaml, freePort, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
 
 // The demo's shared feature store stands in for the model server, with its restart hook.
 const SERVER = join(AGENT_DIR, 'demo', 'feature-store.mjs')
@@ -45,18 +45,11 @@ describe('agent: a shared component failing under five agents (real processes, r
 
     const start = async (name: string, bootstrap: string[]): Promise<{ api: string, addrs: string[] }> => {
       const file = join(tmp.dir, `${name}.yaml`)
-      writeFileSync(file, `node:
-  name: ${name}
-  dataDir: ./data-${name}
-api:
-  listen: 127.0.0.1:0
-mesh:
-  listen: ["/ip4/127.0.0.1/tcp/0"]
-  mdns: false
-  swarmKeyFile: ${key}
-  bootstrap: ${JSON.stringify(bootstrap)}
-  sharedCooldownMs: ${COOLDOWN_MS}
-policy:
+      writeFileSync(file, fleetNodeYaml(name, {
+        swarmKeyFile: key,
+        bootstrap,
+        meshExtra: `  sharedCooldownMs: ${COOLDOWN_MS}\n`,
+        rest: `policy:
   approvalRiskThreshold: 1
 components:
   - name: model-server
@@ -70,7 +63,8 @@ components:
         periodMs: 250
         timeoutMs: 200
         failureThreshold: 2
-`)
+`
+      }))
       const proc = { name, ...spawnAgent(file) }
       agents.push(proc)
       const ready = await waitFor(`${name} ready`, () => proc.lines.find((l) => l.msg === 'agent ready'), 60_000)

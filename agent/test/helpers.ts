@@ -114,6 +114,23 @@ ${comps}
 ${o.extra ?? ''}`
 }
 
+/** A fleet member's config for a spawned agent: API and mesh on free loopback ports, the fleet's key and bootstrap list; `meshExtra` lines go under `mesh:`, `rest` (policy, components…) after it. */
+export function fleetNodeYaml (name: string, o: { swarmKeyFile: string, bootstrap: string[], meshExtra?: string, rest: string }): string {
+  return `node:
+  name: ${name}
+  dataDir: ./data-${name}
+api:
+  listen: 127.0.0.1:0
+log:
+  level: info
+mesh:
+  listen: ["/ip4/127.0.0.1/tcp/0"]
+  mdns: false
+  swarmKeyFile: ${o.swarmKeyFile}
+  bootstrap: ${JSON.stringify(o.bootstrap)}
+${o.meshExtra ?? ''}${o.rest}`
+}
+
 export interface TestAgent {
   agent: Agent
   url: string
