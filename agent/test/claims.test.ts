@@ -46,6 +46,7 @@ function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: numbe
     isShared: () => o.shared ?? true,
     healthy: async () => o.healthy?.(nowMs) ?? false,
     sharedCooldownMs: () => 5000,
+    peerName: (peer) => peer === 'n3' ? 'edge-3' : undefined,
     now: () => nowMs,
     sleep: async (ms) => { nowMs += ms }
   })
@@ -74,7 +75,7 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     })
     const p = await h.run()
     assert.equal(p.action, 'none')
-    assert.match(p.reason, /another node \(n3\) restarted it and it is healthy again/)
+    assert.match(p.reason, /another node \(edge-3\) restarted it and it is healthy again/, 'named by node name')
     assert.ok(h.now() >= 2000 && h.now() < 2000 + 2 * CLAIM_DEFAULTS.sharedPollMs, `stood by at ${h.now()} ms`)
     assert.equal(h.calls.length, 1, 'claimed once')
     assert.deepEqual(h.cancels, [`restart: ${p.reason}`], 'the policy learns its action will not run')
@@ -99,6 +100,11 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     assert.match(p.reason, /stood down: no fleet claim within 120 s \(last holder n9\) and it is still unhealthy/)
     assert.ok(h.now() >= CLAIM_DEFAULTS.sharedMaxWaitMs)
     assert.ok(h.calls.length >= 2, 'tried again after the error')
+    const stopped = harness({ claims: [{ granted: false, reason: 'stopped' }] })
+    const q = await stopped.run()
+    assert.equal(q.action, 'escalate')
+    assert.match(q.reason, /the registry is stopped/)
+    assert.equal(stopped.now(), 0, 'at once')
   })
 
   it('a node-local target keeps its own key (node:PEER/NAME, no cooldown) and acts alone when the registry is too slow', async () => {

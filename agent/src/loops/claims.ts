@@ -42,6 +42,8 @@ export interface ClaimsOptions {
   healthy?: (component: string) => Promise<boolean>
   /** Cooldown after a shared component's restart (config mesh.sharedCooldownMs). */
   sharedCooldownMs?: () => number
+  /** A peer's node name, for messages (default: the peer id). */
+  peerName?: (peer: string) => string | undefined
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -75,9 +77,9 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
         remember(incidentId, key)
         return { ...plan, reason: `${plan.reason} (claimed ${key} for the fleet)` }
       }
-      if (r.reason === 'stopped') break
+      if (r.reason === 'stopped') return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) not claimed: the registry is stopped (agent shutting down)` }
       // Someone else is restarting it (or just did): wait for that, then see whether it is healthy.
-      waitedFor = r.holder?.owner ?? waitedFor
+      waitedFor = r.holder?.owner !== undefined ? o.peerName?.(r.holder.owner) ?? r.holder.owner : waitedFor
       const until = r.reason === 'cooling_down' ? Math.min(r.untilMs ?? now(), deadline) : deadline
       while (now() < until) {
         await sleep(CLAIM_DEFAULTS.sharedPollMs)

@@ -25,7 +25,8 @@ export function defaultLoops (): LoopFactory[] {
           logger: ctx.logger.child({ loop: 'meso' }),
           isShared: (c) => ctx.config().config.components.some((comp) => comp.name === c && comp.shared),
           healthy: async (c) => await (micro?.health(c) ?? Promise.resolve(false)),
-          sharedCooldownMs: () => ctx.config().config.mesh.sharedCooldownMs
+          sharedCooldownMs: () => ctx.config().config.mesh.sharedCooldownMs,
+          peerName: (peer) => meso?.peerName(peer)
         })]
       })
       return micro
