@@ -20,6 +20,17 @@ export interface AgentMetrics {
   invalidInput: Counter<'source'>
 }
 
+/** One gauge labelled `stat` that reads a component's counters object at every scrape (undefined: nothing to report yet). */
+export function statGauge<T extends { [K in keyof T]: number }> (registry: Registry, name: string, help: string, stats: () => T | undefined): Gauge<'stat'> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['stat'],
+    registers: [registry],
+    collect () { for (const [k, v] of Object.entries(stats() ?? {}) as Array<[string, number]>) this.set({ stat: k }, v) }
+  })
+}
+
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900]
 
 export function createAgentMetrics (init: { node: string, role: string, version: string, defaultMetrics?: boolean }): AgentMetrics {

@@ -17,6 +17,7 @@ import type { Outcome } from '@homeostat/interface'
 import { checkSwarmKey } from '../datadir.ts'
 import type { WorkloadHost } from './relocation.ts'
 import { docPersistence } from '../state/doc-persistence.ts'
+import { statGauge } from '../metrics.ts'
 
 export const MESO_DEFAULTS = {
   /** Status gossip period: the cloud's fleet view is at most this stale; ~300 B per report keeps a node well under 1 KiB/s. */
@@ -233,26 +234,14 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         if (coord !== undefined) for (const e of coord.reputation.all().slice(0, 256)) this.set({ peer: e.peer }, e.score)
       }
     })
-    new Gauge({
-      name: 'homeostat_meso_takeover_stat',
-      help: 'Relocatable workload takeover counters (takeovers, duplicatesStopped, claimsLost, startFailures, ownerAnswered, heldAfterHeal; cumulative)',
-      labelNames: ['stat'],
-      registers: [reg],
-      collect () { if (coord !== undefined) for (const [k, v] of Object.entries(coord.takeover.stats())) this.set({ stat: k }, v) }
-    })
+    statGauge(reg, 'homeostat_meso_takeover_stat', 'Relocatable workload takeover counters (takeovers, duplicatesStopped, claimsLost, startFailures, ownerAnswered, heldAfterHeal; cumulative)', () => coord?.takeover.stats())
     new Gauge({
       name: 'homeostat_meso_relocatable_running',
       help: 'Relocatable components running on this node now',
       registers: [reg],
       collect () { this.set(coord?.takeover.running().length ?? 0) }
     })
-    new Gauge({
-      name: 'homeostat_meso_registry_stat',
-      help: 'Intervention registry counters (claims, granted, lost, refused, released, preempted, distrustedWrites: claim writes from quarantined peers, not accepted; cumulative)',
-      labelNames: ['stat'],
-      registers: [reg],
-      collect () { if (coord !== undefined) for (const [k, v] of Object.entries(coord.registry.stats())) this.set({ stat: k }, v) }
-    })
+    statGauge(reg, 'homeostat_meso_registry_stat', 'Intervention registry counters (claims, granted, lost, refused, released, preempted; distrustedWrites: claim writes from quarantined peers, unauthorizedClaims: claims on another node\'s own components, neither accepted; cumulative)', () => coord?.registry.stats())
     new Gauge({
       name: 'homeostat_meso_claims_held',
       help: 'Intervention claims this node holds',

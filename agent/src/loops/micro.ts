@@ -18,6 +18,7 @@ import type { AgentLoop, LoopContext } from '../daemon.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import type { ComponentView } from '../state/providers.ts'
 import { Gauge } from 'prom-client'
+import { statGauge } from '../metrics.ts'
 
 export interface MicroLoopWiring extends AgentLoop {
   readonly supervisor: () => Supervisor | undefined
@@ -210,20 +211,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       registers: [ctx.metrics.registry],
       collect () { this.reset(); for (const c of (supervisor?.list() ?? []).slice(0, 256)) this.set({ component: c.name }, c.restarts) }
     })
-    new Gauge({
-      name: 'homeostat_micro_loop_stat',
-      help: 'Micro loop counters (anomalies, incidentsOpened, recovered, escalated, quarantined, attributedToRecovery, …; cumulative)',
-      labelNames: ['stat'],
-      registers: [ctx.metrics.registry],
-      collect () { if (loop !== undefined) for (const [k, v] of Object.entries(loop.stats())) this.set({ stat: k }, v) }
-    })
-    new Gauge({
-      name: 'homeostat_micro_probe_stat',
-      help: 'Probe runner counters (runs, failures, probeErrors, gaveUp; cumulative)',
-      labelNames: ['stat'],
-      registers: [ctx.metrics.registry],
-      collect () { if (probes !== undefined) for (const [k, v] of Object.entries(probes.stats())) this.set({ stat: k }, v) }
-    })
+    statGauge(ctx.metrics.registry, 'homeostat_micro_loop_stat', 'Micro loop counters (anomalies, incidentsOpened, recovered, escalated, quarantined, attributedToRecovery, …; cumulative)', () => loop?.stats())
+    statGauge(ctx.metrics.registry, 'homeostat_micro_probe_stat', 'Probe runner counters (runs, failures, probeErrors, gaveUp; cumulative)', () => probes?.stats())
   }
 
   return {

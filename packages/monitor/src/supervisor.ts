@@ -172,6 +172,15 @@ function subst (s: string, art: { path: string, version: string } | undefined): 
   return s.replaceAll('{artifact}', art.path).replaceAll('{version}', art.version)
 }
 
+/** A component's environment: the agent's, its own (substituted), and what homeostat tells it. */
+function envOf (name: string, spec: ComponentSpec, art: { path: string, version: string } | undefined): Record<string, string> {
+  const env: Record<string, string> = { ...process.env as Record<string, string> }
+  for (const [k, v] of Object.entries(spec.env)) env[k] = subst(v, art)
+  env.HOMEOSTAT_COMPONENT = name
+  if (art !== undefined) { env.HOMEOSTAT_ARTIFACT = art.path; env.HOMEOSTAT_ARTIFACT_VERSION = art.version }
+  return env
+}
+
 export function createSupervisor (options: SupervisorOptions): Supervisor {
   const now = options.now ?? Date.now
   const logger = options.logger ?? silentLogger
@@ -230,6 +239,13 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     return i
   }
   const tailOf = (e: Entry): Tail => ({ stdout: e.stdout.lines(), stderr: e.stderr.lines() })
+  /** A process's output (the component's, or a shared component's restart hook) goes into the component's tail. */
+  const captureTail = (child: ChildProcess, e: Entry): void => {
+    child.stdout?.setEncoding('utf8')
+    child.stderr?.setEncoding('utf8')
+    child.stdout?.on('data', (d: string) => { e.stdout.push(d) })
+    child.stderr?.on('data', (d: string) => { e.stderr.push(d) })
+  }
 
   const killGroup = (e: Entry, sig: NodeJS.Signals): boolean => {
     if (e.pid === undefined) {
@@ -303,10 +319,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     if (e.spec.shared) return watchShared(name, e)
     const spec = e.spec
     const art = resolveArtifact(spec)
-    const env: Record<string, string> = { ...process.env as Record<string, string> }
-    for (const [k, v] of Object.entries(spec.env)) env[k] = subst(v, art)
-    env.HOMEOSTAT_COMPONENT = name
-    if (art !== undefined) { env.HOMEOSTAT_ARTIFACT = art.path; env.HOMEOSTAT_ARTIFACT_VERSION = art.version }
+    const env = envOf(name, spec, art)
     e.stopping = false
     e.pendingReason = undefined
     if (e.started > 0) e.restarts++
@@ -331,10 +344,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       return infoOf(e)
     }
     e.child = child
-    child.stdout?.setEncoding('utf8')
-    child.stderr?.setEncoding('utf8')
-    child.stdout?.on('data', (d: string) => { e.stdout.push(d) })
-    child.stderr?.on('data', (d: string) => { e.stderr.push(d) })
+    captureTail(child, e)
     await new Promise<void>((resolve) => {
       let settled = false
       child.once('spawn', () => {
@@ -390,19 +400,14 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
   const restartShared = async (name: string, e: Entry): Promise<ComponentInfo> => {
     const spec = e.spec
     const art = resolveArtifact(spec)
-    const env: Record<string, string> = { ...process.env as Record<string, string> }
-    for (const [k, v] of Object.entries(spec.env)) env[k] = subst(v, art)
-    env.HOMEOSTAT_COMPONENT = name
+    const env = envOf(name, spec, art)
     const timeoutMs = options.sharedRestartTimeoutMs ?? SUPERVISOR_DEFAULTS.sharedRestartTimeoutMs
     const result = await new Promise<{ code: number | null, signal: string | null, error?: string }>((resolve) => {
       let child: ChildProcess
       try {
         child = spawn(subst(spec.command, art), spec.args.map((a) => subst(a, art)), { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
       } catch (err) { resolve({ code: null, signal: null, error: (err as Error).message }); return }
-      child.stdout?.setEncoding('utf8')
-      child.stderr?.setEncoding('utf8')
-      child.stdout?.on('data', (d: string) => { e.stdout.push(d) })
-      child.stderr?.on('data', (d: string) => { e.stderr.push(d) })
+      captureTail(child, e)
       const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch { child.kill('SIGKILL') } }, timeoutMs)
       child.once('error', (err) => { clearTimeout(timer); resolve({ code: null, signal: null, error: `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${err.message}` }) })
       child.once('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal }) })
