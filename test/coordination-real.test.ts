@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { generateSwarmKey } from '@homeostat/mesh'
-import { canUseNetns, fullyConnected, registriesConverged, startFleet, type Fleet } from '../bench/meso/fleet.ts'
+import { canUseNetns, describeSchedule, fullyConnected, registriesConverged, runRealSchedule, startFleet, type Fleet } from '../bench/meso/fleet.ts'
 
 const COOLDOWN_MS = 3000
 const HOLD_MS = 1500
@@ -99,6 +99,19 @@ describe('coordination: real agent processes over TCP', function () {
 
   it(`partition so both sides think the other dead, then heal: exactly one copy remains and registries converge (${netns ? 'network namespaces' : 'transport-level gate'})`, async () => {
     await partitionAndHealOnce(fleet!)
+  })
+
+  it('random schedules with three-way cuts and re-cuts (the meso bench\'s): every workload runs exactly once after the heal, registries converge', async () => {
+    const f = fleet!
+    assert.ok(await f.waitFor(async () => await fullyConnected(f), 20_000, 250), 'reconnected after the previous heal')
+    // Seed 6 cuts three ways (one agent alone), then re-cuts three ways; seed 17 heals for 0.5 s between two three-way cuts. Cuts long enough for takeovers.
+    for (const seed of [6, 17]) {
+      const r = await runRealSchedule(f, { seed, workloads: ['trainer'], schedule: { minCutMs: 2500, maxCutMs: 3500 } })
+      console.log(`      seed ${seed}: ${describeSchedule(r.steps)}; one copy each in ${String(r.oneCopyEachMs)} ms`)
+      assert.equal(r.duplicates, 0, `seed ${seed}: duplicates`)
+      assert.equal(r.missing, 0, `seed ${seed}: missing`)
+      assert.ok(r.convergedPolled, `seed ${seed}: registries converge`)
+    }
   })
 })
 

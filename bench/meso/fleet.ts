@@ -50,11 +50,16 @@ export interface Fleet {
   running: Map<string, Set<number>>
   maxCopies: Map<string, number>
   netns: boolean
+  /** Agents report their replica changes (FleetOptions.digestEvents or trace): convergence can be timed. */
+  replicaEvents: boolean
   kill: (i: number, signal?: NodeJS.Signals) => void
   /** The network namespace of agent i (when netns). */
   nsOf: (i: number) => string
-  /** Cuts the groups apart: a network cut with namespaces, else the agents' transport-level gate. */
+  /** Cuts the groups apart (at most MAX_GROUPS): a network cut with namespaces, else the agents' transport-level gate. */
   partition: (groups: number[][]) => void
+  /** Bytes agent i's network interface has sent and received (every frame on the wire: pings, gossipsub control,
+   * TCP/IP headers); only with namespaces, where each agent has its own interface. */
+  wireBytes: (i: number) => number | undefined
   heal: () => void
   states: () => Promise<AgentEvent[]>
   waitFor: (pred: () => boolean | Promise<boolean>, timeoutMs: number, stepMs?: number) => Promise<boolean>
@@ -76,6 +81,8 @@ const ip = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'ign
 const ipBatch = (ns: string, lines: string[]): void => { execFileSync('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n', stdio: ['pipe', 'ignore', 'ignore'] }) }
 /** Agents started at once. */
 const START_BATCH = 4
+/** Groups a partition may split the fleet into (one bridge each in the hub namespace). */
+export const MAX_GROUPS = 4
 /** A Node process on a loaded 2-core machine can take tens of seconds to come up. */
 const READY_TIMEOUT_MS = 120_000
 
@@ -100,7 +107,7 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
   process.once('exit', cleanupSync)
   if (netns) {
     ip('netns', 'add', hub)
-    for (const br of ['br0', 'br1']) { ip('-n', hub, 'link', 'add', br, 'type', 'bridge'); ip('-n', hub, 'link', 'set', br, 'up') }
+    for (let k = 0; k < MAX_GROUPS; k++) { ip('-n', hub, 'link', 'add', `br${k}`, 'type', 'bridge'); ip('-n', hub, 'link', 'set', `br${k}`, 'up') }
     for (let i = 0; i < opts.n; i++) {
       ip('netns', 'add', nsOf(i))
       ip('link', 'add', `${tag}v${i}`, 'netns', nsOf(i), 'type', 'veth', 'peer', 'name', `vh${i}`, 'netns', hub)
@@ -197,10 +204,12 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     running,
     maxCopies,
     netns,
+    replicaEvents: opts.digestEvents === true || opts.trace === true,
     kill (i, signal = 'SIGKILL') { agents[i]!.proc.kill(signal) },
     nsOf,
     partition (groups) {
-      if (netns) { ipBatch(hub, groups.flatMap((g, k) => g.map((i) => `link set vh${i} master ${k === 0 ? 'br0' : 'br1'}`))); return }
+      if (groups.length > MAX_GROUPS) throw new Error(`a partition into ${groups.length} groups (at most ${MAX_GROUPS})`)
+      if (netns) { ipBatch(hub, groups.flatMap((g, k) => g.map((i) => `link set vh${i} master br${k}`))); return }
       // No namespaces (not root, or no iproute2): the transport-level gate. Each agent's libp2p refuses
       // the other side's peers and cuts its connections to them.
       for (const g of groups) {
@@ -212,6 +221,17 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
     heal () {
       if (netns) { ipBatch(hub, Array.from({ length: opts.n }, (_, i) => `link set vh${i} master br0`)); return }
       for (const a of agents) a.send({ cmd: 'gate', peers: [] })
+    },
+    wireBytes (i) {
+      const pid = agents[i]?.proc.pid
+      if (!netns || pid == null || agents[i]?.alive !== true) return undefined
+      try {
+        // /proc/PID/net/dev lists the interfaces of PID's namespace: `name: rxBytes ... (8 fields) txBytes ...`.
+        const line = readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').find((l) => l.trim().startsWith(`${tag}v${i}:`))
+        if (line == null) return undefined
+        const f = line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number)
+        return (f[0] ?? 0) + (f[8] ?? 0)
+      } catch { return undefined }
     },
     async states () {
       return await Promise.all(agents.filter((a) => a.alive).map(async (a) => await a.request({ cmd: 'state' })))
@@ -414,4 +434,146 @@ export async function partitionAndHeal (fleet: Fleet, o: { workload: string, rou
   const cpuCoresCut = coresBetween(cpuAtCut, cpuAtHeal, healAt - cutAt)
   const cpuCoresAfterHeal = coresBetween(cpuAtHeal, cpuAfterHeal, 3000)
   return { sides: [sideA, sideB], partitionMs: healAt - cutAt, bothSidesSawDeath, copiesAtHeal, healAt, conv: convergenceAfter(fleet, healAt, baseline), ...(singleCopyMs != null ? { singleCopyMs } : {}), copiesAfter, convergedPolled, ...(cpuCoresCut != null ? { cpuCoresCut } : {}), ...(cpuCoresAfterHeal != null ? { cpuCoresAfterHeal } : {}) }
+}
+
+/** A seeded uniform generator in [0, 1) (mulberry32): a schedule printed with its seed can be run again. */
+export function seededRandom (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface ScheduleStep {
+  /** The live agents split into groups that cannot reach each other. */
+  groups: number[][]
+  /** How long this cut lasts, ms. */
+  cutMs: number
+  /** Then healed for this long before the next step (0: the next cut replaces this one at once). */
+  gapMs: number
+}
+
+/** The shape of real partition schedules: 1–2 steps; 2 groups (3 in a quarter of steps); cuts log-uniform in [minCutMs, maxCutMs]. */
+export const SCHEDULE_DEFAULTS = {
+  /** Steps per schedule at most: a second step re-cuts before (or just after) the first has healed. */
+  maxSteps: 2,
+  /** Shorter than the mesh's suspicion: nobody is declared dead, the cut only delays gossip. */
+  minCutMs: 300,
+  /** Longer than death detection (~1.3 s) plus takeover (~0.7 s): both sides run orphaned workloads. */
+  maxCutMs: 4000,
+  /** A healed gap between two cuts lasts at most this long (half the steps switch without a gap). */
+  maxGapMs: 1500
+} as const
+
+export type ScheduleShape = { [K in keyof typeof SCHEDULE_DEFAULTS]: number }
+
+/** Pure: a random partition schedule over `live` agents. */
+export function randomSchedule (live: readonly number[], random: () => number, o: Partial<ScheduleShape> = {}): ScheduleStep[] {
+  const t = { ...SCHEDULE_DEFAULTS, ...o }
+  const steps: ScheduleStep[] = []
+  const nSteps = 1 + Math.floor(random() * t.maxSteps)
+  for (let s = 0; s < nSteps; s++) {
+    const k = Math.min(live.length, random() < 0.25 ? 3 : 2)
+    // Shuffle, then cut at k - 1 distinct points: every group non-empty, minorities of one included.
+    const order = [...live]
+    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!] }
+    const cuts = new Set<number>()
+    while (cuts.size < k - 1) cuts.add(1 + Math.floor(random() * (order.length - 1)))
+    const at = [0, ...[...cuts].sort((x, y) => x - y), order.length]
+    const groups = at.slice(1).map((end, g) => order.slice(at[g], end).sort((x, y) => x - y))
+    const cutMs = Math.round(t.minCutMs * (t.maxCutMs / t.minCutMs) ** random())
+    const gapMs = s === nSteps - 1 || random() < 0.5 ? 0 : Math.round(100 + random() * (t.maxGapMs - 100))
+    steps.push({ groups, cutMs, gapMs })
+  }
+  return steps
+}
+
+export interface ScheduleRun {
+  seed: number
+  steps: ScheduleStep[]
+  /** When the last cut healed (host clock). */
+  healAt: number
+  /** Undefined when the fleet does not report replica changes (Fleet.replicaEvents). */
+  conv?: Convergence
+  /** ms after the final heal until every workload ran exactly once (undefined: not within the wait). */
+  oneCopyEachMs?: number
+  /** Copies beyond one per workload once settled (duplicate executions). */
+  duplicates: number
+  /** Workloads with no copy once settled. */
+  missing: number
+  /** Every replica ended with the same digest (polled). */
+  convergedPolled: boolean
+  /** When a workload ran twice or not at all once settled: its start/stop/takeover events and the deaths
+   * the agents declared, ms relative to the final heal, with each agent's group per step. */
+  explain?: string
+}
+
+/**
+ * One randomised partition schedule on the real fleet: cut and re-cut the
+ * live agents as `randomSchedule` says (some agents on each side write while
+ * cut off, so replicas diverge), heal, wait until every workload runs exactly
+ * once and every replica agrees (at most `settleTimeoutMs`), let it settle,
+ * and count what still runs twice or not at all.
+ */
+export async function runRealSchedule (fleet: Fleet, o: { seed: number, workloads: readonly string[], settleMs?: number, settleTimeoutMs?: number, schedule?: Partial<ScheduleShape> }): Promise<ScheduleRun> {
+  const random = seededRandom(o.seed)
+  const live = fleet.agents.filter((a) => a.alive).map((a) => a.i)
+  const steps = randomSchedule(live, random, o.schedule)
+  const baseline = await snapshotReplicas(fleet)
+  const startAt = Date.now()
+  for (const [s, step] of steps.entries()) {
+    fleet.partition(step.groups)
+    // Some agents of every group write while cut off (distinct values, so every write is a change).
+    await Promise.all(step.groups.flatMap((g) => g.filter((_, j) => j === 0 || random() < 0.3)).map(async (i) =>
+      await fleet.agents[i]!.request({ cmd: 'capacity', cpuMillis: 1000 + ((o.seed * 7 + s * 131 + i) % 997), memoryMb: 4096 })))
+    await sleep(step.cutMs)
+    if (step.gapMs > 0) { fleet.heal(); await sleep(step.gapMs) }
+  }
+  const healAt = Date.now()
+  fleet.heal()
+  const oneEach = (): boolean => o.workloads.every((w) => (fleet.running.get(w)?.size ?? 0) === 1)
+  const timeoutMs = o.settleTimeoutMs ?? 30_000
+  let oneCopyEachMs: number | undefined
+  if (await fleet.waitFor(oneEach, timeoutMs, 5)) oneCopyEachMs = Date.now() - healAt
+  const convergedPolled = await fleet.waitFor(async () => await registriesConverged(fleet), Math.max(1000, healAt + timeoutMs - Date.now()), 100)
+  await sleep(o.settleMs ?? 1500)
+  let duplicates = 0; let missing = 0
+  const wrong: string[] = []
+  for (const w of o.workloads) {
+    const n = fleet.running.get(w)?.size ?? 0
+    duplicates += Math.max(0, n - 1)
+    if (n === 0) missing++
+    if (n !== 1) wrong.push(w)
+  }
+  const explain = wrong.length > 0 ? explainSchedule(fleet, steps, wrong, startAt, healAt) : undefined
+  return { seed: o.seed, steps, healAt, ...(explain != null ? { explain } : {}), ...(fleet.replicaEvents ? { conv: convergenceAfter(fleet, healAt, baseline) } : {}), ...(oneCopyEachMs != null ? { oneCopyEachMs } : {}), duplicates, missing, convergedPolled }
+}
+
+/** What happened to `workloads` during a schedule (see ScheduleRun.explain). */
+function explainSchedule (fleet: Fleet, steps: readonly ScheduleStep[], workloads: readonly string[], startAt: number, healAt: number): string {
+  const nameOf = new Map(fleet.agents.map((a) => [a.peerId, a.i]))
+  const groupsOf = (i: number): string => steps.map((s) => String(s.groups.findIndex((g) => g.includes(i)))).join('/')
+  const lines: Array<[number, string]> = []
+  for (const a of fleet.agents) {
+    for (const e of a.events) {
+      const t = e.t as number | undefined
+      if (t == null || t < startAt) continue
+      const peer = nameOf.get(e.peer as string)
+      if ((e.ev === 'start' || e.ev === 'stop' || e.ev === 'takeover') && workloads.includes(e.name as string)) {
+        lines.push([t, `agent ${a.i} (groups ${groupsOf(a.i)}) ${e.ev} ${String(e.name)}${e.reason != null ? ` (${String(e.reason)})` : ''}${e.from != null ? ` from agent ${String(nameOf.get(e.from as string) ?? e.from)}` : ''}`])
+      } else if (e.ev === 'liveness' && e.state === 'dead') {
+        lines.push([t, `agent ${a.i} (groups ${groupsOf(a.i)}) declared agent ${String(peer)} (groups ${peer != null ? groupsOf(peer) : '?'}) dead (${String(e.reason)})`])
+      }
+    }
+  }
+  return lines.sort((x, y) => x[0] - y[0]).map(([t, l]) => `  ${String(t - healAt).padStart(7)} ms  ${l}`).join('\n')
+}
+
+/** One line describing a schedule, e.g. `[3,7|0,1,2…] 1200 ms, gap 400 ms; [..|..|..] 350 ms`. */
+export function describeSchedule (steps: readonly ScheduleStep[]): string {
+  return steps.map((s) => `${s.groups.map((g) => g.length).join('|')} agents ${s.cutMs} ms${s.gapMs > 0 ? `, healed ${s.gapMs} ms` : ''}`).join('; then ')
 }
