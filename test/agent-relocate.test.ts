@@ -130,6 +130,7 @@ describe('agent relocation: relocatable components across real agent processes',
     await waitFor('the new owner logged the takeover', () => owner.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
     const metrics = await (await fetch(owner.api + '/metrics')).text()
     assert.match(metrics, /homeostat_meso_takeover_stat\{[^}]*stat="takeovers"[^}]*\} 1\n/)
+    assert.match(metrics, /homeostat_meso_witness_stat\{[^}]*stat="checks"[^}]*\} [1-9]/, "the taker asked witnesses before taking over")
     assert.match(metrics, /homeostat_meso_relocatable_running\{[^}]*\} 1\n/)
     // The dead machine comes back (systemd restarts the agent): it reloads what it knew from its store,
     // where it still owns the component, catches up with the fleet, and does not start a second copy.

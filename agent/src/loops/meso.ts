@@ -234,7 +234,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         if (coord !== undefined) for (const e of coord.reputation.all().slice(0, 256)) this.set({ peer: e.peer }, e.score)
       }
     })
-    statGauge(reg, 'homeostat_meso_takeover_stat', 'Relocatable workload takeover counters (takeovers, duplicatesStopped, claimsLost, startFailures, ownerAnswered, heldAfterHeal; cumulative)', () => coord?.takeover.stats())
+    statGauge(reg, 'homeostat_meso_takeover_stat', 'Relocatable workload takeover counters (takeovers, duplicatesStopped, claimsLost, startFailures, ownerAnswered, heldAfterHeal, ownerNotDeadToWitness; cumulative)', () => coord?.takeover.stats())
+    statGauge(reg, 'homeostat_meso_witness_stat', 'Witness counters (checks we ran before takeovers, checksNotDead: a trusted witness still saw the owner alive or only suspected it; answered and refused questions from others; cumulative)', () => coord?.stats().witness)
     new Gauge({
       name: 'homeostat_meso_relocatable_running',
       help: 'Relocatable components running on this node now',

@@ -9,6 +9,7 @@ import { createReplicatedDoc, type ReplicatedDoc, type ReplicatedDocOptions, typ
 import { createReputation, type Reputation, type ReputationOptions } from './reputation.ts'
 import { createTakeover, type StopReason, type Takeover, type TakeoverOptions, type TakeoverStats } from './takeover.ts'
 import { realTimers, type Timers } from './timers.ts'
+import { createWitnesses, type WitnessOptions, type WitnessStats, type Witnesses } from './witness.ts'
 import type { WorkloadSpec } from './auction.ts'
 
 /** Top-level maps of the meso document. Every key is `<owner>/<rest>`. */
@@ -33,6 +34,8 @@ export interface CoordinatorOptions {
   registry?: Partial<Omit<RegistryOptions, 'rdoc' | 'hlc' | 'now' | 'timers'>>
   reputation?: Partial<Omit<ReputationOptions, 'rdoc' | 'mesh' | 'now' | 'timers'>>
   takeover?: Partial<Omit<TakeoverOptions, 'rdoc' | 'registry' | 'reputation' | 'hlc' | 'now' | 'timers' | 'onStart' | 'onStop'>>
+  /** Witnesses asked before a takeover (witness.ts); `witnesses: 0` turns the check off. */
+  witness?: Partial<Omit<WitnessOptions, 'mesh' | 'now' | 'random' | 'trusted' | 'onReject'>>
   /** Called for every rejected remote input (besides counting and penalising). */
   onReject?: (peer: string, reason: RejectReason, detail: string) => void
 }
@@ -41,6 +44,7 @@ export interface CoordinatorStats {
   doc: ReplicatedDocStats
   registry: RegistryStats
   takeover: TakeoverStats
+  witness: WitnessStats
 }
 
 export interface Coordinator {
@@ -78,7 +82,7 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
       options.onReject?.(peer, reason, detail)
     }
   })
-  let parts: { registry: Registry, reputation: Reputation, takeover: Takeover } | undefined
+  let parts: { registry: Registry, reputation: Reputation, takeover: Takeover, witnesses: Witnesses } | undefined
   let unobserveReports = (): void => {}
   const need = (): NonNullable<typeof parts> => {
     if (parts == null) throw new Error('coordinator not started')
@@ -114,7 +118,21 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
       const onReports = (): void => registry.recheck()
       reports.observe(onReports)
       unobserveReports = () => reports.unobserve(onReports)
+      // Before a takeover: does a peer we trust still see the owner alive, or not dead yet? (Our own view may lag a heal.)
+      const witnesses = createWitnesses({
+        ...options.witness,
+        mesh,
+        now,
+        ...(options.random != null ? { random: options.random } : {}),
+        trusted: (peer) => !reputation!.isQuarantined(peer),
+        onReject (peer, reason, detail) {
+          reputation?.penalize(peer)
+          options.onReject?.(peer, reason, detail)
+        }
+      })
+      witnesses.start()
       const takeover = createTakeover({
+        ...(options.witness?.witnesses !== 0 ? { ownerNotDeadToWitness: async (peer: string) => { const r = await witnesses.check(peer); return r.alive.length + r.suspect.length > 0 } } : {}),
         ...options.takeover,
         rdoc,
         registry,
@@ -126,13 +144,13 @@ export function createCoordinator (options: CoordinatorOptions): Coordinator {
         onStop: options.onStopWorkload ?? (() => {}),
         ...(options.onTakeover != null ? { onTakeover: options.onTakeover } : {})
       })
-      parts = { registry, reputation, takeover }
+      parts = { registry, reputation, takeover, witnesses }
       void takeover.reconcile()
     },
     stop () {
-      if (parts != null) { unobserveReports(); parts.takeover.stop(); parts.registry.stop(); parts.reputation.stop() }
+      if (parts != null) { unobserveReports(); parts.takeover.stop(); parts.witnesses.stop(); parts.registry.stop(); parts.reputation.stop() }
       rdoc.stop()
     },
-    stats: () => ({ doc: rdoc.stats(), registry: need().registry.stats(), takeover: need().takeover.stats() })
+    stats: () => ({ doc: rdoc.stats(), registry: need().registry.stats(), takeover: need().takeover.stats(), witness: need().witnesses.stats() })
   }
 }

@@ -37,6 +37,9 @@ export const TAKEOVER_DEFAULTS = {
   /** After the owner answered, this replica leaves that workload alone this long: our liveness view is
    * stale and will catch up; retrying every reconcile would only add claims and requests to a heal. */
   ownerAnsweredHoldMs: 5000,
+  /** After a witness did not see the owner dead (ownerNotDeadToWitness), look again this soon: right
+   * after a cut some witnesses have not concluded yet, and a real orphan must not wait ownerAnsweredHoldMs. */
+  witnessHoldMs: 1000,
   /** After a heal sign (a peer we had lost is back), an owner that went silent *before* it (suspicion
    * timeout, not a refused redial) may be on the far side of the cut that just healed: its copy may
    * still run. Leave its workloads alone this long after the latest heal sign, so liveness catches up
@@ -91,6 +94,8 @@ export interface TakeoverStats {
   ownerAnswered: number
   /** Reconcile passes that left an orphan alone for healGraceMs (its owner may be back from a cut). */
   heldAfterHeal: number
+  /** Takeovers abandoned because a witness still saw the owner alive or only suspected it (our view lagged a heal, or a starved peer was declared dead too early). */
+  ownerNotDeadToWitness: number
 }
 
 export interface Takeover {
@@ -135,6 +140,9 @@ export interface TakeoverOptions extends Partial<typeof TAKEOVER_DEFAULTS> {
   onStart: (spec: WorkloadSpec) => Promise<void> | void
   onStop: (name: string, reason: StopReason) => Promise<void> | void
   onTakeover?: (spec: WorkloadSpec, from: string | undefined) => void
+  /** Asked when the owner did not answer us: does any peer we trust still see it alive, or only suspect
+   * it (witness.ts)? Then it may be reachable from our part of the network and its copy run: not yet. */
+  ownerNotDeadToWitness?: (owner: string) => Promise<boolean>
 }
 
 const better = (x: Assignment, y: Assignment): boolean =>
@@ -153,7 +161,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   const busy = new Set<string>()
   /** Workloads whose owner answered although we saw it dead: no takeover attempt until then. */
   const holdUntilMs = new Map<string, number>()
-  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0, ownerAnswered: 0, heldAfterHeal: 0 }
+  const stats: TakeoverStats = { takeovers: 0, duplicatesStopped: 0, claimsLost: 0, startFailures: 0, ownerAnswered: 0, heldAfterHeal: 0, ownerNotDeadToWitness: 0 }
   let stopped = false
   let debounce: unknown
   /** How and when each peer we saw die died, and when the first heal sign after that came (for
@@ -284,6 +292,15 @@ export function createTakeover (options: TakeoverOptions): Takeover {
         // delay the takeover if the owner then really died. Otherwise our liveness view lags the
         // network: leave the workload alone until it catches up.
         if (currentOf(assignmentsByName().get(spec.name)) == null) holdUntilMs.set(spec.name, now() + o.ownerAnsweredHoldMs)
+        registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
+        return
+      }
+      // It did not answer us, but our view may be the one lagging (a heal whose reconnections have not
+      // reached us yet; seen in the meso bench as a second copy started 5 s after a heal): if a peer we
+      // trust still sees the owner alive, or has not concluded it is dead, hold and look again shortly.
+      if (prev != null && prev.owner !== me && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
+        stats.ownerNotDeadToWitness++
+        holdUntilMs.set(spec.name, now() + o.witnessHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
         return
       }

@@ -165,7 +165,7 @@ describe('coordination: heal probes and catch-up after a partition', function ()
   })
 
   /** Partition with a relocatable workload; each side runs a copy; heal with lagging liveness; count copies after. */
-  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number, lagMs = 8000, healGraceMs?: number, o: { spread?: boolean, healGraceMaxMs?: number } = {}): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number, held: number }> {
+  async function duplicateAfterHeal (seed: number, verifyOwnerTimeoutMs?: number, lagMs = 8000, healGraceMs?: number, o: { spread?: boolean, healGraceMaxMs?: number, witnesses?: number } = {}): Promise<{ maxAfterHeal: number, final: number, starts: number, answered: number, held: number, witnessed: number }> {
     const sim = createSimulatedNetwork({ seed })
     const running = new Set<string>()
     let maxAfterHeal = 0; let healed = false; let starts = 0
@@ -175,6 +175,7 @@ describe('coordination: heal probes and catch-up after a partition', function ()
       mesh: meshes[i]!, hlc: n.hlc, now: n.now, timers: n.timers, random: sim.random,
       registry: { cooldownMs: 2000 }, // as bench/meso: the takeover claim no longer shields the survivor after the cut
       takeover: { ...(verifyOwnerTimeoutMs != null ? { verifyOwnerTimeoutMs } : {}), ...(healGraceMs != null ? { healGraceMs } : {}), ...(o.healGraceMaxMs != null ? { healGraceMaxMs: o.healGraceMaxMs } : {}) },
+      ...(o.witnesses != null ? { witness: { witnesses: o.witnesses } } : {}),
       onStartWorkload: () => { running.add(n.id); if (healed) { starts++; maxAfterHeal = Math.max(maxAfterHeal, running.size) } },
       onStopWorkload: () => { running.delete(n.id) }
     }))
@@ -191,7 +192,7 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     maxAfterHeal = running.size
     sim.heal()
     await sim.runFor(20_000)
-    return { maxAfterHeal, final: running.size, starts, answered: coords.reduce((n, c) => n + c.takeover.stats().ownerAnswered, 0), held: coords.reduce((n, c) => n + c.takeover.stats().heldAfterHeal, 0) }
+    return { maxAfterHeal, final: running.size, starts, answered: coords.reduce((n, c) => n + c.takeover.stats().ownerAnswered, 0), held: coords.reduce((n, c) => n + c.takeover.stats().heldAfterHeal, 0), witnessed: coords.reduce((n, c) => n + c.takeover.stats().ownerNotDeadToWitness, 0) }
   }
 
   it('after a heal, a replica whose liveness still shows the surviving owner dead does not start another copy (it asks the owner first; no heal grace)', async () => {
@@ -226,13 +227,27 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     })
   })
 
-  it('a grace that is not extended by later heal signs starts a needless extra copy in the same storm (control)', async () => {
+  it('a grace that is not extended by later heal signs (and no witnesses) starts a needless extra copy in the same storm (control)', async () => {
     await withSeed(seedFromEnv(608), async (seed) => {
-      const r = await duplicateAfterHeal(seed, 0, 12_000, 4000, { spread: true, healGraceMaxMs: 4000 })
+      const r = await duplicateAfterHeal(seed, 0, 12_000, 4000, { spread: true, healGraceMaxMs: 4000, witnesses: 0 })
       console.log(`      seed ${seed}: fixed 4 s grace, lags spread over 12 s: starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
       assert.ok(r.starts > 0, 'a stale liveness view started another copy')
       assert.equal(r.final, 1, 'still converges to one copy eventually')
     })
+  })
+
+  it('witnesses cover the same storm when the grace runs out and the owner cannot be asked: a peer that already sees the owner alive holds the takeover', async () => {
+    let witnessed = 0
+    for (const base of [608, 609, 610, 611, 612, 613]) {
+      await withSeed(seedFromEnv(base), async (seed) => {
+        const r = await duplicateAfterHeal(seed, 0, 12_000, 4000, { spread: true, healGraceMaxMs: 4000 })
+        console.log(`      seed ${seed}: fixed 4 s grace, lags spread over 12 s, witnesses on: starts after the heal ${r.starts}, takeovers held by a witness ${r.witnessed}, final ${r.final}`)
+        assert.equal(r.starts, 0, 'no copy started after the heal')
+        assert.equal(r.final, 1)
+        witnessed += r.witnessed
+      })
+    }
+    assert.ok(witnessed > 0, 'witnesses held takeovers in these storms (else this test shows nothing)')
   })
 
   it('heal signs: a peer back from dead is one, a suspect answering again (load, no cut) is not', async () => {
@@ -266,19 +281,19 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     coordA.stop(); coordB.stop()
   })
 
-  it('without the heal grace and the owner check, the same 3 s lag starts a needless extra copy (control)', async () => {
+  it('without the heal grace, the owner check and witnesses, the same 3 s lag starts a needless extra copy (control)', async () => {
     await withSeed(seedFromEnv(606), async (seed) => {
-      const r = await duplicateAfterHeal(seed, 0, 3000, 0)
-      console.log(`      seed ${seed}: no grace, no owner check: starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
+      const r = await duplicateAfterHeal(seed, 0, 3000, 0, { witnesses: 0 })
+      console.log(`      seed ${seed}: no grace, no owner check, no witnesses: starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
       assert.ok(r.starts > 0, 'a stale liveness view started another copy')
       assert.equal(r.final, 1, 'still converges to one copy eventually')
     })
   })
 
-  it('without asking the owner (and no heal grace), the same heal starts a needless extra copy (control)', async () => {
+  it('without asking the owner (and no heal grace, no witnesses), the same heal starts a needless extra copy (control)', async () => {
     await withSeed(seedFromEnv(604), async (seed) => {
-      const r = await duplicateAfterHeal(seed, 0, 8000, 0)
-      console.log(`      seed ${seed}: without the owner check (and no heal grace), starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
+      const r = await duplicateAfterHeal(seed, 0, 8000, 0, { witnesses: 0 })
+      console.log(`      seed ${seed}: without the owner check (and no heal grace, no witnesses), starts after the heal ${r.starts}, max copies ${r.maxAfterHeal}, final ${r.final}`)
       assert.ok(r.starts > 0, 'a stale liveness view started another copy')
       assert.equal(r.final, 1, 'still converges to one copy eventually')
     })

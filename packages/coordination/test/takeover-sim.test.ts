@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { WITNESS_PROTOCOL } from '../src/index.ts'
 import { createCluster, seedFromEnv, withSeed, type Cluster } from './harness.ts'
 
 const spec = (name: string, priority = 1, cpuMillis = 500) => ({ name, priority, cpuMillis, memoryMb: 128 })
@@ -178,5 +179,57 @@ describe('coordination on the simulated mesh: workload takeover', function () {
         assert.ok(cl.converged())
       })
     }
+  })
+
+  it('a node whose view of the owner lags (one link cut; everyone else reaches the owner): witnesses still see the owner alive, so no takeover and no second copy', async () => {
+    await withSeed(seedFromEnv(211), async (seed) => {
+      for (const witnesses of [3, 0]) {
+        const cl = await createCluster(5, { seed }, witnesses === 0 ? { witness: { witnesses: 0 } } : {})
+        // n004 has the most room, so it wins every auction it runs for an orphan.
+        for (const a of cl.up()) a.coord.takeover.setCapacity({ cpuMillis: a.id === 'n004' ? 8000 : 2000, memoryMb: 4096 })
+        await cl.sim.runFor(500)
+        await cl.agents.get('n001')!.coord.takeover.declare(spec('trainer'))
+        await cl.sim.runFor(1000)
+        cl.sim.cutLink('n004', 'n001')
+        await cl.sim.runFor(10_000)
+        const stats = cl.agents.get('n004')!.coord.takeover.stats()
+        assert.equal(cl.agents.get('n004')!.node.mesh.peers().find((p) => p.peer === 'n001')?.state, 'dead', 'n004 sees the owner dead')
+        if (witnesses > 0) {
+          assert.deepEqual([...cl.running.get('trainer')!], ['n001'], 'the owner keeps the only copy')
+          assert.equal(cl.maxCopies.get('trainer'), 1)
+          assert.equal(stats.takeovers, 0)
+          assert.ok(stats.ownerNotDeadToWitness >= 2, `witness holds: ${stats.ownerNotDeadToWitness} (one per retry)`)
+          assert.ok(cl.agents.get('n002')!.coord.stats().witness.answered >= 1 || cl.agents.get('n003')!.coord.stats().witness.answered >= 1)
+          // Cut the owner off from everyone: now it is an orphan for all, and exactly one survivor takes it over.
+          cl.sim.partition([['n001']])
+          assert.ok(await cl.sim.runUntil(() => [...(cl.running.get('trainer') ?? [])].some((id) => id !== 'n001'), { timeoutMs: 10_000 }), 'taken over once the owner is really cut off')
+          cl.sim.heal()
+          assert.ok(await cl.sim.runUntil(() => cl.copies('trainer') === 1 && cl.converged(), { timeoutMs: 20_000 }))
+        } else {
+          // Without witnesses the lagging node takes over a workload that still runs (the check is what prevents it).
+          assert.ok(stats.takeovers >= 1, 'without witnesses the lagging node takes over')
+          assert.equal(cl.maxCopies.get('trainer'), 2)
+        }
+      }
+    })
+  })
+
+  it('witness questions: a malformed question or a flood of them is refused, counted and costs the asker', async () => {
+    await withSeed(seedFromEnv(212), async (seed) => {
+      const cl = await createCluster(3, { seed })
+      const [a, b] = [cl.agents.get('n000')!, cl.agents.get('n001')!]
+      const ask = async (q: Uint8Array): Promise<string> => {
+        const p = a.node.mesh.request('n001', WITNESS_PROTOCOL, q, { timeoutMs: 1000, maxBytes: 128 }).then(() => 'answered', (err: { code?: string }) => String(err.code))
+        await cl.sim.runFor(100)
+        return await p
+      }
+      assert.equal(await ask(new TextEncoder().encode('n002')), 'answered')
+      assert.equal(await ask(Uint8Array.of(0, 1, 2)), 'ERR_MESH_REMOTE')
+      assert.equal(b.coord.stats().witness.refused, 1)
+      const results = await Promise.all(Array.from({ length: 40 }, async () => await ask(new TextEncoder().encode('n002'))))
+      assert.ok(results.filter((r) => r !== 'answered').length >= 15, 'a flood is cut to the rate limit')
+      assert.ok(b.coord.stats().witness.refused >= 16)
+      assert.ok((b.node.mesh.appScores().n000 ?? 0) < 0, 'the asker\'s gossip score dropped')
+    })
   })
 })

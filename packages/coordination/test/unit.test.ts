@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { allocate, bid, computeReputation, resolveTarget, takeToken, type Claim, type Report } from '../src/index.ts'
+import { allocate, bid, computeReputation, decodeQuestion, decodeView, encodeView, resolveTarget, takeToken, WitnessError, type Claim, type Report } from '../src/index.ts'
 
 const c = (owner: string, hlc: string, state: Claim['state'], extra: Partial<Claim> = {}): Claim =>
   ({ target: 't', action: 'restart', owner, hlc, expiresMs: 1000, state, ...extra })
@@ -86,5 +86,17 @@ describe('coordination: pure rules', () => {
     assert.ok(computeReputation(reports, 0, opts).get('x')!.quarantined)
     assert.ok(Math.abs(computeReputation(reports, 2000, opts).get('x')!.evidence - 2) < 1e-9, 'evidence is 8 halved twice')
     assert.equal(computeReputation(reports, 2000, opts).get('x')!.quarantined, false)
+  })
+
+  it('witness messages: a view round-trips in one byte; a malformed answer or question is a WitnessError', () => {
+    for (const v of ['alive', 'suspect', 'dead', 'unknown'] as const) assert.equal(decodeView(encodeView(v)), v)
+    for (const bad of [new Uint8Array(0), Uint8Array.of(4), Uint8Array.of(1, 1)]) {
+      assert.throws(() => decodeView(bad), (err: unknown) => err instanceof WitnessError && err.code === 'ERR_WITNESS')
+    }
+    const enc = (t: string): Uint8Array => new TextEncoder().encode(t)
+    assert.equal(decodeQuestion(enc('12D3KooWQ9zJ3xQhPx8aH1x9qJm2Uu6W4cVbXyZkLm3NoPqRsTuV')), '12D3KooWQ9zJ3xQhPx8aH1x9qJm2Uu6W4cVbXyZkLm3NoPqRsTuV')
+    for (const bad of [enc(''), enc('x'.repeat(129)), enc('two words'), enc('nul\u0000'), Uint8Array.of(0xff, 0xfe)]) {
+      assert.throws(() => decodeQuestion(bad), (err: unknown) => err instanceof WitnessError && err.code === 'ERR_WITNESS')
+    }
   })
 })

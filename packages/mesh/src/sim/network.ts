@@ -109,6 +109,9 @@ export interface SimulatedNetwork {
   faults: () => SimFaults
   /** Nodes in different groups cannot talk; nodes not listed form one more group. */
   partition: (groups: string[][]) => void
+  /** Cuts the one link between `a` and `b` (both still reach everyone else: a non-transitive cut, or a
+   * node whose view lags a heal). heal() restores it with the rest. */
+  cutLink: (a: string, b: string) => void
   heal: () => void
   reachable: (a: string, b: string) => boolean
   /** Kills a node's process: its mesh, handlers and timers die; peers see connection:close. */
@@ -174,9 +177,12 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     return d
   }
   const online = (r: NodeRec | undefined): r is NodeRec => r != null && r.up && r.started
+  /** Links cut one by one (cutLink), as `a|b` with a < b. */
+  const cutLinks = new Set<string>()
+  const linkKey = (a: string, b: string): string => a < b ? `${a}|${b}` : `${b}|${a}`
   const reachable = (a: string, b: string): boolean => {
     const ra = nodes.get(a); const rb = nodes.get(b)
-    return online(ra) && online(rb) && ra.group === rb.group
+    return online(ra) && online(rb) && ra.group === rb.group && (cutLinks.size === 0 || !cutLinks.has(linkKey(a, b)))
   }
 
   // ---- liveness -------------------------------------------------------
@@ -485,8 +491,14 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       groups.forEach((g, i) => { for (const id of g) get(id).group = i + 1 })
       reconcileAll('partition')
     },
+    cutLink (a, b) {
+      get(a); get(b)
+      cutLinks.add(linkKey(a, b))
+      reconcileAll('partition')
+    },
     heal () {
       for (const r of nodes.values()) r.group = 0
+      cutLinks.clear()
       reconcileAll('connect')
     },
     reachable,
