@@ -141,6 +141,7 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
       ? spawn('ip', ['netns', 'exec', nsOf(i), process.execPath, ...nodeArgs], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(process.execPath, nodeArgs, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
     const handlers = new Set<(e: AgentEvent) => void>()
+    let stderr = ''
     const a: AgentProc = {
       i,
       peerId: '',
@@ -151,14 +152,13 @@ export async function startFleet (opts: FleetOptions): Promise<Fleet> {
       async request (cmd, timeoutMs = 10_000) {
         const id = ++seq
         return await new Promise<AgentEvent>((resolve, reject) => {
-          const t = setTimeout(() => { off(); reject(new Error(`agent ${i} did not answer ${String(cmd.cmd)}`)) }, timeoutMs)
+          const t = setTimeout(() => { off(); reject(new Error(`agent ${i} did not answer ${String(cmd.cmd)} in ${timeoutMs} ms (${a.alive ? 'still running' : `exited ${String(proc.exitCode ?? proc.signalCode)}`}); its stderr ends: ${stderr.slice(-1500) || '(nothing)'}`)) }, timeoutMs)
           const off = a.on((e) => { if (e.id === id) { clearTimeout(t); off(); resolve(e) } })
           a.send({ ...cmd, id })
         })
       },
       on: (fn) => { handlers.add(fn); return () => { handlers.delete(fn) } }
     }
-    let stderr = ''
     proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let e: AgentEvent

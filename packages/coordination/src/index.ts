@@ -9,5 +9,5 @@ export { createMemoryPersistence, storePersistence, type MemoryPersistence, type
 export { createRateLimiter, takeToken, type RateLimiter, type TokenBucket } from './rate-limit.ts'
 export { realTimers, every, sleep, type Timers } from './timers.ts'
 export { CoordinationError, ClaimNotAllowedError, RejectedUpdateError, NotStartedError, type RejectReason } from './errors.ts'
-export { createWitnesses, decodeQuestion, decodeView, encodeView, WITNESS_DEFAULTS, WITNESS_PROTOCOL, WitnessError, type WitnessCheck, type WitnessOptions, type WitnessStats, type WitnessView, type Witnesses } from './witness.ts'
+export { createWitnesses, pickWitnesses, decodeQuestion, decodeView, encodeView, WITNESS_DEFAULTS, WITNESS_PROTOCOL, WitnessError, type WitnessCheck, type WitnessOptions, type WitnessStats, type WitnessView, type Witnesses } from './witness.ts'
 export { createHealProber, pickProbe, probeDelayMs, probeIntervalMs, HEAL_PROBE_DEFAULTS, type HealProber, type HealProbeTuning } from './heal-probe.ts'

@@ -49,6 +49,19 @@ export class WitnessError extends CoordinationError {
   }
 }
 
+/**
+ * Pure: up to `k` witnesses for a check on `owner`. Peers that came back from the dead after we lost
+ * the owner (`returnedAtMs` later than `ownerLostAtMs`) come first: they were cut off from us like the
+ * owner, so they are likely on its side of a cut that healed, and their view of it is current where
+ * our own side shares our stale one. The rest, in random order, fill up to `k`.
+ */
+export function pickWitnesses (candidates: readonly string[], k: number, ownerLostAtMs: number | undefined, returnedAtMs: ReadonlyMap<string, number>, random: () => number): string[] {
+  const shuffled = [...candidates]
+  for (let i = shuffled.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!] }
+  const back = (p: string): boolean => ownerLostAtMs != null && (returnedAtMs.get(p) ?? -Infinity) > ownerLostAtMs
+  return [...shuffled.filter(back), ...shuffled.filter((p) => !back(p))].slice(0, Math.max(0, k))
+}
+
 /** Pure: the one-byte answer for `view`. */
 export function encodeView (view: WitnessView): Uint8Array { return Uint8Array.of(Math.max(0, VIEWS.indexOf(view))) }
 
@@ -95,7 +108,7 @@ export interface Witnesses {
 }
 
 export interface WitnessOptions extends Partial<{ [K in keyof typeof WITNESS_DEFAULTS]: number }> {
-  mesh: Pick<Mesh, 'peerId' | 'peers' | 'handle' | 'request'>
+  mesh: Pick<Mesh, 'peerId' | 'peers' | 'handle' | 'request' | 'onLiveness'>
   now?: () => number
   random?: () => number
   /** Whose answers count (e.g. not a quarantined peer's): a liar could otherwise hold a dead owner's workload for ever. */
@@ -113,6 +126,15 @@ export function createWitnesses (options: WitnessOptions): Witnesses {
   const limiter = createRateLimiter({ now, capacity: 2 * o.perSec, perSec: o.perSec, maxPeers: o.maxTrackedPeers })
   const stats: WitnessStats = { checks: 0, checksNotDead: 0, answered: 0, refused: 0 }
   let started = false
+  // When each peer was last lost (dead) and last came back from the dead: witnesses from the far side of a
+  // healed cut are asked first (pickWitnesses). Bounded like the rate limiter.
+  const lostAtMs = new Map<string, number>()
+  const returnedAtMs = new Map<string, number>()
+  const remember = (m: Map<string, number>, peer: string, t: number): void => {
+    if (!m.has(peer) && m.size >= o.maxTrackedPeers) m.delete(m.keys().next().value!)
+    m.set(peer, t)
+  }
+  let unLive: (() => void) | undefined
 
   const viewOf = (peer: string): WitnessView => {
     if (peer === mesh.peerId) return 'alive'
@@ -123,6 +145,10 @@ export function createWitnesses (options: WitnessOptions): Witnesses {
     start () {
       if (started) return
       started = true
+      unLive = mesh.onLiveness((e) => {
+        if (e.state === 'dead') remember(lostAtMs, e.peer, now())
+        else if (e.state === 'alive' && lostAtMs.has(e.peer) && (returnedAtMs.get(e.peer) ?? -Infinity) < lostAtMs.get(e.peer)!) remember(returnedAtMs, e.peer, now())
+      })
       mesh.handle(WITNESS_PROTOCOL, async (from, question) => {
         if (!started) throw new WitnessError('witness stopped')
         if (!limiter.allow(from)) { stats.refused++; options.onReject?.(from, 'flood', 'witness questions over the per-sender limit'); throw new WitnessError('rate limited') }
@@ -132,16 +158,11 @@ export function createWitnesses (options: WitnessOptions): Witnesses {
         return encodeView(viewOf(peer))
       }, { maxBytes: MAX_PEER_ID_BYTES })
     },
-    stop () { started = false },
+    stop () { started = false; unLive?.(); unLive = undefined },
     async check (peer) {
       stats.checks++
       const candidates = mesh.peers().filter((p) => p.state === 'alive' && p.peer !== peer && p.peer !== mesh.peerId && trusted(p.peer)).map((p) => p.peer)
-      // A random k of them (partial Fisher-Yates): no fixed witness for everyone to lean on.
-      for (let i = 0; i < Math.min(o.witnesses, candidates.length); i++) {
-        const j = i + Math.floor(random() * (candidates.length - i));
-        [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!]
-      }
-      const asked = candidates.slice(0, o.witnesses)
+      const asked = pickWitnesses(candidates, o.witnesses, lostAtMs.get(peer), returnedAtMs, random)
       const question = new TextEncoder().encode(peer)
       const answers = await Promise.all(asked.map(async (w) => {
         try { return [w, decodeView(await mesh.request(w, WITNESS_PROTOCOL, question, { timeoutMs: o.timeoutMs, maxBytes: MAX_PEER_ID_BYTES } /* bounds the question and the answer */))] as const } catch { return undefined }

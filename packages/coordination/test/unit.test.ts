@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { allocate, bid, computeReputation, decodeQuestion, decodeView, encodeView, resolveTarget, takeToken, WitnessError, type Claim, type Report } from '../src/index.ts'
+import { allocate, bid, computeReputation, pickWitnesses, decodeQuestion, decodeView, encodeView, resolveTarget, takeToken, WitnessError, type Claim, type Report } from '../src/index.ts'
 
 const c = (owner: string, hlc: string, state: Claim['state'], extra: Partial<Claim> = {}): Claim =>
   ({ target: 't', action: 'restart', owner, hlc, expiresMs: 1000, state, ...extra })
@@ -97,6 +97,30 @@ describe('coordination: pure rules', () => {
     assert.equal(decodeQuestion(enc('12D3KooWQ9zJ3xQhPx8aH1x9qJm2Uu6W4cVbXyZkLm3NoPqRsTuV')), '12D3KooWQ9zJ3xQhPx8aH1x9qJm2Uu6W4cVbXyZkLm3NoPqRsTuV')
     for (const bad of [enc(''), enc('x'.repeat(129)), enc('two words'), enc('nul\u0000'), Uint8Array.of(0xff, 0xfe)]) {
       assert.throws(() => decodeQuestion(bad), (err: unknown) => err instanceof WitnessError && err.code === 'ERR_WITNESS')
+    }
+  })
+
+  describe('pickWitnesses: peers back from the dead since we lost the owner come first', () => {
+    const returned = new Map([['b1', 5000], ['b2', 7000], ['old', 1000]])
+    const cases: Array<{ name: string, candidates: string[], k: number, lostAt: number | undefined, first: string[], size: number }> = [
+      { name: 'the two that came back after the owner was lost at 4000 lead', candidates: ['a1', 'a2', 'b1', 'a3', 'b2', 'old'], k: 3, lostAt: 4000, first: ['b1', 'b2'], size: 3 },
+      { name: 'one came back after a later loss (6000): only it leads', candidates: ['a1', 'b1', 'b2', 'a2'], k: 2, lostAt: 6000, first: ['b2'], size: 2 },
+      { name: 'owner never lost here: no preference', candidates: ['a1', 'b1', 'b2'], k: 3, lostAt: undefined, first: [], size: 3 },
+      { name: 'fewer candidates than k', candidates: ['b1'], k: 3, lostAt: 4000, first: ['b1'], size: 1 },
+      { name: 'k = 0 asks nobody', candidates: ['a1', 'b1'], k: 0, lostAt: 4000, first: [], size: 0 }
+    ]
+    for (const c of cases) {
+      it(c.name, () => {
+        for (let seed = 1; seed <= 20; seed++) {
+          let x = seed
+          const random = (): number => { x = (x * 16807) % 2147483647; return x / 2147483647 }
+          const got = pickWitnesses(c.candidates, c.k, c.lostAt, returned, random)
+          assert.equal(got.length, c.size)
+          assert.equal(new Set(got).size, got.length, 'no witness twice')
+          assert.ok(got.every((p) => c.candidates.includes(p)))
+          assert.deepEqual(new Set(got.slice(0, c.first.length)), new Set(c.first), `seed ${seed}: ${got.join(',')}`)
+        }
+      })
     }
   })
 })
