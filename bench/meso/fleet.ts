@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { seededRandom } from '@homeostat/interface'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -436,17 +437,8 @@ export async function partitionAndHeal (fleet: Fleet, o: { workload: string, rou
   return { sides: [sideA, sideB], partitionMs: healAt - cutAt, bothSidesSawDeath, copiesAtHeal, healAt, conv: convergenceAfter(fleet, healAt, baseline), ...(singleCopyMs != null ? { singleCopyMs } : {}), copiesAfter, convergedPolled, ...(cpuCoresCut != null ? { cpuCoresCut } : {}), ...(cpuCoresAfterHeal != null ? { cpuCoresAfterHeal } : {}) }
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32): a schedule printed with its seed can be run again. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The project's seeded generator (mulberry32): a schedule printed with its seed can be run again. */
+export { seededRandom }
 
 export interface ScheduleStep {
   /** The live agents split into groups that cannot reach each other. */

@@ -15,8 +15,8 @@ import { runSchedule } from './sim.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 const quick = process.argv.includes('--quick')
-// --quick (under a minute, per the bench rules) runs 8 agents, one heal round, two real schedules and two
-// kill rounds; the figures to judge the targets by come from the full run (20 agents, 7 heal rounds,
+// --quick (under a minute, per the bench rules) runs 8 agents, one heal round, one real schedule and one
+// kill round; the figures to judge the targets by come from the full run (20 agents, 7 heal rounds,
 // 100 real schedules, 7 kill rounds, 100 simulated schedules).
 // MESO_SEED=N repeats a run's schedules (each schedule's seed is N + its index, printed with it).
 const baseSeed = process.env.MESO_SEED != null ? Number(process.env.MESO_SEED) : Date.now() % 1_000_000
@@ -44,7 +44,7 @@ try {
   console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] steady state`)
   // 1. Steady-state gossip: nothing happening but anti-entropy and liveness.
   await sleep(quick ? 1500 : 3000) // settle after the capacity writes (quick: within the one-minute budget)
-  const steadyMs = quick ? 3000 : 20_000
+  const steadyMs = quick ? 2000 : 20_000
   const s0 = await fleet.states()
   const wire0 = fleet.agents.map((a) => fleet.wireBytes(a.i))
   const cpuIdle0 = fleetCpuMs(fleet); const tIdle0 = Date.now()
@@ -71,7 +71,7 @@ try {
 
   console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] one failing target, every agent healing it`)
   // 2. Everyone sees the same failing target and tries to heal it.
-  const healSec = quick ? 4 : 20
+  const healSec = quick ? 3 : 20
   const hold = 1000
   for (const a of fleet.agents) await a.request({ cmd: 'heal-loop', target: 'shared-model', everyMs: 300, holdMs: hold })
   await sleep(healSec * 1000)
@@ -148,7 +148,7 @@ try {
   console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] takeover after SIGKILL`)
   const takeoverMs: number[] = []
   let realDuplicatesAfterKill = 0
-  for (let round = 0; round < (quick ? 2 : 7); round++) {
+  for (let round = 0; round < (quick ? 1 : 7); round++) {
     const live = fleet.agents.filter((a) => a.alive)
     const owner = live[Math.floor(Math.random() * live.length)]!
     const name = `kill-w${round}`
