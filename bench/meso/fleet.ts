@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { seededRandom } from '@homeostat/interface'
+import { seededRandom, shuffle } from '@homeostat/interface'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -471,8 +471,7 @@ export function randomSchedule (live: readonly number[], random: () => number, o
   for (let s = 0; s < nSteps; s++) {
     const k = Math.min(live.length, random() < 0.25 ? 3 : 2)
     // Shuffle, then cut at k - 1 distinct points: every group non-empty, minorities of one included.
-    const order = [...live]
-    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [order[i], order[j]] = [order[j]!, order[i]!] }
+    const order = shuffle([...live], random)
     const cuts = new Set<number>()
     while (cuts.size < k - 1) cuts.add(1 + Math.floor(random() * (order.length - 1)))
     const at = [0, ...[...cuts].sort((x, y) => x - y), order.length]

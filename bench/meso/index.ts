@@ -30,6 +30,8 @@ const pct = (xs: number[], p: number): number => {
 // --gate: partition with the transport-level gate even where namespaces exist (what a non-root machine measures).
 const netns = !process.argv.includes('--gate') && canUseNetns()
 const t0 = Date.now()
+/** A progress line when a phase starts: seconds since the bench began. */
+const phase = (name: string): void => { console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${name}`) }
 // --quick starts its 8 agents in one batch after the first (within the one-minute budget; 20 at once starve each other).
 // LIVENESS_JSON='{"maxParallelReconnects":1}' overrides the agents' mesh liveness tuning (experiments).
 const fleet = await startFleet({ n: N, swarmKey: new TextDecoder().decode(generateSwarmKey()), netns, digestEvents: true, ...(process.env.LIVENESS_JSON != null ? { liveness: JSON.parse(process.env.LIVENESS_JSON) as Record<string, number> } : {}), ...(quick ? { startBatch: N - 1 } : {}), registry: { settleMs: 300, cooldownMs: 2000 } })
@@ -41,7 +43,7 @@ try {
   for (const a of fleet.agents) await a.request({ cmd: 'capacity', cpuMillis: 2000, memoryMb: 4096 })
   await fleet.waitFor(async () => await registriesConverged(fleet), 20_000, 250)
 
-  console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] steady state`)
+  phase('steady state')
   // 1. Steady-state gossip: nothing happening but anti-entropy and liveness.
   await sleep(quick ? 1500 : 3000) // settle after the capacity writes (quick: within the one-minute budget)
   const steadyMs = quick ? 2000 : 20_000
@@ -69,7 +71,7 @@ try {
   const antiEntropyBytesPerNodePerSec = Math.round(perNode.reduce((x, p) => x + p.sync, 0) / perNode.length)
   const gossipBytesPerNodePerSec = gossipOnlyBytesPerNodePerSec + antiEntropyBytesPerNodePerSec
 
-  console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] one failing target, every agent healing it`)
+  phase('one failing target, every agent healing it')
   // 2. Everyone sees the same failing target and tries to heal it.
   const healSec = quick ? 3 : 20
   const hold = 1000
@@ -87,7 +89,7 @@ try {
   let cur = 0; let concurrentInterventionsOnOneTarget = 0
   for (const [, d] of points) { cur += d; concurrentInterventionsOnOneTarget = Math.max(concurrentInterventionsOnOneTarget, cur) }
 
-  console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] partition and heal rounds`)
+  phase('partition and heal rounds')
   // 3. Registry convergence after partitions heal (real network cuts when namespaces are available).
   // Each round: random sides; every agent writes while cut off (both sides diverge); the cut lasts
   // until every agent sees the other side as not alive and the workload runs on both sides; then
@@ -124,7 +126,7 @@ try {
   }
 
   // 4. Randomised partition schedules on the real fleet: duplicates and missing workloads once settled.
-  console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] real partition schedules`)
+  phase('real partition schedules')
   const realSchedules = quick ? 1 : 100
   const schedWorkloads = ['part-w', ...Array.from({ length: 3 }, (_, w) => `sched-w${w}`)]
   for (const [w, name] of schedWorkloads.slice(1).entries()) await fleet.agents[(w * 7 + 3) % N]!.request({ cmd: 'declare', spec: { name, priority: 1 + w, cpuMillis: 300, memoryMb: 128 } })
@@ -145,7 +147,7 @@ try {
   }
 
   // 5. Takeover after SIGKILL of a workload's owner.
-  console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] takeover after SIGKILL`)
+  phase('takeover after SIGKILL')
   const takeoverMs: number[] = []
   let realDuplicatesAfterKill = 0
   for (let round = 0; round < (quick ? 1 : 7); round++) {
@@ -169,7 +171,7 @@ try {
   await fleet.stop()
 
   // 6. Randomised partition schedules on the simulated mesh.
-  console.log(`[${((Date.now() - t0) / 1000).toFixed(0)} s] simulated partition schedules`)
+  phase('simulated partition schedules')
   const schedules = quick ? 20 : 100
   let duplicateExecutions = 0; let missing = 0; let unconverged = 0; let simMaxActing = 0
   const simHeal: number[] = []

@@ -20,7 +20,7 @@
 //   (see validate-update.ts); rejections are counted and reported.
 import * as Y from 'yjs'
 import { z } from 'zod'
-import { LIMITS } from '@homeostat/interface'
+import { LIMITS, shuffle } from '@homeostat/interface'
 import type { LivenessEvent, Mesh, Topic } from '@homeostat/mesh'
 import { RejectedUpdateError, type RejectReason } from './errors.ts'
 import type { UpdatePersistence } from './persistence.ts'
@@ -466,11 +466,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   }, random, now)
 
   const alivePeers = (): string[] => [...alive()]
-  const pick = (xs: string[], n: number): string[] => {
-    const a = [...xs]
-    for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!] }
-    return a.slice(0, n)
-  }
+  const pick = (xs: string[], n: number): string[] => shuffle([...xs], random).slice(0, n)
 
   /** True when `sv` (a peer's state vector) has something ours lacks. */
   const behind = (sv: Uint8Array): boolean => {

@@ -17,6 +17,7 @@
 // off from everyone we can reach their suspicion has run out by the time we
 // ask (our own owner check waits its timeout first): they answer 'dead' or
 // nothing, and the takeover goes ahead one request round trip later.
+import { shuffle } from '@homeostat/interface'
 import type { Mesh } from '@homeostat/mesh'
 import { CoordinationError } from './errors.ts'
 import { createRateLimiter } from './rate-limit.ts'
@@ -56,8 +57,7 @@ export class WitnessError extends CoordinationError {
  * our own side shares our stale one. The rest, in random order, fill up to `k`.
  */
 export function pickWitnesses (candidates: readonly string[], k: number, ownerLostAtMs: number | undefined, returnedAtMs: ReadonlyMap<string, number>, random: () => number): string[] {
-  const shuffled = [...candidates]
-  for (let i = shuffled.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!] }
+  const shuffled = shuffle([...candidates], random)
   const back = (p: string): boolean => ownerLostAtMs != null && (returnedAtMs.get(p) ?? -Infinity) > ownerLostAtMs
   return [...shuffled.filter(back), ...shuffled.filter((p) => !back(p))].slice(0, Math.max(0, k))
 }

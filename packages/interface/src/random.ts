@@ -13,3 +13,14 @@ export function seededRandom (seed: number): Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/** Fisher–Yates shuffle of `items` in place with an injected `random` (one draw per position, from the end). */
+export function shuffle<T> (items: T[], random: Random): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    const tmp = items[i]!
+    items[i] = items[j]!
+    items[j] = tmp
+  }
+  return items
+}
