@@ -22,6 +22,12 @@ export const REPUTATION_DEFAULTS = {
   minEvidence: 3,
   /** Mesh app score = scale × (2·score − 1) − penalty: ±10 keeps a bad peer out of the gossip mesh only together with invalid-message penalties. */
   appScoreScale: 10,
+  /** A quarantined peer's app score drops this much further. Gossipsub adds topic bonuses of up to
+   * 13 per topic (first deliveries 0.5 × cap 20, time in mesh 0.01 × 300 s), which can outweigh the
+   * ±10 reputation span: a chatty distrusted peer would otherwise outrank honest ones in mesh
+   * selection. −20 puts it below the gossip threshold (−10: no IHAVE/IWANT with it) but above
+   * the publish threshold (−50), so its messages, including its own heartbeats, still flow. */
+  quarantineAppPenalty: 20,
   /** Penalty per rejected input (decays with penaltyHalfLifeMs). */
   rejectPenalty: 2,
   penaltyHalfLifeMs: 10 * 60_000,
@@ -198,13 +204,15 @@ export function createReputation (options: ReputationOptions): Reputation {
     const p = penalties.get(peer)
     return p == null ? 0 : p.p * decay(o.penaltyHalfLifeMs, now() - p.atMs)
   }
+  /** Mesh app score: our view of the peer on ±appScoreScale, less rejected-input penalties and the quarantine penalty. */
+  const appScoreOf = (peer: string, e: ReputationEntry | undefined): number =>
+    o.appScoreScale * (2 * local(peer, e?.score ?? 0.5) - 1) - penaltyOf(peer) - (e?.quarantined === true ? o.quarantineAppPenalty : 0)
   const pushScores = (): void => {
     const all = compute()
     const peers = new Set([...all.keys(), ...penalties.keys()])
     for (const peer of peers) {
       if (peer === me) continue
-      const s = local(peer, all.get(peer)?.score ?? 0.5)
-      mesh.setAppScore(peer, o.appScoreScale * (2 * s - 1) - penaltyOf(peer))
+      mesh.setAppScore(peer, appScoreOf(peer, all.get(peer)))
     }
   }
   const flush = (): void => {
@@ -251,7 +259,7 @@ export function createReputation (options: ReputationOptions): Reputation {
     },
     penalize (peer, amount = o.rejectPenalty) {
       penalties.set(peer, { p: penaltyOf(peer) + amount, atMs: now() })
-      mesh.setAppScore(peer, o.appScoreScale * (2 * (compute().get(peer)?.score ?? 0.5) - 1) - penaltyOf(peer))
+      mesh.setAppScore(peer, appScoreOf(peer, compute().get(peer)))
     },
     score: (peer) => local(peer, compute().get(peer)?.score ?? 0.5),
     sharedScore: (peer) => compute().get(peer)?.score ?? 0.5,
