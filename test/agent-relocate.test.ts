@@ -3,7 +3,9 @@
 // runs it. SIGKILL that agent together with its copy (a machine dies): exactly
 // one survivor starts it; the killed agent, restarted, reloads its store and
 // stays on standby. SIGTERM the new owner (a graceful stop): it stops its copy
-// first and another agent takes over without waiting for a death.
+// first and another agent takes over without waiting for a death. A component
+// that crash-loops on one node only is quarantined there and moves; once the
+// operator fixes that node and runs `homeostat release`, the node hosts it again.
 // Copies are counted from the processes themselves (a file per live pid),
 // sampled every 25 ms for the whole test: never two at once.
 import assert from 'node:assert/strict'
@@ -11,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
+import { main } from '../agent/src/cli.ts'
 import { AGENT_DIR, fleetNodeYaml, getJson, printTailsIfFailed, spawnAgent, tempDir, waitFor, type AgentProcess } from '../agent/test/helpers.ts'
 
 const WORKER = join(AGENT_DIR, '..', 'test', 'fixtures', 'relocatable-worker.mjs')
@@ -35,6 +38,14 @@ function copies (dir: string): Map<number, string> {
     try { out.set(pid, readFileSync(join(dir, f), 'utf8')) } catch { /* removed meanwhile: stopped */ }
   }
   return out
+}
+
+/** `homeostat release NAME` against a spawned agent's API, as an operator runs it. */
+async function releaseWithCli (api: string, tokenFile: string, name: string): Promise<{ code: number, out: string, err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(['release', name, '--api', api, '--token', readFileSync(tokenFile, 'utf8').trim()], { out: (s) => out.push(s), err: (s) => err.push(s) })
+  return { code, out: out.join('\n'), err: err.join('\n') }
 }
 
 interface Fleet {
@@ -160,7 +171,7 @@ describe('agent relocation: relocatable components across real agent processes',
     console.log(`      takeover after SIGKILL ${takeoverMs} ms, hand-over on SIGTERM ${handoverMs} ms`)
   })
 
-  it('a node-specific fault: the component crash-loops on its node, is quarantined there and moves to another node', async () => {
+  it('a node-specific fault: the component crash-loops on its node, is quarantined there and moves to another node; released after a fix, that node hosts it again', async () => {
     // The playbook quarantines a crash loop (the default planner restarts with a growing backoff instead);
     // quarantine is a risky action, so unattended nodes must not wait for an operator's approval.
     const fleet = makeFleet({ CRASH_ON: 'n1' }, 'policy:\n  engine: playbook\n  approvalRiskThreshold: 1\n')
@@ -178,6 +189,26 @@ describe('agent relocation: relocatable components across real agent processes',
     assert.equal(fleet.maxCopies(), 1)
     const took = await waitFor('n2 logged the takeover', () => n2.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
     assert.equal(took.from, 'n1', 'taken over from the node that handed it back')
+
+    // The operator fixes n1 and lifts the quarantine (`homeostat release`): n1 offers to host the
+    // component again but takes nothing from n2; when n2 stops, n1 is where it goes (without the
+    // release, n1 would never bid for it again and it would run nowhere).
+    writeFileSync(join(fleet.dir, 'fixed-n1'), '')
+    const cli = await releaseWithCli(n1.api, join(fleet.dir, 'data-n1', 'api.token'), 'batch')
+    assert.equal(cli.code, 0, cli.err)
+    assert.match(cli.out, /batch released: relocatable, this node hosts it again when the fleet places it here/)
+    await waitFor('n1 offers to host it again', () => n1.proc.lines.find((l) => l.msg === 'relocatable component released here: offering to host it again'), 5000)
+    await waitFor('n1 shows batch on standby', async () => {
+      const c = (await getJson(n1.api + '/api/components')).body.components as Array<{ name: string, state: string, detail?: string }>
+      return c.find((x) => x.name === 'batch' && x.state === 'standby' && x.detail === 'relocatable: runs on n2')
+    }, 10_000, 200)
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'releasing n1 took nothing from n2')
+    n2.proc.p.kill('SIGTERM')
+    const back = await waitFor('batch runs on n1 again', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n1' ? e : undefined }, 20_000, 50)
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    assert.ok(alive(back[0]), 'and stays up on the fixed node')
+    assert.equal(fleet.maxCopies(), 1)
   })
 })
 

@@ -288,6 +288,20 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
     options: { ...common, note: { type: 'string' } },
     async run (v, p, io) { return await decide(v, p, io, 'deny') }
   },
+  release: {
+    summary: 'lift a component\'s quarantine once its cause is fixed (it starts again, or rejoins the fleet\'s placement)',
+    usage: 'homeostat release COMPONENT',
+    options: common,
+    async run (v, p, io) {
+      if (p.length !== 1) throw new UsageError('homeostat release takes one component name (see `homeostat status`)')
+      const r = await client(v).post<{ component: string, state: string, started: boolean, placedByFleet: boolean }>(`/api/components/${encodeURIComponent(p[0])}/release`, { by: `cli:${process.env.USER ?? 'unknown'}` })
+      if (v.json === true) { io.out(JSON.stringify(r, null, 2)); return EXIT.ok }
+      io.out(r.placedByFleet
+        ? `${r.component} released: relocatable, this node hosts it again when the fleet places it here`
+        : `${r.component} released: ${r.started ? 'started again' : `now ${r.state}`}`)
+      return EXIT.ok
+    }
+  },
   policy: {
     summary: 'the recovery policy in force and the safety-budget ledger',
     usage: 'homeostat policy [--json]',
@@ -395,7 +409,7 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
       throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''))
     }
     if (parsed.values.help === true) { io.out(verbHelp(name, verb)); return EXIT.ok }
-    const takesPositionals = name === 'approve' || name === 'deny'
+    const takesPositionals = name === 'approve' || name === 'deny' || name === 'release'
     if (!takesPositionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`)
     return await verb.run(parsed.values, parsed.positionals, io)
   } catch (err) {

@@ -9,7 +9,7 @@ import { openStore, StoreError, type Store } from '@homeostat/store'
 import { join } from 'node:path'
 import type { Incident } from '@homeostat/interface'
 import { loadConfig, type LoadedConfig } from './config/load.ts'
-import { ConfigError } from './errors.ts'
+import { ComponentActionError, ConfigError } from './errors.ts'
 import { acquirePidFile, ensureDataDir, ensureToken } from './datadir.ts'
 import { createEventBus, type EventBus } from './state/events.ts'
 import { createIncidentBook, type IncidentBook } from './state/incidents.ts'
@@ -56,7 +56,20 @@ export interface LoopContext {
   hooks: {
     /** Installs fleet priors from the cloud peer into the local planner; returns entries installed. */
     importPriors?: (doc: unknown) => number
+    /** An operator lifts a component's quarantine (the micro loop installs it; throws ComponentActionError). */
+    releaseComponent?: (name: string, by: string) => Promise<ReleasedComponent>
   }
+}
+
+/** What lifting a quarantine did. */
+export interface ReleasedComponent {
+  component: string
+  /** The supervisor's state afterwards (`running`/`starting` if started here, else `stopped`). */
+  state: string
+  /** Started here again (a component this node runs itself). */
+  started: boolean
+  /** Relocatable under a mesh: the fleet places it; this node offers to host it again. */
+  placedByFleet: boolean
 }
 
 export type LoopFactory = (ctx: LoopContext) => AgentLoop | undefined | Promise<AgentLoop | undefined>
@@ -287,6 +300,11 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     report,
     healthHistory: () => [...health.entries()].flatMap(([node, s]) => s.map((x) => ({ node, ...x }))),
     reload: async () => await reload(),
+    releaseComponent: async (name, by) => {
+      const release = ctx.hooks.releaseComponent
+      if (release === undefined) throw new ComponentActionError('ERR_NOT_READY', 'no micro loop is running on this agent')
+      return await release(name, by)
+    },
     dashboard: current.config.api.dashboard
   })
   let healthTimer: NodeJS.Timeout | undefined

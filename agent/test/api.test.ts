@@ -1,7 +1,8 @@
 // The local API: auth (no/wrong token → 401 for anything that changes state,
 // and nothing changes), reads, health/readiness, Prometheus metrics, SSE.
 import assert from 'node:assert/strict'
-import { readFileSync, writeFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, getJson, startTestAgent, testConfigYaml, waitFor, type TestAgent } from './helpers.ts'
 
@@ -142,6 +143,42 @@ describe('agent API', function () {
       assert.match(r.body.error.message, /cannot become relocatable or stop being relocatable while running \(inference\); restart the agent/)
       assert.equal(w.agent.context.config().config.components[0]!.relocatable, false)
     } finally { await w.stop() }
+  })
+
+  it('releases a quarantined component once its cause is fixed: it runs again; wrong names, wrong states and missing tokens are refused', async function () {
+    this.timeout(90_000)
+    // A worker that crash-loops while the file `broken` exists (a bad model file on this node, say).
+    const dir = mkdtempSync(join(tmpdir(), 'homeostat-release-'))
+    const broken = join(dir, 'broken')
+    writeFileSync(broken, '')
+    const script = `const fs = require('node:fs'); if (fs.existsSync(${JSON.stringify(broken)})) { console.error('model file corrupt'); process.exit(3) } setInterval(() => {}, 1000)`
+    const w = await startTestAgent(testConfigYaml({
+      extra: `components:
+  - name: worker
+    command: ${JSON.stringify(process.execPath)}
+    args: ["-e", ${JSON.stringify(script)}]
+`
+    }).replace('components: []\n', '').replace('policy:\n', 'policy:\n  engine: playbook\n'))
+    try {
+      const auth = { authorization: `Bearer ${w.token}`, 'content-type': 'application/json' }
+      const state = async (): Promise<string | undefined> => ((await getJson(w.url + '/api/components')).body.components as Array<{ name: string, state: string }>).find((c) => c.name === 'worker')?.state
+      await waitFor('the crash loop is quarantined', async () => await state() === 'quarantined', 60_000, 200)
+      assert.equal((await getJson(`${w.url}/api/components/worker/release`, { method: 'POST' })).status, 401)
+      const nope = await getJson(`${w.url}/api/components/nope/release`, { method: 'POST', headers: auth })
+      assert.equal(nope.status, 404)
+      assert.equal(nope.body.error.code, 'ERR_NO_SUCH_COMPONENT')
+      rmSync(broken) // the operator fixes the node
+      const r = await getJson(`${w.url}/api/components/worker/release`, { method: 'POST', headers: auth, body: JSON.stringify({ by: 'ops' }) })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      assert.equal(r.body.component, 'worker')
+      assert.equal(r.body.started, true)
+      assert.equal(r.body.placedByFleet, false)
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      assert.equal(await state(), 'running', 'it stays up now that the cause is gone')
+      const again = await getJson(`${w.url}/api/components/worker/release`, { method: 'POST', headers: auth })
+      assert.equal(again.status, 409)
+      assert.equal(again.body.error.code, 'ERR_NOT_QUARANTINED')
+    } finally { await w.stop(); rmSync(dir, { recursive: true, force: true }) }
   })
 
   it('answers unknown routes with a JSON 404', async () => {

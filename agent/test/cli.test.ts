@@ -30,7 +30,7 @@ describe('homeostat CLI', function () {
   it('--help on everything, and a helpful unknown-command error', async () => {
     const top = await run(['--help'])
     assert.equal(top.code, EXIT.ok)
-    for (const v of ['init', 'agent', 'stop', 'dashboard', 'status', 'peers', 'incidents', 'interventions', 'approvals', 'approve', 'deny', 'policy', 'report', 'demo']) {
+    for (const v of ['init', 'agent', 'stop', 'dashboard', 'status', 'peers', 'incidents', 'interventions', 'approvals', 'approve', 'deny', 'release', 'policy', 'report', 'demo']) {
       assert.match(top.out, new RegExp(`^  ${v} `, 'm'))
       const h = await run([v, '--help'])
       assert.equal(h.code, EXIT.ok, v)
@@ -116,6 +116,17 @@ describe('homeostat CLI', function () {
     assert.match(noTok.err, /ERR_UNAUTHORIZED/)
     assert.equal(t.agent.context.approvals.get(d.approval.id)?.state, 'pending')
     t.agent.context.approvals.decide(d.approval.id, 'denied', 'test')
+  })
+
+  it('release refuses a component that is not quarantined, an unknown one, and a missing name', async () => {
+    const running = await run(['release', 'inference', ...c()])
+    assert.equal(running.code, EXIT.notFound)
+    assert.match(running.err, /inference" is running, not quarantined.*\(ERR_NOT_QUARANTINED\)/)
+    const unknown = await run(['release', 'nope', ...c()])
+    assert.equal(unknown.code, EXIT.notFound)
+    assert.match(unknown.err, /ERR_NO_SUCH_COMPONENT/)
+    assert.equal((await run(['release', ...c()])).code, EXIT.usage)
+    assert.equal((await run(['release', 'a', 'b', ...c()])).code, EXIT.usage)
   })
 
   it('policy and report', async () => {

@@ -12,7 +12,8 @@ import type { EventBus, AgentEvent } from '../state/events.ts'
 import type { Providers } from '../state/providers.ts'
 import type { AgentMetrics } from '../metrics.ts'
 import type { Report } from '../state/report.ts'
-import { ApprovalError } from '../errors.ts'
+import { ApprovalError, ComponentActionError } from '../errors.ts'
+import type { ReleasedComponent } from '../daemon.ts'
 import { serveStatic } from './static.ts'
 
 export interface ApiContext {
@@ -28,6 +29,8 @@ export interface ApiContext {
   report: () => Report
   healthHistory: () => Array<{ atMs: number, node: string, health: number }>
   reload: () => Promise<{ ok: boolean, error?: string }>
+  /** Lifts a component's quarantine (throws ComponentActionError). */
+  releaseComponent: (name: string, by: string) => Promise<ReleasedComponent>
   /** Serve the dashboard at / . */
   dashboard: boolean
 }
@@ -186,6 +189,19 @@ export function createApiServer (ctx: ApiContext): ApiServer {
             else throw err
           }
           return '/api/approvals/:id/' + c
+        }
+        if (a === 'components' && b !== undefined && c === 'release' && parts.length === 3) {
+          const body = await readBody(req) as { by?: unknown }
+          const by = typeof body.by === 'string' ? body.by.slice(0, 64) : 'api'
+          try {
+            const r = await ctx.releaseComponent(decodeURIComponent(b), by)
+            ctx.events.emit('component', { component: r.component, action: 'released', by, state: r.state, placedByFleet: r.placedByFleet })
+            send(res, 200, r)
+          } catch (err) {
+            if (err instanceof ComponentActionError) error(res, err.code === 'ERR_NO_SUCH_COMPONENT' ? 404 : err.code === 'ERR_NOT_READY' ? 503 : 409, err.code, err.message)
+            else throw err
+          }
+          return '/api/components/:name/release'
         }
         if (a === 'reload' && b === undefined) {
           const r = await ctx.reload()

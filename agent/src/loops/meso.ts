@@ -100,6 +100,11 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       log.warn({ component: name }, 'relocatable component quarantined here: handing it to another node')
       co.takeover.release(name).catch((err: Error) => log.warn({ component: name, err: err.message }, 'hand-over failed'))
     }))
+    unsubs.push(h.onReleased((name) => {
+      if (!names.includes(name)) return
+      // The operator fixed this node: host the component again when the fleet needs a place for it.
+      if (co.takeover.reinstate(name)) log.info({ component: name }, 'relocatable component released here: offering to host it again')
+    }))
     // The fleet view: a relocatable component that runs elsewhere is on standby here, not failed.
     const base = ctx.providers.components
     const relocatable = new Set(names)

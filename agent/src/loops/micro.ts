@@ -14,7 +14,8 @@ import { encode as encodeHlc } from '@homeostat/hlc'
 import { join } from 'node:path'
 import { totalmem } from 'node:os'
 import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch, type ResourceOptions } from '../micro/index.ts'
-import type { AgentLoop, LoopContext } from '../daemon.ts'
+import type { AgentLoop, LoopContext, ReleasedComponent } from '../daemon.ts'
+import { ComponentActionError } from '../errors.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import type { ComponentView } from '../state/providers.ts'
 import { Gauge } from 'prom-client'
@@ -107,6 +108,28 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       if (i.spec.shared && detail === undefined) detail = 'shared: runs elsewhere, healed by one node of the fleet at a time'
       return { name: i.name, state: i.state, health, pid: i.pid, restarts: i.restarts, detail }
     })
+  }
+
+  /**
+   * An operator fixed what got a component quarantined: lift the quarantine. A component this node runs
+   * itself starts again at once; a relocatable one under a mesh is placed by the fleet (the meso loop
+   * hears the supervisor's `released` and offers to host it again), so it is not started here.
+   */
+  const releaseComponent = async (name: string, by: string): Promise<ReleasedComponent> => {
+    const s = supervisor
+    if (s === undefined || !started) throw new ComponentActionError('ERR_NOT_READY', 'the micro loop is not running yet')
+    if (!s.names().includes(name)) throw new ComponentActionError('ERR_NO_SUCH_COMPONENT', `no component "${name}" on ${ctx.nodeName}`)
+    const before = s.info(name)
+    if (before.state !== 'quarantined') throw new ComponentActionError('ERR_NOT_QUARANTINED', `component "${name}" is ${before.state}, not quarantined: nothing to release`)
+    s.release(name)
+    const placedByFleet = ctx.config().config.mesh.enabled && before.spec.relocatable === true
+    const start = !placedByFleet && !before.spec.shared
+    if (start) {
+      try { await s.startComponent(name) } catch (err) { log.warn({ component: name, err: (err as Error).message }, 'released component did not start') }
+    }
+    const state = s.info(name).state
+    log.warn({ component: name, by, state, placedByFleet }, 'quarantine released by an operator')
+    return { component: name, state, started: start && (state === 'running' || state === 'starting'), placedByFleet }
   }
 
   const approve = async (incident: Incident, plan: PlannedAction): Promise<boolean> => {
@@ -246,6 +269,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       }
       ctx.providers.components = components
       loop!.on('outcome', (o) => { ctx.events.emit('outcome', o) })
+      ctx.hooks.releaseComponent = async (name, by) => await releaseComponent(name, by)
       if (planner !== undefined) {
         const pl = planner
         // Fleet priors weigh half: the fleet's experience must not drown this node's own.

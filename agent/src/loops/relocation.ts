@@ -57,6 +57,8 @@ export interface WorkloadHost {
   capacity: () => { cpuMillis: number, memoryMb: number }
   /** Called when the supervisor quarantines a component here (it keeps failing on this node). */
   onQuarantined: (fn: (name: string) => void) => () => void
+  /** Called when an operator lifts a quarantine here (the cause was fixed). */
+  onReleased: (fn: (name: string) => void) => () => void
 }
 
 /** A WorkloadHost over the micro loop's supervisor (undefined until the micro loop has started). */
@@ -84,6 +86,10 @@ export function supervisorHost (supervisor: () => Supervisor | undefined, compon
     onQuarantined (fn) {
       const s = supervisor()
       return s === undefined ? () => {} : s.on('quarantined', (e) => { fn(e.name) })
+    },
+    onReleased (fn) {
+      const s = supervisor()
+      return s === undefined ? () => {} : s.on('released', (e) => { fn(e.name) })
     }
   }
 }

@@ -2,7 +2,7 @@
 // it. A bounded ring keeps the last events so a reconnecting client resumes
 // from Last-Event-ID without a gap.
 export type AgentEventType =
-  | 'incident' | 'approval' | 'intervention' | 'peer' | 'health' | 'budget' | 'reputation' | 'config' | 'log' | 'outcome' | 'policy' | 'federated' | 'takeover'
+  | 'incident' | 'approval' | 'intervention' | 'peer' | 'health' | 'budget' | 'reputation' | 'config' | 'log' | 'outcome' | 'policy' | 'federated' | 'takeover' | 'component'
 
 export interface AgentEvent {
   id: number

@@ -120,6 +120,12 @@ export interface Takeover {
    * assignment stopped, and this agent no longer bids for it, so another peer takes it over.
    */
   release: (name: string) => Promise<void>
+  /**
+   * Undoes a hand-back (`release`, or a start that failed here): the cause was fixed (an operator
+   * lifted the quarantine), so this agent offers to host the workload again and bids for it when it
+   * is orphaned. A copy running elsewhere keeps running there. Returns false if it was not handed back.
+   */
+  reinstate: (name: string) => boolean
   owner: (name: string) => Assignment | undefined
   /** Workloads running here. */
   running: () => string[]
@@ -455,6 +461,13 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       await stopLocal(name, 'released')
       const mine = assignMap.get(`${me}/${name}`)
       if (mine != null && mine.state === 'running') writeMine(name, mine.epoch, 'stopped')
+    },
+    reinstate (name) {
+      if (leaving || !given.delete(name)) return false
+      const cap = capMap.get(`${me}/cap`)
+      if (cap != null) publishCapacity(cap.cpuMillis, cap.memoryMb)
+      schedule()
+      return true
     },
     owner: (name) => currentOf(assignmentsByName().get(name)),
     running: () => [...local].sort(),

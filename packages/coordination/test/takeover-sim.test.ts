@@ -145,6 +145,32 @@ describe('coordination on the simulated mesh: workload takeover', function () {
     })
   })
 
+  it('reinstate: a peer that handed a workload back hosts it again once the cause is fixed, without taking it from its current owner', async () => {
+    await withSeed(seedFromEnv(208), async (seed) => {
+      const cl = await createCluster(3, { seed })
+      const [a, b, c] = [...cl.agents.values()]
+      a!.coord.takeover.setCapacity({ cpuMillis: 4000, memoryMb: 4096, workloads: ['batch'] })
+      b!.coord.takeover.setCapacity({ cpuMillis: 1000, memoryMb: 1024, workloads: ['batch'] })
+      c!.coord.takeover.setCapacity({ cpuMillis: 1000, memoryMb: 1024, workloads: [] })
+      await cl.sim.runFor(500)
+      await a!.coord.takeover.declare(spec('batch'))
+      await cl.sim.runFor(500)
+      assert.equal(a!.coord.takeover.reinstate('batch'), false, 'nothing to reinstate before a hand-back')
+      await a!.coord.takeover.release('batch')
+      assert.ok(await cl.sim.runUntil(() => cl.running.get('batch')?.has(b!.id) === true && cl.copies('batch') === 1, { timeoutMs: 5000 }), 'handed to b')
+      // The operator fixed a: it offers to host the workload again, but b keeps its copy.
+      assert.equal(a!.coord.takeover.reinstate('batch'), true)
+      await cl.sim.runFor(3000)
+      assert.deepEqual([...cl.running.get('batch')!], [b!.id], 'reinstating takes nothing from the current owner')
+      // b dies: a is the only peer able to host it, and bids again (without reinstate nobody would).
+      cl.crash(b!.id)
+      assert.ok(await cl.sim.runUntil(() => cl.running.get('batch')?.has(a!.id) === true, { timeoutMs: 10_000 }), 'a took it back')
+      await cl.sim.runFor(3000)
+      assert.equal(cl.copies('batch'), 1)
+      assert.equal(cl.maxCopies.get('batch'), 1)
+    })
+  })
+
   it('two takeovers in a row: the second owner crashes 3 s after the first takeover and the workload moves again at once', async () => {
     // The takeover claim cools down claimCooldownMs (2 s), not the registry's default 30 s: a release
     // without a cooldown uses the one asked for when claiming.

@@ -81,6 +81,8 @@ export interface SupervisorEvents extends Record<string, unknown> {
   exit: { name: string, pid?: number, exit: ExitInfo, tail: Tail }
   state: { name: string, from: ComponentState, to: ComponentState, atMs: number }
   quarantined: { name: string, atMs: number, reason: string }
+  /** A quarantine was lifted (`release`): the component may be started again. */
+  released: { name: string, atMs: number }
   spec: { name: string, spec: ComponentSpec }
 }
 
@@ -127,6 +129,7 @@ export interface Supervisor {
   updateSpec: (name: string, patch: Partial<ComponentInput>) => ComponentSpec
   /** Stops the component and refuses to start it until `release`. */
   quarantine: (name: string, reason?: string) => Promise<ComponentInfo>
+  /** Lifts a quarantine (an operator fixed the cause): the component is stopped and may be started again; its crash-loop history is forgotten. No-op otherwise. */
   release: (name: string) => ComponentInfo
   tail: (name: string) => Tail
   on: <K extends keyof SupervisorEvents>(event: K, fn: (value: SupervisorEvents[K]) => void) => Unsubscribe
@@ -518,6 +521,8 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
         e.exitTimes = []
         e.failureStreak = 0
         setState(name, e, e.child !== undefined || e.spec.shared ? 'running' : 'stopped')
+        events.emit('released', { name, atMs: now() })
+        logger.info({ component: name }, 'quarantine released')
       }
       return infoOf(e)
     },

@@ -95,8 +95,13 @@ describe('monitor: supervisor (real processes)', function () {
     assert.equal(i.state, 'quarantined')
     assert.equal(i.restarts, 3)
     await assert.rejects(sup.startComponent('loop'), { code: 'COMPONENT_QUARANTINED' })
+    const released: string[] = []
+    sup.on('released', (e) => released.push(e.name))
     sup.release('loop')
     assert.equal(sup.info('loop').state, 'stopped')
+    assert.deepEqual(released, ['loop'], 'lifting a quarantine is announced once')
+    sup.release('loop')
+    assert.deepEqual(released, ['loop'], 'releasing a component that is not quarantined changes nothing')
   })
 
   it('restart policy on-failure does not restart a clean exit; always does', async () => {
