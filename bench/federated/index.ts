@@ -13,7 +13,7 @@ import * as Y from 'yjs'
 import { createHlc, encode } from '@homeostat/hlc'
 import {
   loadMnist, splitNonIid, initialParameters, parameterCount, train, evaluate, createRandom, createFederatedState, createEdgeTrainer,
-  createCanary, IMAGE_SIZE, type Dataset, type FederatedSplit, type FederatedState, type MergeOptions
+  createCanary, foldedHas, IMAGE_SIZE, type Dataset, type FederatedSplit, type FederatedState, type MergeOptions
 } from '@homeostat/federated'
 import { linkDocs } from './link.ts'
 
@@ -156,7 +156,8 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
   for (let i = 0; i < NODES; i++) link.connect(i)
   const cloud = states[CLOUD]!
   const final = cloud.model()
-  const applied = new Set([...final.applied, ...cloud.latestCheckpoint().folded])
+  const folded = cloud.latestCheckpoint().folded
+  const applied = { has: (id: string): boolean => final.applied.includes(id) || foldedHas(folded, id) }
   const quarantined = offlineIds.filter((id) => cloud.isQuarantined(id))
   const lost = offlineIds.filter((id) => !applied.has(id) || cloud.isQuarantined(id)).length
   const hashes = states.map((s) => Buffer.from(s.model().params.buffer).toString('base64'))

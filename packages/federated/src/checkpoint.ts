@@ -7,45 +7,51 @@ import { z } from 'zod'
 import { parseWith } from '@homeostat/interface'
 import { CheckpointError } from './errors.ts'
 import { isFiniteVector } from './model.ts'
+import { canonicalFolded, EMPTY_FOLDED, foldedEntries, foldedEntriesSchema, foldedFromEntries, foldedWith, type FoldedRounds } from './folded.ts'
 
 export interface ModelCheckpoint {
   /** Last round folded into `params`. */
   version: number
   params: Float32Array
-  /** Contribution ids folded into `params`. */
-  folded: string[]
+  /** Every contribution folded into `params` since the initial model, as per-node runs of rounds (folded.ts). */
+  folded: FoldedRounds
   /** Reference-set accuracy when it was made, if validated. */
   accuracy?: number
   hlc: string
-  /** sha256 (hex) of version, folded ids and parameter bytes. */
+  /** sha256 (hex) of version, folded runs and parameter bytes. */
   hash: string
 }
 
 const headerSchema = z.object({
   version: z.number().int().min(-1),
-  folded: z.array(z.string().max(300)).max(1_000_000),
+  /** Folded runs per node (folded.ts). */
+  runs: foldedEntriesSchema.optional(),
+  /** The format before runs: the ids one compaction step folded (still read, and hashed as it was written). */
+  folded: z.array(z.string().max(300)).max(1_000_000).optional(),
   accuracy: z.number().min(0).max(1).optional(),
   hlc: z.string().max(200),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   length: z.number().int().min(1).max(10_000_000)
 }).strict()
 
-export function checkpointHash (version: number, folded: readonly string[], params: Float32Array): string {
+/** sha256 over the version, the folded runs (canonical) or, for a checkpoint written before runs, its sorted id list, and the parameters. */
+export function checkpointHash (version: number, folded: FoldedRounds | readonly string[], params: Float32Array): string {
   const h = createHash('sha256')
-  h.update(JSON.stringify([version, [...folded].sort()]))
+  h.update(JSON.stringify([version, Array.isArray(folded) ? [...folded].sort() : { runs: foldedEntries(canonicalFolded(folded as FoldedRounds)) }]))
   h.update(new Uint8Array(params.buffer, params.byteOffset, params.byteLength))
   return h.digest('hex')
 }
 
-export function createCheckpoint (init: Omit<ModelCheckpoint, 'hash'>): ModelCheckpoint {
-  return { ...init, hash: checkpointHash(init.version, init.folded, init.params) }
+export function createCheckpoint (init: Omit<ModelCheckpoint, 'hash' | 'folded'> & { folded?: FoldedRounds }): ModelCheckpoint {
+  const folded = canonicalFolded(init.folded ?? EMPTY_FOLDED)
+  return { ...init, folded, hash: checkpointHash(init.version, folded, init.params) }
 }
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export function encodeCheckpoint (cp: ModelCheckpoint): Uint8Array {
-  const header = { version: cp.version, folded: cp.folded, ...(cp.accuracy !== undefined ? { accuracy: cp.accuracy } : {}), hlc: cp.hlc, hash: cp.hash, length: cp.params.length }
+  const header = { version: cp.version, runs: foldedEntries(cp.folded), ...(cp.accuracy !== undefined ? { accuracy: cp.accuracy } : {}), hlc: cp.hlc, hash: cp.hash, length: cp.params.length }
   const head = encoder.encode(JSON.stringify(header))
   const out = new Uint8Array(4 + head.length + cp.params.byteLength)
   new DataView(out.buffer).setUint32(0, head.length, true)
@@ -68,8 +74,15 @@ export function decodeCheckpoint (bytes: Uint8Array, expectedLength?: number): M
   if (bytes.byteLength !== 4 + headLength + header.length * 4) throw new CheckpointError('FED_CHECKPOINT_CORRUPT', 'checkpoint parameters are truncated')
   // Copy (a Node Buffer's slice is a view into a shared pool).
   const params = new Float32Array(new Uint8Array(bytes.subarray(4 + headLength)).buffer)
-  if (checkpointHash(header.version, header.folded, params) !== header.hash) throw new CheckpointError('FED_CHECKPOINT_CORRUPT', `checkpoint ${header.version}: hash mismatch`)
-  return { version: header.version, params, folded: header.folded, ...(header.accuracy !== undefined ? { accuracy: header.accuracy } : {}), hlc: header.hlc, hash: header.hash }
+  if ((header.runs === undefined) === (header.folded === undefined)) throw new CheckpointError('FED_CHECKPOINT_CORRUPT', 'checkpoint header: expected exactly one of runs and folded')
+  let folded: FoldedRounds
+  try {
+    folded = header.folded !== undefined ? foldedWith(EMPTY_FOLDED, header.folded) : foldedFromEntries(header.runs!)
+  } catch (err) {
+    throw new CheckpointError('FED_CHECKPOINT_CORRUPT', `checkpoint header: runs: ${(err as Error).message}`)
+  }
+  if (checkpointHash(header.version, header.folded ?? folded, params) !== header.hash) throw new CheckpointError('FED_CHECKPOINT_CORRUPT', `checkpoint ${header.version}: hash mismatch`)
+  return { version: header.version, params, folded, ...(header.accuracy !== undefined ? { accuracy: header.accuracy } : {}), hlc: header.hlc, hash: header.hash }
 }
 
 export interface ParameterBounds {

@@ -12,6 +12,7 @@ export {
   type ModelCheckpoint, type ParameterBounds, createCheckpoint, encodeCheckpoint, decodeCheckpoint, checkpointHash,
   validateCheckpoint, learnBounds
 } from './checkpoint.ts'
+export { type FoldedRounds, EMPTY_FOLDED, FOLDED_LIMITS, foldedWith, foldedHas, foldedCount, foldedRuns, parseContributionId } from './folded.ts'
 export { CHECKPOINT_DIR_DEFAULTS, checkpointDir, type CheckpointDir } from './checkpoint-file.ts'
 export { createFederatedState, type FederatedState, type FederatedStateInit, type FederatedStats } from './state.ts'
 export {

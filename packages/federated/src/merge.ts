@@ -15,6 +15,7 @@
 import type { DecodedContribution } from './contribution.ts'
 import type { RejectReason } from './errors.ts'
 import { l2Norm } from './model.ts'
+import { foldedHas, type FoldedRounds } from './folded.ts'
 
 export const MERGE_DEFAULTS = {
   /** FedAvg's server step: 1 applies the aggregated delta as is. */
@@ -65,8 +66,8 @@ export interface MergeBase {
   /** Last round folded into `params` (−1 for the initial model). */
   version: number
   params: Float32Array
-  /** Contribution ids already folded into `params`. */
-  folded: ReadonlySet<string>
+  /** Contributions already folded into `params` (folded.ts). */
+  folded: FoldedRounds
 }
 
 export interface Rejection { id: string, node: string, reason: RejectReason, detail: string }
@@ -119,7 +120,7 @@ export function mergeModel (base: MergeBase, contributions: readonly DecodedCont
   const byRound = new Map<number, DecodedContribution[]>()
   const valid: DecodedContribution[] = []
   for (const c of contributions) {
-    if (base.folded.has(c.id)) continue
+    if (foldedHas(base.folded, c.id)) continue
     if (quarantined.has(c.id)) {
       rejected.push({ id: c.id, node: c.node, reason: 'quarantined', detail: 'quarantined by a canary rollback' })
       continue

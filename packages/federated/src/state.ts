@@ -10,6 +10,7 @@ import {
 import { ContributionError, type RejectReason } from './errors.ts'
 import { createCheckpoint, decodeCheckpoint, encodeCheckpoint, type ModelCheckpoint } from './checkpoint.ts'
 import { foldable, mergeModel, type MergeOptions, type MergeResult } from './merge.ts'
+import { foldedHas, foldedWith } from './folded.ts'
 
 export interface FederatedStateInit {
   doc: Y.Doc
@@ -71,7 +72,7 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
   const checkpointsMap = doc.getMap<Uint8Array>('checkpoints')
   const quarantineMap = doc.getMap<string>('quarantine')
   const initial = init.initial ?? new Float32Array(parameterCount)
-  const genesis: ModelCheckpoint = createCheckpoint({ version: -1, params: initial, folded: [], hlc: '' })
+  const genesis: ModelCheckpoint = createCheckpoint({ version: -1, params: initial, hlc: '' })
 
   const decoded = new Map<string, DecodedContribution>()
   const refused = new Map<string, RejectReason>()
@@ -139,7 +140,7 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
   const model = (): MergeResult => {
     if (cachedModel !== undefined) return cachedModel
     const cp = latestCheckpoint()
-    const result = mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, contributions(), quarantinedSet(), init.merge)
+    const result = mergeModel({ version: cp.version, params: cp.params, folded: cp.folded }, contributions(), quarantinedSet(), init.merge)
     for (const r of result.rejected) if (r.reason !== 'quarantined') reject(r.id, r.node, r.reason, r.detail)
     cachedModel = result
     return result
@@ -149,7 +150,7 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
     const cp = latestCheckpoint()
     const mine = `${init.self}/`
     const doomed: Array<[Y.Map<unknown>, string]> = []
-    for (const id of cp.folded) if (id.startsWith(mine) && contributionsMap.has(id)) doomed.push([contributionsMap as Y.Map<unknown>, id])
+    for (const id of contributionsMap.keys()) if (id.startsWith(mine) && foldedHas(cp.folded, id)) doomed.push([contributionsMap as Y.Map<unknown>, id])
     // Keep our newest two checkpoints as a fallback.
     const own = [...checkpointsMap.keys()].filter((k) => k.startsWith(mine)).sort()
     for (const k of own.slice(0, Math.max(0, own.length - 2))) doomed.push([checkpointsMap as Y.Map<unknown>, k])
@@ -164,25 +165,27 @@ export function createFederatedState (init: FederatedStateInit): FederatedState 
       contributionsMap.set(c.id, encodeContribution(c))
     },
     contributions,
-    has: (id) => contributionsMap.has(id) || latestCheckpoint().folded.includes(id),
+    has: (id) => contributionsMap.has(id) || foldedHas(latestCheckpoint().folded, id),
     latestCheckpoint,
     model,
     modelWithout (excluded) {
       const cp = latestCheckpoint()
       const q = quarantinedSet()
       for (const id of excluded) q.add(id)
-      return mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, contributions(), q, init.merge)
+      return mergeModel({ version: cp.version, params: cp.params, folded: cp.folded }, contributions(), q, init.merge)
     },
     compact (version, hlc, accuracy) {
       const cp = latestCheckpoint()
       if (version <= cp.version) return cp
       const upTo = foldable(contributions(), version, init.merge)
       const q = quarantinedSet()
-      const merged = mergeModel({ version: cp.version, params: cp.params, folded: new Set(cp.folded) }, upTo, q, init.merge)
+      const merged = mergeModel({ version: cp.version, params: cp.params, folded: cp.folded }, upTo, q, init.merge)
       const next = createCheckpoint({
         version,
         params: merged.params,
-        folded: [...merged.applied, ...upTo.filter((c) => q.has(c.id) || merged.rejected.some((r) => r.id === c.id)).map((c) => c.id)],
+        // Cumulative: an owner that is away keeps its folded contributions in the document until it
+        // sees a checkpoint naming them, however many checkpoints later that is.
+        folded: foldedWith(cp.folded, [...merged.applied, ...upTo.filter((c) => q.has(c.id) || merged.rejected.some((r) => r.id === c.id)).map((c) => c.id)]),
         ...(accuracy !== undefined ? { accuracy } : {}),
         hlc
       })

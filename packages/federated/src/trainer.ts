@@ -139,7 +139,7 @@ export function createEdgeTrainer (init: TrainerInit): EdgeTrainer {
           round = r + 1
           stats.rounds++
           if (attempt > 1) stats.recomputedRounds++
-          lastGood = createCheckpoint({ version: r, params: local, folded: [], hlc: c.hlc })
+          lastGood = createCheckpoint({ version: r, params: local, hlc: c.hlc })
           if (init.checkpoints !== undefined) await init.checkpoints.write(lastGood)
           return { round: r, contributionId: c.id, loss: after, learningRate: lr.current(), signals: allSignals, attempts: attempt, restoredCheckpoint: restored }
         }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import {
   quantize8, dequantize8, quantizedByteLength, QUANT_BLOCK, encodeContribution, decodeContribution,
-  createCheckpoint, encodeCheckpoint, decodeCheckpoint, validateCheckpoint
+  createCheckpoint, encodeCheckpoint, decodeCheckpoint, validateCheckpoint, checkpointHash, EMPTY_FOLDED, foldedWith
 } from '@homeostat/federated'
 import { contrib, vec, P } from './helpers.ts'
 
@@ -49,14 +49,41 @@ describe('federated: quantisation and codecs', () => {
     assert.throws(() => decodeContribution(encodeContribution(contrib('a', 1, vec([0.1], 10))), P), { code: 'FED_SHAPE' })
   })
 
+  it('checkpoints store folded runs; the older id-list header still reads; a malformed one is refused with a code', () => {
+    const params = vec([0.5, -0.25])
+    const bytesOf = (header: object): Uint8Array => {
+      const head = new TextEncoder().encode(JSON.stringify({ ...header, length: params.length }))
+      const out = new Uint8Array(4 + head.length + params.byteLength)
+      new DataView(out.buffer).setUint32(0, head.length, true)
+      out.set(head, 4)
+      out.set(new Uint8Array(params.buffer), 4 + head.length)
+      return out
+    }
+    // Written by an agent before runs: the ids of one compaction step, hashed as a sorted list.
+    const legacy = decodeCheckpoint(bytesOf({ version: 3, folded: ['b/2', 'a/1', 'a/2'], hlc: 'h', hash: checkpointHash(3, ['a/1', 'a/2', 'b/2'], params) }), P)
+    assert.deepEqual(JSON.parse(JSON.stringify(legacy.folded)), { a: [[1, 2]], b: [[2, 2]] })
+    const cp = createCheckpoint({ version: 3, params, folded: foldedWith(EMPTY_FOLDED, ['a/1', 'a/2', 'b/2']), hlc: 'h' })
+    assert.deepEqual(decodeCheckpoint(encodeCheckpoint(cp), P).folded, cp.folded)
+    const bad: Array<[string, object]> = [
+      ['a reversed run', { version: 3, runs: [['a', [[5, 1]]]], hlc: 'h', hash: cp.hash }],
+      ['a node listed twice', { version: 3, runs: [['a', [[1, 1]]], ['a', [[2, 2]]]], hlc: 'h', hash: cp.hash }],
+      ['both forms', { version: 3, runs: [], folded: [], hlc: 'h', hash: cp.hash }],
+      ['neither form', { version: 3, hlc: 'h', hash: cp.hash }],
+      ['a negative round', { version: 3, runs: [['a', [[-1, 2]]]], hlc: 'h', hash: cp.hash }]
+    ]
+    for (const [what, header] of bad) assert.throws(() => decodeCheckpoint(bytesOf(header), P), { code: 'FED_CHECKPOINT_CORRUPT' }, what)
+    // The runs are covered by the hash: widening one is a mismatch.
+    assert.throws(() => decodeCheckpoint(bytesOf({ version: 3, runs: [['a', [[0, 2]]], ['b', [[2, 2]]]], hlc: 'h', hash: cp.hash }), P), { code: 'FED_CHECKPOINT_CORRUPT' })
+  })
+
   it('checkpoints verify their hash and reject NaN or out-of-bounds parameters', () => {
-    const cp = createCheckpoint({ version: 4, params: vec([0.5, -0.25]), folded: ['a/1', 'b/2'], hlc: 'x' })
+    const cp = createCheckpoint({ version: 4, params: vec([0.5, -0.25]), folded: foldedWith(EMPTY_FOLDED, ['a/1', 'b/2']), hlc: 'x' })
     assert.deepEqual(decodeCheckpoint(encodeCheckpoint(cp), P).params, cp.params)
     const torn = encodeCheckpoint(cp).slice(0, 100)
     assert.throws(() => decodeCheckpoint(torn, P), { code: 'FED_CHECKPOINT_CORRUPT' })
     const flipped = encodeCheckpoint(cp); flipped[flipped.length - 2] ^= 0x40
     assert.throws(() => decodeCheckpoint(flipped, P), { code: 'FED_CHECKPOINT_CORRUPT' })
-    assert.throws(() => validateCheckpoint(createCheckpoint({ version: 1, params: vec([Number.NaN]), folded: [], hlc: '' })), { code: 'FED_CHECKPOINT_INVALID' })
+    assert.throws(() => validateCheckpoint(createCheckpoint({ version: 1, params: vec([Number.NaN]), hlc: '' })), { code: 'FED_CHECKPOINT_INVALID' })
     assert.throws(() => validateCheckpoint(cp, { maxAbs: 0.3, maxNorm: 100 }), { code: 'FED_CHECKPOINT_INVALID' })
   })
 })

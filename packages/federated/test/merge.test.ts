@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import * as Y from 'yjs'
-import { createFederatedState, createRandom, decodeContribution, encodeContribution, mergeModel, shuffle } from '@homeostat/federated'
+import { createFederatedState, createRandom, decodeContribution, encodeContribution, EMPTY_FOLDED, mergeModel, shuffle } from '@homeostat/federated'
 import { contrib, put, syncAll, vec, P } from './helpers.ts'
 
 const seedFromEnv = Number(process.env.SEED ?? Date.now() % 100000)
@@ -10,7 +10,7 @@ describe('federated: deterministic, robust merge', () => {
     const random = createRandom(7)
     const cs = []
     for (let r = 0; r < 6; r++) for (const n of ['a', 'b', 'c', 'd']) cs.push(decodeContribution(encodeContribution(contrib(n, r, vec((i) => random() - 0.5), { encoding: 'q8', baseVersion: Math.max(-1, r - 1 - (n === 'd' ? 3 : 0)) })), P))
-    const base = { version: -1, params: new Float32Array(P), folded: new Set<string>() }
+    const base = { version: -1, params: new Float32Array(P), folded: EMPTY_FOLDED }
     const a = mergeModel(base, cs, new Set())
     for (let k = 0; k < 5; k++) {
       const b = mergeModel(base, shuffle([...cs], random), new Set())
@@ -71,6 +71,26 @@ describe('federated: deterministic, robust merge', () => {
     put(doc, contrib('offline', 2, vec([0.02]), { baseVersion: 0 }))
     const m = state.model()
     assert.ok(m.applied.includes('offline/2'))
+  })
+
+  it('an owner away for several compactions: its folded contributions are not counted again, and it deletes them on return', () => {
+    const doc = new Y.Doc()
+    const state = createFederatedState({ doc, self: 'cloud', parameterCount: P })
+    for (let r = 0; r < 6; r++) for (const n of ['a', 'b', 'c']) put(doc, contrib(n, r, vec([0.01 * (r + 1)])))
+    const before = state.model().params.slice()
+    const gcBy = (nodes: string[]): void => { for (const n of nodes) createFederatedState({ doc, self: n, parameterCount: P }).collectGarbage() }
+    // c is away: a and b delete what each checkpoint folds, c's contributions stay in the document.
+    for (const v of [1, 3, 4]) {
+      const cp = state.compact(v, `h${v}`)
+      gcBy(['a', 'b'])
+      assert.deepEqual(cp.folded.c, [[0, v]], `checkpoint ${v} names every folded contribution of c since the first`)
+      assert.deepEqual(Buffer.from(state.model().params.buffer), Buffer.from(before.buffer), `the model is unchanged by checkpoint ${v}`)
+    }
+    assert.deepEqual([...doc.getMap('contributions').keys()].filter((k) => k.startsWith('c/')).sort(), ['c/0', 'c/1', 'c/2', 'c/3', 'c/4', 'c/5'])
+    gcBy(['c']) // c returns
+    assert.deepEqual([...doc.getMap('contributions').keys()].sort(), ['a/5', 'b/5', 'c/5'])
+    assert.deepEqual(Buffer.from(state.model().params.buffer), Buffer.from(before.buffer))
+    assert.ok(state.has('c/0') && state.has('c/5') && !state.has('c/6'))
   })
 
   it(`seeded random delivery, drops and disconnects: every replica converges bit-identically (seed ${seedFromEnv})`, () => {

@@ -12,7 +12,7 @@ describe('federated: checkpoint replication over the (simulated) mesh', () => {
     for (const n of nodes) await n.mesh.start()
     for (const r of reps) r.start()
     await net.runFor(3000)
-    const cp = createCheckpoint({ version: 7, params: vec([0.25, -0.5]), folded: [], hlc: 'h' })
+    const cp = createCheckpoint({ version: 7, params: vec([0.25, -0.5]), hlc: 'h' })
     const p1 = reps[0]!.replicate(cp)
     await net.runFor(1000)
     const r1 = await p1; assert.deepEqual(r1.stored, ['b', 'd'], JSON.stringify(r1))
@@ -33,7 +33,7 @@ describe('federated: checkpoint replication over the (simulated) mesh', () => {
     rb.start()
     await net.runFor(2000)
     const { REPLICATION_PROTOCOL, encodeCheckpoint } = await import('@homeostat/federated')
-    const bytes = encodeCheckpoint(createCheckpoint({ version: 1, params: vec([1]), folded: [], hlc: 'h' }))
+    const bytes = encodeCheckpoint(createCheckpoint({ version: 1, params: vec([1]), hlc: 'h' }))
     const frame = (owner: string, payload: Uint8Array): Uint8Array => {
       const id = new TextEncoder().encode(owner)
       const out = new Uint8Array(3 + id.length + payload.length)

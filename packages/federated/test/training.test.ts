@@ -120,7 +120,7 @@ describe('federated: checkpoint files', () => {
 
   it('writes atomically, keeps a bounded history and falls back past a torn or corrupt file', async () => {
     const d = checkpointDir(dir, P, { keep: 3 })
-    for (let v = 0; v < 5; v++) await d.write(createCheckpoint({ version: v, params: vec([v / 10]), folded: [], hlc: 'h' }))
+    for (let v = 0; v < 5; v++) await d.write(createCheckpoint({ version: v, params: vec([v / 10]), hlc: 'h' }))
     assert.equal((await d.list()).length, 3)
     assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.tmp')), [])
     const files = await d.list()
@@ -134,8 +134,8 @@ describe('federated: checkpoint files', () => {
 
   it('skips a checkpoint outside the learned parameter bounds', async () => {
     const d = checkpointDir(dir, P)
-    await d.write(createCheckpoint({ version: 0, params: vec([0.1]), folded: [], hlc: 'h' }))
-    await d.write(createCheckpoint({ version: 1, params: vec([50]), folded: [], hlc: 'h' }))
+    await d.write(createCheckpoint({ version: 0, params: vec([0.1]), hlc: 'h' }))
+    await d.write(createCheckpoint({ version: 1, params: vec([50]), hlc: 'h' }))
     const got = await d.readLatest({ maxAbs: 1, maxNorm: 10 })
     assert.equal(got.checkpoint?.version, 0)
     assert.deepEqual(got.skipped.map((s) => s.code), ['FED_CHECKPOINT_INVALID'])

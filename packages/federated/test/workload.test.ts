@@ -4,7 +4,7 @@ import { createHlc, encode } from '@homeostat/hlc'
 import {
   createEdgeTrainer, createFederatedState, createCanary, loadMnist, splitNonIid, evaluate, train, createRandom,
   parameterCount, hiddenUnitsOf, initialParameters, mergeModel, decodeContribution, encodeContribution, PARAMETER_COUNT,
-  type FederatedSplit
+  EMPTY_FOLDED, foldedWith, foldedCount, type FederatedSplit
 } from '@homeostat/federated'
 import { contrib, put, vec, P } from './helpers.ts'
 
@@ -65,14 +65,14 @@ describe('federated: offline chains', () => {
     for (let r = 1; r < 10; r++) cs.push(decodeContribution(encodeContribution(contrib('away', r, vec(away), { baseVersion: 0 })), P))
     return cs
   }
-  const base = { version: -1, params: new Float32Array(P), folded: new Set<string>() }
+  const base = { version: -1, params: new Float32Array(P), folded: EMPTY_FOLDED }
 
   it('a chain trained against one base merges as one participant carrying its progress, not 1/k of it', () => {
     // The cloud checkpointed live rounds 0–5 while 'away' was cut off: its rounds 1–5 arrive late.
     const cs = set()
     const folded = new Set(cs.filter((c) => c.node !== 'away' && c.round <= 5).map((c) => c.id))
     const checkpointed = mergeModel(base, cs.filter((c) => folded.has(c.id)), new Set())
-    const cp = { version: 5, params: checkpointed.params, folded }
+    const cp = { version: 5, params: checkpointed.params, folded: foldedWith(EMPTY_FOLDED, folded) }
     const chained = mergeModel(cp, cs, new Set())
     const averaged = mergeModel(cp, cs, new Set(), { offlineChains: 0 })
     // Same live progress either way…
@@ -91,11 +91,12 @@ describe('federated: offline chains', () => {
     for (let r = 1; r < 10; r++) put(doc, contrib('away', r, vec(away), { baseVersion: 0 }))
     const before = state.model().params.slice()
     const cp = state.compact(5, 'h')
-    assert.ok(!cp.folded.some((id) => id.startsWith('away/')))
-    assert.equal(cp.folded.length, 18)
+    assert.equal(cp.folded.away, undefined)
+    assert.equal(foldedCount(cp.folded), 18)
+    assert.deepEqual(cp.folded.a, [[0, 5]], 'one run per node')
     assert.deepEqual(Buffer.from(state.model().params.buffer), Buffer.from(before.buffer))
     // Once the chain is complete before the checkpoint, it is folded.
-    assert.ok(state.compact(9, 'h2').folded.some((id) => id.startsWith('away/')))
+    assert.deepEqual(state.compact(9, 'h2').folded.away, [[1, 9]])
   })
 
   it('chain merges are order-independent and a chain cannot exceed its clip', () => {
@@ -120,7 +121,7 @@ describe('federated: reference norm', () => {
     const honest = [['a', 1], ['b', 1], ['c', 2.2], ['d', 2.2]] as const
     const cs = honest.map(([n, k]) => decodeContribution(encodeContribution(contrib(n, 0, vec((i) => (i % 2 === 0 ? 0.01 : -0.01) * k))), P))
     const attacker = decodeContribution(encodeContribution(contrib('evil', 0, vec(() => 1))), P)
-    const base = { version: -1, params: new Float32Array(P), folded: new Set<string>() }
+    const base = { version: -1, params: new Float32Array(P), folded: EMPTY_FOLDED }
     const without = mergeModel(base, cs, new Set())
     const withAttacker = mergeModel(base, [...cs, attacker], new Set())
     assert.deepEqual(withAttacker.rejected.map((r) => r.id), ['evil/0'])
