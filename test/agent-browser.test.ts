@@ -3,12 +3,14 @@
 // crashes) appears live as an incident; the recovery waits for approval
 // (threshold 0) and the Approve button clicked in the page reaches the agent,
 // which then heals the workload. A screenshot is written under a temp dir.
+// A quarantined component's Release button, clicked once its cause is fixed,
+// starts it again.
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
-import { freePort, startTestAgent, testConfigYaml, waitFor, type TestAgent } from '../agent/test/helpers.ts'
+import { freePort, getJson, startTestAgent, testConfigYaml, waitFor, type TestAgent } from '../agent/test/helpers.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
@@ -78,5 +80,36 @@ describe('agent dashboard in chromium', function () {
     assert.ok(existsSync(shot))
     console.log(`      screenshot: ${shot}`)
     assert.deepEqual(errors, [], 'no errors in the page')
+  })
+
+  it('a quarantined component shows a Release button; clicked once the cause is fixed, the component runs again', async () => {
+    // A worker that crash-loops while the file `broken` exists; the playbook quarantines the loop.
+    const dir = mkdtempSync(join(tmpdir(), 'homeostat-release-ui-'))
+    const broken = join(dir, 'broken')
+    writeFileSync(broken, '')
+    const script = `const fs = require('node:fs'); if (fs.existsSync(${JSON.stringify(broken)})) process.exit(3); setInterval(() => {}, 1000)`
+    const w = await startTestAgent(testConfigYaml({
+      extra: `components:\n  - name: worker\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", ${JSON.stringify(script)}]\n`
+    }).replace('components: []\n', '').replace('policy:\n', 'policy:\n  engine: playbook\n'))
+    try {
+      browser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] })
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+      const errors: string[] = []
+      page.on('pageerror', (e) => errors.push(e.message))
+      await page.goto(`${w.url}/#token=${w.token}`)
+      const button = page.locator('#peers tr.peer[data-name="test-node"] button.release[data-component="worker"]')
+      await button.waitFor({ timeout: 60_000 })
+      assert.match(await page.locator('#peers').innerText(), /worker[^\n]*\(quarantined\)/)
+      rmSync(broken) // the operator fixes the node, then clicks
+      await button.click()
+      await page.locator('#msg', { hasText: 'worker released: started again' }).waitFor({ timeout: 10_000 })
+      const state = async (): Promise<string | undefined> => ((await getJson(w.url + '/api/components')).body.components as Array<{ name: string, state: string }>).find((c) => c.name === 'worker')?.state
+      await waitFor('worker running in the agent', async () => await state() === 'running', 10_000, 100)
+      await button.waitFor({ state: 'detached', timeout: 10_000 })
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      assert.equal(await state(), 'running')
+      assert.deepEqual(errors, [], 'no errors in the page')
+      await page.close()
+    } finally { await w.stop(); rmSync(dir, { recursive: true, force: true }) }
   })
 })

@@ -50,7 +50,7 @@ function Bar ({ value }) {
   return html`<span class="bar"><span class=${c} style=${`width:${Math.round(v * 100)}%`}></span></span> <span class=${healthClass(value)}>${value == null ? '–' : Math.round(v * 100) + '%'}</span>`
 }
 
-function Peers ({ peers }) {
+function Peers ({ peers, token, release }) {
   return html`<section class="wide" id="peers">
     <h2>Peers <span class="count">${peers.length}</span></h2>
     <table><thead><tr><th>node</th><th>role</th><th>state</th><th>health</th><th>reputation</th><th>open incidents</th><th>components</th><th>last seen</th></tr></thead>
@@ -63,7 +63,7 @@ function Peers ({ peers }) {
       <td>${p.incidentsOpen ?? '–'}</td>
       <td>${(p.components || []).map((c) => c.state === 'standby'
         ? html`<span class="chip dim" title=${c.detail || 'standby'}>${c.name} (standby)</span>`
-        : html`<span class=${'chip ' + stateClass(c.health)} title=${c.detail || c.state}>${c.name}${c.restarts ? ' ↻' + c.restarts : ''}</span>`)}</td>
+        : html`<span class=${'chip ' + stateClass(c.health)} title=${c.detail || c.state}>${c.name}${c.restarts ? ' ↻' + c.restarts : ''}${c.state === 'quarantined' ? ' (quarantined)' : ''}</span>${c.state === 'quarantined' && p.state === 'self' && token ? html` <button class="release" data-component=${c.name} title="the cause is fixed: lift the quarantine" onClick=${() => release(c.name)}>Release</button>` : ''}`)}</td>
       <td class="dim">${p.state === 'self' ? 'now' : ago(p.lastSeenMs)}</td>
     </tr>`)}</tbody></table>
   </section>`
@@ -261,7 +261,7 @@ function App () {
       const a = JSON.parse(ev.data).data
       setApprovals((list) => [a, ...list.filter((x) => x.id !== a.id)].sort((x, y) => y.requestedAtMs - x.requestedAtMs))
     })
-    for (const t of ['peer', 'intervention', 'health', 'budget', 'reputation', 'config', 'policy', 'outcome']) es.addEventListener(t, soon)
+    for (const t of ['peer', 'intervention', 'health', 'budget', 'reputation', 'config', 'policy', 'outcome', 'component']) es.addEventListener(t, soon)
     return () => { clearInterval(every); es.close() }
   }, [])
 
@@ -271,6 +271,14 @@ function App () {
       setApprovals((list) => list.map((x) => x.id === a.id ? a : x))
       setMsg(`${a.id} ${a.state}`)
     } catch (err) { setMsg(`${what} failed: ${err.message}`) }
+  }
+
+  const release = async (name) => {
+    try {
+      const r = await api(`/api/components/${encodeURIComponent(name)}/release`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ by: 'dashboard' }) })
+      setMsg(r.placedByFleet ? `${name} released: this node hosts it again when the fleet places it here` : `${name} released: ${r.started ? 'started again' : r.state}`)
+      refresh()
+    } catch (err) { setMsg(`release failed: ${err.message}`) }
   }
 
   const signIn = (e) => {
@@ -286,11 +294,11 @@ function App () {
       <span class="meta">${status ? html`<b>${status.node}</b> · ${status.role} · v${status.version} · up ${fmtMs(status.uptimeS * 1000)} · loops ${status.loops.map((l) => l.name).join(', ') || 'none'}` : '…'}</span>
       <span class="spacer"></span>
       <span class="meta" id="live"><span class=${'dot ' + (live ? 'bg-ok' : 'bg-bad')}></span>${live ? 'live' : 'reconnecting'}</span>
-      ${token ? html`<span class="meta">signed in</span>` : html`<form onSubmit=${signIn}><input name="token" placeholder="API token (to approve/deny)" autocomplete="off" /> <button>Sign in</button></form>`}
+      ${token ? html`<span class="meta">signed in</span>` : html`<form onSubmit=${signIn}><input name="token" placeholder="API token (to approve, deny or release)" autocomplete="off" /> <button>Sign in</button></form>`}
     </header>
     ${msg && html`<div style="padding:6px 18px" class="dim" id="msg">${msg}</div>`}
     <main>
-      <${Peers} peers=${peers} />
+      <${Peers} peers=${peers} token=${token} release=${release} />
       <${HealthPlot} series=${series} />
       <${MttrHistogram} incidents=${incidents} report=${report} />
       <${Incidents} incidents=${incidents} />
