@@ -7,14 +7,14 @@ import assert from 'node:assert/strict'
 import pino from 'pino'
 import type { Coordinator, Claim } from '@homeostat/coordination'
 import type { Incident, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
-import { CLAIM_DEFAULTS, withClaims } from '../src/loops/claims.ts'
+import { CLAIM_DEFAULTS, hasMajority, withClaims, type Quorum } from '../src/loops/claims.ts'
 
 type ClaimResult = Awaited<ReturnType<Coordinator['registry']['claim']>>
 type CheckResult = ReturnType<Coordinator['registry']['check']>
 
 const holder = (owner: string): Claim => ({ target: 'shared/store', action: 'restart', owner, hlc: '0', expiresMs: 0, state: 'acting' })
 
-function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: number) => CheckResult, healthy?: (nowMs: number) => boolean, shared?: boolean, claimDelayMs?: number }) {
+function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: number) => CheckResult, healthy?: (nowMs: number) => boolean, shared?: boolean, claimDelayMs?: number, quorum?: (nowMs: number) => Quorum | undefined }) {
   let nowMs = 0
   const calls: Array<{ key: string, cooldownMs?: number }> = []
   const releases: Array<{ key: string, outcome: string, cooldownMs?: number }> = []
@@ -47,6 +47,7 @@ function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: numbe
     healthy: async () => o.healthy?.(nowMs) ?? false,
     sharedCooldownMs: () => 5000,
     peerName: (peer) => peer === 'n3' ? 'edge-3' : undefined,
+    quorum: () => o.quorum?.(nowMs),
     now: () => nowMs,
     sleep: async (ms) => { nowMs += ms }
   })
@@ -105,6 +106,42 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     assert.equal(q.action, 'escalate')
     assert.match(q.reason, /the registry is stopped/)
     assert.equal(stopped.now(), 0, 'at once')
+  })
+
+  it('majority: strictly more than half of the known members, itself included', () => {
+    const cases: Array<[Quorum, boolean, string]> = [
+      [{ reachable: 1, members: 1 }, true, 'a fleet of one'],
+      [{ reachable: 1, members: 2 }, false, 'one of two: a cut and a death look alike'],
+      [{ reachable: 2, members: 2 }, true, 'both'],
+      [{ reachable: 2, members: 4 }, false, 'an even split: neither side'],
+      [{ reachable: 3, members: 5 }, true, 'the larger side of 5'],
+      [{ reachable: 2, members: 5 }, false, 'the smaller side of 5'],
+      [{ reachable: 11, members: 20 }, true, '11 of 20']
+    ]
+    for (const [q, want, what] of cases) assert.equal(hasMajority(q), want, what)
+  })
+
+  it('in a minority (a partition\'s smaller side) a shared component is not restarted: it waits, stands by if it recovers, claims once a majority is back', async () => {
+    // The other side restarts it: healthy again after 5 s; this side never claimed.
+    const healed = harness({ claims: [], quorum: () => ({ reachable: 2, members: 5 }), healthy: (t) => t >= 5000 })
+    const p = await healed.run()
+    assert.equal(p.action, 'none')
+    assert.match(p.reason, /store is shared and healthy again \(this node reached 2 of 5 members, too few to restart it\)/)
+    assert.equal(healed.calls.length, 0, 'no claim from the minority side')
+    assert.ok(healed.now() >= 5000 && healed.now() <= 5000 + CLAIM_DEFAULTS.quorumPollMs)
+    // The cut heals after 10 s and it is still failing: now it claims, as any node would.
+    const back = harness({ claims: [{ granted: true, claim: holder('n1') }], quorum: (t) => t < 10_000 ? { reachable: 2, members: 5 } : { reachable: 5, members: 5 } })
+    const q = await back.run()
+    assert.equal(q.action, 'restart')
+    assert.deepEqual(back.calls.map((c) => c.key), ['shared/store'])
+    assert.ok(back.now() >= 10_000)
+    // Never a majority and never healthy: escalate, saying why.
+    const alone = harness({ claims: [], quorum: () => ({ reachable: 1, members: 2 }) })
+    const r = await alone.run()
+    assert.equal(r.action, 'escalate')
+    assert.match(r.reason, /restart store \(shared\) stood down: this node reached 1 of 2 fleet members for 120 s, no majority to restart it, and it is still unhealthy/)
+    assert.equal(alone.calls.length, 0)
+    assert.deepEqual(alone.cancels.length, 1, 'the policy hears its plan was not carried out')
   })
 
   it('a node-local target keeps its own key (node:PEER/NAME, no cooldown) and acts alone when the registry is too slow', async () => {

@@ -10,7 +10,10 @@
 // claimed fleet-wide as `shared/<name>` with a cooldown: one node restarts it,
 // the others wait for that restart to be verified, then look again; a node
 // never acts alone on it. If it is healthy again, their incidents close
-// without an action of their own.
+// without an action of their own. In a partition each side's registry would
+// grant its own claim, so a shared restart also needs a majority of the
+// fleet's members reachable: the minority side waits (and stands by if the
+// component recovers) instead of restarting it a second time.
 import type { Logger } from 'pino'
 import { nodeTarget, type Coordinator } from '@homeostat/coordination'
 import type { PlannedAction, RecoveryPolicy } from '@homeostat/interface'
@@ -27,7 +30,17 @@ export const CLAIM_DEFAULTS = {
   /** Longest a node waits on a shared component for another node's restart, verification and cooldown before escalating. */
   sharedMaxWaitMs: 120_000,
   /** How often a waiting node looks at the shared component's claim again. */
-  sharedPollMs: 250
+  sharedPollMs: 250,
+  /** How often a node without a majority looks again (a partition heals in seconds, or the lost peers are forgotten). */
+  quorumPollMs: 1000
+}
+
+/** Fleet members this node can reach now (itself included) out of those it knows (itself included). */
+export interface Quorum { reachable: number, members: number }
+
+/** A strict majority: an even split has none, so at most one side of any cut restarts a shared component. */
+export function hasMajority (q: Quorum): boolean {
+  return q.reachable * 2 > q.members
 }
 
 const ACTIONS = new Set(['restart', 'kill', 'reload', 'rollback', 'degrade', 'throttle', 'free_disk', 'relocate'])
@@ -42,6 +55,8 @@ export interface ClaimsOptions {
   healthy?: (component: string) => Promise<boolean>
   /** Cooldown after a shared component's restart (config mesh.sharedCooldownMs). */
   sharedCooldownMs?: () => number
+  /** Members reachable / known (the meso loop's view); absent: no quorum check (a fleet of one). */
+  quorum?: () => Quorum | undefined
   /** A peer's node name, for messages (default: the peer id). */
   peerName?: (peer: string) => string | undefined
   now?: () => number
@@ -64,7 +79,18 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
     const cooldownMs = o.sharedCooldownMs?.() ?? 30_000
     const deadline = now() + CLAIM_DEFAULTS.sharedMaxWaitMs
     let waitedFor: string | undefined
+    let minority: Quorum | undefined
     while (now() < deadline) {
+      const q = o.quorum?.()
+      if (q !== undefined && !hasMajority(q)) {
+        // The other side of a cut may hold the majority and heal it: never restart it twice.
+        if (minority === undefined) o.logger.warn({ target: key, reachable: q.reachable, members: q.members }, 'no majority of the fleet reachable: not restarting a shared component from this side')
+        minority = q
+        if (await healthyNow(plan.target)) return { ...plan, action: 'none', reason: `${plan.target} is shared and healthy again (this node reached ${q.reachable} of ${q.members} members, too few to restart it)` }
+        await sleep(CLAIM_DEFAULTS.quorumPollMs)
+        continue
+      }
+      minority = undefined
       let r: Awaited<ReturnType<Coordinator['registry']['claim']>>
       try {
         r = await coord.registry.claim(key, plan.action, { leaseMs: CLAIM_DEFAULTS.leaseMs, cooldownMs, detail: incidentId })
@@ -92,6 +118,7 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
       }
       if (r.reason === 'cooling_down' && coord.registry.check(key).free === false) await sleep(CLAIM_DEFAULTS.sharedPollMs)
     }
+    if (minority !== undefined) return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: this node reached ${minority.reachable} of ${minority.members} fleet members for ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s, no majority to restart it, and it is still unhealthy` }
     return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: no fleet claim within ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s${waitedFor !== undefined ? ` (last holder ${waitedFor})` : ''} and it is still unhealthy` }
   }
 

@@ -26,7 +26,8 @@ export function defaultLoops (): LoopFactory[] {
           isShared: (c) => ctx.config().config.components.some((comp) => comp.name === c && comp.shared),
           healthy: async (c) => await (micro?.health(c) ?? Promise.resolve(false)),
           sharedCooldownMs: () => ctx.config().config.mesh.sharedCooldownMs,
-          peerName: (peer) => meso?.peerName(peer)
+          peerName: (peer) => meso?.peerName(peer),
+          quorum: () => meso?.quorum()
         })]
       })
       return micro

@@ -16,6 +16,7 @@ import { OUTCOME_TOPIC, POLICY_TOPIC } from './macro.ts'
 import type { Outcome } from '@homeostat/interface'
 import { checkSwarmKey } from '../datadir.ts'
 import type { WorkloadHost } from './relocation.ts'
+import type { Quorum } from './claims.ts'
 import { docPersistence } from '../state/doc-persistence.ts'
 import { statGauge } from '../metrics.ts'
 
@@ -60,6 +61,8 @@ export interface MesoLoop extends AgentLoop {
   readonly mesh: () => MeshNode | undefined
   /** The name a peer announced in its status reports. */
   readonly peerName: (peer: string) => string | undefined
+  /** Fleet members reachable now / known (self included). Not members: peers that left gracefully or whose host refused the connection (agent down); other dead peers (maybe only cut off) are, until the mesh forgets them (10 min). */
+  readonly quorum: () => Quorum | undefined
   readonly coordinator: () => Coordinator | undefined
 }
 
@@ -78,6 +81,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
   const status = new Map<string, StatusBody & { peer: string, lastSeenMs: number }>()
   /** Closed incidents already counted into reputation (peer, incident id). */
   const observed = new Set<string>()
+  /** Peers declared dead because their host refused the connection (agent stopped or crashed): not fleet members for the quorum. */
+  const stopped = new Set<string>()
   const log = ctx.logger.child({ loop: 'meso' })
   const isCloud = ctx.role === 'cloud'
 
@@ -170,6 +175,19 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       out.push({ peer, name: s.name, role: s.role, state: 'dead', health: s.health, components: s.components, lastSeenMs: s.lastSeenMs, incidentsOpen: s.incidentsOpen, reputation: coord?.reputation.score(peer) })
     }
     return out
+  }
+
+  /** Fleet members reachable now / known, for shared restarts (see MesoLoop.quorum). */
+  const quorum = (): Quorum | undefined => {
+    if (mesh === undefined) return undefined
+    let members = 1
+    let reachable = 1
+    for (const p of mesh.peers()) {
+      if (status.get(p.peer)?.leaving === true || (p.state === 'dead' && stopped.has(p.peer))) continue
+      members++
+      if (p.state === 'alive') reachable++
+    }
+    return { reachable, members }
   }
 
   const interventions = (): InterventionView[] => {
@@ -272,6 +290,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
     name: 'meso',
     mesh: () => mesh,
     peerName: (peer) => status.get(peer)?.name,
+    quorum,
     coordinator: () => coord,
     async start () {
       const c = ctx.config()
@@ -287,7 +306,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         now: ctx.now
       })
       await mesh.start()
-      ctx.statusExtras.mesh = () => mesh === undefined ? undefined : { peerId: mesh.peerId, addrs: mesh.multiaddrs(), stats: mesh.stats() }
+      ctx.statusExtras.mesh = () => mesh === undefined ? undefined : { peerId: mesh.peerId, addrs: mesh.multiaddrs(), quorum: quorum(), stats: mesh.stats() }
       unsubs.push(mesh.subscribe(STATUS_TOPIC, (m) => {
         if (status.size >= MESO_DEFAULTS.maxPeers && !status.has(m.envelope.from)) return
         status.set(m.envelope.from, { ...m.envelope.body, peer: m.envelope.from, lastSeenMs: ctx.now() })
@@ -313,6 +332,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         }
       }))
       unsubs.push(mesh.onLiveness((e) => {
+        // A peer whose host refused the connection (its agent is not running) is gone, not cut off.
+        if (e.state === 'dead' && e.reason === 'connection:lost') { stopped.add(e.peer); if (stopped.size > MESO_DEFAULTS.maxPeers) stopped.delete(stopped.values().next().value as string) } else if (e.state === 'alive') stopped.delete(e.peer)
         const s = status.get(e.peer)
         ctx.events.emit('peer', { peer: e.peer, name: s?.name, state: e.state, reason: e.reason })
         log.info({ peer: e.peer, name: s?.name, state: e.state, reason: e.reason }, 'peer liveness')

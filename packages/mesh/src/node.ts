@@ -216,14 +216,16 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   let discovery: Discovery | undefined
 
   const logFn = (msg: string, fields?: Record<string, unknown>): void => { log.debug({ peer: peerId, ...fields }, msg) }
-  const dialPeer = async (peer: string, timeoutMs: number): Promise<'connected' | 'refused' | 'timeout'> => {
+  const dialPeer = async (peer: string, timeoutMs: number): Promise<'connected' | 'refused' | 'unreachable' | 'timeout'> => {
     try {
       await libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(timeoutMs) })
       return 'connected'
     } catch (err) {
-      // A refused or reset TCP connect is definitive (nothing listens); a timeout may be a busy peer.
+      // A refused or reset TCP connect is definitive (the host answered: nothing listens); no route to
+      // the host is definitive for now too, but may be a network cut rather than a stopped agent; a
+      // timeout may be a busy peer.
       const text = `${String(err)} ${String((err as { errors?: unknown[] }).errors ?? '')} ${String((err as { cause?: unknown }).cause ?? '')}`
-      return /ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|ENETUNREACH/.test(text) ? 'refused' : 'timeout'
+      return /ECONNREFUSED|ECONNRESET|EPIPE/.test(text) ? 'refused' : /EHOSTUNREACH|ENETUNREACH/.test(text) ? 'unreachable' : 'timeout'
     }
   }
 

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert'
 import { createFailureDetector, LIVENESS_DEFAULTS, type LivenessEvent } from '@homeostat/mesh'
 
-function rig (opts: { confirm?: 'connected' | 'refused' | 'timeout', reconnect?: () => boolean } = {}) {
+function rig (opts: { confirm?: 'connected' | 'refused' | 'unreachable' | 'timeout', reconnect?: () => boolean } = {}) {
   let clock = 1_000_000
   const events: LivenessEvent[] = []
   const pings: Array<{ peer: string, seq: number, at: number }> = []
@@ -165,12 +165,18 @@ describe('mesh failure detector (injected clock)', () => {
     assert.ok(r.det.stats().stalledMs >= 4900)
   })
 
-  it('connection close: redial refused → dead at once; redial accepted → alive', async () => {
+  it('connection close: redial refused or no route → dead at once; redial accepted → alive', async () => {
     const lost = rig({ confirm: 'refused' })
     lost.det.connected('p')
     lost.det.disconnected('p')
     await new Promise((resolve) => setImmediate(resolve))
     assert.deepEqual(states(lost.events), ['alive:connection:open', 'suspect:connection:close', 'dead:connection:lost'])
+
+    const gone = rig({ confirm: 'unreachable' })
+    gone.det.connected('p')
+    gone.det.disconnected('p')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(states(gone.events), ['alive:connection:open', 'suspect:connection:close', 'dead:host:unreachable'], 'no route: dead at once, under its own reason (a cut, or a host down)')
 
     const back = rig({ confirm: 'connected' })
     back.det.connected('p')

@@ -23,7 +23,8 @@ export interface ProbeTransport {
   /** Abort every connection to a peer declared dead. */
   closePeer: (peer: string) => void
   /** Redial once after a connection closed: connected again, refused (nothing listens: dead), or timed out (maybe busy: stay suspect). */
-  confirm: (peer: string) => Promise<'connected' | 'refused' | 'timeout'>
+  /** `refused`: the host answered, nothing listens (the agent is down); `unreachable`: no route to the host (down, or cut off); `timeout`: maybe only busy. */
+  confirm: (peer: string) => Promise<'connected' | 'refused' | 'unreachable' | 'timeout'>
   /** A reconnect attempt; resolves true when connected. */
   reconnect: (peer: string) => Promise<boolean>
 }
@@ -278,6 +279,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
           transition(peer, e, 'alive', 'reconnected')
         } else if (e.state !== 'dead') {
           if (result === 'refused') declareDead(peer, e, 'connection:lost')
+          else if (result === 'unreachable') declareDead(peer, e, 'host:unreachable')
           else {
             e.suspectSinceMs = o.now() // a full suspicion window while reconnects run
             reconnector.schedule(peer, o.now(), !e.pinger)
