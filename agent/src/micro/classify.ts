@@ -1,11 +1,7 @@
 // How raw signals map to failure classes. Pure, tested from a table.
 
-/** A supervisor exit → failure class (the monitor's names): an OOM kill is `oom`, a command that could not start `spawn_error`. */
-export function classifyExit (exit: { code: number | null, signal: string | null, reason?: string }): string {
-  if (exit.reason === 'oom') return 'oom'
-  if (exit.reason === 'spawn_error') return 'spawn_error'
-  return 'crash'
-}
+/** A supervisor exit → failure class: the monitor's own (an OOM kill is `oom`, a command that could not start `spawn_error`). */
+export { classifyExit } from '@homeostat/monitor'
 
 /**
  * A probe that went unhealthy → failure class. A probe that timed out (or a
