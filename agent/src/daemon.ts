@@ -319,6 +319,8 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
       if (next.nodeName !== current.nodeName) throw new ConfigError([{ file: current.file, line: 0, col: 0, field: 'node.name', message: `cannot change while running (restart the agent): was "${current.nodeName}"` }])
       if (next.dataDir !== current.dataDir) throw new ConfigError([{ file: current.file, line: 0, col: 0, field: 'node.dataDir', message: 'cannot change while running (restart the agent)' }])
       if (next.config.api.listen !== current.config.api.listen && opts.listen === undefined) throw new ConfigError([{ file: current.file, line: 0, col: 0, field: 'api.listen', message: 'cannot change while running (restart the agent)' }])
+      // The metrics collector and the anomaly watch are built at start with these.
+      if (JSON.stringify(next.config.system) !== JSON.stringify(current.config.system)) throw new ConfigError([{ file: current.file, line: 0, col: 0, field: 'system', message: 'sampling and detection settings cannot change while running (restart the agent)' }])
     } catch (err) {
       const why = (err as Error).message
       metrics.configReloads.inc({ result: 'rejected' })

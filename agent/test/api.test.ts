@@ -130,6 +130,13 @@ describe('agent API', function () {
     assert.equal(bad.status, 422)
     assert.match(bad.body.error.message, /policy\.approvalRiskThreshold: expected a number between 0 and 1, got 7/)
     assert.equal(t.agent.context.config().config.policy.approvalRiskThreshold, 0.5)
+    // Sampling and detection are built at start: a change is refused (restart), the old settings stay.
+    writeFileSync(t.configFile, good + 'system:\n  detection:\n    scoreThreshold: 0.9\n')
+    const sys = await getJson(t.url + '/api/reload', { method: 'POST', headers: auth })
+    assert.equal(sys.status, 422)
+    assert.equal(sys.body.error.code, 'ERR_CONFIG')
+    assert.match(sys.body.error.message, /system: sampling and detection settings cannot change while running/)
+    assert.equal(t.agent.context.config().config.system.detection.scoreThreshold, 0.7)
     writeFileSync(t.configFile, good)
   })
 

@@ -6,6 +6,9 @@ import { writeFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseConfigText, loadConfig, interpolate } from '../src/config/load.ts'
 import { configTemplate } from '../src/cli/init.ts'
+import { DETECTION_DEFAULTS } from '../src/config/schema.ts'
+import { watchOptionsOf } from '../src/loops/micro.ts'
+import { WATCH_DEFAULTS, DETECTOR_DEFAULTS } from '@homeostat/monitor'
 import { ConfigError } from '../src/errors.ts'
 import { tempDir } from './helpers.ts'
 
@@ -18,6 +21,10 @@ const BAD: Array<{ what: string, yaml: string, env?: Record<string, string>, mes
   { what: 'budget fraction > 1', yaml: 'policy:\n  budgetFraction: 2\n', message: 'h.yaml:2:19: policy.budgetFraction: expected a fraction between 0 and 1, got 2' },
   { what: 'budget mode', yaml: 'policy:\n  budgetMode: yolo\n', message: 'h.yaml:2:15: policy.budgetMode: expected one of static, dynamic, adaptive, got "yolo"' },
   { what: 'sampleMs too small', yaml: 'system:\n  sampleMs: 10\n', message: 'h.yaml:2:13: system.sampleMs: expected sampleMs ≥ 100, got 10' },
+  { what: 'detection score above 1', yaml: 'system:\n  detection:\n    scoreThreshold: 2\n', message: 'h.yaml:3:21: system.detection.scoreThreshold: expected a score between 0 and 1, got 2' },
+  { what: 'detection confirmation larger than its window', yaml: 'system:\n  detection:\n    confirmSamples: 6\n', message: 'h.yaml:3:21: system.detection.confirmSamples: expected confirmSamples ≤ confirmWindow' },
+  { what: 'detection typo', yaml: 'system:\n  detection:\n    windowSmples: 6\n', message: 'h.yaml:3:5: system.detection.windowSmples: unknown key (expected one of: scoreThreshold, warmupSamples, confirmSamples, confirmWindow, windowSamples, learningSamples, utcOffsetMs, leakHorizonMs, diskHorizonMs)' },
+  { what: 'detection time zone out of range', yaml: 'system:\n  detection:\n    utcOffsetMs: 86400000\n', message: 'h.yaml:3:18: system.detection.utcOffsetMs: expected utcOffsetMs between -14 h and +14 h, got 86400000' },
   { what: 'mesh.enabled not boolean', yaml: 'mesh:\n  enabled: "yes"\n', message: 'h.yaml:2:12: mesh.enabled: expected true or false, got "yes"' },
   { what: 'component without command', yaml: 'components:\n  - name: web\n', message: 'h.yaml:2:5: components[0].command: missing; expected a command' },
   { what: 'probe periodMs not a number', yaml: 'components:\n  - name: web\n    command: node\n    probes:\n      - kind: http\n        url: http://127.0.0.1:1/\n        periodMs: fast\n', message: 'h.yaml:7:19: components[0].probes[0].periodMs: expected a positive number, got "fast"' },
@@ -80,7 +87,20 @@ describe('agent config', () => {
     const text = configTemplate({ name: 'pi-7', role: 'edge', apiListen: '127.0.0.1:9464' })
     const c = parseConfigText(text, 'homeostat.yaml', { env: {} })
     assert.equal(c.node.name, 'pi-7')
+    assert.deepEqual(c.system.detection, DETECTION_DEFAULTS, 'the template writes the defaults')
+    assert.deepEqual(parseConfigText('{}\n', 'h.yaml', { env: {} }).system.detection, DETECTION_DEFAULTS)
     assert.ok(text.split('\n').filter((l) => l.includes('#')).length > 20)
+  })
+
+  it('system.detection reaches the monitor under its option names; the defaults are the monitor\'s own', () => {
+    const d = parseConfigText('system:\n  detection:\n    scoreThreshold: 0.9\n    confirmSamples: 2\n    confirmWindow: 3\n    windowSamples: 500\n    utcOffsetMs: 3600000\n', 'h.yaml', { env: {} }).system.detection
+    assert.deepEqual(watchOptionsOf(d), {
+      metricScoreThreshold: 0.9, detectorWarmupSamples: 300, detectorConfirmSamples: 2, detectorConfirmWindow: 3, leakHorizonMs: 30_000, diskHorizonMs: 600_000,
+      detectorOptions: { windowSamples: 500, learningSamples: 300, utcOffsetMs: 3_600_000 }
+    })
+    const def = watchOptionsOf(DETECTION_DEFAULTS)
+    for (const k of ['metricScoreThreshold', 'detectorWarmupSamples', 'detectorConfirmSamples', 'detectorConfirmWindow', 'leakHorizonMs', 'diskHorizonMs'] as const) assert.equal(def[k], WATCH_DEFAULTS[k], k)
+    for (const k of ['windowSamples', 'learningSamples', 'utcOffsetMs'] as const) assert.equal(def.detectorOptions[k], DETECTOR_DEFAULTS[k], k)
   })
 
   it('loadConfig resolves paths against the file and names a missing file', () => {

@@ -52,6 +52,16 @@ policy:
 
 system:
   sampleMs: 1000               # /proc and /sys sampling period
+  detection:                   # anomaly detection on the sampled metrics (defaults tuned on NAB and a real host)
+    scoreThreshold: 0.7        # report a metric from this anomaly score (0-1; higher: fewer, surer reports)
+    warmupSamples: 300         # a new series is not scored for its first samples
+    confirmSamples: 4          # ...and is reported once over the threshold in 4 of its last 5 samples
+    confirmWindow: 5
+    windowSamples: 250         # the detector's rolling window of "normal"
+    learningSamples: 300       # samples before its likelihood is trusted
+    utcOffsetMs: 0             # the workload's time zone, for daily patterns (3600000 = UTC+1)
+    leakHorizonMs: 30000       # act on a leak predicted to hit its memory limit within 30 s
+    diskHorizonMs: 600000      # act on a disk predicted full within 10 min
 
 # The workloads this agent supervises. Each is a child process with probes.
 components: []

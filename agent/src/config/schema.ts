@@ -3,7 +3,7 @@
 // comment each). Unknown keys are errors: a typo must not silently fall back
 // to a default on a machine that runs unattended for months.
 import { z } from 'zod'
-import { componentSchema, probeSchema, type ComponentSpec, type ProbeSpec } from '@homeostat/monitor'
+import { componentSchema, probeSchema, DETECTOR_DEFAULTS, WATCH_DEFAULTS, type ComponentSpec, type ProbeSpec } from '@homeostat/monitor'
 import { componentRecoveryConfigSchema } from '@homeostat/recovery'
 
 const ms = (what: string) => z.number({ error: `expected ${what} in milliseconds (a whole number)` }).int({ error: `expected ${what} in milliseconds (a whole number)` })
@@ -14,6 +14,41 @@ const hostPort = z.string({ error: 'expected "host:port", e.g. "127.0.0.1:9464"'
 // Components and their probes are the monitor's schema, unchanged: the micro
 // loop receives exactly what was validated here.
 export { componentSchema, probeSchema }
+
+const wholeIn = (lo: number, hi: number) => z.number({ error: `expected a whole number from ${lo} to ${hi}` }).int({ error: `expected a whole number from ${lo} to ${hi}` }).min(lo, { error: `expected a whole number from ${lo} to ${hi}` }).max(hi, { error: `expected a whole number from ${lo} to ${hi}` })
+
+/** `system.detection`: the knobs an operator may need on a noisy or unusual host; each default is the monitor's. */
+export const DETECTION_DEFAULTS = {
+  scoreThreshold: WATCH_DEFAULTS.metricScoreThreshold,
+  warmupSamples: WATCH_DEFAULTS.detectorWarmupSamples,
+  confirmSamples: WATCH_DEFAULTS.detectorConfirmSamples,
+  confirmWindow: WATCH_DEFAULTS.detectorConfirmWindow,
+  windowSamples: DETECTOR_DEFAULTS.windowSamples,
+  learningSamples: DETECTOR_DEFAULTS.learningSamples,
+  utcOffsetMs: DETECTOR_DEFAULTS.utcOffsetMs,
+  leakHorizonMs: WATCH_DEFAULTS.leakHorizonMs,
+  diskHorizonMs: WATCH_DEFAULTS.diskHorizonMs
+}
+
+const detectionSchema = z.object({
+  /** A metric's anomaly score from which it is reported (0–1; higher: fewer, surer reports). */
+  scoreThreshold: z.number({ error: 'expected a score between 0 and 1' }).gt(0, { error: 'expected a score between 0 and 1' }).max(1, { error: 'expected a score between 0 and 1' }).default(DETECTION_DEFAULTS.scoreThreshold),
+  /** A new series is not scored for its first samples (it reaches new extremes all the time). */
+  warmupSamples: wholeIn(0, 100_000).default(DETECTION_DEFAULTS.warmupSamples),
+  /** Reported once the score reached the threshold in this many of the last `confirmWindow` samples (a lone spike is noise). */
+  confirmSamples: wholeIn(1, 30).default(DETECTION_DEFAULTS.confirmSamples),
+  confirmWindow: wholeIn(1, 30).default(DETECTION_DEFAULTS.confirmWindow),
+  /** The detector's rolling window of "normal". */
+  windowSamples: wholeIn(10, 100_000).default(DETECTION_DEFAULTS.windowSamples),
+  /** Samples before the detector's likelihood is trusted. */
+  learningSamples: wholeIn(10, 1_000_000).default(DETECTION_DEFAULTS.learningSamples),
+  /** The workload's time zone, for its daily pattern (e.g. 3600000 for UTC+1). */
+  utcOffsetMs: ms('utcOffsetMs').min(-14 * 3_600_000, { error: 'expected utcOffsetMs between -14 h and +14 h' }).max(14 * 3_600_000, { error: 'expected utcOffsetMs between -14 h and +14 h' }).default(DETECTION_DEFAULTS.utcOffsetMs),
+  /** A memory leak is acted on when the limit is predicted within this time. */
+  leakHorizonMs: ms('leakHorizonMs').positive({ error: 'expected leakHorizonMs > 0' }).default(DETECTION_DEFAULTS.leakHorizonMs),
+  /** A filling disk is acted on when full is predicted within this time. */
+  diskHorizonMs: ms('diskHorizonMs').positive({ error: 'expected diskHorizonMs > 0' }).default(DETECTION_DEFAULTS.diskHorizonMs)
+}).strict().refine((d) => d.confirmSamples <= d.confirmWindow, { error: 'expected confirmSamples ≤ confirmWindow', path: ['confirmSamples'] })
 
 export const configSchema = z.object({
   node: z.object({
@@ -72,8 +107,10 @@ export const configSchema = z.object({
   }).strict().default({ enabled: false, shard: 0, shards: 3, seed: 1, roundIntervalMs: 10_000 }),
   system: z.object({
     /** /proc and /sys sampling period. 1 s is cheap on a Pi and sees a leak trend in seconds. */
-    sampleMs: ms('sampleMs').min(100, { error: 'expected sampleMs ≥ 100' }).default(1000)
-  }).strict().default({ sampleMs: 1000 }),
+    sampleMs: ms('sampleMs').min(100, { error: 'expected sampleMs ≥ 100' }).default(1000),
+    /** Anomaly detection on the sampled metrics (the monitor's watch and detector; defaults tuned on NAB and a real host). */
+    detection: detectionSchema.default(DETECTION_DEFAULTS)
+  }).strict().default({ sampleMs: 1000, detection: DETECTION_DEFAULTS }),
   components: z.array(componentSchema, { error: 'expected a list of components' }).max(256, { error: 'at most 256 components' }).default([]),
   /** Per-component recovery settings: artifact rollback, degrade fallback, freeDisk patterns, throttle, reloadable, graceMs. */
   recovery: z.record(z.string(), componentRecoveryConfigSchema, { error: 'expected a map of component name → recovery settings' }).default({})

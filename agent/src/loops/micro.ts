@@ -17,6 +17,7 @@ import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatc
 import type { AgentLoop, LoopContext, ReleasedComponent } from '../daemon.ts'
 import { ComponentActionError } from '../errors.ts'
 import type { LoadedConfig } from '../config/load.ts'
+import type { AgentConfig } from '../config/schema.ts'
 import type { ComponentView } from '../state/providers.ts'
 import { Gauge } from 'prom-client'
 import { statGauge } from '../metrics.ts'
@@ -72,6 +73,19 @@ export function withApprovalThreshold (p: RecoveryPolicy, threshold: () => numbe
     },
     record: (o) => { p.record(o) },
     cancel: (incidentId, action, reason) => p.cancel?.(incidentId, action, reason)
+  }
+}
+
+/** `system.detection` in the monitor's watch option names (pure). */
+export function watchOptionsOf (d: AgentConfig['system']['detection']): NonNullable<ResourceOptions['watch']> & { detectorOptions: Record<string, number> } {
+  return {
+    metricScoreThreshold: d.scoreThreshold,
+    detectorWarmupSamples: d.warmupSamples,
+    detectorConfirmSamples: d.confirmSamples,
+    detectorConfirmWindow: d.confirmWindow,
+    leakHorizonMs: d.leakHorizonMs,
+    diskHorizonMs: d.diskHorizonMs,
+    detectorOptions: { windowSamples: d.windowSamples, learningSamples: d.learningSamples, utcOffsetMs: d.utcOffsetMs }
   }
 }
 
@@ -152,7 +166,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     system = createMetricsCollector({ supervisor, intervalMs: cfg.config.system.sampleMs, processes: true, logger: adaptLogger(log) as never })
     // The monitor's anomaly watch on that collector: the online detector on every series (system and component metrics),
     // leak and disk-fill predictions, CPU over its limit, OOM at the memory limit; all open incidents through the loop.
-    watch = createResourceWatch({ supervisor, metrics: system, now: ctx.now, enforceMemoryLimit: true, logger: adaptLogger(log) as never, watch: opts.watch })
+    const fromConfig = watchOptionsOf(cfg.config.system.detection)
+    watch = createResourceWatch({ supervisor, metrics: system, now: ctx.now, enforceMemoryLimit: true, logger: adaptLogger(log) as never, watch: { ...fromConfig, ...opts.watch, detectorOptions: { ...fromConfig.detectorOptions, ...opts.watch?.detectorOptions } } })
     const threshold = () => ctx.config().config.policy.approvalRiskThreshold
     const pc = cfg.config.policy
     let policy: RecoveryPolicy
