@@ -7,6 +7,12 @@ export interface LineRing {
   /** Oldest first; includes the unterminated partial line, if any. */
   lines: () => string[]
   clear: () => void
+  /** Ends an unterminated last line (the writer is gone: the next writer's output must not join it). */
+  endLine: () => void
+  /** Lines added so far, dropped ones included: a mark for `since`. */
+  readonly total: number
+  /** The lines added after mark `total` (those still held), and the partial line. */
+  since: (total: number) => string[]
   /** Lines dropped because the ring was full. */
   readonly dropped: number
 }
@@ -44,6 +50,14 @@ export function createLineRing (maxLines: number, maxLineLength: number): LineRi
       return out
     },
     clear () { start = 0; size = 0; partial = '' },
+    endLine () { if (partial !== '') { add(partial); partial = '' } },
+    get total () { return dropped + size },
+    since (mark) {
+      const out: string[] = []
+      for (let i = Math.max(0, mark - dropped); i < size; i++) out.push(buf[(start + i) % maxLines]!)
+      if (partial !== '') out.push(partial)
+      return out
+    },
     get dropped () { return dropped }
   }
 }

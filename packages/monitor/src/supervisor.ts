@@ -78,6 +78,7 @@ export interface Tail { stdout: string[], stderr: string[] }
 export interface SupervisorEvents extends Record<string, unknown> {
   /** `pid` is absent for a shared component (it runs elsewhere; "start" = watched from now, or restarted by its hook). */
   start: { name: string, pid?: number, atMs: number, restarts: number }
+  /** `tail`: the output of the run that exited (earlier runs are in `tail(name)`). */
   exit: { name: string, pid?: number, exit: ExitInfo, tail: Tail }
   state: { name: string, from: ComponentState, to: ComponentState, atMs: number }
   quarantined: { name: string, atMs: number, reason: string }
@@ -154,6 +155,8 @@ interface Entry {
   lastExit?: ExitInfo
   stdout: LineRing
   stderr: LineRing
+  /** Where the current run's output begins in each ring (LineRing.total when it started). */
+  runMark: { stdout: number, stderr: number }
   exitTimes: number[]
   failureStreak: number
   pendingReason?: string
@@ -212,6 +215,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       started: 0,
       stdout: createLineRing(tailLines, SUPERVISOR_DEFAULTS.tailLineLength),
       stderr: createLineRing(tailLines, SUPERVISOR_DEFAULTS.tailLineLength),
+      runMark: { stdout: 0, stderr: 0 },
       exitTimes: [],
       failureStreak: 0,
       stopping: false
@@ -241,7 +245,16 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     if (art !== undefined) i.artifactVersion = art.version
     return i
   }
+  /** Everything the rings hold (earlier runs too): what an operator asks for with `tail`. */
   const tailOf = (e: Entry): Tail => ({ stdout: e.stdout.lines(), stderr: e.stderr.lines() })
+  /** The current (or last) run's output only: the evidence an exit carries, never an earlier run's last words. */
+  const runTailOf = (e: Entry): Tail => ({ stdout: e.stdout.since(e.runMark.stdout), stderr: e.stderr.since(e.runMark.stderr) })
+  /** A new process is about to write: end the last one's unterminated line and mark where this run's output begins. */
+  const beginRun = (e: Entry): void => {
+    e.stdout.endLine()
+    e.stderr.endLine()
+    e.runMark = { stdout: e.stdout.total, stderr: e.stderr.total }
+  }
   /** A process's output (the component's, or a shared component's restart hook) goes into the component's tail. */
   const captureTail = (child: ChildProcess, e: Entry): void => {
     child.stdout?.setEncoding('utf8')
@@ -284,7 +297,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       e.failureStreak = ranMs >= stableAfterMs ? 1 : e.failureStreak + 1
     }
     if (e.state !== 'quarantined') setState(name, e, expected ? 'stopped' : 'exited')
-    const tail = tailOf(e)
+    const tail = runTailOf(e)
     // An unexpected exit says why in the component's last stderr lines (e.g. "address already in use"):
     // the log line carries them, so the cause is one glance away.
     logger.info({ component: name, pid, code, signal, expected, reason, ...(expected ? {} : { stderr: tail.stderr.slice(-SUPERVISOR_DEFAULTS.exitLogStderrLines).map((l) => l.slice(0, 300)) }) }, 'component exited')
@@ -329,6 +342,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     e.started++
     e.exited = deferred()
     setState(name, e, 'starting')
+    beginRun(e)
     let child: ChildProcess
     try {
       child = spawn(subst(spec.command, art), spec.args.map((a) => subst(a, art)), {
@@ -342,7 +356,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       const atMs = now()
       e.lastExit = { code: null, signal: null, atMs, expected: false, reason: 'spawn_error', error: (err as Error).message }
       setState(name, e, 'exited')
-      events.emit('exit', { name, exit: e.lastExit, tail: tailOf(e) })
+      events.emit('exit', { name, exit: e.lastExit, tail: runTailOf(e) })
       e.exited.resolve()
       return infoOf(e)
     }
@@ -405,6 +419,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     const art = resolveArtifact(spec)
     const env = envOf(name, spec, art)
     const timeoutMs = options.sharedRestartTimeoutMs ?? SUPERVISOR_DEFAULTS.sharedRestartTimeoutMs
+    beginRun(e)
     const result = await new Promise<{ code: number | null, signal: string | null, error?: string }>((resolve) => {
       let child: ChildProcess
       try {

@@ -43,6 +43,22 @@ describe('monitor: backoff and crash-loop maths', () => {
     assert.deepEqual(r.lines(), ['cc', 'd', '12345…'])
     assert.equal(r.dropped, 2)
   })
+
+  it('line ring: marks and endLine keep one writer\'s lines apart from the next one\'s', () => {
+    const r = createLineRing(4, 50)
+    r.push('one\ntwo\nhalf a li')
+    r.endLine() // the writer died mid-line
+    const mark = r.total
+    assert.equal(mark, 3)
+    r.push('fresh start\n')
+    assert.deepEqual(r.lines(), ['one', 'two', 'half a li', 'fresh start'], 'not "half a lifresh start"')
+    assert.deepEqual(r.since(mark), ['fresh start'])
+    r.push('a\nb\nc\nd\ne') // the ring wraps past the mark
+    assert.deepEqual(r.since(mark), ['a', 'b', 'c', 'd', 'e'], 'only what is still held ("fresh start" was dropped), plus the partial line')
+    assert.deepEqual(r.since(r.total), ['e'])
+    r.endLine()
+    assert.deepEqual(r.since(r.total), [])
+  })
 })
 
 describe('monitor: supervisor (real processes)', function () {
@@ -67,6 +83,21 @@ describe('monitor: supervisor (real processes)', function () {
     // autoRestart: false → nobody restarts it
     await new Promise((r) => setTimeout(r, 300))
     assert.equal(sup.info('c').state, 'exited')
+  })
+
+  it('an exit carries the output of its own run; the tail keeps earlier runs, a line cut short by a crash is not joined to the next run\'s', async () => {
+    const script = `process.stdout.write('run ' + process.env.RUN + ' started\\n'); process.stderr.write('fatal: cut sho'); setTimeout(() => process.exit(3), 50)`
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'c', command: node, args: ['-e', script], env: { RUN: '1' } }] })
+    const exits: Array<{ stdout: string[], stderr: string[] }> = []
+    sup.on('exit', (e) => exits.push(e.tail))
+    await sup.start()
+    await waitFor(() => exits.length === 1)
+    sup.updateSpec('c', { env: { RUN: '2' } })
+    await sup.startComponent('c')
+    await waitFor(() => exits.length === 2)
+    assert.deepEqual(exits[0], { stdout: ['run 1 started'], stderr: ['fatal: cut sho'] })
+    assert.deepEqual(exits[1], { stdout: ['run 2 started'], stderr: ['fatal: cut sho'] }, 'the second exit does not carry the first run\'s lines')
+    assert.deepEqual(sup.tail('c'), { stdout: ['run 1 started', 'run 2 started'], stderr: ['fatal: cut sho', 'fatal: cut sho'] })
   })
 
   it('stopComponent escalates SIGTERM to SIGKILL after the grace period', async () => {
