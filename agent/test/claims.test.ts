@@ -139,7 +139,7 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     const alone = harness({ claims: [], quorum: () => ({ reachable: 1, members: 2 }) })
     const r = await alone.run()
     assert.equal(r.action, 'escalate')
-    assert.match(r.reason, /restart store \(shared\) stood down: this node reached 1 of 2 fleet members for 120 s, no majority to restart it, and it is still unhealthy/)
+    assert.match(r.reason, /restart store \(shared\) stood down: this node reaches only 1 of 2 fleet members \(no majority to restart it\) and it is still unhealthy after 120 s/)
     assert.equal(alone.calls.length, 0)
     assert.deepEqual(alone.cancels.length, 1, 'the policy hears its plan was not carried out')
   })

@@ -118,7 +118,7 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
       }
       if (r.reason === 'cooling_down' && coord.registry.check(key).free === false) await sleep(CLAIM_DEFAULTS.sharedPollMs)
     }
-    if (minority !== undefined) return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: this node reached ${minority.reachable} of ${minority.members} fleet members for ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s, no majority to restart it, and it is still unhealthy` }
+    if (minority !== undefined) return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: this node reaches only ${minority.reachable} of ${minority.members} fleet members (no majority to restart it) and it is still unhealthy after ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s` }
     return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: no fleet claim within ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s${waitedFor !== undefined ? ` (last holder ${waitedFor})` : ''} and it is still unhealthy` }
   }
 
