@@ -9,7 +9,7 @@
 // Copies are counted from the processes themselves (a file per live pid),
 // sampled every 25 ms for the whole test: never two at once.
 import assert from 'node:assert/strict'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateSwarmKey } from '@homeostat/mesh'
 import { writeSecretFile } from '../agent/src/datadir.ts'
@@ -171,44 +171,56 @@ describe('agent relocation: relocatable components across real agent processes',
     console.log(`      takeover after SIGKILL ${takeoverMs} ms, hand-over on SIGTERM ${handoverMs} ms`)
   })
 
-  it('a node-specific fault: the component crash-loops on its node, is quarantined there and moves to another node; released after a fix, that node hosts it again', async () => {
-    // The playbook quarantines a crash loop (the default planner restarts with a growing backoff instead);
-    // quarantine is a risky action, so unattended nodes must not wait for an operator's approval.
-    const fleet = makeFleet({ CRASH_ON: 'n1' }, 'policy:\n  engine: playbook\n  approvalRiskThreshold: 1\n')
-    const n1 = await fleet.start('n1', [])
-    const n2 = await fleet.start('n2', n1.addrs)
-    const moved = await waitFor('batch runs on n2', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n2' ? e : undefined }, 90_000, 50)
-    const quarantined = await waitFor('n1 quarantined it', async () => {
-      const c = (await getJson(n1.api + '/api/components')).body.components as Array<{ name: string, state: string }>
-      return c.find((x) => x.name === 'batch' && x.state === 'quarantined')
-    }, 10_000, 200)
-    assert.ok(quarantined)
-    assert.ok(n1.proc.lines.some((l) => l.msg === 'relocatable component quarantined here: handing it to another node'))
-    await new Promise((resolve) => setTimeout(resolve, 2000))
-    assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'it stays on n2')
-    assert.equal(fleet.maxCopies(), 1)
-    const took = await waitFor('n2 logged the takeover', () => n2.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
-    assert.equal(took.from, 'n1', 'taken over from the node that handed it back')
+  for (const engine of ['planner', 'playbook'] as const) {
+    it(`a node-specific fault (${engine}): the component crash-loops on its node, is quarantined there and moves to another node; released after a fix, that node hosts it again`, async () => {
+      // Both engines quarantine a crash loop (several incidents of one component in a short window, each
+      // restart only postponing the next). Quarantine is a risky action: unattended nodes must not wait
+      // for an operator's approval.
+      const fleet = makeFleet({ CRASH_ON: 'n1' }, `policy:\n  engine: ${engine}\n  approvalRiskThreshold: 1\n`)
+      // n1 is healthy until both agents run, then its device breaks: the running copy dies, every restart crashes.
+      writeFileSync(join(fleet.dir, 'fixed-n1'), '')
+      const n1 = await fleet.start('n1', [])
+      const first = await waitFor('batch runs on n1', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n1' ? e : undefined }, 30_000, 50)
+      const n2 = await fleet.start('n2', n1.addrs)
+      await waitFor('n2 shows batch on standby', async () => {
+        const c = (await getJson(n2.api + '/api/components')).body.components as Array<{ name: string, state: string, detail?: string }>
+        return c.find((x) => x.name === 'batch' && x.state === 'standby' && x.detail === 'relocatable: runs on n1')
+      }, 20_000, 200)
+      rmSync(join(fleet.dir, 'fixed-n1'))
+      process.kill(first[0], 'SIGKILL')
+      const moved = await waitFor('batch runs on n2', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n2' ? e : undefined }, 90_000, 50)
+      const quarantined = await waitFor('n1 quarantined it', async () => {
+        const c = (await getJson(n1.api + '/api/components')).body.components as Array<{ name: string, state: string }>
+        return c.find((x) => x.name === 'batch' && x.state === 'quarantined')
+      }, 10_000, 200)
+      assert.ok(quarantined)
+      assert.ok(n1.proc.lines.some((l) => l.msg === 'relocatable component quarantined here: handing it to another node'))
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'it stays on n2')
+      assert.equal(fleet.maxCopies(), 1)
+      const took = await waitFor('n2 logged the takeover', () => n2.proc.lines.find((l) => l.msg === 'took over a relocatable component' && l.component === 'batch'), 5000)
+      assert.equal(took.from, 'n1', 'taken over from the node that handed it back')
 
-    // The operator fixes n1 and lifts the quarantine (`homeostat release`): n1 offers to host the
-    // component again but takes nothing from n2; when n2 stops, n1 is where it goes (without the
-    // release, n1 would never bid for it again and it would run nowhere).
-    writeFileSync(join(fleet.dir, 'fixed-n1'), '')
-    const cli = await releaseWithCli(n1.api, join(fleet.dir, 'data-n1', 'api.token'), 'batch')
-    assert.equal(cli.code, 0, cli.err)
-    assert.match(cli.out, /batch released: relocatable, this node hosts it again when the fleet places it here/)
-    await waitFor('n1 offers to host it again', () => n1.proc.lines.find((l) => l.msg === 'relocatable component released here: offering to host it again'), 5000)
-    await waitFor('n1 shows batch on standby', async () => {
-      const c = (await getJson(n1.api + '/api/components')).body.components as Array<{ name: string, state: string, detail?: string }>
-      return c.find((x) => x.name === 'batch' && x.state === 'standby' && x.detail === 'relocatable: runs on n2')
-    }, 10_000, 200)
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'releasing n1 took nothing from n2')
-    n2.proc.p.kill('SIGTERM')
-    const back = await waitFor('batch runs on n1 again', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n1' ? e : undefined }, 20_000, 50)
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    assert.ok(alive(back[0]), 'and stays up on the fixed node')
-    assert.equal(fleet.maxCopies(), 1)
-  })
+      // The operator fixes n1 and lifts the quarantine (`homeostat release`): n1 offers to host the
+      // component again but takes nothing from n2; when n2 stops, n1 is where it goes (without the
+      // release, n1 would never bid for it again and it would run nowhere).
+      writeFileSync(join(fleet.dir, 'fixed-n1'), '')
+      const cli = await releaseWithCli(n1.api, join(fleet.dir, 'data-n1', 'api.token'), 'batch')
+      assert.equal(cli.code, 0, cli.err)
+      assert.match(cli.out, /batch released: relocatable, this node hosts it again when the fleet places it here/)
+      await waitFor('n1 offers to host it again', () => n1.proc.lines.find((l) => l.msg === 'relocatable component released here: offering to host it again'), 5000)
+      await waitFor('n1 shows batch on standby', async () => {
+        const c = (await getJson(n1.api + '/api/components')).body.components as Array<{ name: string, state: string, detail?: string }>
+        return c.find((x) => x.name === 'batch' && x.state === 'standby' && x.detail === 'relocatable: runs on n2')
+      }, 10_000, 200)
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      assert.deepEqual([...copies(fleet.copiesDir).entries()], [moved], 'releasing n1 took nothing from n2')
+      n2.proc.p.kill('SIGTERM')
+      const back = await waitFor('batch runs on n1 again', () => { const c = copies(fleet.copiesDir); const e = [...c.entries()][0]; return c.size === 1 && e?.[1] === 'n1' ? e : undefined }, 20_000, 50)
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      assert.ok(alive(back[0]), 'and stays up on the fixed node')
+      assert.equal(fleet.maxCopies(), 1)
+    })
+  }
 })
 

@@ -79,6 +79,13 @@ export type IncidentStatus = 'open' | 'recovering' | 'recovered' | 'escalated' |
  * One failure from first anomaly to verified recovery (or escalation). MTTR and
  * detection latency are computed from its steps, never estimated.
  */
+/**
+ * Failure classes in which restarting again and again is a crash loop (the
+ * fault survives the restart): past a few in a short window, quarantine
+ * instead. Not resource classes (cpu_hog, disk_fill), whose actions differ.
+ */
+export const RESTART_LOOP_CLASSES: ReadonlySet<string> = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'oom', 'unknown', 'bad_artifact'])
+
 export interface Incident {
   id: string
   node: string

@@ -11,6 +11,7 @@ import type {
   ActionKind, AlternativeAction, BudgetMode, BudgetView, CostVector, Outcome, PendingApproval,
   PlanRequest, PlannedAction, RecoveryPolicy, TargetKind
 } from '@homeostat/interface'
+import { RESTART_LOOP_CLASSES } from '@homeostat/interface'
 import {
   type HistoryFeatures, type JsonStore, type Learning, type LoadResult, type Rng,
   PATTERN_DEFAULTS, createLearning, createRng, findCrashLoops
@@ -69,6 +70,9 @@ export interface PlannerOptions {
   dual?: Partial<DualOptions>
   /** Failed actions per incident before quarantine. */
   maxAttempts?: number
+  /** Incidents of one component within crashLoopWindowMs that make a crash loop (quarantine instead of another restart). */
+  crashLoopMaxFailures?: number
+  crashLoopWindowMs?: number
   /** Below this diagnosis confidence the planner acts on the incident's own component. */
   minDiagnosisConfidence?: number
   /** Incidents whose context (tried actions, decision state) is remembered. */
@@ -90,6 +94,11 @@ export const PLANNER_DEFAULTS = {
   shieldZ: 2.33,
   /** Four different failed actions, then quarantine: beyond that the planner is guessing (each action is tried once anyway). */
   maxAttempts: 4,
+  /** Five incidents of one component within two minutes (the playbook's crash loop): each restart "worked" for a
+   * moment, so no single incident runs out of actions, yet the fault survives every restart. Fewer would quarantine a
+   * component through a flaky deploy. */
+  crashLoopMaxFailures: 5,
+  crashLoopWindowMs: 120_000,
   minDiagnosisConfidence: 0.3,
   maxIncidents: 1024
 } as const
@@ -188,6 +197,8 @@ export function createPlanner (options: PlannerOptions): Planner {
   const approvalMode = options.approval?.mode ?? 'wait'
   const shieldZ = options.shieldZ ?? PLANNER_DEFAULTS.shieldZ
   const maxAttempts = options.maxAttempts ?? PLANNER_DEFAULTS.maxAttempts
+  const crashLoopMaxFailures = options.crashLoopMaxFailures ?? PLANNER_DEFAULTS.crashLoopMaxFailures
+  const crashLoopWindowMs = options.crashLoopWindowMs ?? PLANNER_DEFAULTS.crashLoopWindowMs
   const minConfidence = options.minDiagnosisConfidence ?? PLANNER_DEFAULTS.minDiagnosisConfidence
   const maxIncidents = options.maxIncidents ?? PLANNER_DEFAULTS.maxIncidents
   const thompson = options.thompson ?? true
@@ -363,6 +374,20 @@ export function createPlanner (options: PlannerOptions): Planner {
       if (!bestOverall.admissible) ctx.blockedNeededFraction = need
       // Adaptive f learns the high quantile of the fraction that admits the reward-best action.
       if (mode === 'adaptive') learning.adaptive.learn(ctx.gamma, ctx.health, need * 1.1)
+    }
+
+    // A crash loop across incidents: every restart "worked" long enough to close its incident, yet the fault
+    // survives them all. Quarantine (if possible and affordable) instead of restarting again; on its own node
+    // a quarantined relocatable component moves elsewhere.
+    const failuresInWindow = learning.history.events().filter((e) => e.kind === 'failure' && e.component === req.incident.component && e.atMs > now - crashLoopWindowMs).length
+    if (failuresInWindow >= crashLoopMaxFailures && target === req.incident.component && RESTART_LOOP_CLASSES.has(req.incident.failureClass) &&
+        !ctx.tried.has('quarantine') && req.available.includes('quarantine') && byKind.has('quarantine')) {
+      const qUpper = learning.outcomes.costUpper(req.incident.failureClass, 'quarantine', shieldZ)
+      if (fits(used, qUpper, b.beta)) {
+        ctx.tried.add('quarantine')
+        const id = reserve(req, ctx, 'quarantine', qUpper, now)
+        return finishMeta(req, ctx, 'quarantine', target, `crash loop: ${failuresInWindow} incidents of ${target} in ${Math.round(crashLoopWindowMs / 1000)} s, each restart only postponed the next; quarantine ${target} and ask a human`, alternativesOf(candidates, skipped, 'quarantine'), b.beta, addCost(used, qUpper), { reservation: id, state: stateData })
+      }
     }
 
     // Exhausted: quarantine (if possible and affordable) and ask a human, never loop.

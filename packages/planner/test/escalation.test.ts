@@ -27,6 +27,45 @@ describe('planner/escalation', () => {
     assert.equal(p.stats().quarantines, 1)
   })
 
+  it('a crash loop across incidents (5 within 2 min, each restart verified) is quarantined instead of restarted again', async () => {
+    const clock = createManualClock(0)
+    const p = createPlanner({ mode: 'static', clock, seed: 5, capacity: roomy })
+    const available: ActionKind[] = ['restart', 'kill', 'quarantine']
+    const actions: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const inc = incident(`cl${i}`, 'crash', 'process', 'batch')
+      const plan = await p.plan(request(inc, available))
+      actions.push(plan.action)
+      if (plan.action === 'quarantine') { assert.match(plan.reason, /^crash loop: 5 incidents of batch in 120 s/); break }
+      p.record(outcome(inc, plan.action, true)) // the restart "worked": the incident closed
+      clock.advance(20_000)
+    }
+    assert.equal(actions.length, 5)
+    assert.ok(actions.slice(0, 4).every((a) => a !== 'quarantine'), `the first four incidents are healed normally: ${actions.join(', ')}`)
+    assert.equal(actions[4], 'quarantine')
+    assert.equal(p.stats().quarantines, 1)
+    // Spread out (one incident every 40 s): never more than 3 in the window, so never a loop.
+    const slowClock = createManualClock(0)
+    const s2 = createPlanner({ mode: 'static', clock: slowClock, seed: 5, capacity: roomy })
+    for (let i = 0; i < 8; i++) {
+      const inc = incident(`sl${i}`, 'crash', 'process', 'batch')
+      const plan = await s2.plan(request(inc, available))
+      assert.notEqual(plan.action, 'quarantine', `incident ${i}`)
+      s2.record(outcome(inc, plan.action, true))
+      slowClock.advance(40_000)
+    }
+    // Not a restart class (a CPU hog is throttled, not restarted): no crash-loop quarantine.
+    const hogClock = createManualClock(0)
+    const hog = createPlanner({ mode: 'static', clock: hogClock, seed: 5, capacity: roomy })
+    for (let i = 0; i < 6; i++) {
+      const inc = incident(`hog${i}`, 'cpu_hog', 'process', 'batch')
+      const plan = await hog.plan(request(inc, ['throttle', 'restart', 'quarantine']))
+      assert.notEqual(plan.action, 'quarantine', `cpu_hog incident ${i}`)
+      hog.record(outcome(inc, plan.action, true))
+      hogClock.advance(10_000)
+    }
+  })
+
   it('never repeats a failed action even when the caller forgets to pass `attempted`', async () => {
     const clock = createManualClock(0)
     const p = createPlanner({ mode: 'static', clock, seed: 2, capacity: roomy })

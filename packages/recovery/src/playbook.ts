@@ -4,6 +4,7 @@
 // and quarantines a crash-looping component. It implements RecoveryPolicy, so
 // the micro loop can swap it for the constrained planner.
 import type { ActionKind, AlternativeAction, Outcome, PlanRequest, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
+import { RESTART_LOOP_CLASSES } from '@homeostat/interface'
 import { countInWindow } from './backoff.ts'
 
 /** What to try, in order, per failure class. `escalate` is implied at the end of every row. */
@@ -49,8 +50,6 @@ export const PLAYBOOK_DEFAULTS = {
   }
 } as const
 
-/** Classes in which restarting again and again is a crash loop. */
-const LOOPING = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'oom', 'unknown', 'bad_artifact'])
 const RESTARTING = new Set<ActionKind>(['restart', 'kill', 'rollback', 'degrade'])
 const HISTORY_MAX = 64
 
@@ -59,7 +58,7 @@ export function nextPlaybookAction (table: Readonly<Record<string, readonly Acti
   const row = table[request.failureClass] ?? table.unknown ?? []
   const available = new Set(request.available)
   const tried = new Set(request.attempted)
-  if (crashLooping && available.has('quarantine') && !tried.has('quarantine') && LOOPING.has(request.failureClass)) {
+  if (crashLooping && available.has('quarantine') && !tried.has('quarantine') && RESTART_LOOP_CLASSES.has(request.failureClass)) {
     return { action: 'quarantine', reason: `crash loop: too many restarts in the window, so quarantine instead of restarting again` }
   }
   for (const a of row) {
