@@ -304,7 +304,10 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       // It did not answer us, but our view may be the one lagging (a heal whose reconnections have not
       // reached us yet; seen in the meso bench as a second copy started 5 s after a heal): if a peer we
       // trust still sees the owner alive, or has not concluded it is dead, hold and look again shortly.
-      if (prev != null && prev.owner !== me && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
+      // Not after a definitive death: the owner's host refused our redial, so its process is gone and no
+      // view can be lagging (witnesses that are slow to answer would only delay the takeover by their timeout).
+      const refused = prev != null && deaths.get(prev.owner)?.reason === 'connection:lost'
+      if (prev != null && prev.owner !== me && !refused && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
         stats.ownerNotDeadToWitness++
         holdUntilMs.set(spec.name, now() + o.witnessHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })
