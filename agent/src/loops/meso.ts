@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { createMeshNode, fileIdentity, parseSwarmKey, type MeshNode, type Topic } from '@homeostat/mesh'
 import { createHlc } from '@homeostat/hlc'
 import { createCoordinator, targetNode, type Coordinator, type Claim } from '@homeostat/coordination'
-import { incidentSchema, LIMITS, type Incident } from '@homeostat/interface'
+import { incidentSchema, isDefinitiveDeath, LIMITS, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
 import type { AgentLoop, LoopContext } from '../daemon.ts'
 import type { ComponentView, PeerView, InterventionView } from '../state/providers.ts'
@@ -333,7 +333,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       }))
       unsubs.push(mesh.onLiveness((e) => {
         // A peer whose host refused the connection (its agent is not running) is gone, not cut off.
-        if (e.state === 'dead' && e.reason === 'connection:lost') { stopped.add(e.peer); if (stopped.size > MESO_DEFAULTS.maxPeers) stopped.delete(stopped.values().next().value as string) } else if (e.state === 'alive') stopped.delete(e.peer)
+        if (e.state === 'dead' && isDefinitiveDeath(e.reason)) { stopped.add(e.peer); if (stopped.size > MESO_DEFAULTS.maxPeers) stopped.delete(stopped.values().next().value as string) } else if (e.state === 'alive') stopped.delete(e.peer)
         const s = status.get(e.peer)
         ctx.events.emit('peer', { peer: e.peer, name: s?.name, state: e.state, reason: e.reason })
         log.info({ peer: e.peer, name: s?.name, state: e.state, reason: e.reason }, 'peer liveness')

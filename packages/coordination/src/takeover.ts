@@ -9,6 +9,7 @@
 // own stops its copy: exactly one keeps running. Coordination never spawns
 // processes: the agent's onStart/onStop callbacks do.
 import { encode as encodeHlc, type Hlc } from '@homeostat/hlc'
+import { isDefinitiveDeath } from '@homeostat/interface'
 import type * as Y from 'yjs'
 import { allocate, AUCTION_DEFAULTS, type Bidder, type WorkloadSpec } from './auction.ts'
 import type { Registry } from './registry.ts'
@@ -176,7 +177,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   const healGraceHolds = (owner: string | undefined): boolean => {
     if (owner == null || owner === me || o.healGraceMs <= 0) return false
     const d = deaths.get(owner)
-    if (d == null || d.reason === 'connection:lost') return false
+    if (d == null || isDefinitiveDeath(d.reason)) return false
     const heal = rdoc.lastHealSignMs()
     if (d.graceFromMs == null && heal >= d.atMs) d.graceFromMs = heal
     return d.graceFromMs != null && healGraceOpen(now(), d.graceFromMs, heal, o)
@@ -306,8 +307,8 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       // trust still sees the owner alive, or has not concluded it is dead, hold and look again shortly.
       // Not after a definitive death: the owner's host refused our redial, so its process is gone and no
       // view can be lagging (witnesses that are slow to answer would only delay the takeover by their timeout).
-      const refused = prev != null && deaths.get(prev.owner)?.reason === 'connection:lost'
-      if (prev != null && prev.owner !== me && !refused && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
+      const definitive = prev != null && isDefinitiveDeath(deaths.get(prev.owner)?.reason ?? '')
+      if (prev != null && prev.owner !== me && !definitive && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
         stats.ownerNotDeadToWitness++
         holdUntilMs.set(spec.name, now() + o.witnessHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })

@@ -39,7 +39,7 @@ export interface LivenessEvent {
   state: Liveness
   /** Physical ms of the transition. */
   atMs: number
-  /** Why: `connection:close`, `ping:timeout`, `suspicion:timeout`, `ping:ok`, `connection:lost` (the redial was refused: its host is up, the agent is not), `host:unreachable` (no route: the host is down or cut off), … */
+  /** Why: one of LIVENESS_REASONS (@homeostat/interface); `isDefinitiveDeath(reason)` tells a refused redial (the process is gone) from silence. */
   reason: string
 }
 

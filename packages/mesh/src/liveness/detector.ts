@@ -11,6 +11,7 @@
 //
 // Transport-agnostic: the libp2p probe (probe.ts) feeds it connection events,
 // pings and pongs; tests drive `tick()` with an injected clock.
+import { LIVENESS_REASONS } from '@homeostat/interface'
 import type { LivenessEvent, Liveness, PeerState } from '../types.ts'
 import type { LivenessTuning } from '../defaults.ts'
 import { summarise, pingTimeoutMs, heartbeatTimeoutMs, suspicionTimeoutMs, pingIntervalFor, isPinger, type RttSummary } from './timing.ts'
@@ -159,7 +160,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
 
   const evidence = (peer: string, e: PeerEntry): void => {
     e.lastHeardMs = o.now()
-    if (e.state === 'suspect' && !e.confirming) transition(peer, e, 'alive', 'ping:ok')
+    if (e.state === 'suspect' && !e.confirming) transition(peer, e, 'alive', LIVENESS_REASONS.pingOk)
   }
 
   const declareDead = (peer: string, e: PeerEntry, reason: string): void => {
@@ -193,7 +194,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     for (const [peer, e] of entries) {
       if (!e.connected) {
         // Lost its connection, redial timed out: reconnects run; dead when the suspicion window ends.
-        if (e.state === 'suspect' && !e.confirming && now - e.suspectSinceMs >= suspicionTimeoutMs(ownHealth, t)) declareDead(peer, e, 'suspicion:timeout')
+        if (e.state === 'suspect' && !e.confirming && now - e.suspectSinceMs >= suspicionTimeoutMs(ownHealth, t)) declareDead(peer, e, LIVENESS_REASONS.suspicionTimeout)
         continue
       }
       const lh = Math.max(ownHealth, e.remoteHealth)
@@ -218,9 +219,9 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       }
       if (e.state === 'alive' && late) {
         e.suspectSinceMs = now
-        transition(peer, e, 'suspect', 'ping:timeout')
+        transition(peer, e, 'suspect', LIVENESS_REASONS.pingTimeout)
       } else if (e.state === 'suspect' && !e.confirming && now - e.suspectSinceMs >= suspicionTimeoutMs(lh, t)) {
-        declareDead(peer, e, 'suspicion:timeout')
+        declareDead(peer, e, LIVENESS_REASONS.suspicionTimeout)
       }
     }
     for (const peer of reconnector.tick(now)) entries.delete(peer)
@@ -259,7 +260,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       e.lastPingMs = 0
       e.lastHeardMs = o.now()
       e.skipGap = true
-      transition(peer, e, 'alive', e.state === 'suspect' ? 'reconnected' : 'connection:open')
+      transition(peer, e, 'alive', e.state === 'suspect' ? LIVENESS_REASONS.reconnected : LIVENESS_REASONS.connectionOpen)
     },
     disconnected (peer) {
       const e = entries.get(peer)
@@ -268,7 +269,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       e.outstanding.clear()
       e.confirming = true
       e.suspectSinceMs = o.now()
-      transition(peer, e, 'suspect', 'connection:close')
+      transition(peer, e, 'suspect', LIVENESS_REASONS.connectionClose)
       void o.transport.confirm(peer).catch(() => 'refused' as const).then((result) => {
         e.confirming = false
         if (stopped || entries.get(peer) !== e) return
@@ -276,10 +277,10 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
           e.connected = true
           e.lastHeardMs = o.now()
           e.skipGap = true
-          transition(peer, e, 'alive', 'reconnected')
+          transition(peer, e, 'alive', LIVENESS_REASONS.reconnected)
         } else if (e.state !== 'dead') {
-          if (result === 'refused') declareDead(peer, e, 'connection:lost')
-          else if (result === 'unreachable') declareDead(peer, e, 'host:unreachable')
+          if (result === 'refused') declareDead(peer, e, LIVENESS_REASONS.connectionLost)
+          else if (result === 'unreachable') declareDead(peer, e, LIVENESS_REASONS.hostUnreachable)
           else {
             e.suspectSinceMs = o.now() // a full suspicion window while reconnects run
             reconnector.schedule(peer, o.now(), !e.pinger)

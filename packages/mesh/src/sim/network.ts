@@ -9,7 +9,7 @@
 // (`connection:close` → suspect), a partition is only noticed by ping timeout;
 // a suspect peer is declared dead after the suspicion timeout.
 import { createHlc, decode as decodeHlc, encode as encodeHlc, HlcClockOffsetError, type Hlc, type HlcTimestamp } from '@homeostat/hlc'
-import { decodeEnvelope, encodeEnvelope, LIMITS, parseWith, TooLargeError, type Envelope } from '@homeostat/interface'
+import { decodeEnvelope, encodeEnvelope, LIMITS, LIVENESS_REASONS, parseWith, TooLargeError, type Envelope } from '@homeostat/interface'
 import type { Liveness, LivenessEvent, Mesh, MeshMessage, MeshStats, PeerState, RequestHandler, Topic } from '../types.ts'
 import { createRandom, createScheduler, type Scheduler } from './scheduler.ts'
 
@@ -209,7 +209,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       if (v != null && v.state === 'alive' && v.cancel == null) return
       v?.cancel?.()
       const cancel = sched.schedule(latency(), guard(() => {
-        if (reachable(obs.id, peerId)) emit(obs, peerId, 'alive', v == null ? 'connection:open' : 'ping:ok')
+        if (reachable(obs.id, peerId)) emit(obs, peerId, 'alive', v == null ? LIVENESS_REASONS.connectionOpen : LIVENESS_REASONS.pingOk)
       }))
       if (v != null) v.cancel = cancel
       else obs.view.set(peerId, { state: 'suspect', sinceMs: physical(obs), cancel })
@@ -222,7 +222,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     v.cancel?.()
     const toDead = (): void => {
       const c = sched.schedule(deadAfterMs, guard(() => {
-        if (!reachable(obs.id, peerId)) emit(obs, peerId, 'dead', 'suspicion:timeout')
+        if (!reachable(obs.id, peerId)) emit(obs, peerId, 'dead', LIVENESS_REASONS.suspicionTimeout)
       }))
       const e = obs.view.get(peerId)
       if (e != null) e.cancel = c
@@ -231,7 +231,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     const delay = cause === 'crash' ? latency() : suspectAfterMs
     v.cancel = sched.schedule(delay, guard(() => {
       if (reachable(obs.id, peerId)) return
-      emit(obs, peerId, 'suspect', cause === 'crash' ? 'connection:close' : 'ping:timeout')
+      emit(obs, peerId, 'suspect', cause === 'crash' ? LIVENESS_REASONS.connectionClose : LIVENESS_REASONS.pingTimeout)
       toDead()
     }))
   }
