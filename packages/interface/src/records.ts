@@ -86,6 +86,14 @@ export type IncidentStatus = 'open' | 'recovering' | 'recovered' | 'escalated' |
  */
 export const RESTART_LOOP_CLASSES: ReadonlySet<string> = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'oom', 'unknown', 'bad_artifact'])
 
+/** When repeated recoveries of one component are a crash loop, for every planning engine (playbook and planner). */
+export const CRASH_LOOP_DEFAULTS = {
+  /** 5 restarts (incidents): more than a transient fault explains; fewer would quarantine a component during a flaky deploy. */
+  maxRestarts: 5,
+  /** within 2 minutes: each restart "worked" for a moment, yet the fault survives them all. */
+  windowMs: 120_000
+} as const
+
 export interface Incident {
   id: string
   node: string

@@ -11,7 +11,7 @@ import type {
   ActionKind, AlternativeAction, BudgetMode, BudgetView, CostVector, Outcome, PendingApproval,
   PlanRequest, PlannedAction, RecoveryPolicy, TargetKind
 } from '@homeostat/interface'
-import { RESTART_LOOP_CLASSES } from '@homeostat/interface'
+import { CRASH_LOOP_DEFAULTS, RESTART_LOOP_CLASSES } from '@homeostat/interface'
 import {
   type HistoryFeatures, type JsonStore, type Learning, type LoadResult, type Rng,
   PATTERN_DEFAULTS, createLearning, createRng, findCrashLoops
@@ -94,11 +94,10 @@ export const PLANNER_DEFAULTS = {
   shieldZ: 2.33,
   /** Four different failed actions, then quarantine: beyond that the planner is guessing (each action is tried once anyway). */
   maxAttempts: 4,
-  /** Five incidents of one component within two minutes (the playbook's crash loop): each restart "worked" for a
-   * moment, so no single incident runs out of actions, yet the fault survives every restart. Fewer would quarantine a
-   * component through a flaky deploy. */
-  crashLoopMaxFailures: 5,
-  crashLoopWindowMs: 120_000,
+  /** Incidents of one component within the window that make a crash loop, as the playbook counts them
+   * (CRASH_LOOP_DEFAULTS): each restart "worked" for a moment, so no single incident runs out of actions. */
+  crashLoopMaxFailures: CRASH_LOOP_DEFAULTS.maxRestarts,
+  crashLoopWindowMs: CRASH_LOOP_DEFAULTS.windowMs,
   minDiagnosisConfidence: 0.3,
   maxIncidents: 1024
 } as const

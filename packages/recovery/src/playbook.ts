@@ -4,7 +4,7 @@
 // and quarantines a crash-looping component. It implements RecoveryPolicy, so
 // the micro loop can swap it for the constrained planner.
 import type { ActionKind, AlternativeAction, Outcome, PlanRequest, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
-import { RESTART_LOOP_CLASSES } from '@homeostat/interface'
+import { CRASH_LOOP_DEFAULTS, RESTART_LOOP_CLASSES } from '@homeostat/interface'
 import { countInWindow } from './backoff.ts'
 
 /** What to try, in order, per failure class. `escalate` is implied at the end of every row. */
@@ -42,12 +42,8 @@ export interface PlaybookOptions {
 }
 
 export const PLAYBOOK_DEFAULTS = {
-  crashLoop: {
-    /** 5 restarts: more than a transient fault explains; fewer would quarantine a component during a flaky deploy. */
-    maxRestarts: 5,
-    /** within 2 minutes. */
-    windowMs: 120_000
-  }
+  /** Shared with the planner (see CRASH_LOOP_DEFAULTS for why these values). */
+  crashLoop: CRASH_LOOP_DEFAULTS
 } as const
 
 const RESTARTING = new Set<ActionKind>(['restart', 'kill', 'rollback', 'degrade'])
