@@ -175,11 +175,15 @@ describe('agent API', function () {
       assert.equal(nope.status, 404)
       assert.equal(nope.body.error.code, 'ERR_NO_SUCH_COMPONENT')
       rmSync(broken) // the operator fixes the node
+      const seen: unknown[] = []
+      const unsubscribe = w.agent.context.events.subscribe((e) => { if (e.type === 'component') seen.push(e.data) })
       const r = await getJson(`${w.url}/api/components/worker/release`, { method: 'POST', headers: auth, body: JSON.stringify({ by: 'ops' }) })
       assert.equal(r.status, 200, JSON.stringify(r.body))
       assert.equal(r.body.component, 'worker')
       assert.equal(r.body.started, true)
       assert.equal(r.body.placedByFleet, false)
+      unsubscribe()
+      assert.deepEqual(seen, [{ component: 'worker', action: 'released', by: 'ops', state: r.body.state, placedByFleet: false }], 'dashboards hear of the release')
       await new Promise((resolve) => setTimeout(resolve, 1500))
       assert.equal(await state(), 'running', 'it stays up now that the cause is gone')
       const again = await getJson(`${w.url}/api/components/worker/release`, { method: 'POST', headers: auth })

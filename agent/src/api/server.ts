@@ -195,7 +195,6 @@ export function createApiServer (ctx: ApiContext): ApiServer {
           const by = typeof body.by === 'string' ? body.by.slice(0, 64) : 'api'
           try {
             const r = await ctx.releaseComponent(decodeURIComponent(b), by)
-            ctx.events.emit('component', { component: r.component, action: 'released', by, state: r.state, placedByFleet: r.placedByFleet })
             send(res, 200, r)
           } catch (err) {
             if (err instanceof ComponentActionError) error(res, err.code === 'ERR_NO_SUCH_COMPONENT' ? 404 : err.code === 'ERR_NOT_READY' ? 503 : 409, err.code, err.message)

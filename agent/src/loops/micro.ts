@@ -143,6 +143,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     }
     const state = s.info(name).state
     log.warn({ component: name, by, state, placedByFleet }, 'quarantine released by an operator')
+    ctx.events.emit('component', { component: name, action: 'released', by, state, placedByFleet })
     return { component: name, state, started: start && (state === 'running' || state === 'starting'), placedByFleet }
   }
 
