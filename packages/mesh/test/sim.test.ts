@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { z } from 'zod'
+import { isDefinitiveDeath } from '@homeostat/interface'
 import { createSimulatedNetwork, type LivenessEvent, type SimulatedNetwork } from '../src/index.ts'
 import { meshCompliance } from './compliance.ts'
 
@@ -56,23 +57,40 @@ describe('simulated mesh', () => {
     assert.deepEqual(sim.node('n000').mesh.peers().map((p) => p.state), ['alive', 'alive', 'alive'])
   })
 
-  it('crash is seen at once (connection:close); restart is a new incarnation', async () => {
+  it('crash is seen at once (connection:close), dead when the redial is refused (connection:lost); restart is a new incarnation', async () => {
     const sim = await net(3, 4)
     const events: LivenessEvent[] = []
     sim.node('n000').mesh.onLiveness((e) => events.push(e))
     let fired = 0
     sim.node('n002').timers.setTimeout(() => { fired++ }, 500)
     sim.crash('n002')
-    await sim.runFor(50)
+    await sim.runFor(20)
     assert.equal(events[0]?.reason, 'connection:close')
+    await sim.runFor(50)
+    assert.deepEqual([events[1]?.state, events[1]?.reason], ['dead', 'connection:lost'], 'one redial round trip, not the suspicion timeout')
+    assert.ok(isDefinitiveDeath(events[1]!.reason))
     await sim.runFor(1100)
-    assert.equal(events[1]?.state, 'dead')
     assert.equal(fired, 0, 'a crashed node runs no timers')
     const again = sim.restart('n002')
     await again.mesh.start()
     await sim.runFor(50)
     assert.equal(events.at(-1)?.state, 'alive')
     assert.equal(again.incarnation, 1)
+  })
+
+  it('a crash with its machine (hostDown), or behind a cut, is silence: dead only after the suspicion timeout', async () => {
+    const sim = await net(4, 4)
+    const events: LivenessEvent[] = []
+    sim.node('n000').mesh.onLiveness((e) => events.push(e))
+    sim.crash('n002', { hostDown: true })
+    sim.partition([['n000', 'n001', 'n002'], ['n003']])
+    await sim.runFor(300)
+    sim.crash('n003') // its host is up, but on the other side of the cut
+    await sim.runFor(200)
+    assert.deepEqual(events.filter((e) => e.state === 'dead'), [], 'nothing refused a redial')
+    await sim.runFor(2500)
+    const dead = events.filter((e) => e.state === 'dead').map((e) => [e.peer, e.reason]).sort()
+    assert.deepEqual(dead, [['n002', 'suspicion:timeout'], ['n003', 'suspicion:timeout']])
   })
 
   it('request/response over direct streams; unreachable and missing handlers fail with codes', async () => {

@@ -6,8 +6,10 @@
 // gossipsub mesh) subject to drop / duplicate / delay / reorder faults; direct
 // requests are reliable streams (no drop) that fail when the peer is not
 // reachable. Liveness mimics the real mesh: a crash closes connections at once
-// (`connection:close` → suspect), a partition is only noticed by ping timeout;
-// a suspect peer is declared dead after the suspicion timeout.
+// (`connection:close` → suspect) and, while the crashed node's host can be
+// reached, the redial is refused (`connection:lost` → dead, a definitive death)
+// one round trip later; a partition is only noticed by ping timeout, and a
+// silent suspect is declared dead after the suspicion timeout.
 import { createHlc, decode as decodeHlc, encode as encodeHlc, HlcClockOffsetError, type Hlc, type HlcTimestamp } from '@homeostat/hlc'
 import { decodeEnvelope, encodeEnvelope, LIMITS, LIVENESS_REASONS, parseWith, TooLargeError, type Envelope } from '@homeostat/interface'
 import type { Liveness, LivenessEvent, Mesh, MeshMessage, MeshStats, PeerState, RequestHandler, Topic } from '../types.ts'
@@ -114,8 +116,10 @@ export interface SimulatedNetwork {
   cutLink: (a: string, b: string) => void
   heal: () => void
   reachable: (a: string, b: string) => boolean
-  /** Kills a node's process: its mesh, handlers and timers die; peers see connection:close. */
-  crash: (id: string) => void
+  /** Kills a node's process: its mesh, handlers and timers die; peers see connection:close, then their
+   * redial refused (connection:lost). `hostDown`: the whole machine went (power, kernel): the redial meets
+   * silence and peers wait out the suspicion timeout, as for a cut. */
+  crash: (id: string, options?: { hostDown?: boolean }) => void
   /** A new incarnation (new mesh, HLC and timers; not started) for a crashed or stopped node. */
   restart: (id: string) => SimNode
   setClock: (id: string, clock: { skewMs?: number, driftPpm?: number }) => void
@@ -138,6 +142,8 @@ interface NodeRec {
   incarnation: number
   up: boolean
   started: boolean
+  /** Crashed with its machine: nothing answers a dial. */
+  hostDown: boolean
   group: number
   skewMs: number
   driftPpm: number
@@ -184,6 +190,11 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     const ra = nodes.get(a); const rb = nodes.get(b)
     return online(ra) && online(rb) && ra.group === rb.group && (cutLinks.size === 0 || !cutLinks.has(linkKey(a, b)))
   }
+  /** The network path between two hosts, whether or not their agents run: a dial to a crashed agent's host is refused. */
+  const pathOpen = (a: string, b: string): boolean => {
+    const ra = nodes.get(a); const rb = nodes.get(b)
+    return ra != null && rb != null && !ra.hostDown && !rb.hostDown && ra.group === rb.group && (cutLinks.size === 0 || !cutLinks.has(linkKey(a, b)))
+  }
 
   // ---- liveness -------------------------------------------------------
   const emit = (obs: NodeRec, peer: string, state: Liveness, reason: string): void => {
@@ -220,19 +231,24 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     if (v == null || v.state === 'dead') { v?.cancel?.(); if (v != null) v.cancel = undefined; return }
     if (v.cancel != null && v.state !== 'alive') return // already on its way down
     v.cancel?.()
-    const toDead = (): void => {
-      const c = sched.schedule(deadAfterMs, guard(() => {
-        if (!reachable(obs.id, peerId)) emit(obs, peerId, 'dead', LIVENESS_REASONS.suspicionTimeout)
+    // After a crash the real mesh redials: a refusal (the host is there, the agent is not) is a definitive
+    // death one round trip later; silence (a cut) waits for the suspicion timeout.
+    const toDead = (redial: boolean): void => {
+      const refused = redial && pathOpen(obs.id, peerId)
+      const c = sched.schedule(refused ? 2 * latency() : deadAfterMs, guard(() => {
+        if (reachable(obs.id, peerId)) return
+        if (refused && !pathOpen(obs.id, peerId)) { toDead(false); return } // cut while redialling: silence after all
+        emit(obs, peerId, 'dead', refused ? LIVENESS_REASONS.connectionLost : LIVENESS_REASONS.suspicionTimeout)
       }))
       const e = obs.view.get(peerId)
       if (e != null) e.cancel = c
     }
-    if (v.state === 'suspect') { toDead(); return }
+    if (v.state === 'suspect') { toDead(cause === 'crash'); return }
     const delay = cause === 'crash' ? latency() : suspectAfterMs
     v.cancel = sched.schedule(delay, guard(() => {
       if (reachable(obs.id, peerId)) return
       emit(obs, peerId, 'suspect', cause === 'crash' ? LIVENESS_REASONS.connectionClose : LIVENESS_REASONS.pingTimeout)
-      toDead()
+      toDead(cause === 'crash')
     }))
   }
   const reconcileAll = (cause: 'crash' | 'partition' | 'connect', touched?: string): void => {
@@ -319,6 +335,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       incarnation,
       up: true,
       started: false,
+      hostDown: false,
       group: 0,
       skewMs,
       driftPpm,
@@ -502,10 +519,11 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       reconcileAll('connect')
     },
     reachable,
-    crash (id) {
+    crash (id, options) {
       const r = get(id)
       if (!r.up) return
       r.up = false
+      r.hostDown = options?.hostDown === true
       for (const v of r.view.values()) v.cancel?.()
       reconcileAll('crash', id)
     },
