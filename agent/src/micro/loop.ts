@@ -29,7 +29,7 @@ type Unsubscribe = () => void
 /** The supervisor as the micro loop uses it (the monitor's createSupervisor satisfies it). */
 export interface MicroSupervisor extends RecoveryTarget {
   on: ((event: 'exit', fn: (e: { name: string, pid?: number, exit: { code: number | null, signal: string | null, atMs: number, expected: boolean, reason?: string, error?: string }, tail: { stdout: string[], stderr: string[] } }) => void) => Unsubscribe) &
-  ((event: 'start', fn: (e: { name: string, pid: number, atMs: number }) => void) => Unsubscribe)
+  ((event: 'start', fn: (e: { name: string, pid?: number, atMs: number }) => void) => Unsubscribe)
   names: () => string[]
   info: (name: string) => TargetInfo & { spec?: object }
   /** stdout/stderr tails, copied into incidents as evidence. */
@@ -91,7 +91,7 @@ export interface MicroLoopOptions {
   recoveryDefaults?: Partial<RecoveryDefaults>
   actions?: ActionTable
   logger?: { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void }
-  defaults?: Partial<typeof MICRO_DEFAULTS>
+  defaults?: Partial<{ [K in keyof typeof MICRO_DEFAULTS]: number }>
 }
 
 export interface MicroEvents {

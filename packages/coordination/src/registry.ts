@@ -136,7 +136,7 @@ export interface Registry {
   stats: () => RegistryStats
 }
 
-export interface RegistryOptions extends Partial<typeof REGISTRY_DEFAULTS> {
+export interface RegistryOptions extends Partial<{ [K in keyof typeof REGISTRY_DEFAULTS]: number }> {
   rdoc: ReplicatedDoc
   hlc: Hlc
   now?: () => number

@@ -60,7 +60,7 @@ export const TAKEOVER_DEFAULTS = {
  * death (`firstSignMs`), lasts `healGraceMs` after the latest sign (`lastSignMs`: peers still coming
  * back, the heal is in progress) and closes `healGraceMaxMs` after the first, whatever happens.
  */
-export function healGraceOpen (nowMs: number, firstSignMs: number, lastSignMs: number, t: Pick<typeof TAKEOVER_DEFAULTS, 'healGraceMs' | 'healGraceMaxMs'>): boolean {
+export function healGraceOpen (nowMs: number, firstSignMs: number, lastSignMs: number, t: { healGraceMs: number, healGraceMaxMs: number }): boolean {
   return nowMs - Math.max(firstSignMs, lastSignMs) < t.healGraceMs && nowMs - firstSignMs < t.healGraceMaxMs
 }
 
@@ -137,7 +137,7 @@ export interface Takeover {
   stats: () => TakeoverStats
 }
 
-export interface TakeoverOptions extends Partial<typeof TAKEOVER_DEFAULTS> {
+export interface TakeoverOptions extends Partial<{ [K in keyof typeof TAKEOVER_DEFAULTS]: number }> {
   rdoc: ReplicatedDoc
   registry: Registry
   reputation: Reputation

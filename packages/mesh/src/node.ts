@@ -65,7 +65,7 @@ export interface MeshNodeOptions {
   /** Liveness tuning, merged over LIVENESS_DEFAULTS. */
   liveness?: Partial<LivenessTuning>
   /** Dial and discovery tuning, merged over MESH_DEFAULTS. */
-  network?: Partial<Pick<typeof MESH_DEFAULTS, 'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'gossipD' | 'gossipDlo' | 'gossipDhi' | 'gossipDlazy' | 'inboundConnectionThreshold' | 'maxIncomingPendingConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials'>>
+  network?: Partial<Record<'dialTimeoutMs' | 'inboundUpgradeTimeoutMs' | 'pnetTimeoutMs' | 'maxConnections' | 'gossipD' | 'gossipDlo' | 'gossipDhi' | 'gossipDlazy' | 'inboundConnectionThreshold' | 'maxIncomingPendingConnections' | 'targetPeers' | 'peerExchangeIntervalMs' | 'peerExchangeMaxPeers' | 'maxParallelDiscoveryDials', number>>
   /** Physical clock for liveness timing (default Date.now). */
   now?: () => number
   /** Randomness for backoff jitter (default Math.random). */

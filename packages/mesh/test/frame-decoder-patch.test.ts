@@ -2,12 +2,14 @@
 // cut streams, and no "not enough data" RangeError thrown at the end of every chunk.
 import { strict as assert } from 'node:assert'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
-import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
 import { seededRandom } from '@homeostat/interface'
 import { originalDecode } from '../src/frame-decoder-patch.ts'
 
 const rng = seededRandom
+
+/** What the decoder hands a length decoder (@libp2p/utils' own uint8arraylist, not the one noise and yamux use). */
+type Uint8ArrayList = Exclude<Parameters<NonNullable<NonNullable<ConstructorParameters<typeof LengthPrefixedDecoder>[0]>['lengthDecoder']>>[0], Uint8Array>
 
 interface Prefix { name: string, encode: (n: number) => Uint8Array, decode: (b: Uint8ArrayList) => number, length: (n: number) => number }
 const uint16: Prefix = {
@@ -33,7 +35,7 @@ function makeFrames (random: () => number, count: number): Uint8Array[] {
 function decodeAll (prefix: Prefix, chunks: Uint8Array[], decode: typeof originalDecode): { frames: string[], throws: number, error?: string } {
   let throws = 0
   const decoder = new LengthPrefixedDecoder({
-    lengthDecoder: (b: Uint8ArrayList) => { try { return prefix.decode(b) } catch (err) { throws++; throw err } },
+    lengthDecoder: (b) => { try { return prefix.decode(b as Uint8ArrayList) } catch (err) { throws++; throw err } },
     encodingLength: prefix.length,
     maxDataLength: 4096
   })

@@ -81,7 +81,8 @@ const CASES: Case[] = [
 ]
 
 function runCase (c: Case, segments: Buffer[]): ParseStep {
-  const p = createResponseParser({ method: c.method ?? 'GET', keepBody: c.keepBody ?? false, ...(c.limits !== undefined ? { limits: c.limits } : {}) })
+  const base = { method: c.method ?? 'GET', keepBody: c.keepBody ?? false }
+  const p = createResponseParser(c.limits !== undefined ? { ...base, limits: c.limits } : base)
   let step: ParseStep = { kind: 'more' }
   for (const s of segments) {
     step = p.feed(s)

@@ -25,7 +25,7 @@ export const HTTP_CLIENT_LIMITS = {
   maxInterimResponses: 8
 } as const
 
-export type HttpClientLimits = typeof HTTP_CLIENT_LIMITS
+export type HttpClientLimits = { readonly [K in keyof typeof HTTP_CLIENT_LIMITS]: number }
 
 export const HTTP_CONNECTION_DEFAULTS = {
   /**
