@@ -20,8 +20,12 @@ describe('micro loop units', () => {
       ['tcp', 'timeout: no connection within 500 ms', 'hang'],
       ['http', 'HTTP 500 not accepted', 'unhealthy'],
       ['http', 'ECONNREFUSED: connect ECONNREFUSED', 'unhealthy'],
-      ['heartbeat', 'stale: 12 s old', 'hang'],
-      ['exec', 'exit code 1', 'unhealthy'],
+      ['heartbeat', 'heartbeat /run/w.beat is 12000 ms old (max 5000 ms)', 'hang'],
+      ['heartbeat', 'heartbeat file /run/w.beat does not exist', 'unhealthy'],
+      ['exec', 'exit 1 (expected 0)', 'unhealthy'],
+      ['process', 'pid 4 is stopped (state T)', 'hang'],
+      ['process', 'pid 4 is a zombie', 'hang'],
+      ['systemd', 'systemctl timed out after 2000 ms', 'hang'],
       ['process', undefined, 'crash']
     ]
     for (const [k, d, c] of probes) assert.equal(classifyProbe(k, d), c, `${k} ${d}`)

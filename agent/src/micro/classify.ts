@@ -3,15 +3,5 @@
 /** A supervisor exit → failure class: the monitor's own (an OOM kill is `oom`, a command that could not start `spawn_error`). */
 export { classifyExit } from '@homeostat/monitor'
 
-/**
- * A probe that went unhealthy → failure class. A probe that timed out (or a
- * stale heartbeat) means the process is alive but not answering: a hang.
- * Anything else (refused, bad status, body mismatch, slow) is `unhealthy`.
- */
-export function classifyProbe (kind: string, detail: string | undefined): string {
-  const d = detail ?? ''
-  if (/^timeout\b/i.test(d)) return 'hang'
-  if (kind === 'heartbeat') return 'hang'
-  if (kind === 'process') return 'crash'
-  return 'unhealthy'
-}
+/** A probe that went unhealthy → failure class: the monitor's own, so the agent and a bare monitor agree (a stopped process is a hang). */
+export { classifyProbeFailure as classifyProbe } from '@homeostat/monitor'

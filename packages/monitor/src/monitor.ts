@@ -74,9 +74,13 @@ export interface Monitor {
   health: (name: string) => HealthVerdict
 }
 
-/** Failure class of an unhealthy probe (pure; tested from a table). */
-export function classifyProbeFailure (kind: string, detail: string): string {
-  if (/timeout|stopped|zombie|old \(max/i.test(detail)) return 'hang'
+/**
+ * Failure class of an unhealthy probe (pure; tested from a table). Alive but not answering is a hang: a probe
+ * that timed out, a stopped (SIGSTOP) or zombie process, a stale heartbeat. A process that is gone is a crash;
+ * anything else (refused, bad status, body mismatch, slow, a missing heartbeat file) is `unhealthy`.
+ */
+export function classifyProbeFailure (kind: string, detail = ''): string {
+  if (/timeout|timed out|stopped|zombie|old \(max/i.test(detail)) return 'hang'
   if (kind === 'process') return 'crash'
   return 'unhealthy'
 }
