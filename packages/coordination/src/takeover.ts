@@ -174,10 +174,12 @@ export function createTakeover (options: TakeoverOptions): Takeover {
   /** How and when each peer we saw die died, and when the first heal sign after that came (for
    * healGraceMs); forgotten when it is alive again. */
   const deaths = new Map<string, { reason: string, atMs: number, graceFromMs?: number }>()
+  /** The peer's host refused our redial: its process is gone, no view of it can be lagging. */
+  const diedDefinitively = (peer: string): boolean => { const d = deaths.get(peer); return d != null && isDefinitiveDeath(d.reason) }
   const healGraceHolds = (owner: string | undefined): boolean => {
     if (owner == null || owner === me || o.healGraceMs <= 0) return false
     const d = deaths.get(owner)
-    if (d == null || isDefinitiveDeath(d.reason)) return false
+    if (d == null || diedDefinitively(owner)) return false
     const heal = rdoc.lastHealSignMs()
     if (d.graceFromMs == null && heal >= d.atMs) d.graceFromMs = heal
     return d.graceFromMs != null && healGraceOpen(now(), d.graceFromMs, heal, o)
@@ -307,8 +309,7 @@ export function createTakeover (options: TakeoverOptions): Takeover {
       // trust still sees the owner alive, or has not concluded it is dead, hold and look again shortly.
       // Not after a definitive death: the owner's host refused our redial, so its process is gone and no
       // view can be lagging (witnesses that are slow to answer would only delay the takeover by their timeout).
-      const definitive = prev != null && isDefinitiveDeath(deaths.get(prev.owner)?.reason ?? '')
-      if (prev != null && prev.owner !== me && !definitive && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
+      if (prev != null && prev.owner !== me && !diedDefinitively(prev.owner) && options.ownerNotDeadToWitness != null && !stopped && await options.ownerNotDeadToWitness(prev.owner)) {
         stats.ownerNotDeadToWitness++
         holdUntilMs.set(spec.name, now() + o.witnessHoldMs)
         registry.release(`workload:${spec.name}`, 'aborted', { cooldownMs: 0 })

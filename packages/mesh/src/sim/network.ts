@@ -186,15 +186,13 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
   /** Links cut one by one (cutLink), as `a|b` with a < b. */
   const cutLinks = new Set<string>()
   const linkKey = (a: string, b: string): string => a < b ? `${a}|${b}` : `${b}|${a}`
-  const reachable = (a: string, b: string): boolean => {
-    const ra = nodes.get(a); const rb = nodes.get(b)
-    return online(ra) && online(rb) && ra.group === rb.group && (cutLinks.size === 0 || !cutLinks.has(linkKey(a, b)))
-  }
   /** The network path between two hosts, whether or not their agents run: a dial to a crashed agent's host is refused. */
   const pathOpen = (a: string, b: string): boolean => {
     const ra = nodes.get(a); const rb = nodes.get(b)
     return ra != null && rb != null && !ra.hostDown && !rb.hostDown && ra.group === rb.group && (cutLinks.size === 0 || !cutLinks.has(linkKey(a, b)))
   }
+  /** Both agents run and the path between their hosts is open. */
+  const reachable = (a: string, b: string): boolean => online(nodes.get(a)) && online(nodes.get(b)) && pathOpen(a, b)
 
   // ---- liveness -------------------------------------------------------
   const emit = (obs: NodeRec, peer: string, state: Liveness, reason: string): void => {
