@@ -1,5 +1,6 @@
 // bench/mesh: a libp2p mesh of separate processes on loopback.
-//   npm run bench -- mesh [--quick] [--nodes N] [--rate 100] [--low-rate 20]
+//   npm run bench -- mesh [--quick] [--nodes N] [--rate 100] [--low-rate 20] [--cpu-prof DIR]
+// (--cpu-prof: each child process writes a V8 CPU profile into DIR when it stops.)
 // Phases: form the mesh; gossip delivery (100 msg/s for 10 s from random
 // nodes), then the same at a low rate this host sustains; SIGKILL victims; SIGSTOP victims (then SIGCONT); a wrong-key dial;
 // then the same gossip load while another process saturates one core,
@@ -31,6 +32,8 @@ const loadSeconds = quick ? 5 : 10
 const dArg = process.argv.indexOf('--gossip-d')
 const gossipD = dArg > 0 ? Number(process.argv[dArg + 1]) : undefined
 const childPath = fileURLToPath(new URL('./node.mjs', import.meta.url))
+const profArg = process.argv.indexOf('--cpu-prof')
+const childExecArgv = profArg > 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[profArg + 1]}`] : []
 
 interface Reply { id?: number, ok?: boolean, result?: any, error?: string, ready?: boolean }
 interface Child { proc: ChildProcess, call: (msg: Record<string, unknown>) => Promise<any>, peerIds: string[], role: 'worker' | 'kill' | 'freeze' }
@@ -44,7 +47,7 @@ const pct = (xs: number[], p: number): number => {
 const r1 = (x: number): number => Math.round(x * 10) / 10
 
 async function startChild (role: Child['role']): Promise<Child> {
-  const proc = fork(childPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const proc = fork(childPath, [], { execArgv: [...process.execArgv, ...childExecArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   let next = 1
   const pending = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
   await new Promise<void>((resolve, reject) => {
@@ -178,7 +181,7 @@ async function main (): Promise<void> {
   receivedTotal = 0
 
   if (process.argv.includes('--delivery-only')) {
-    console.log(JSON.stringify({ nodes: totalNodes, ratePerS, gossipD, idleCpuCores: r1(idleCpuCores * 100) / 100, cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores }))
+    console.log(JSON.stringify({ nodes: totalNodes, ratePerS, gossipD, idleCpuCores: r1(idleCpuCores * 100) / 100, cpuMsPerMessage: Math.round(deliveryCpuCores * deliverySeconds * 1000 / sent * 10) / 10, publishErrors, rejectedTotals, deliveryP50Ms: r1(pct(deliveryLat, 0.5)), deliveryP99Ms: r1(pct(deliveryLat, 0.99)), deliveryRatio, deliveryCpuCores, deliveryLowRate: { ratePerS: lowRatePerS, p50Ms: r1(pct(lowLat, 0.5)), p99Ms: r1(pct(lowLat, 0.99)), cpuCores: r1(lowCpuCores * 100) / 100 } }))
     for (const c of children) await c.call({ cmd: 'stop' }).catch(() => {})
     return
   }

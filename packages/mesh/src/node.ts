@@ -4,6 +4,7 @@
 // envelopes and request/response streams.
 import './polyfill.ts'
 import './frame-decoder-patch.ts'
+import './yamux-window-patch.ts'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
