@@ -6,7 +6,7 @@
 // straddled the restart) are attributed to it and open no new incident.
 import type { AnomalyReport } from '@homeostat/monitor'
 import { encode, type Hlc } from '@homeostat/hlc'
-import type { ActionKind, Anomaly, Diagnosis, Incident, IncidentStep, Outcome, PlannedAction, RecoveryPolicy, TargetKind } from '@homeostat/interface'
+import type { ActionKind, Anomaly, Diagnosis, Incident, IncidentStep, Outcome, PlannedAction, RecoveryPolicy, TargetKind, TuningOverrides } from '@homeostat/interface'
 import {
   createPlaybook,
   createRecovery,
@@ -91,7 +91,7 @@ export interface MicroLoopOptions {
   recoveryDefaults?: Partial<RecoveryDefaults>
   actions?: ActionTable
   logger?: { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void }
-  defaults?: Partial<{ [K in keyof typeof MICRO_DEFAULTS]: number }>
+  defaults?: TuningOverrides<typeof MICRO_DEFAULTS>
 }
 
 export interface MicroEvents {

@@ -1,3 +1,4 @@
+import type { Tuning } from '@homeostat/interface'
 // Heal probes: noticing that a partition healed before the mesh's liveness does.
 //
 // After a cut, the mesh declares the other side dead, aborts those connections
@@ -41,7 +42,7 @@ export const HEAL_PROBE_DEFAULTS = {
   maxTracked: 4096
 } as const
 
-export type HealProbeTuning = { -readonly [K in keyof typeof HEAL_PROBE_DEFAULTS]: number }
+export type HealProbeTuning = Tuning<typeof HEAL_PROBE_DEFAULTS>
 
 /** Pure: delay before the next probe of a peer that failed `failures` probes; `r` uniform in [0, 1). */
 export function probeDelayMs (failures: number, r: number, t: Pick<HealProbeTuning, 'baseDelayMs' | 'maxDelayMs' | 'jitter'>): number {

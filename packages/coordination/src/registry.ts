@@ -20,6 +20,7 @@ import type * as Y from 'yjs'
 import type { ReplicatedDoc } from './replicated-doc.ts'
 import { every, realTimers, sleep, type Timers } from './timers.ts'
 import { ClaimNotAllowedError } from './errors.ts'
+import type { TuningOverrides } from '@homeostat/interface'
 
 /** The target naming a node's own component: only that node may claim it. */
 export const nodeTarget = (peer: string, name: string): string => `node:${peer}/${name}`
@@ -136,7 +137,7 @@ export interface Registry {
   stats: () => RegistryStats
 }
 
-export interface RegistryOptions extends Partial<{ [K in keyof typeof REGISTRY_DEFAULTS]: number }> {
+export interface RegistryOptions extends TuningOverrides<typeof REGISTRY_DEFAULTS> {
   rdoc: ReplicatedDoc
   hlc: Hlc
   now?: () => number

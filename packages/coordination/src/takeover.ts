@@ -16,6 +16,7 @@ import type { Registry } from './registry.ts'
 import type { ReplicatedDoc } from './replicated-doc.ts'
 import type { Reputation } from './reputation.ts'
 import { every, realTimers, type Timers } from './timers.ts'
+import type { TuningOverrides } from '@homeostat/interface'
 
 export const TAKEOVER_DEFAULTS = {
   /** Periodic re-evaluation besides change and liveness events. */
@@ -137,7 +138,7 @@ export interface Takeover {
   stats: () => TakeoverStats
 }
 
-export interface TakeoverOptions extends Partial<{ [K in keyof typeof TAKEOVER_DEFAULTS]: number }> {
+export interface TakeoverOptions extends TuningOverrides<typeof TAKEOVER_DEFAULTS> {
   rdoc: ReplicatedDoc
   registry: Registry
   reputation: Reputation

@@ -21,6 +21,7 @@ import { shuffle } from '@homeostat/interface'
 import type { Mesh } from '@homeostat/mesh'
 import { CoordinationError } from './errors.ts'
 import { createRateLimiter } from './rate-limit.ts'
+import type { TuningOverrides } from '@homeostat/interface'
 
 export const WITNESS_PROTOCOL = '/homeostat/coord/witness/1'
 
@@ -107,7 +108,7 @@ export interface Witnesses {
   stats: () => WitnessStats
 }
 
-export interface WitnessOptions extends Partial<{ [K in keyof typeof WITNESS_DEFAULTS]: number }> {
+export interface WitnessOptions extends TuningOverrides<typeof WITNESS_DEFAULTS> {
   mesh: Pick<Mesh, 'peerId' | 'peers' | 'handle' | 'request' | 'onLiveness'>
   now?: () => number
   random?: () => number

@@ -5,7 +5,7 @@
 // happens-before its effects'), and a MicroRCA-style personalised random walk
 // on the anomalous subgraph from the symptom towards its dependencies.
 import { compare as compareHlc, compareClock, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
-import type { Anomaly } from '@homeostat/interface'
+import type { Anomaly, TuningOverrides } from '@homeostat/interface'
 import { indexGraph, reachable, type DependencyGraph } from './graph.ts'
 import { clamp01 } from './stats.ts'
 
@@ -23,7 +23,7 @@ export const ANOMALY_RANK_DEFAULTS = {
   maxCandidates: 10
 } as const
 
-export type AnomalyRankOptions = Partial<{ -readonly [K in keyof typeof ANOMALY_RANK_DEFAULTS]: number }>
+export type AnomalyRankOptions = TuningOverrides<typeof ANOMALY_RANK_DEFAULTS>
 
 export interface AnomalyCandidate {
   component: string

@@ -4,6 +4,7 @@
 // conditional-independence tests), or both; each keeps its provenance.
 import { DiagnosisInputError } from './errors.ts'
 import { fisherZPValue, laggedCorrelation, partialCorrelation, pearson, pairedCount } from './stats.ts'
+import type { TuningOverrides } from '@homeostat/interface'
 
 export type EdgeProvenance = 'declared' | 'learned' | 'both'
 
@@ -91,7 +92,7 @@ export const LEARN_DEFAULTS = {
   chainTolerance: 0.1
 } as const
 
-export type LearnOptions = Partial<{ -readonly [K in keyof typeof LEARN_DEFAULTS]: number }>
+export type LearnOptions = TuningOverrides<typeof LEARN_DEFAULTS>
 
 /**
  * Learns dependency edges from metric histories: for each pair of components,

@@ -14,7 +14,7 @@
 // enough to explain the symptom, is not itself explained by something below
 // it, stands out of its noise, and did not start after the symptom.
 import { compare as compareHlc, compareClock, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
-import type { Anomaly } from '@homeostat/interface'
+import type { Anomaly, TuningOverrides } from '@homeostat/interface'
 import { DiagnosisInputError } from './errors.ts'
 import { indexGraph, reachable, type DependencyGraph } from './graph.ts'
 import { clamp01, finiteValues, mean, median, ridgeFit, robustSigma, squash } from './stats.ts'
@@ -80,7 +80,7 @@ export const RANK_DEFAULTS = {
   maxCandidates: 10
 } as const
 
-export type RankOptions = Partial<{ -readonly [K in keyof typeof RANK_DEFAULTS]: number }>
+export type RankOptions = TuningOverrides<typeof RANK_DEFAULTS>
 
 /** Per-component evidence the ranking used; all deviations in the "bad" direction. */
 export interface CandidateEvidence {

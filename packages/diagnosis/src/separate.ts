@@ -2,7 +2,7 @@
 // blip), and which anomalous components form independent groups (no causal
 // path between them, so they need separate repairs).
 import { compare as compareHlc, compareClock, decode as decodeHlc, type HlcTimestamp } from '@homeostat/hlc'
-import type { Anomaly } from '@homeostat/interface'
+import type { Anomaly, TuningOverrides } from '@homeostat/interface'
 import { indexGraph, reachable, type DependencyGraph } from './graph.ts'
 
 /** A recovery action in progress (or just finished) somewhere in the fleet. */
@@ -26,7 +26,7 @@ export const SEPARATE_DEFAULTS = {
   maxHops: 2
 } as const
 
-export type SeparateOptions = Partial<{ -readonly [K in keyof typeof SEPARATE_DEFAULTS]: number }>
+export type SeparateOptions = TuningOverrides<typeof SEPARATE_DEFAULTS>
 
 export interface RecoveryAttribution {
   anomalyId: string

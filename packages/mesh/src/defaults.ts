@@ -1,5 +1,6 @@
 // Every tunable of the libp2p mesh, with the reason for its value. Override
 // any of them through `createMeshNode({ liveness: {...}, limits: {...} })`.
+import type { Tuning } from '@homeostat/interface'
 
 export const MESH_DEFAULTS = {
   /** Loopback and an OS-chosen port: a node is private unless told otherwise. */
@@ -108,7 +109,7 @@ export const LIVENESS_DEFAULTS = {
   maxOutstandingPings: 32
 } as const
 
-export type LivenessTuning = { -readonly [K in keyof typeof LIVENESS_DEFAULTS]: number }
+export type LivenessTuning = Tuning<typeof LIVENESS_DEFAULTS>
 
 export const REQUEST_DEFAULTS = {
   /** A request/response exchange (open stream, send, answer) must finish in this time. */
