@@ -128,8 +128,8 @@ export function createDiscovery (o: DiscoveryOptions): Discovery {
       }, PEX_MAX_BYTES, o.counters, (msg, err) => { o.log(msg, { error: (err as Error)?.message }) })
       timer = setInterval(() => {
         const now = Date.now()
-        const peers = node.getPeers()
-        if (peers.length === 0) {
+        // getPeers() parses every peer id from its string key: only once an exchange is due.
+        if (node.getConnections().length === 0) {
           if (o.bootstrap.length > 0 && now >= bootstrapNextMs) {
             redialBootstrap()
             bootstrapNextMs = now + bootstrapBackoffMs
@@ -138,7 +138,9 @@ export function createDiscovery (o: DiscoveryOptions): Discovery {
           return
         }
         bootstrapBackoffMs = o.intervalMs
-        if (peers.length >= o.targetPeers || now < nextMs) return
+        if (now < nextMs) return
+        const peers = node.getPeers()
+        if (peers.length === 0 || peers.length >= o.targetPeers) return
         nextMs = now + backoffMs
         exchange(peers[Math.floor(Math.random() * peers.length)]!)
       }, Math.max(250, Math.floor(o.intervalMs / 4)))
