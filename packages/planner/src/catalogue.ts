@@ -62,6 +62,11 @@ export const DEFAULT_CATALOGUE: readonly CatalogueAction[] = [
   {
     kind: 'throttle', description: 'lower the workload\'s CPU / power share (cgroup, nvpmodel)',
     targetKinds: ALL,
+    // Only where the target's own CPU or power use is the problem. Throttling a hung, crashed or
+    // leaking workload slows the victim further (it was the planner's first pick for a hang in the
+    // demo, ~5 s lost per incident until outcomes taught it otherwise); a workload already held by
+    // its cgroup quota (cpu_throttling) needs more CPU, not less.
+    failureClasses: ['cpu_hog', 'cpu_saturation', 'overload', 'thermal', 'throttling', 'power*'],
     predictedCost: { cpuSeconds: 0.2, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 },
     predictedTtrMs: 5000, priorSuccess: 0.4, risk: 0.1, reversible: true, continuityLoss: 0.05
   },

@@ -66,6 +66,25 @@ describe('planner/escalation', () => {
     }
   })
 
+  it('throttles only where the target\'s own CPU or power is the problem (never a hung, crashed or leaking workload)', async () => {
+    const clock = createManualClock(0)
+    const available: ActionKind[] = ['throttle', 'restart', 'kill', 'quarantine']
+    for (const failureClass of ['hang', 'crash', 'memory_leak', 'oom', 'unhealthy', 'cpu_throttling']) {
+      const p = createPlanner({ mode: 'static', clock, seed: 9, capacity: roomy })
+      // Seeded history that would make throttle look best if it were allowed.
+      for (let i = 0; i < 20; i++) p.record(outcome(incident(`h${failureClass}${i}`, failureClass), 'throttle', true))
+      const plan = await p.plan(request(incident(`x-${failureClass}`, failureClass), available))
+      assert.notEqual(plan.action, 'throttle', failureClass)
+      const alt = plan.alternatives.find((a) => a.action === 'throttle')
+      assert.ok(alt !== undefined && !alt.admissible && /not for failure class/.test(alt.why), `${failureClass}: ${JSON.stringify(alt)}`)
+    }
+    for (const failureClass of ['cpu_hog', 'cpu_saturation', 'thermal', 'overload', 'power_cap']) {
+      const p = createPlanner({ mode: 'static', clock, seed: 9, capacity: roomy })
+      const plan = await p.plan(request(incident(`y-${failureClass}`, failureClass), ['throttle', 'quarantine']))
+      assert.equal(plan.action, 'throttle', failureClass)
+    }
+  })
+
   it('never repeats a failed action even when the caller forgets to pass `attempted`', async () => {
     const clock = createManualClock(0)
     const p = createPlanner({ mode: 'static', clock, seed: 2, capacity: roomy })

@@ -16,17 +16,18 @@ describe('planner/Lagrangian relaxation', () => {
   it('λ rises when observed spend exceeds the target share of β and steers choices to cheaper admissible actions; it decays back', async () => {
     const clock = createManualClock(0)
     const p = createPlanner({ mode: 'static', clock, seed: 4, thompson: false, capacity: () => cost(100, 10_000, 1e6, 400) })
-    assert.equal((await p.plan(request(incident('a'), ['restart', 'throttle']))).action, 'restart')
-    // Heavy observed spend (other incidents): utilisation far above 0.8.
+    assert.equal((await p.plan(request(incident('a', 'cpu_saturation'), ['restart', 'throttle']))).action, 'restart')
+    // Heavy observed spend (other incidents, another class so the cell statistics of the planned class stay priors):
+    // utilisation far above 0.8.
     for (let i = 0; i < 6; i++) p.record(outcome(incident(`heavy${i}`, 'cpu_hog'), 'kill', true, cost(40, 0, 0, 0)))
     assert.ok(p.lambda() > 500, `λ ${p.lambda()}`)
     clock.advance(700_000) // the heavy spend leaves the window; the shield admits restart again
-    const steered = await p.plan(request(incident('b'), ['restart', 'throttle']))
+    const steered = await p.plan(request(incident('b', 'cpu_saturation'), ['restart', 'throttle']))
     assert.equal(steered.action, 'throttle')
     assert.ok(steered.alternatives.some((a) => a.action === 'restart' && a.admissible), 'restart was admissible: λ, not the shield, chose')
     // Light spend brings λ back down, and restart back.
     for (let i = 0; i < 60; i++) p.record(outcome(incident(`light${i}`, 'cpu_hog'), 'throttle', true, cost(0.01, 0, 0, 0)))
     assert.equal(p.lambda(), 0)
-    assert.equal((await p.plan(request(incident('c'), ['restart', 'throttle']))).action, 'restart')
+    assert.equal((await p.plan(request(incident('c', 'cpu_saturation'), ['restart', 'throttle']))).action, 'restart')
   })
 })

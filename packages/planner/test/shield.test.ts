@@ -30,10 +30,10 @@ describe('planner/shield', () => {
     const clock = createManualClock(0)
     // Disruption capacity 150 s → static β = 22.5 s. Restart's prior upper bound (~13.5 s) fits once, not twice.
     const p = createPlanner({ mode: 'static', clock, seed: 3, thompson: false, capacity: () => cost(10_000, 100_000, 1e7, 150) })
-    const first = await p.plan(request(incident('a'), ['restart', 'throttle']))
+    const first = await p.plan(request(incident('a', 'cpu_hog'), ['restart', 'throttle']))
     assert.equal(first.action, 'restart')
     assert.ok(first.predictedCost!.disruptionSeconds > 5, 'the shield reserves an upper bound, not the mean')
-    const second = await p.plan(request(incident('b'), ['restart', 'throttle']))
+    const second = await p.plan(request(incident('b', 'cpu_hog'), ['restart', 'throttle']))
     assert.equal(second.action, 'throttle', 'restart no longer fits next to the first reservation')
     assert.ok(second.alternatives.some((a) => a.action === 'restart' && !a.admissible && /disruptionSeconds/.test(a.why)))
     const view = p.budget()
@@ -41,7 +41,7 @@ describe('planner/shield', () => {
     // The window slides: ten minutes later restart is admissible again.
     p.record(outcome(incident('a'), 'restart', true, cost(1, 10, 0, 5)))
     clock.advance(600_001)
-    assert.equal((await p.plan(request(incident('c'), ['restart', 'throttle']))).action, 'restart')
+    assert.equal((await p.plan(request(incident('c', 'cpu_hog'), ['restart', 'throttle']))).action, 'restart')
   })
 
   it('never exceeds β over a seeded random stream of incidents (spent + reserved ≤ β at every step)', async () => {
