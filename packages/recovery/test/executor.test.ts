@@ -60,6 +60,23 @@ describe('recovery executor (real processes)', function () {
     assert.equal(pidAlive(oldPid), false)
   })
 
+  it('kill of a process that already exited starts it again and says so (nothing was killed)', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'g', command: node, args: ['-e', 'setTimeout(() => process.exit(70), 50)'] }] })
+    await sup.start()
+    for (let i = 0; i < 250 && sup.info('g').state !== 'exited'; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.equal(sup.info('g').state, 'exited')
+    sup.updateSpec('g', { args: ['-e', SLEEPER] })
+    const log = makeLog()
+    const rec = createRecovery({ target: sup, verify: alive, record: log.record, defaults: { hangGraceMs: 300 } })
+    const inc = makeIncident('g', 'crash')
+    const r = await rec.execute(inc, plan('kill', 'g'))
+    assert.equal(r.status, 'recovered')
+    const acted = log.steps.get(inc.id)![0]
+    assert.equal(acted.data?.sigkill, false)
+    assert.match(acted.summary, /was not running \(nothing to kill\); started it again/)
+    assert.ok(pidAlive(sup.info('g').pid))
+  })
+
   it('rolls back a failed degrade and escalates to the next action', async () => {
     sup = createSupervisor({ autoRestart: false, components: [{ name: 'd', command: node, args: ['-e', SLEEPER], env: { MODEL: 'big' }, fallback: { env: { MODEL: 'tiny' } } }] })
     await sup.start()

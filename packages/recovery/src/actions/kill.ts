@@ -11,7 +11,8 @@ export const kill: ActionImpl = async (ctx) => {
   const evidence: string[] = []
   let killed = false
   let termExited = true
-  if (pidAlive(pid)) {
+  const wasAlive = pidAlive(pid)
+  if (wasAlive) {
     await ctx.target.signal(ctx.component, 'SIGTERM', 'recovery: kill (hang)')
     termExited = await waitForExit(pid, graceMs, ctx.sleep, ctx.now, ctx.signal)
     if (!termExited) {
@@ -36,7 +37,9 @@ export const kill: ActionImpl = async (ctx) => {
   }
   const after = safeInfo(ctx.target, ctx.component)
   return {
-    summary: `killed hung ${ctx.component} (${killed ? 'SIGTERM ignored, SIGKILL' : 'SIGTERM'}) and started it again (pid ${pid ?? '-'} → ${after?.pid ?? '-'})`,
+    summary: wasAlive
+      ? `killed hung ${ctx.component} (${killed ? 'SIGTERM ignored, SIGKILL' : 'SIGTERM'}) and started it again (pid ${pid ?? '-'} → ${after?.pid ?? '-'})`
+      : `${ctx.component} was not running (nothing to kill); started it again (pid ${after?.pid ?? '-'})`,
     evidence,
     data: { graceMs, sigkill: killed, oldPid: pid ?? null, newPid: after?.pid ?? null },
     restarted: true
