@@ -24,12 +24,26 @@ describe('recovery executor (real processes)', function () {
 
   const alive: Verify = ({ component }) => { const i = sup.info(component); return i.state === 'running' && pidAlive(i.pid) }
 
-  it('restarts a crashed process, verifies it, and records acted → verified → recovered', async () => {
-    sup = createSupervisor({ autoRestart: false, components: [{ name: 'c', command: node, args: ['-e', 'setTimeout(() => process.exit(3), 50)'] }] })
+  /** A supervised process that exits with `code` soon after start; once it has, its spec becomes a sleeper (the fix). */
+  const startCrashed = async (name: string, code: number): Promise<void> => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name, command: node, args: ['-e', `setTimeout(() => process.exit(${code}), 50)`] }] })
     await sup.start()
-    for (let i = 0; i < 250 && sup.info('c').state !== 'exited'; i++) await new Promise((r) => setTimeout(r, 20))
-    assert.equal(sup.info('c').state, 'exited')
-    sup.updateSpec('c', { args: ['-e', SLEEPER] })
+    for (let i = 0; i < 250 && sup.info(name).state !== 'exited'; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.equal(sup.info(name).state, 'exited')
+    sup.updateSpec(name, { args: ['-e', SLEEPER] })
+  }
+
+  /** Runs the kill action on `name` (300 ms grace); returns the result and its `acted` step. */
+  const runKill = async (name: string, failureClass: string) => {
+    const log = makeLog()
+    const rec = createRecovery({ target: sup, verify: alive, record: log.record, defaults: { hangGraceMs: 300 } })
+    const inc = makeIncident(name, failureClass)
+    const r = await rec.execute(inc, plan('kill', name))
+    return { r, acted: log.steps.get(inc.id)![0]! }
+  }
+
+  it('restarts a crashed process, verifies it, and records acted → verified → recovered', async () => {
+    await startCrashed('c', 3)
     const log = makeLog()
     const rec = createRecovery({ target: sup, verify: alive, record: log.record })
     const inc = makeIncident('c', 'crash')
@@ -49,29 +63,17 @@ describe('recovery executor (real processes)', function () {
     // let it install its SIGTERM handler
     for (let i = 0; i < 100 && !sup.tail('h').stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 20))
     const oldPid = sup.info('h').pid
-    const log = makeLog()
-    const rec = createRecovery({ target: sup, verify: alive, record: log.record, defaults: { hangGraceMs: 300 } })
-    const inc = makeIncident('h', 'hang')
-    const r = await rec.execute(inc, plan('kill', 'h'))
+    const { r, acted } = await runKill('h', 'hang')
     assert.equal(r.status, 'recovered')
-    const acted = log.steps.get(inc.id)![0]
     assert.equal(acted.data?.sigkill, true)
     assert.notEqual(sup.info('h').pid, oldPid)
     assert.equal(pidAlive(oldPid), false)
   })
 
   it('kill of a process that already exited starts it again and says so (nothing was killed)', async () => {
-    sup = createSupervisor({ autoRestart: false, components: [{ name: 'g', command: node, args: ['-e', 'setTimeout(() => process.exit(70), 50)'] }] })
-    await sup.start()
-    for (let i = 0; i < 250 && sup.info('g').state !== 'exited'; i++) await new Promise((r) => setTimeout(r, 20))
-    assert.equal(sup.info('g').state, 'exited')
-    sup.updateSpec('g', { args: ['-e', SLEEPER] })
-    const log = makeLog()
-    const rec = createRecovery({ target: sup, verify: alive, record: log.record, defaults: { hangGraceMs: 300 } })
-    const inc = makeIncident('g', 'crash')
-    const r = await rec.execute(inc, plan('kill', 'g'))
+    await startCrashed('g', 70)
+    const { r, acted } = await runKill('g', 'crash')
     assert.equal(r.status, 'recovered')
-    const acted = log.steps.get(inc.id)![0]
     assert.equal(acted.data?.sigkill, false)
     assert.match(acted.summary, /was not running \(nothing to kill\); started it again/)
     assert.ok(pidAlive(sup.info('g').pid))
