@@ -56,41 +56,65 @@ function describe (node: YamlNode | null | undefined): string {
   return 'something else'
 }
 
-/** Walks the zod schema along `path` (following the raw value through unions) and returns the keys an object there accepts. */
-function allowedKeys (schema: z.ZodType, path: ReadonlyArray<PropertyKey>, raw: unknown): string[] {
-  let s: any = schema
-  let v: any = raw
-  const unwrap = () => {
-    for (let i = 0; i < 10; i++) {
-      const def = s?._zod?.def
-      if (def == null) return
-      if (def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') s = def.innerType
-      else if (def.type === 'pipe') s = def.in
-      else if (def.type === 'union') {
-        // Pick the option whose literal discriminator matches the value (e.g. probes' `kind`).
-        const opts: any[] = def.options
-        const pick = opts.find((o) => {
-          const shape = o?._zod?.def?.shape
-          if (shape == null || v == null || typeof v !== 'object') return false
-          return Object.entries(shape).some(([k, f]: [string, any]) => f?._zod?.def?.type === 'literal' && f._zod.def.values?.includes(v[k]))
-        })
-        if (pick === undefined) return
-        s = pick
-      } else return
-    }
+type Schema = z.core.$ZodType
+const defOf = (s: Schema): z.core.$ZodTypes['_zod']['def'] => (s as z.core.$ZodTypes)._zod.def
+const fieldOf = (value: unknown, key: PropertyKey): unknown => value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined
+
+/** The option of a union that `value` selects: by its discriminator (probes' `kind`) or any literal field it matches, else the union's only object. */
+function unionOption (options: readonly Schema[], value: unknown): Schema | undefined {
+  const objects = options.map(unwrapped).filter((o) => defOf(o).type === 'object')
+  const matches = (o: Schema) => {
+    const d = defOf(o)
+    return d.type === 'object' && Object.entries(d.shape).some(([k, f]) => {
+      const fd = defOf(unwrapped(f as Schema))
+      return fd.type === 'literal' && fd.values.includes(fieldOf(value, k) as never)
+    })
   }
-  unwrap()
+  return objects.find(matches) ?? (objects.length === 1 ? objects[0] : undefined)
+}
+
+/** `s` without its wrappers (optional, default, nullable, pipe, readonly, catch, lazy). */
+function unwrapped (s: Schema): Schema {
+  for (let i = 0; i < 20; i++) {
+    const d = defOf(s)
+    if (d.type === 'default' || d.type === 'prefault' || d.type === 'optional' || d.type === 'nullable' || d.type === 'nonoptional' || d.type === 'readonly' || d.type === 'catch') s = d.innerType
+    else if (d.type === 'pipe') s = d.in
+    else if (d.type === 'lazy') s = d.getter()
+    else break
+  }
+  return s
+}
+
+/** `s` unwrapped, and a union narrowed to the option `value` selects (repeatedly: an option may itself be wrapped). */
+function resolved (s: Schema, value: unknown): Schema | undefined {
+  let cur: Schema | undefined = unwrapped(s)
+  for (let i = 0; i < 20 && cur !== undefined; i++) {
+    const d = defOf(cur)
+    if (d.type !== 'union') return cur
+    cur = unionOption(d.options, value)
+  }
+  return cur
+}
+
+/** Walks the zod schema along `path` (through objects, lists, tuples, maps and unions, following the raw value) and returns the keys the object there accepts. */
+function allowedKeys (schema: Schema, path: ReadonlyArray<PropertyKey>, raw: unknown): string[] {
+  let s = resolved(schema, raw)
+  let v = raw
   for (const p of path) {
-    const def = s?._zod?.def
-    if (def == null) return []
-    if (def.type === 'array') s = def.element
-    else if (def.type === 'object') s = def.shape[p as string]
-    else return []
-    v = v?.[p as never]
-    unwrap()
+    if (s === undefined) return []
+    const d = defOf(s)
+    let next: Schema | undefined
+    if (d.type === 'object') next = typeof p === 'string' ? d.shape[p] as Schema | undefined : undefined
+    else if (d.type === 'array') next = d.element
+    else if (d.type === 'tuple') next = typeof p === 'number' ? d.items[p] ?? d.rest ?? undefined : undefined
+    else if (d.type === 'record') next = d.valueType
+    if (next === undefined) return []
+    v = fieldOf(v, p)
+    s = resolved(next, v)
   }
-  const def = s?._zod?.def
-  return def?.type === 'object' ? Object.keys(def.shape) : []
+  if (s === undefined) return []
+  const d = defOf(s)
+  return d.type === 'object' ? Object.keys(d.shape) : []
 }
 
 export interface ParseOptions {
@@ -164,7 +188,7 @@ export function parseConfigText (text: string, file: string, options: ParseOptio
           keyNode = pair?.key as YamlNode | undefined
         }
         const { line, col } = at((keyNode ?? parent)?.range?.[0])
-        problems.push({ file: name, line, col, field: fieldPath([...path, key]), message: `unknown key (expected one of: ${allowed.join(', ')})` })
+        problems.push({ file: name, line, col, field: fieldPath([...path, key]), message: allowed.length > 0 ? `unknown key (expected one of: ${allowed.join(', ')})` : 'unknown key' })
       }
       continue
     }

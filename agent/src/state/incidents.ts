@@ -1,6 +1,7 @@
 // The agent's incident book: every incident this node (and, on the cloud peer,
-// the fleet) has seen, newest first, bounded, persisted as an append-only JSON
-// lines journal in the data dir so `homeostat report` survives restarts.
+// the fleet) has seen, most recently detected first, bounded, persisted as an
+// append-only JSON lines journal in the data dir so `homeostat report`
+// survives restarts.
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { incidentSchema, type Incident } from '@homeostat/interface'
@@ -22,10 +23,20 @@ export interface IncidentQuery {
   sinceMs?: number
 }
 
+/**
+ * When the incident was detected (its first `detected` step), else when it was opened. The
+ * fault onset (`openedAtMs`) can be minutes earlier than detection (a disk filling slowly), so
+ * ordering by it would put a just-detected incident below older ones.
+ */
+export function detectedAtMs (inc: Incident): number {
+  return inc.steps.find((s) => s.kind === 'detected')?.atMs ?? inc.openedAtMs
+}
+
 export interface IncidentBook {
   /** Inserts or replaces the incident with this id (and node); emits an `incident` event. Invalid records are rejected and counted. */
   upsert: (incident: Incident, origin?: 'local' | 'remote') => boolean
   get: (id: string) => Incident | undefined
+  /** Newest first by detection time (`detectedAtMs`). */
   list: (q?: IncidentQuery) => Incident[]
   all: () => Incident[]
   readonly rejected: number
@@ -87,8 +98,8 @@ export function createIncidentBook (init: { dataDir?: string, events?: EventBus,
     },
     list (q = {}) {
       const out: Incident[] = []
-      const all = [...byKey.values()].sort((a, b) => b.openedAtMs - a.openedAtMs)
-      for (const i of all) {
+      const all = [...byKey.values()].map((i) => ({ i, at: detectedAtMs(i) })).sort((a, b) => b.at - a.at)
+      for (const { i } of all) {
         if (q.status !== undefined && i.status !== q.status) continue
         if (q.node !== undefined && i.node !== q.node) continue
         if (q.component !== undefined && i.component !== q.component) continue
