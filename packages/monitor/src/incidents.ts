@@ -40,6 +40,13 @@ export interface AnomalyReport {
   targetKind?: TargetKind
   /** Extra structured facts (e.g. a prediction's timeToLimitMs), copied to the opened step. */
   data?: Record<string, unknown>
+  /**
+   * A signal that alone must never act: a detector's metric anomaly (no probe failing, no limit crossed,
+   * no confirmed forecast) or a node-wide reading. The micro loop records it as an observation.
+   */
+  observationOnly?: boolean
+  /** Why it is observation-only, in words (shown with the observation). */
+  observationWhy?: string
 }
 
 export interface StepInput {

@@ -73,10 +73,22 @@ export {
   type AnomalyWatch, type WatchOptions, type WatchEvents, type WatchStats
 } from './watch.ts'
 export {
-  createResourceVerifiers, processCpuSeconds, processRssMb, VERIFY_DEFAULTS,
-  type ResourceVerifier, type VerifyOptions
+  createResourceVerifiers, createResourceMeasures, processCpuSeconds, processRssMb, cpuCores, VERIFY_DEFAULTS,
+  type ResourceVerifier, type ResourceMeasure, type VerifyOptions
 } from './verify.ts'
 export {
   createMonitor, classifyProbeFailure, classifyExit, MONITOR_DEFAULTS,
   type Monitor, type MonitorOptions
 } from './monitor.ts'
+export {
+  stopLeftovers, readChildFile, writeChildFile, parseChildFile, leftoversOf, markedGroupMembers, processIdentity, bootId, newRunId,
+  ORPHAN_DEFAULTS, RUN_ENV, COMPONENT_ENV,
+  type ChildRecord, type ChildFile, type OrphanStopped
+} from './orphans.ts'
+export { portOwner, listeningInodes, localProbePort, PORTS_DEFAULTS, type PortOwner } from './ports.ts'
+export {
+  createCpuLimiter, createGroupReader, processGroupPids, nextRunFraction, initialRunFraction, sliceMs, windowRates, trimWindow,
+  parseGroupStat, memberDelta, isStoppedState, CpuLimitError, CPU_LIMIT_DEFAULTS,
+  type CpuLimiter, type CpuLimiterOptions, type CpuLimiterStats, type CpuLimitTuning, type CpuLimitSignal,
+  type GroupReader, type GroupReaderOptions, type GroupSample, type GroupStat, type WindowSample
+} from './cpu-limit.ts'

@@ -37,6 +37,23 @@ export function createLineRing (maxLines: number, maxLineLength: number): LineRi
   }
   return {
     push (chunk) {
+      // A flood (a chunk of more lines than the ring holds, e.g. `yes`): only its last lines can be kept, so
+      // only they are split; the head is one marker line. Splitting 32 k lines of a 64 KB chunk to keep 50
+      // cost the agent a whole core on a chatty workload.
+      // A flood: at least twice the ring's lines in one chunk. Keep the marker and the last maxLines − 1 lines.
+      let at = chunk.length
+      let cut = -1
+      for (let n = 0; n < 2 * maxLines && at > 0; n++) {
+        at = chunk.lastIndexOf('\n', at - 1)
+        if (at < 0) break
+        if (n === maxLines - 1) cut = at
+        if (n === 2 * maxLines - 1) break
+      }
+      if (cut > 0 && at > 0 && at < cut) {
+        add(`… ${((partial.length + cut) / 1024).toFixed(0)} KB of output skipped …`)
+        partial = ''
+        chunk = chunk.slice(cut + 1)
+      }
       const parts = (partial + chunk).split('\n')
       partial = parts.pop() ?? ''
       // A newline-free flood must not grow `partial` without bound.

@@ -9,6 +9,8 @@ import { ConfigError, parseComponent, parseComponents, resolveArtifact, startOrd
 import { createLineRing, type LineRing } from './ring.ts'
 import { backoffDelayMs, isCrashLoop } from './backoff.ts'
 import { Emitter, realScheduler, silentLogger, type Logger, type Scheduler, type Unsubscribe } from './events.ts'
+import { createCpuLimiter, CPU_LIMIT_DEFAULTS, type CpuLimiter } from './cpu-limit.ts'
+import { bootId, COMPONENT_ENV, newRunId, processIdentity, readChildFile, RUN_ENV, stopLeftovers, writeChildFile, type ChildRecord, type OrphanStopped } from './orphans.ts'
 
 export const SUPERVISOR_DEFAULTS = {
   /** Supervise on its own. The micro loop passes false: recovery decides, backs off and records restarts. */
@@ -32,6 +34,12 @@ export const SUPERVISOR_DEFAULTS = {
   tailLines: 50,
   /** Longer lines are truncated: bounds the tail at ~25 KiB per stream. */
   tailLineLength: 512,
+  /**
+   * Output read per stream per second at most. A process writing faster (`yes`, a log loop) waits on its
+   * pipe, as a service writing to journald does when it cannot keep up; reading 1.7 GB/s of `yes` cost
+   * the agent a whole core. 8 MiB/s is more log than anyone reads and costs ~0.5 % of a core to read.
+   */
+  outputBytesPerSec: 8 * 1048576,
   /** Exit times remembered per component (bounds crash-loop bookkeeping). */
   exitHistory: 32,
   /** Last stderr lines (each cut to 300 chars) in the log line of an unexpected exit. */
@@ -47,6 +55,9 @@ export const SUPERVISOR_DEFAULTS = {
 } as const
 
 export type ComponentState = 'starting' | 'running' | 'exited' | 'stopped' | 'quarantined'
+
+/** Termination signals a stopped (SIGSTOP) process only acts on once continued. */
+const CONTINUE_AFTER: ReadonlySet<NodeJS.Signals> = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'])
 
 export interface ExitInfo {
   code: number | null
@@ -71,6 +82,8 @@ export interface ComponentInfo {
   spec: ComponentSpec
   /** Artifact version in use, if the component has one. */
   artifactVersion?: string
+  /** Held to `cores` of CPU by duty cycle (`limitCpu`); `pausedByUs` while the supervisor holds it stopped (state T is then ours, not a hang). */
+  cpuLimit?: { cores: number, method: 'duty-cycle', periodMs: number, pausedByUs: boolean }
 }
 
 export interface Tail { stdout: string[], stderr: string[] }
@@ -84,6 +97,8 @@ export interface SupervisorEvents extends Record<string, unknown> {
   quarantined: { name: string, atMs: number, reason: string }
   /** A quarantine was lifted (`release`): the component may be started again. */
   released: { name: string, atMs: number }
+  /** A copy left running by an earlier run of the agent (SIGKILLed, its pipes gone) was stopped before a fresh start. */
+  orphan: OrphanStopped & { atMs: number }
   spec: { name: string, spec: ComponentSpec }
 }
 
@@ -104,6 +119,14 @@ export interface SupervisorOptions {
   tailLines?: number
   /** See SUPERVISOR_DEFAULTS.sharedRestartTimeoutMs. */
   sharedRestartTimeoutMs?: number
+  /** See SUPERVISOR_DEFAULTS.outputBytesPerSec. */
+  outputBytesPerSec?: number
+  /**
+   * A file (in the agent's data dir) where the supervisor records every process it starts, durably. `start()`
+   * reads what an earlier run left there and stops those processes cleanly before starting fresh copies
+   * (see orphans.ts): a service never runs twice after the agent was killed.
+   */
+  childFile?: string
 }
 
 export interface StopOptions { graceMs?: number, reason?: string }
@@ -132,9 +155,15 @@ export interface Supervisor {
   quarantine: (name: string, reason?: string) => Promise<ComponentInfo>
   /** Lifts a quarantine (an operator fixed the cause): the component is stopped and may be started again; its crash-loop history is forgotten. No-op otherwise. */
   release: (name: string) => ComponentInfo
+  /**
+   * Holds the running process group to `cores` of CPU by duty cycle (SIGSTOP/SIGCONT, see cpu-limit.ts) until
+   * `unlimitCpu`, the process's exit or a stop. Undefined when it is not running (or is shared).
+   */
+  limitCpu: (name: string, cores: number) => { method: 'duty-cycle', periodMs: number } | undefined
+  unlimitCpu: (name: string) => void
   tail: (name: string) => Tail
   on: <K extends keyof SupervisorEvents>(event: K, fn: (value: SupervisorEvents[K]) => void) => Unsubscribe
-  stats: () => { spawns: number, exits: number, unexpectedExits: number, autoRestarts: number, listenerErrors: number }
+  stats: () => { spawns: number, exits: number, unexpectedExits: number, autoRestarts: number, orphansStopped: number, childFileErrors: number, outputBytes: number, outputPauses: number, listenerErrors: number }
 }
 
 export class SupervisorError extends HomeostatError {
@@ -163,6 +192,10 @@ interface Entry {
   stopping: boolean
   restartTimer?: unknown
   exited?: PromiseWithResolversLike
+  /** The duty-cycle CPU limiter holding this run's process group, if any. */
+  limiter?: { cores: number, periodMs: number, run: CpuLimiter }
+  /** Its output has hit the read cap (logged once). */
+  flooding?: boolean
 }
 
 interface PromiseWithResolversLike { promise: Promise<void>, resolve: () => void }
@@ -179,10 +212,12 @@ function subst (s: string, art: { path: string, version: string } | undefined): 
 }
 
 /** A component's environment: the agent's, its own (substituted), and what homeostat tells it. */
-function envOf (name: string, spec: ComponentSpec, art: { path: string, version: string } | undefined): Record<string, string> {
+function envOf (name: string, spec: ComponentSpec, art: { path: string, version: string } | undefined, runId: string): Record<string, string> {
   const env: Record<string, string> = { ...process.env as Record<string, string> }
   for (const [k, v] of Object.entries(spec.env)) env[k] = subst(v, art)
-  env.HOMEOSTAT_COMPONENT = name
+  env[COMPONENT_ENV] = name
+  // Marks this run's processes (and their children, which inherit it): a later run recognises leftovers by it.
+  env[RUN_ENV] = runId
   if (art !== undefined) { env.HOMEOSTAT_ARTIFACT = art.path; env.HOMEOSTAT_ARTIFACT_VERSION = art.version }
   return env
 }
@@ -222,8 +257,47 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     })
   }
   const events = new Emitter<SupervisorEvents>(logger)
-  const counters = { spawns: 0, exits: 0, unexpectedExits: 0, autoRestarts: 0 }
+  const counters = { spawns: 0, exits: 0, unexpectedExits: 0, autoRestarts: 0, orphansStopped: 0, childFileErrors: 0, outputBytes: 0, outputPauses: 0 }
   let running = false
+  const runId = newRunId()
+  const boot = bootId()
+  /** What this run has started and not seen exit, as written to `childFile`. */
+  const live = new Map<string, ChildRecord>()
+  const saveChildren = (): void => {
+    if (options.childFile === undefined) return
+    try {
+      writeChildFile(options.childFile, { v: 1, bootId: boot, runId, children: [...live.values()] })
+    } catch (err) {
+      counters.childFileErrors++
+      logger.warn({ file: options.childFile, err: (err as Error).message }, 'could not record the started processes (an agent killed now would leave them running unnoticed)')
+    }
+  }
+  const recordChild = (name: string, pid: number, command: string): void => {
+    if (options.childFile === undefined) return
+    const id = processIdentity(pid)
+    if (id === undefined) return
+    live.set(name, { name, pid, startTicks: id.startTicks, startedAtMs: now(), command: command.slice(0, 256) })
+    saveChildren()
+  }
+  const forgetChild = (name: string, pid: number | undefined): void => {
+    if (live.get(name)?.pid !== pid) return
+    live.delete(name)
+    saveChildren()
+  }
+  /** Stops what an earlier run recorded and left running; starts this run's record. */
+  const stopEarlierRun = async (): Promise<void> => {
+    if (options.childFile === undefined) return
+    const file = readChildFile(options.childFile)
+    if (file !== undefined && file.runId !== runId) {
+      const stopped = await stopLeftovers(file, { graceMs: graceDefault, now })
+      for (const o of stopped) {
+        counters.orphansStopped++
+        logger.warn({ component: o.name, childPid: o.pid, pids: o.pids, signal: o.signal, stoppedInMs: o.stoppedInMs, startedAtMs: o.startedAtMs }, 'a copy left running by an earlier run of the agent was stopped before starting a fresh one (its output pipes died with that agent)')
+        events.emit('orphan', { ...o, atMs: now() })
+      }
+    }
+    saveChildren()
+  }
 
   const get = (name: string): Entry => {
     const e = entries.get(name)
@@ -243,7 +317,14 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     if (e.startedAtMs !== undefined) i.startedAtMs = e.startedAtMs
     if (e.lastExit !== undefined) i.lastExit = e.lastExit
     if (art !== undefined) i.artifactVersion = art.version
+    if (e.limiter !== undefined) i.cpuLimit = { cores: e.limiter.cores, method: 'duty-cycle', periodMs: e.limiter.periodMs, pausedByUs: e.limiter.run.pausedByUs }
     return i
+  }
+  /** Ends a duty-cycle limit; the limiter leaves the group running (SIGCONT if it held it stopped). */
+  const dropLimiter = (e: Entry): void => {
+    const l = e.limiter
+    e.limiter = undefined
+    l?.run.stop()
   }
   /** Everything the rings hold (earlier runs too): what an operator asks for with `tail`. */
   const tailOf = (e: Entry): Tail => ({ stdout: e.stdout.lines(), stderr: e.stderr.lines() })
@@ -255,15 +336,34 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     e.stderr.endLine()
     e.runMark = { stdout: e.stdout.total, stderr: e.stderr.total }
   }
-  /** A process's output (the component's, or a shared component's restart hook) goes into the component's tail. */
+  /**
+   * A process's output (the component's, or a shared component's restart hook) goes into the component's
+   * tail, read at most `outputBytesPerSec` per stream (see SUPERVISOR_DEFAULTS).
+   */
   const captureTail = (child: ChildProcess, e: Entry): void => {
-    child.stdout?.setEncoding('utf8')
-    child.stderr?.setEncoding('utf8')
-    child.stdout?.on('data', (d: string) => { e.stdout.push(d) })
-    child.stderr?.on('data', (d: string) => { e.stderr.push(d) })
+    const cap = options.outputBytesPerSec ?? SUPERVISOR_DEFAULTS.outputBytesPerSec
+    for (const [stream, ring] of [[child.stdout, e.stdout], [child.stderr, e.stderr]] as const) {
+      if (stream == null) continue
+      stream.setEncoding('utf8')
+      let windowAt = now()
+      let bytes = 0
+      stream.on('data', (d: string) => {
+        ring.push(d)
+        const t = now()
+        if (t - windowAt >= 1000) { windowAt = t; bytes = 0 }
+        bytes += d.length
+        counters.outputBytes += d.length
+        if (bytes < cap) return
+        // Over the budget: stop reading until the second is over (the writer waits on its full pipe).
+        stream.pause()
+        counters.outputPauses++
+        if (!e.flooding) { e.flooding = true; logger.warn({ component: e.spec.name, bytesPerSec: cap }, 'component writes output faster than the agent reads it: read at the cap, the process waits on its pipe') }
+        sched.setTimeout(() => { windowAt = now(); bytes = 0; stream.resume() }, Math.max(1, 1000 - (t - windowAt)))
+      })
+    }
   }
 
-  const killGroup = (e: Entry, sig: NodeJS.Signals): boolean => {
+  const killOnce = (e: Entry, sig: NodeJS.Signals): boolean => {
     if (e.pid === undefined) {
       try { return e.child?.kill(sig) ?? false } catch { return false }
     }
@@ -273,6 +373,12 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     } catch {
       try { return e.child?.kill(sig) ?? false } catch { return false }
     }
+  }
+  /** Signals the process group. A stopped process cannot act on a termination signal until continued, so SIGCONT follows it (as systemd does). */
+  const killGroup = (e: Entry, sig: NodeJS.Signals): boolean => {
+    const ok = killOnce(e, sig)
+    if (ok && CONTINUE_AFTER.has(sig)) killOnce(e, 'SIGCONT')
+    return ok
   }
 
   const onExit = (name: string, e: Entry, child: ChildProcess, code: number | null, signal: string | null, error?: string, exitAtMs?: number): void => {
@@ -287,6 +393,8 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     e.child = undefined
     const pid = e.pid
     e.pid = undefined
+    dropLimiter(e)
+    forgetChild(name, pid)
     e.pendingReason = undefined
     counters.exits++
     if (!expected) {
@@ -300,7 +408,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     const tail = runTailOf(e)
     // An unexpected exit says why in the component's last stderr lines (e.g. "address already in use"):
     // the log line carries them, so the cause is one glance away.
-    logger.info({ component: name, pid, code, signal, expected, reason, ...(expected ? {} : { stderr: tail.stderr.slice(-SUPERVISOR_DEFAULTS.exitLogStderrLines).map((l) => l.slice(0, 300)) }) }, 'component exited')
+    logger.info({ component: name, childPid: pid, code, signal, expected, reason, ...(expected ? {} : { stderr: tail.stderr.slice(-SUPERVISOR_DEFAULTS.exitLogStderrLines).map((l) => l.slice(0, 300)) }) }, 'component exited')
     const ev: SupervisorEvents['exit'] = { name, exit, tail }
     if (pid !== undefined) ev.pid = pid
     events.emit('exit', ev)
@@ -335,7 +443,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     if (e.spec.shared) return watchShared(name, e)
     const spec = e.spec
     const art = resolveArtifact(spec)
-    const env = envOf(name, spec, art)
+    const env = envOf(name, spec, art, runId)
     e.stopping = false
     e.pendingReason = undefined
     if (e.started > 0) e.restarts++
@@ -370,7 +478,8 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
         e.startedAtMs = now()
         counters.spawns++
         setState(name, e, 'running')
-        logger.info({ component: name, pid: child.pid }, 'component started')
+        recordChild(name, child.pid!, spec.command)
+        logger.info({ component: name, childPid: child.pid }, 'component started')
         events.emit('start', { name, pid: child.pid!, atMs: e.startedAtMs, restarts: e.restarts })
         resolve()
       })
@@ -417,7 +526,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
   const restartShared = async (name: string, e: Entry): Promise<ComponentInfo> => {
     const spec = e.spec
     const art = resolveArtifact(spec)
-    const env = envOf(name, spec, art)
+    const env = envOf(name, spec, art, runId)
     const timeoutMs = options.sharedRestartTimeoutMs ?? SUPERVISOR_DEFAULTS.sharedRestartTimeoutMs
     beginRun(e)
     const result = await new Promise<{ code: number | null, signal: string | null, error?: string }>((resolve) => {
@@ -451,6 +560,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
     e.stopping = true
     e.pendingReason = opts.reason ?? 'stopped'
     const exited = e.exited!.promise
+    dropLimiter(e) // it must not stop the group again while it shuts down
     killGroup(e, 'SIGTERM')
     let timer: unknown
     const killed = new Promise<void>((resolve) => {
@@ -477,7 +587,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
 
   const onProcessExit = (): void => {
     // The agent is going away: do not leave workloads orphaned.
-    for (const e of entries.values()) if (e.pid !== undefined) killGroup(e, 'SIGKILL')
+    for (const e of entries.values()) { dropLimiter(e); if (e.pid !== undefined) killGroup(e, 'SIGKILL') }
   }
 
   return {
@@ -485,6 +595,7 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       if (running) return
       running = true
       process.on('exit', onProcessExit)
+      await stopEarlierRun()
       const except = new Set(opts.except ?? [])
       for (const name of startOrder(specs.map((s) => get(s.name).spec))) {
         const e = get(name)
@@ -513,6 +624,8 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       const e = get(name)
       if (e.child === undefined) return false
       if (reason !== undefined) e.pendingReason = reason
+      // A process being terminated must not be stopped again by its CPU limit while it shuts down.
+      if (sig === 'SIGTERM' || sig === 'SIGINT' || sig === 'SIGQUIT' || sig === 'SIGKILL') dropLimiter(e)
       return killGroup(e, sig)
     },
     info: (name) => infoOf(get(name)),
@@ -542,6 +655,29 @@ export function createSupervisor (options: SupervisorOptions): Supervisor {
       return infoOf(e)
     },
     tail: (name) => tailOf(get(name)),
+    limitCpu (name, cores) {
+      const e = get(name)
+      if (e.pid === undefined || e.spec.shared || !(cores > 0)) return undefined
+      const pid = e.pid
+      dropLimiter(e)
+      const run = createCpuLimiter({
+        pgid: pid,
+        cores,
+        now,
+        timers: sched,
+        logger,
+        onGone: () => { if (e.limiter?.run === run) e.limiter = undefined }
+      })
+      e.limiter = { cores, periodMs: CPU_LIMIT_DEFAULTS.periodMs, run }
+      run.start()
+      logger.info({ component: name, childPid: pid, cores }, 'CPU limit held by duty cycle (no writable cgroup)')
+      return { method: 'duty-cycle', periodMs: e.limiter.periodMs }
+    },
+    unlimitCpu (name) {
+      const e = get(name)
+      if (e.limiter !== undefined) logger.info({ component: name, childPid: e.pid }, 'CPU limit lifted')
+      dropLimiter(e)
+    },
     on: (event, fn) => events.on(event, fn),
     stats: () => ({ ...counters, listenerErrors: events.listenerErrors })
   }

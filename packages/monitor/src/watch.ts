@@ -3,9 +3,13 @@
 //  - declared limits (component `limits`) → predictive and limit signals:
 //      memory_leak: the RSS trend (Theil–Sen) reaches limits.memoryMb within leakHorizonMs;
 //      oom:         RSS at/over the limit (and, by default, the process is killed as a cgroup would);
-//      cpu_hog:     CPU above limits.cpu for cpuHogSamples consecutive samples;
+//      cpu_limit:   CPU above limits.cpu for cpuHogSamples consecutive samples;
 //      disk_fill:   a component's directory (limits.disk) or a mount reaches its limit within the horizon.
 // Reports have the micro loop's AnomalySource shape: `watch.source` plugs in directly.
+// A detector's anomaly and a node-wide reading are `observationOnly`: alone, they
+// never act on a workload (a probe, a limit or a confirmed forecast must say so).
+// Every report's onset is the first sample that met its condition (the first
+// failing observation), so detection latency is measured from there.
 import type { Sample, TargetKind } from '@homeostat/interface'
 import type { Supervisor } from './supervisor.ts'
 import type { MetricsCollector } from './metrics/collector.ts'
@@ -132,6 +136,12 @@ interface Track {
   mem: TrendWindow
   disk: TrendWindow
   cpuOver: number
+  /** First sample of the current run of over-limit CPU samples. */
+  cpuSinceMs?: number
+  /** First sample at which the leak forecast fell within the horizon (this episode). */
+  leakSinceMs?: number
+  /** First sample at which the directory met the disk_fill condition (this episode). */
+  diskSinceMs?: number
 }
 
 export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
@@ -144,6 +154,8 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
   const detectors = new Map<string, Detector>()
   /** Per detector series: bit i set = the score reached the threshold i samples ago. */
   const hits = new Map<string, number>()
+  /** Per detector series: the times of its last `confirmWindow` scored samples (the onset of a confirmed anomaly). */
+  const sampleTimes = new Map<string, number[]>()
   const confirmWindow = Math.max(1, Math.min(30, Math.floor(o.detectorConfirmWindow)))
   const confirmMask = (1 << confirmWindow) - 1
   const tracks = new Map<string, Track>()
@@ -176,9 +188,11 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
       t.pid = pid
       t.mem.clear()
       t.cpuOver = 0
+      t.cpuSinceMs = undefined
+      t.leakSinceMs = undefined
       clear(name, 'memory_leak')
       clear(name, 'oom')
-      clear(name, 'cpu_hog')
+      clear(name, 'cpu_limit')
     }
     return t
   }
@@ -212,7 +226,7 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
       if (p !== undefined) predictions.set(`${s.component}/${s.metric}`, { ...p, limit })
       else predictions.delete(`${s.component}/${s.metric}`)
       if (p !== undefined && p.timeToLimitMs <= o.leakHorizonMs) {
-        const first = t.mem.points()[0]!
+        t.leakSinceMs ??= s.atMs
         emit({
           component: s.component,
           failureClass: 'memory_leak',
@@ -220,18 +234,21 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
           kind: 'predictive',
           score: Math.min(1, Math.max(0.5, 1 - p.timeToLimitMs / o.leakHorizonMs)),
           value: s.value,
-          onsetMs: first.tMs,
+          onsetMs: t.leakSinceMs,
           detail: `RSS ${s.value.toFixed(1)} MB growing ${p.slopePerS.toFixed(2)} MB/s: reaches the ${limit} MB limit in ~${Math.round(p.timeToLimitMs / 1000)} s`,
-          data: { timeToLimitMs: Math.round(p.timeToLimitMs), predictedAtMs: Math.round(p.atMs), slopeMbPerS: p.slopePerS, limitMb: limit, agreement: p.agreement }
+          data: { timeToLimitMs: Math.round(p.timeToLimitMs), predictedAtMs: Math.round(p.atMs), slopeMbPerS: p.slopePerS, limitMb: limit, agreement: p.agreement, trendSinceMs: t.mem.points()[0]?.tMs }
         })
+      } else {
+        t.leakSinceMs = undefined
       }
     } else if (s.metric === 'proc.cpu_pct' && limits.cpu !== undefined) {
       const t = trackOf(s.component)
       const limitPct = limits.cpu * 100
       t.cpuOver = s.value > limitPct ? t.cpuOver + 1 : 0
-      if (t.cpuOver === 0) clear(s.component, 'cpu_hog')
+      if (t.cpuOver === 1) t.cpuSinceMs = s.atMs
+      if (t.cpuOver === 0) { t.cpuSinceMs = undefined; clear(s.component, 'cpu_limit') }
       if (t.cpuOver >= o.cpuHogSamples) {
-        emit({ component: s.component, failureClass: 'cpu_hog', metric: s.metric, kind: 'metric', score: Math.min(1, s.value / limitPct / 2 + 0.5), value: s.value, detail: `CPU ${s.value.toFixed(0)} % over the ${limitPct.toFixed(0)} % limit for ${t.cpuOver} samples`, data: { limitPct, samples: t.cpuOver } })
+        emit({ component: s.component, failureClass: 'cpu_limit', metric: s.metric, kind: 'metric', score: Math.min(1, s.value / limitPct / 2 + 0.5), value: s.value, onsetMs: t.cpuSinceMs, detail: `CPU ${s.value.toFixed(0)} % over the ${limitPct.toFixed(0)} % limit for ${t.cpuOver} samples`, data: { limitPct, samples: t.cpuOver } })
       }
     } else if (s.metric === 'dir.used_mb' && limits.disk !== undefined) {
       const t = trackOf(s.component)
@@ -240,6 +257,7 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
       const p = predictive(t.disk, limit, 0)
       if (p !== undefined) predictions.set(`${s.component}/${s.metric}`, { ...p, limit })
       if (s.value >= limit * o.diskHighWater || (p !== undefined && p.timeToLimitMs <= o.diskHorizonMs)) {
+        t.diskSinceMs ??= s.atMs
         emit({
           component: s.component,
           failureClass: 'disk_fill',
@@ -247,13 +265,14 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
           kind: p !== undefined && s.value < limit * o.diskHighWater ? 'predictive' : 'metric',
           score: s.value >= limit ? 1 : Math.max(0.5, s.value / limit),
           value: s.value,
-          onsetMs: t.disk.points()[0]?.tMs,
+          onsetMs: t.diskSinceMs,
           detail: p !== undefined
             ? `${limits.disk.path} at ${s.value.toFixed(1)} MB growing ${p.slopePerS.toFixed(2)} MB/s: reaches ${limit} MB in ~${Math.round(p.timeToLimitMs / 1000)} s`
             : `${limits.disk.path} at ${s.value.toFixed(1)} MB of ${limit} MB`,
           data: { limitMb: limit, path: limits.disk.path, ...(p !== undefined ? { timeToLimitMs: Math.round(p.timeToLimitMs), slopeMbPerS: p.slopePerS } : {}) }
         })
       } else {
+        t.diskSinceMs = undefined
         clear(s.component, 'disk_fill')
       }
     }
@@ -274,6 +293,8 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
         score: Math.max(0.5, s.value / 100),
         value: s.value,
         targetKind: 'node',
+        observationOnly: true,
+        observationWhy: 'a node-wide disk: no component declares it as its own (limits.disk), so nothing is acted on; an operator must look',
         detail: `${s.metric} ${s.value.toFixed(1)} %${p !== undefined ? `, full in ~${Math.round(p.timeToLimitMs / 1000)} s` : ''}`,
         ...(p !== undefined ? { data: { timeToLimitMs: Math.round(p.timeToLimitMs) } } : {})
       })
@@ -308,9 +329,28 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
     if (d.stats().samples <= o.detectorWarmupSamples) return
     const h = (((hits.get(k) ?? 0) << 1) | (score >= o.metricScoreThreshold ? 1 : 0)) & confirmMask
     hits.set(k, h)
+    let ts = sampleTimes.get(k)
+    if (ts === undefined) { ts = []; sampleTimes.set(k, ts) }
+    ts.push(s.atMs)
+    if (ts.length > confirmWindow) ts.shift()
     if ((h & 1) === 1 && popcount(h) >= o.detectorConfirmSamples) {
       const targetKind: TargetKind = s.component === nodeName ? 'node' : 'process'
-      emit({ component: s.component, failureClass: classifyMetric(s.metric), metric: s.metric, kind: 'metric', score, value: s.value, targetKind, detail: `${s.metric} = ${Number(s.value.toFixed(3))} (anomaly score ${score.toFixed(2)})`, data: { detector: true, threshold: o.metricScoreThreshold, confirmedIn: popcount(h), ofLast: confirmWindow } })
+      // The first sample of the confirmation window that reached the threshold: the first failing observation.
+      const firstHit = 31 - Math.clz32(h)
+      emit({
+        component: s.component,
+        failureClass: classifyMetric(s.metric),
+        metric: s.metric,
+        kind: 'metric',
+        score,
+        value: s.value,
+        targetKind,
+        onsetMs: ts[Math.max(0, ts.length - 1 - firstHit)] ?? s.atMs,
+        observationOnly: true,
+        observationWhy: targetKind === 'node' ? 'a node-wide metric anomaly: it names no workload to act on' : 'a metric anomaly alone: no probe failing, no limit crossed, no confirmed forecast',
+        detail: `${s.metric} = ${Number(s.value.toFixed(3))} (anomaly score ${score.toFixed(2)})`,
+        data: { detector: true, threshold: o.metricScoreThreshold, confirmedIn: popcount(h), ofLast: confirmWindow }
+      })
     }
   }
 

@@ -44,6 +44,16 @@ describe('monitor: backoff and crash-loop maths', () => {
     assert.equal(r.dropped, 2)
   })
 
+  it('line ring: a flood keeps its last lines and marks the rest as skipped (only the tail is split)', () => {
+    const r = createLineRing(3, 50)
+    r.push('first\n')
+    r.push('y\n'.repeat(10_000) + 'tail')
+    assert.deepEqual(r.lines(), ['… 20 KB of output skipped …', 'y', 'y', 'tail'], 'the marker, the last lines, and the partial last one')
+    const r2 = createLineRing(5, 50)
+    r2.push('y\n'.repeat(10_000))
+    assert.deepEqual(r2.lines(), ['… 20 KB of output skipped …', 'y', 'y', 'y', 'y'])
+  })
+
   it('line ring: marks and endLine keep one writer\'s lines apart from the next one\'s', () => {
     const r = createLineRing(4, 50)
     r.push('one\ntwo\nhalf a li')
@@ -231,5 +241,51 @@ describe('monitor: supervisor (real processes)', function () {
     assert.equal(sup.info('ok').state, 'stopped')
     rmSync(dir, { recursive: true, force: true })
   })
-})
 
+  it('stops a stopped (SIGSTOP) process at once: SIGCONT follows SIGTERM, no grace waited out, no SIGKILL', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'c', command: node, args: ['-e', 'process.on("SIGTERM", () => process.exit(0)); setInterval(() => {}, 1000)'] }] })
+    await sup.start()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    process.kill(sup.info('c').pid!, 'SIGSTOP')
+    const t0 = Date.now()
+    const i = await sup.stopComponent('c', { graceMs: 3000 })
+    assert.ok(Date.now() - t0 < 1500, `stopped in ${Date.now() - t0} ms`)
+    assert.equal(i.lastExit?.code, 0, 'it handled SIGTERM itself')
+    assert.equal(i.lastExit?.signal, null)
+  })
+
+  it('reads a flooding writer at a bounded rate (the writer waits on its pipe) and keeps its last lines', async () => {
+    const cap = 1024 * 1024
+    sup = createSupervisor({ autoRestart: false, outputBytesPerSec: cap, components: [{ name: 'y', command: 'yes', args: ['flood'] }] })
+    const t0 = Date.now()
+    await sup.start()
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    const s = sup.stats()
+    const seconds = (Date.now() - t0) / 1000
+    assert.ok(s.outputPauses > 0, 'reading paused')
+    assert.ok(s.outputBytes <= cap * (Math.ceil(seconds) + 1), `${s.outputBytes} bytes in ${seconds.toFixed(1)} s at a cap of ${cap}/s`)
+    assert.ok(sup.tail('y').stdout.slice(-3).includes('flood'), JSON.stringify(sup.tail('y').stdout.slice(-3)))
+  })
+
+  it('holds a process group to a CPU share by duty cycle (limitCpu), and never leaves it stopped', async () => {
+    sup = createSupervisor({ autoRestart: false, components: [{ name: 'hog', command: 'sh', args: ['-c', 'exec yes > /dev/null'] }] })
+    await sup.start()
+    const pid = sup.info('hog').pid!
+    assert.deepEqual(sup.limitCpu('hog', 0.3), { method: 'duty-cycle', periodMs: 100 })
+    assert.equal(sup.info('hog').cpuLimit?.cores, 0.3)
+    const ticks = (): number => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return Number(f[11]) + Number(f[12]) }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const a = ticks(); const w = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const share = (ticks() - a) / 100 / ((Date.now() - w) / 1000)
+    assert.ok(share < 0.45, `held at ${share.toFixed(2)} cores`)
+    sup.unlimitCpu('hog')
+    assert.equal(sup.info('hog').cpuLimit, undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0]
+    assert.notEqual(state, 'T', 'running again, not left stopped')
+    sup.limitCpu('hog', 0.3)
+    await sup.stopComponent('hog', { graceMs: 500 })
+    assert.equal(sup.info('hog').lastExit?.signal, 'SIGTERM', 'a limited process stops on SIGTERM (the limit is dropped first)')
+  })
+})

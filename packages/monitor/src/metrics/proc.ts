@@ -51,17 +51,17 @@ export function parseNetDev (text: string): Map<string, { rx: number, tx: number
   return out
 }
 
-export interface ProcStat { state: string, utimeTicks: number, stimeTicks: number, rssPages: number, startTicks: number }
+export interface ProcStat { state: string, ppid: number, pgrp: number, utimeTicks: number, stimeTicks: number, rssPages: number, startTicks: number }
 
 /** /proc/PID/stat (fields after the parenthesised comm, which may contain spaces and parentheses). */
 export function parseProcPidStat (text: string): ProcStat | undefined {
   const i = text.lastIndexOf(')')
   if (i < 0) return undefined
   const f = text.slice(i + 2).trim().split(' ')
-  // f[0] is field 3 (state); utime is field 14 → f[11]; stime f[12]; starttime field 22 → f[19]; rss field 24 → f[21]
+  // f[0] is field 3 (state); ppid field 4 → f[1]; pgrp field 5 → f[2]; utime field 14 → f[11]; stime f[12]; starttime field 22 → f[19]; rss field 24 → f[21]
   const n = (k: number): number => Number(f[k])
   if (f.length < 22) return undefined
-  return { state: f[0]!, utimeTicks: n(11), stimeTicks: n(12), startTicks: n(19), rssPages: n(21) }
+  return { state: f[0]!, ppid: n(1), pgrp: n(2), utimeTicks: n(11), stimeTicks: n(12), startTicks: n(19), rssPages: n(21) }
 }
 
 /** Linux USER_HZ is 100 on every architecture the kernel exposes it for. */

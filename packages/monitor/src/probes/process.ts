@@ -10,7 +10,8 @@ export function procState (stat: string): string | undefined {
   return stat.slice(i + 2, i + 3) || undefined
 }
 
-export function processProbe (pid: number | undefined): ProbeResult {
+/** `pausedByUs`: the supervisor itself holds the process stopped part of the time (a CPU limit by duty cycle): state T is then expected. */
+export function processProbe (pid: number | undefined, opts: { pausedByUs?: boolean } = {}): ProbeResult {
   if (pid === undefined) return { status: 'fail', latencyMs: 0, detail: 'not running' }
   try {
     process.kill(pid, 0)
@@ -22,6 +23,6 @@ export function processProbe (pid: number | undefined): ProbeResult {
   let state: string | undefined
   try { state = procState(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { /* no /proc (macOS): kill(0) is all we have */ }
   if (state === 'Z') return { status: 'fail', latencyMs: 0, detail: `pid ${pid} is a zombie` }
-  if (state === 'T' || state === 't') return { status: 'fail', latencyMs: 0, detail: `pid ${pid} is stopped (state ${state})` }
+  if ((state === 'T' && opts.pausedByUs !== true) || state === 't') return { status: 'fail', latencyMs: 0, detail: `pid ${pid} is stopped (state ${state})` }
   return { status: 'ok', latencyMs: 0, detail: `pid ${pid} alive${state !== undefined ? ` (state ${state})` : ''}` }
 }

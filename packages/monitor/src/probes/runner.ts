@@ -4,7 +4,7 @@
 // retried forever. `checkNow` runs every probe of a component once, for
 // recovery's verification.
 import type { ProbeSpec } from '../config.ts'
-import type { Supervisor } from '../supervisor.ts'
+import type { ComponentInfo, Supervisor } from '../supervisor.ts'
 import { backoffDelayMs } from '../backoff.ts'
 import { Emitter, realScheduler, silentLogger, type Logger, type Scheduler, type Unsubscribe } from '../events.ts'
 import type { ProbeResult } from './types.ts'
@@ -139,7 +139,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     const p = slot.spec
     const info = sup.info(slot.component)
     switch (p.kind) {
-      case 'process': return processProbe(info.state === 'running' ? info.pid : undefined)
+      case 'process': return processProbe(info.state === 'running' ? info.pid : undefined, { pausedByUs: info.cpuLimit?.pausedByUs === true })
       case 'http': {
         const h = slot.http
         if (h === undefined) return await httpProbe(p)
@@ -153,8 +153,19 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     }
   }
 
+  /**
+   * A failing probe of a process the kernel says is stopped (SIGSTOP, a tracer) or a zombie is not a blip:
+   * that second, independent signal stands in for the repeated failures the threshold waits for (a stop
+   * we impose ourselves to hold a CPU limit does not count). Returns the corroborating detail.
+   */
+  const corroborated = (slot: Slot, info: ComponentInfo): string | undefined => {
+    if (slot.spec.kind === 'process' || info.spec.shared || info.pid === undefined || info.cpuLimit?.pausedByUs === true) return undefined
+    const p = processProbe(info.pid)
+    return p.status === 'fail' && /stopped|zombie/.test(p.detail) ? p.detail : undefined
+  }
+
   /** Applies one result to the slot's counters and emits transitions. */
-  const apply = (slot: Slot, r: ProbeResult): void => {
+  const apply = (slot: Slot, r: ProbeResult, info?: ComponentInfo): void => {
     const st = slot.status
     const atMs = now()
     counters.runs++
@@ -187,7 +198,9 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       st.consecutiveSuccesses = 0
       st.consecutiveFailures++
       st.firstFailureAtMs ??= atMs - (r.latencyMs ?? 0)
-      if (st.state !== 'unhealthy' && st.consecutiveFailures >= slot.spec.failureThreshold) {
+      const why = st.state !== 'unhealthy' && st.consecutiveFailures < slot.spec.failureThreshold && info !== undefined ? corroborated(slot, info) : undefined
+      if (why !== undefined) st.lastResult = { ...st.lastResult, detail: `${r.detail}; ${why}: corroborated, not waiting for ${slot.spec.failureThreshold} failures` }
+      if (st.state !== 'unhealthy' && (st.consecutiveFailures >= slot.spec.failureThreshold || why !== undefined)) {
         st.state = 'unhealthy'
         events.emit('unhealthy', { component: slot.component, probe: st.probe, kind: st.kind, status: { ...st }, atMs })
       }
@@ -237,7 +250,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     // A result that straddled a restart describes the old process: drop it.
     const after = sup.info(slot.component)
     if (after.pid !== info.pid || after.state !== 'running') { resetCounters(slot); schedule(slot, slot.spec.periodMs); return }
-    apply(slot, r)
+    apply(slot, r, after)
     if (r.status === 'error') schedule(slot, backoffDelayMs(slot.status.consecutiveErrors - 1, errBackoff))
     else schedule(slot, slot.spec.periodMs - (performance.now() - t0))
   }
@@ -296,7 +309,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       const probeErrors: string[] = []
       let status: HealthVerdict['status'] = 'healthy'
       // A shared component runs elsewhere: only its probes can tell (watched = "running").
-      const alive = info.spec.shared ? (info.state === 'running' ? { status: 'ok' as const, detail: 'shared: runs elsewhere' } : { status: 'fail' as const, detail: `not watched here (${info.state})` }) : processProbe(info.state === 'running' ? info.pid : undefined)
+      const alive = info.spec.shared ? (info.state === 'running' ? { status: 'ok' as const, detail: 'shared: runs elsewhere' } : { status: 'fail' as const, detail: `not watched here (${info.state})` }) : processProbe(info.state === 'running' ? info.pid : undefined, { pausedByUs: info.cpuLimit?.pausedByUs === true })
       if (alive.status !== 'ok') {
         status = 'down'
         reasons.push(`process: ${alive.detail}`)
