@@ -34,11 +34,19 @@ export const freeDiskConfigSchema = z.object({
 }).strict()
 
 export const throttleConfigSchema = z.object({
-  /** CPU share allowed when throttled, fraction of one core. */
+  /** CPU share allowed when throttled, in cores (0.5 = half a core; above 1 for a multi-threaded job). Default: the spec's limits.cpu. */
   cpuFraction: z.number().positive().max(64).optional(),
-  /** A writable, delegated cgroup v2 directory under which a per-component group is made. */
+  /**
+   * A writable, delegated cgroup v2 directory under which a per-component
+   * group is made (default /sys/fs/cgroup). When it is not usable, throttle
+   * tries cgroup v1, then the supervisor's duty cycle (SIGSTOP/SIGCONT).
+   */
   cgroupRoot: z.string().min(1).optional(),
-  /** Nice value used when no cgroup is writable. */
+  /**
+   * If set, every thread of the throttled group is also reniced to this
+   * (restored on undo). Only in addition to the limit: nice cannot hold a
+   * limit by itself (it only matters under contention).
+   */
   nice: z.number().int().min(-20).max(19).optional()
 }).strict()
 

@@ -18,12 +18,14 @@ export interface RecoveryDefaults {
   verifyIntervalMs: number
   /** Consecutive healthy checks needed to call it verified. */
   verifyStableChecks: number
-  /** Throttled CPU share, fraction of one core. */
+  /** Throttled CPU share when neither the component's config nor its spec's limits.cpu says, cores. */
   throttleCpuFraction: number
-  /** cgroup v2 cpu.max period, µs. */
+  /** Period of cgroup v2 cpu.max and cgroup v1 cpu.cfs_period_us, µs. */
   cgroupPeriodUs: number
-  /** Nice value when no cgroup is writable (19 = lowest priority). */
-  throttleNice: number
+  /** The cgroup v2 directory throttle makes its per-component groups under, unless `throttle.cgroupRoot` says. */
+  cgroupV2Root: string
+  /** cgroup v1 cpu hierarchies to try, in order, when cgroup v2 is not usable (the first with cpu.cfs_quota_us is used). */
+  cgroupV1CpuRoots: readonly string[]
   /** free_disk stops after freeing this much, MB. */
   freeDiskTargetMb: number
   /** free_disk deletes at most this many files per action. */
@@ -80,10 +82,16 @@ export const RECOVERY_DEFAULTS: RecoveryDefaults = {
   verifyStableChecks: 2,
   /** A quarter of a core keeps a runaway job alive but leaves the node usable. */
   throttleCpuFraction: 0.25,
-  /** 100 ms, the kernel's default CFS period. */
+  /** 100 ms, the kernel's default CFS period (and the duty cycle's period, CPU_LIMIT_DEFAULTS.periodMs). */
   cgroupPeriodUs: 100_000,
-  /** Lowest priority. */
-  throttleNice: 19,
+  /** Where systemd's unified (v2-only) layout mounts cgroup2 (e.g. Ubuntu 22.04 and later, on which JetPack 6 is based). */
+  cgroupV2Root: '/sys/fs/cgroup',
+  /**
+   * Where cgroup v1 puts the cpu controller: `cpu` (its own hierarchy, or a
+   * symlink to `cpu,cpuacct`, as systemd, Docker and JetPack 4/5 make it),
+   * then `cpu,cpuacct` itself.
+   */
+  cgroupV1CpuRoots: ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct'],
   /** 512 MB: enough headroom on a Pi's SD card to let logging continue. */
   freeDiskTargetMb: 512,
   /** Bounded so a wrong path can never wipe a whole tree in one go. */

@@ -75,6 +75,8 @@ export interface Recovery {
   isQuarantined: (component: string) => boolean
   /** Operator release of a quarantined component (it is not started). */
   release: (component: string) => void
+  /** The component ran healthy long enough: its restarts so far no longer raise the restart back-off. */
+  resetBackoff: (component: string) => void
   /** Times (ms) of recent restarts by recovery, oldest first. */
   restartHistory: (component: string) => readonly number[]
   stats: () => RecoveryStats
@@ -227,7 +229,7 @@ export function createRecovery (options: RecoveryOptions): Recovery {
         quarantined.add(component)
         stats.quarantined++
         stats.escalated++
-        await step({ kind: 'escalated', summary: `${component} is quarantined; an operator must look at it`, data: { to: 'operator' } })
+        await step({ kind: 'escalated', summary: `${component} is quarantined; an operator should look at it (the micro loop retries it on a back-off)`, data: { to: 'operator' } })
         return { ...base, status: 'quarantined', success: false, actedAtMs, durationMs: actedAtMs - startedAtMs, checks: 0, rolledBack: false, cost: costOf('quarantine', cpuBefore, 0) }
       }
 
@@ -292,6 +294,7 @@ export function createRecovery (options: RecoveryOptions): Recovery {
     inProgress: (c) => busy.get(c),
     isQuarantined: (c) => quarantined.has(c),
     release: (c) => { quarantined.delete(c); restarts.delete(c) },
+    resetBackoff: (c) => { restarts.delete(c) },
     restartHistory: (c) => restarts.get(c) ?? [],
     stats: () => ({ ...stats })
   }

@@ -21,8 +21,13 @@ export const PLAYBOOK: Readonly<Record<string, readonly ActionKind[]>> = {
   oom: ['restart', 'degrade', 'quarantine'],
   /** Burning CPU: limit it first (keeps serving), restart if that does not help. */
   cpu_hog: ['throttle', 'restart'],
-  /** Disk filling: delete what is configured as disposable; nothing else is safe to do automatically. */
-  disk_fill: ['free_disk'],
+  /** Over its declared CPU limit: hold it to the limit (a restart would burn it again); a lighter fallback if holding fails. */
+  cpu_limit: ['throttle', 'degrade'],
+  /**
+   * Disk filling: delete what is configured as disposable; if the component keeps writing past its own
+   * limit, stop it (quarantine frees its files once nothing writes them). A restart would write again.
+   */
+  disk_fill: ['free_disk', 'quarantine'],
   /** A bad model/artifact shows as errors after a deploy. */
   bad_artifact: ['rollback', 'degrade', 'restart'],
   /** The command cannot be started (missing binary, bad cwd): restarting cannot help; a human must fix the config. */
@@ -83,7 +88,9 @@ export function createPlaybook (options: PlaybookOptions = {}): Playbook {
       const incident = request.incident
       const target = request.diagnosis?.candidates[0]?.component ?? incident.component
       const history = restarts.get(target) ?? []
-      const recent = countInWindow(history, now(), windowMs)
+      // The loop's count (incidents since the component last ran healthy) when it gives one: a workload that
+      // ran healthy between faults is not crash-looping. Else restarts in the window, from outcomes.
+      const recent = request.recentFailures !== undefined ? Math.max(0, request.recentFailures - 1) : countInWindow(history, now(), windowMs)
       const looping = recent >= maxRestarts
       const { action, reason } = nextPlaybookAction(table, { failureClass: incident.failureClass, attempted: request.attempted, available: request.available }, looping)
       const row = table[incident.failureClass] ?? table.unknown ?? []
@@ -97,7 +104,7 @@ export function createPlaybook (options: PlaybookOptions = {}): Playbook {
       return {
         action,
         target,
-        reason: looping && action === 'quarantine' ? `${reason} (${recent} restarts in ${windowMs / 1000} s)` : reason,
+        reason: looping && action === 'quarantine' ? `${reason} (${recent} restarts ${request.recentFailures !== undefined ? 'since it last ran healthy' : `in ${windowMs / 1000} s`})` : reason,
         requiresApproval: false,
         alternatives
       }

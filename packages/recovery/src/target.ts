@@ -32,6 +32,15 @@ export interface RecoveryTarget {
   info: (name: string) => TargetInfo | undefined
   updateSpec: (name: string, patch: Record<string, unknown>) => unknown
   quarantine: (name: string, reason?: string) => unknown
+  /**
+   * Hold the component's process group to `cores` of CPU by duty cycle
+   * (SIGSTOP/SIGCONT) until unlimitCpu, its exit or the supervisor's stop.
+   * The throttle action's last method, when no cgroup cpu controller is
+   * writable. Undefined when it cannot (no running process).
+   */
+  limitCpu?: (name: string, cores: number) => { method: 'duty-cycle', periodMs: number } | undefined
+  /** Lifts limitCpu's limit (the group is left running); a no-op when there is none. */
+  unlimitCpu?: (name: string) => void
 }
 
 export interface VerifyRequest {

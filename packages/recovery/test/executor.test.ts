@@ -161,7 +161,7 @@ describe('recovery executor (real processes)', function () {
     assert.equal(unknown.error?.code, RECOVERY_ERROR_CODES.unknownComponent)
   })
 
-  it('throttles a CPU hog (cgroup v2 where writable, else renice) and undoes it on failed verification', async () => {
+  it('throttles a CPU hog (a cgroup where writable, else a duty cycle, else refused) and undoes it on failed verification', async () => {
     sup = createSupervisor({ autoRestart: false, components: [{ name: 'hog', command: node, args: ['-e', 'for(;;){}'] }] })
     await sup.start()
     const pid = sup.info('hog').pid!
@@ -176,11 +176,15 @@ describe('recovery executor (real processes)', function () {
     const inc = makeIncident('hog', 'cpu_hog')
     const r = await rec.execute(inc, plan('throttle', 'hog'))
     const acted = log.steps.get(inc.id)![0]
-    assert.ok(['cgroup', 'nice'].includes(acted.data?.method as string))
-    if (acted.data?.method === 'nice') {
-      assert.equal(niceDuring, 19)
-      assert.equal(getPriority(pid), acted.data.oldNice)
+    void niceDuring
+    void getPriority
+    if (acted.data?.ok === false) {
+      // No cgroup usable here and the test target has no duty cycle: refused, saying why.
+      assert.match(acted.summary, /throttle on hog failed/)
+      assert.equal(r.rolledBack, false)
+      return
     }
+    assert.ok(['cgroup-v2', 'cgroup-v1', 'duty-cycle'].includes(acted.data?.method as string), String(acted.data?.method))
     assert.equal(r.rolledBack, true)
     assert.deepEqual(log.kinds(inc.id), ['acted', 'rolled_back', 'escalated'])
   })

@@ -19,8 +19,12 @@ describe('recovery playbook', () => {
     ['cpu_hog', ['throttle'], ALL, 'restart'],
     ['cpu_hog', ['throttle', 'restart'], ALL, 'escalate'],
     ['disk_fill', [], ALL, 'free_disk'],
-    ['disk_fill', ['free_disk'], ALL, 'escalate'],
-    ['disk_fill', [], ['restart', 'escalate'], 'escalate'], // nothing configured to delete
+    ['disk_fill', ['free_disk'], ALL, 'quarantine'], // a writer that keeps filling its own directory: stop it
+    ['disk_fill', ['free_disk', 'quarantine'], ALL, 'escalate'],
+    ['disk_fill', [], ['restart', 'escalate'], 'escalate'], // nothing configured to delete, nothing to stop
+    ['cpu_limit', [], ALL, 'throttle'], // over its declared limit: hold it there
+    ['cpu_limit', ['throttle'], ALL, 'degrade'],
+    ['cpu_limit', ['throttle', 'degrade'], ALL, 'escalate'], // never a restart (it would burn the limit again)
     ['oom', [], ALL, 'restart'],
     ['oom', ['restart'], ALL, 'degrade'],
     ['spawn_error', [], ALL, 'escalate'],

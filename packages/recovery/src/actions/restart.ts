@@ -9,7 +9,10 @@ export const restart: ActionImpl = async (ctx) => {
   const attempt = countInWindow(ctx.recentRestartsMs, ctx.now(), ctx.defaults.backoffWindowMs)
   const backoffMs = backoffDelayMs(attempt, ctx.defaults.backoff, ctx.random)
   if (backoffMs > 0) await ctx.sleep(backoffMs, ctx.signal)
-  const graceMs = ctx.config.graceMs ?? ctx.defaults.restartGraceMs
+  // A hung process cannot use a long grace (a stopped one gets SIGCONT after SIGTERM from the supervisor and
+  // exits at once): waiting it out only adds to the outage, whichever action the policy named.
+  const configured = ctx.config.graceMs ?? ctx.defaults.restartGraceMs
+  const graceMs = ctx.incident.failureClass === 'hang' ? Math.min(configured, ctx.defaults.hangGraceMs) : configured
   await startOrRestart(ctx.target, ctx.component, graceMs)
   const after = safeInfo(ctx.target, ctx.component)
   if (isShared(before)) {
