@@ -10,6 +10,12 @@ export interface PlanRequest {
   attempted: ActionKind[]
   /** Actions the target supports here (e.g. no `rollback` without a previous artifact). */
   available: ActionKind[]
+  /**
+   * Incidents of this component since it last ran healthy for a while (the micro loop's `stableAfterMs`),
+   * this one included: what the crash-loop rule counts. A workload that ran healthy between two faults is
+   * not crash-looping, however close the faults. Absent: the policy counts its own history.
+   */
+  recentFailures?: number
 }
 
 export interface AlternativeAction {

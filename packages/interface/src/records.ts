@@ -86,6 +86,19 @@ export type IncidentStatus = 'open' | 'recovering' | 'recovered' | 'escalated' |
  */
 export const RESTART_LOOP_CLASSES: ReadonlySet<string> = new Set(['crash', 'hang', 'unhealthy', 'memory_leak', 'oom', 'unknown', 'bad_artifact'])
 
+/**
+ * Actions that cannot remedy a failure class and can make it worse, for every planning engine: the micro
+ * loop leaves them out of what a plan may choose. A process that fills its disk or burns its CPU limit
+ * does it again after a restart (a restarted `dd` writes its 250 MB again); a command that cannot be
+ * spawned, or a probe that cannot run, is not fixed by running the workload again.
+ */
+export const NOT_A_REMEDY: Readonly<Record<string, readonly ActionKind[]>> = {
+  disk_fill: ['restart', 'kill', 'reload', 'rollback'],
+  cpu_limit: ['restart', 'kill', 'reload', 'rollback'],
+  spawn_error: ['restart', 'kill', 'reload', 'throttle', 'degrade', 'free_disk'],
+  probe_error: ['restart', 'kill', 'reload', 'rollback', 'degrade', 'throttle', 'free_disk', 'quarantine']
+}
+
 /** When repeated recoveries of one component are a crash loop, for every planning engine (playbook and planner). */
 export const CRASH_LOOP_DEFAULTS = {
   /** 5 restarts (incidents): more than a transient fault explains; fewer would quarantine a component during a flaky deploy. */

@@ -56,6 +56,8 @@ export const DEFAULT_CATALOGUE: readonly CatalogueAction[] = [
   {
     kind: 'kill', description: 'SIGKILL a hung workload and let the supervisor respawn it',
     targetKinds: WORKLOADS,
+    // For a process that is alive and not serving; an exited one needs a start (restart), not a kill.
+    failureClasses: ['hang', 'unhealthy', 'unknown'],
     predictedCost: { cpuSeconds: 1, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 4 },
     predictedTtrMs: 4000, priorSuccess: 0.55, risk: 0.2, reversible: false, continuityLoss: 0.3
   },
@@ -66,7 +68,7 @@ export const DEFAULT_CATALOGUE: readonly CatalogueAction[] = [
     // leaking workload slows the victim further (it was the planner's first pick for a hang in the
     // demo, ~5 s lost per incident until outcomes taught it otherwise); a workload already held by
     // its cgroup quota (cpu_throttling) needs more CPU, not less.
-    failureClasses: ['cpu_hog', 'cpu_saturation', 'overload', 'thermal', 'throttling', 'power*'],
+    failureClasses: ['cpu_limit', 'cpu_hog', 'cpu_saturation', 'overload', 'thermal', 'throttling', 'power*'],
     predictedCost: { cpuSeconds: 0.2, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 },
     predictedTtrMs: 5000, priorSuccess: 0.4, risk: 0.1, reversible: true, continuityLoss: 0.05
   },

@@ -378,14 +378,16 @@ export function createPlanner (options: PlannerOptions): Planner {
     // A crash loop across incidents: every restart "worked" long enough to close its incident, yet the fault
     // survives them all. Quarantine (if possible and affordable) instead of restarting again; on its own node
     // a quarantined relocatable component moves elsewhere.
-    const failuresInWindow = learning.history.events().filter((e) => e.kind === 'failure' && e.component === req.incident.component && e.atMs > now - crashLoopWindowMs).length
+    // The micro loop's count (incidents since the component last ran healthy) when it gives one: faults
+    // spaced by healthy runs are not a crash loop, however many fall in the window.
+    const failuresInWindow = req.recentFailures ?? learning.history.events().filter((e) => e.kind === 'failure' && e.component === req.incident.component && e.atMs > now - crashLoopWindowMs).length
     if (failuresInWindow >= crashLoopMaxFailures && target === req.incident.component && RESTART_LOOP_CLASSES.has(req.incident.failureClass) &&
         !ctx.tried.has('quarantine') && req.available.includes('quarantine') && byKind.has('quarantine')) {
       const qUpper = learning.outcomes.costUpper(req.incident.failureClass, 'quarantine', shieldZ)
       if (fits(used, qUpper, b.beta)) {
         ctx.tried.add('quarantine')
         const id = reserve(req, ctx, 'quarantine', qUpper, now)
-        return finishMeta(req, ctx, 'quarantine', target, `crash loop: ${failuresInWindow} incidents of ${target} in ${Math.round(crashLoopWindowMs / 1000)} s, each restart only postponed the next; quarantine ${target} and ask a human`, alternativesOf(candidates, skipped, 'quarantine'), b.beta, addCost(used, qUpper), { reservation: id, state: stateData })
+        return finishMeta(req, ctx, 'quarantine', target, `crash loop: ${failuresInWindow} incidents of ${target} ${req.recentFailures !== undefined ? 'since it last ran healthy' : `in ${Math.round(crashLoopWindowMs / 1000)} s`}, each restart only postponed the next; quarantine ${target} and ask a human`, alternativesOf(candidates, skipped, 'quarantine'), b.beta, addCost(used, qUpper), { reservation: id, state: stateData })
       }
     }
 

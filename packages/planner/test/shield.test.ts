@@ -13,7 +13,8 @@ describe('planner/shield', () => {
     assert.equal(plan.action, 'escalate')
     assert.match(plan.reason, /shield masks all/)
     assert.equal(p.budget().entries.length, 0, 'an escalation reserves nothing')
-    assert.ok(plan.alternatives.filter((a) => ['restart', 'kill', 'reload', 'rollback'].includes(a.action)).every((a) => !a.admissible && a.why.startsWith('shield')))
+    assert.ok(plan.alternatives.filter((a) => ['restart', 'reload', 'rollback'].includes(a.action)).every((a) => !a.admissible && a.why.startsWith('shield')))
+    assert.equal(plan.alternatives.find((a) => a.action === 'kill')?.why, 'not for failure class crash', 'kill is for a live process that does not serve')
     const last = p.audit.records().at(-1)!
     assert.equal(last.kind, 'decision')
     assert.equal(last.data.action, 'escalate')
@@ -68,7 +69,7 @@ describe('planner/shield', () => {
 
   it('a roomy budget never masks', async () => {
     const p = createPlanner({ mode: 'static', clock: createManualClock(0), seed: 1, capacity: roomy })
-    const plan = await p.plan(request(incident('i'), ['restart', 'kill', 'rollback']))
+    const plan = await p.plan(request(incident('i', 'hang'), ['restart', 'kill', 'rollback']))
     const offered = plan.alternatives.filter((a) => ['restart', 'kill', 'rollback'].includes(a.action))
     assert.equal(offered.length, 2)
     assert.ok(offered.every((a) => a.admissible))
