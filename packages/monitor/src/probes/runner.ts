@@ -44,6 +44,8 @@ export interface ProbeStatusInfo {
   firstFailureAtMs?: number
   /** Gave up after maxProbeErrors probe errors (or unsupported): no longer scheduled. */
   gaveUp: boolean
+  /** Unhealthy before its threshold because the kernel corroborated the failure (the process is stopped or a zombie): the detail. */
+  corroborated?: string
   lastResult?: ProbeResult & { atMs: number }
 }
 
@@ -185,6 +187,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     }
     st.consecutiveErrors = 0
     if (r.status === 'ok') {
+      delete st.corroborated
       st.consecutiveSuccesses++
       st.consecutiveFailures = 0
       delete st.firstFailureAtMs
@@ -199,7 +202,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       st.consecutiveFailures++
       st.firstFailureAtMs ??= atMs - (r.latencyMs ?? 0)
       const why = st.state !== 'unhealthy' && st.consecutiveFailures < slot.spec.failureThreshold && info !== undefined ? corroborated(slot, info) : undefined
-      if (why !== undefined) st.lastResult = { ...st.lastResult, detail: `${r.detail}; ${why}: corroborated, not waiting for ${slot.spec.failureThreshold} failures` }
+      if (why !== undefined) { st.lastResult = { ...st.lastResult, detail: `${r.detail}; ${why}: corroborated, not waiting for ${slot.spec.failureThreshold} failures` }; st.corroborated = why }
       if (st.state !== 'unhealthy' && (st.consecutiveFailures >= slot.spec.failureThreshold || why !== undefined)) {
         st.state = 'unhealthy'
         events.emit('unhealthy', { component: slot.component, probe: st.probe, kind: st.kind, status: { ...st }, atMs })
