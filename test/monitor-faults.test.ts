@@ -159,17 +159,17 @@ describe('monitor: real faults open incidents', function () {
     assert.ok(killedAt - leak.steps[1]!.atMs > 500, `lead ${killedAt - leak.steps[1]!.atMs} ms`)
   })
 
-  it('a CPU hog over its limit opens a cpu_hog incident', async () => {
+  it('a CPU hog over its limit opens a cpu_limit incident', async () => {
     const m = await make({
       autoRestart: false,
       // 300 ms samples: CPU time has 10 ms resolution, so 100 ms samples would be quantised to 10 % steps
       metrics: { intervalMs: 300, system: false },
       components: [{ name: 'hog', command: node, args: [worker], env: { MODE: 'hog' }, limits: { cpu: 0.2 } }, { name: 'calm', command: node, args: [worker], limits: { cpu: 0.2 } }]
     })
-    const inc = await waitFor(() => m.incidents.findOpen('hog', 'cpu_hog'), 15_000)
+    const inc = await waitFor(() => m.incidents.findOpen('hog', 'cpu_limit'), 15_000)
     assertWellFormed(inc)
     assert.ok(inc.anomalies[0]!.value > 20)
-    assert.equal(m.incidents.findOpen('calm', 'cpu_hog'), undefined)
+    assert.equal(m.incidents.findOpen('calm', 'cpu_limit'), undefined)
   })
 
   it('a disk-filling writer is predicted before its directory limit', async () => {

@@ -9,7 +9,7 @@ import { table, ms, ago, clock } from './cli/format.ts'
 import { ConfigError, UsageError, AgentUnreachableError, ApiError, DataDirError } from './errors.ts'
 import { VERSION } from './version.ts'
 import type { Approval } from './state/approvals.ts'
-import type { PeerView, InterventionView, PolicyView, BudgetView, ComponentView } from './state/providers.ts'
+import type { PeerView, InterventionView, PolicyView, BudgetView, ComponentView, ObservationView } from './state/providers.ts'
 import type { Report } from './state/report.ts'
 import { incidentTimes } from './state/report.ts'
 
@@ -202,10 +202,11 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
     }
   },
   incidents: {
-    summary: 'incidents, newest first; --follow streams them live',
+    summary: 'incidents, most recently detected first; --follow streams them live',
     usage: 'homeostat incidents [--follow] [--status S] [--limit N] [--steps] [--json]',
     options: { ...common, follow: { type: 'boolean', short: 'f' }, status: { type: 'string' }, limit: { type: 'string', default: '20' }, steps: { type: 'boolean' }, id: { type: 'string' } },
-    details: `  -f, --follow        keep printing incident updates as they happen (Ctrl-C to stop)
+    details: `  -f, --follow        keep printing incident updates as they happen (Ctrl-C to stop); when the
+                      agent goes away, reconnects and prints what it missed
       --status S      open, recovering, recovered, escalated, quarantined
       --limit N       at most N (default 20)
       --steps         print every step of each incident with its reason
@@ -226,29 +227,47 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
       if (v.follow !== true) {
         if (v.json === true) { io.out(JSON.stringify(incidents, null, 2)); return EXIT.ok }
         if (v.steps === true) { for (const i of incidents) printIncident(i, io, true); return EXIT.ok }
-        io.out(table(['ID', 'NODE', 'COMPONENT', 'CLASS', 'STATUS', 'OPENED', 'DETECT', 'MTTR', 'ACTION'], incidents.map((i) => {
+        const { detectedAtMs } = await import('./state/incidents.ts')
+        io.out(table(['ID', 'NODE', 'COMPONENT', 'CLASS', 'STATUS', 'DETECTED', 'DETECT', 'MTTR', 'ACTION'], incidents.map((i) => {
           const t = incidentTimes(i)
-          return [i.id, i.node, i.component, i.failureClass, i.status, ago(i.openedAtMs), ms(t.detectMs), ms(t.mttrMs), t.action]
+          return [i.id, i.node, i.component, i.failureClass, i.status, ago(detectedAtMs(i)), ms(t.detectMs), ms(t.mttrMs), t.action]
         })))
         return EXIT.ok
       }
+      // Steps printed per incident, so that an update (live, or from the list fetched again after a
+      // reconnection) prints only the steps not printed yet.
+      const printed = new Map<string, number>()
+      const key = (i: Incident) => `${i.node}\u0000${i.id}`
       for (const i of [...incidents].reverse()) {
         if (v.json === true) io.out(JSON.stringify(i)); else printIncident(i, io, false)
+        printed.set(key(i), i.steps.length)
+      }
+      const update = (inc: Incident, live: boolean) => {
+        const seen = printed.get(key(inc))
+        if (v.json === true) { if (live || seen === undefined || inc.steps.length > seen) io.out(JSON.stringify(inc)) } else {
+          for (const s of inc.steps.slice(seen ?? 0)) io.out(`${clock(s.atMs)}  ${inc.id}  ${inc.node}/${inc.component}  ${s.kind.padEnd(11)} ${s.summary}`)
+        }
+        printed.set(key(inc), Math.max(seen ?? 0, inc.steps.length))
       }
       const ac = new AbortController()
       const stop = () => ac.abort()
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
-      const lastStep = new Map<string, number>()
-      for (const i of incidents) lastStep.set(i.id, i.steps.length)
-      await c.stream((type, data) => {
-        if (type !== 'incident') return
-        const inc = (data as { incident: Incident }).incident
-        if (v.json === true) { io.out(JSON.stringify(inc)); return }
-        const seen = lastStep.get(inc.id) ?? 0
-        for (const s of inc.steps.slice(seen)) io.out(`${clock(s.atMs)}  ${inc.id}  ${inc.node}/${inc.component}  ${s.kind.padEnd(11)} ${s.summary}`)
-        lastStep.set(inc.id, inc.steps.length)
-      }, ac.signal)
+      try {
+        await c.stream((type, data) => { if (type === 'incident') update((data as { incident: Incident }).incident, true) }, ac.signal, {
+          reconnect: {
+            onGone: (why) => io.err(`agent at ${c.url} went away (${why}); reconnecting…`),
+            onBack: async () => {
+              const again = await c.get<{ incidents: Incident[] }>(`/api/incidents?${q.toString()}`)
+              io.err(`reconnected to the agent at ${c.url}`)
+              for (const i of [...again.incidents].reverse()) update(i, false)
+            }
+          }
+        })
+      } finally {
+        process.removeListener('SIGINT', stop)
+        process.removeListener('SIGTERM', stop)
+      }
       return EXIT.ok
     }
   },
@@ -299,6 +318,32 @@ gracefully within 5 s. Logs are JSON lines on stdout.`,
       io.out(r.placedByFleet
         ? `${r.component} released: relocatable, this node hosts it again when the fleet places it here`
         : `${r.component} released: ${r.started ? 'started again' : `now ${r.state}`}`)
+      return EXIT.ok
+    }
+  },
+  start: {
+    summary: 'start a component that is not running (exited, stopped, or quarantined) and end its retry back-off',
+    usage: 'homeostat start COMPONENT',
+    options: common,
+    async run (v, p, io) { return await componentVerb(v, p, io, 'start') }
+  },
+  restart: {
+    summary: 'restart a component (or start it if it is not running) and end its retry back-off',
+    usage: 'homeostat restart COMPONENT',
+    options: common,
+    async run (v, p, io) { return await componentVerb(v, p, io, 'restart') }
+  },
+  observations: {
+    summary: 'signals that opened no incident on their own (metric anomalies, node-wide readings), newest first',
+    usage: 'homeostat observations [--limit N] [--json]',
+    options: { ...common, limit: { type: 'string', default: '20' } },
+    async run (v, _p, io) {
+      const limit = Number.parseInt(v.limit as string, 10)
+      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive whole number, got "${v.limit as string}"`)
+      const { observations } = await client(v).get<{ observations: ObservationView[] }>(`/api/observations?limit=${limit}`)
+      if (v.json === true) { io.out(JSON.stringify(observations, null, 2)); return EXIT.ok }
+      if (observations.length === 0) { io.out('no observations'); return EXIT.ok }
+      io.out(table(['TIME', 'COMPONENT', 'CLASS', 'METRIC', 'VALUE', 'SCORE', 'WHY NO ACTION'], observations.map((o) => [clock(o.atMs), o.component, o.failureClass, o.metric, Number(o.value.toFixed(3)), o.score.toFixed(2), o.why])))
       return EXIT.ok
     }
   },
@@ -363,6 +408,14 @@ The last line printed is one JSON object: faultsInjected, faultsHealed, mttrP50M
   }
 }
 
+async function componentVerb (v: Record<string, unknown>, p: string[], io: Io, verb: 'start' | 'restart'): Promise<number> {
+  if (p.length !== 1) throw new UsageError(`homeostat ${verb} takes one component name (see \`homeostat status\`)`)
+  const r = await client(v).post<{ component: string, state: string, started: boolean }>(`/api/components/${encodeURIComponent(p[0])}/${verb}`, { by: `cli:${process.env.USER ?? 'unknown'}` })
+  if (v.json === true) { io.out(JSON.stringify(r, null, 2)); return EXIT.ok }
+  io.out(r.started ? `${r.component} ${verb}ed: now ${r.state}` : `${r.component} did not start: now ${r.state} (see \`homeostat incidents\` and the agent's log)`)
+  return r.started ? EXIT.ok : EXIT.failure
+}
+
 async function decide (v: Record<string, unknown>, p: string[], io: Io, what: 'approve' | 'deny'): Promise<number> {
   if (p.length !== 1) throw new UsageError(`homeostat ${what} takes one approval ID (see \`homeostat approvals\`)`)
   const a = await client(v).post<Approval>(`/api/approvals/${encodeURIComponent(p[0])}/${what}`, { note: v.note, by: `cli:${process.env.USER ?? 'unknown'}` })
@@ -409,7 +462,7 @@ export async function main (argv: string[], io: Io = { out: (s) => process.stdou
       throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''))
     }
     if (parsed.values.help === true) { io.out(verbHelp(name, verb)); return EXIT.ok }
-    const takesPositionals = name === 'approve' || name === 'deny' || name === 'release'
+    const takesPositionals = name === 'approve' || name === 'deny' || name === 'release' || name === 'start' || name === 'restart'
     if (!takesPositionals && parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`)
     return await verb.run(parsed.values, parsed.positionals, io)
   } catch (err) {

@@ -56,17 +56,23 @@ export interface LoopContext {
   hooks: {
     /** Installs fleet priors from the cloud peer into the local planner; returns entries installed. */
     importPriors?: (doc: unknown) => number
-    /** An operator lifts a component's quarantine (the micro loop installs it; throws ComponentActionError). */
-    releaseComponent?: (name: string, by: string) => Promise<ReleasedComponent>
+    /**
+     * An operator's verb on a component (the micro loop installs it; throws ComponentActionError): `release`
+     * lifts a quarantine, `start` starts a component that is not running, `restart` restarts it.
+     */
+    componentAction?: (name: string, verb: ComponentVerb, by: string) => Promise<ComponentActionResult>
   }
 }
 
-/** What lifting a quarantine did. */
-export interface ReleasedComponent {
+export type ComponentVerb = 'release' | 'start' | 'restart'
+
+/** What an operator's verb on a component did. */
+export interface ComponentActionResult {
   component: string
+  action: ComponentVerb
   /** The supervisor's state afterwards (`running`/`starting` if started here, else `stopped`). */
   state: string
-  /** Started here again (a component this node runs itself). */
+  /** Started here (again) by this verb (a component this node runs itself). */
   started: boolean
   /** Relocatable under a mesh: the fleet places it; this node offers to host it again. */
   placedByFleet: boolean
@@ -162,6 +168,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
 
   const providers: Providers = {
     components: () => [],
+    observations: () => [],
     peers: () => [],
     interventions: () => [],
     budget: () => ({ available: false }),
@@ -300,10 +307,10 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     report,
     healthHistory: () => [...health.entries()].flatMap(([node, s]) => s.map((x) => ({ node, ...x }))),
     reload: async () => await reload(),
-    releaseComponent: async (name, by) => {
-      const release = ctx.hooks.releaseComponent
-      if (release === undefined) throw new ComponentActionError('ERR_NOT_READY', 'no micro loop is running on this agent')
-      return await release(name, by)
+    componentAction: async (name, verb, by) => {
+      const act = ctx.hooks.componentAction
+      if (act === undefined) throw new ComponentActionError('ERR_NOT_READY', 'no micro loop is running on this agent')
+      return await act(name, verb, by)
     },
     dashboard: current.config.api.dashboard
   })

@@ -73,7 +73,7 @@ export class RelocationStartError extends HomeostatError {
 
 /** An operator's action on a component was refused: no such component, it is not in the state the action needs, or the micro loop is not running. */
 export class ComponentActionError extends HomeostatError {
-  constructor (code: 'ERR_NO_SUCH_COMPONENT' | 'ERR_NOT_QUARANTINED' | 'ERR_NOT_READY', message: string) {
+  constructor (code: 'ERR_NO_SUCH_COMPONENT' | 'ERR_NOT_QUARANTINED' | 'ERR_NOT_READY' | 'ERR_ALREADY_RUNNING' | 'ERR_NOT_STARTABLE', message: string) {
     super(code, message)
     this.name = 'ComponentActionError'
   }

@@ -192,6 +192,49 @@ describe('agent API', function () {
     } finally { await w.stop(); rmSync(dir, { recursive: true, force: true }) }
   })
 
+  it('start and restart a component (homeostat start|restart): an exited one runs again, a running one is restarted, and its retry back-off ends', async function () {
+    this.timeout(60_000)
+    // A job with restart: never that exits once: nothing brings it back but an operator.
+    const w = await startTestAgent(testConfigYaml({
+      extra: `components:
+  - name: job
+    command: ${JSON.stringify(process.execPath)}
+    args: ["-e", "setTimeout(() => process.exit(2), 300)"]
+    restart: never
+  - name: svc
+    command: ${JSON.stringify(process.execPath)}
+    args: ["-e", "setInterval(() => {}, 1000)"]
+`
+    }).replace('components: []\n', ''))
+    try {
+      const auth = { authorization: `Bearer ${w.token}`, 'content-type': 'application/json' }
+      const comp = async (n: string): Promise<{ state: string, pid?: number }> => ((await getJson(w.url + '/api/components')).body.components as Array<{ name: string, state: string, pid?: number }>).find((c) => c.name === n)!
+      await waitFor('the job exited', async () => (await comp('job')).state === 'exited', 10_000, 100)
+      assert.equal((await getJson(`${w.url}/api/components/job/start`, { method: 'POST' })).status, 401)
+      const started = await getJson(`${w.url}/api/components/job/start`, { method: 'POST', headers: auth, body: JSON.stringify({ by: 'ops' }) })
+      assert.equal(started.status, 200, JSON.stringify(started.body))
+      assert.deepEqual({ component: started.body.component, action: started.body.action, started: started.body.started }, { component: 'job', action: 'start', started: true })
+      const svcBefore = (await comp('svc')).pid
+      const busy = await getJson(`${w.url}/api/components/svc/start`, { method: 'POST', headers: auth })
+      assert.equal(busy.status, 409)
+      assert.equal(busy.body.error.code, 'ERR_ALREADY_RUNNING')
+      const restarted = await getJson(`${w.url}/api/components/svc/restart`, { method: 'POST', headers: auth, body: JSON.stringify({ by: 'ops' }) })
+      assert.equal(restarted.status, 200, JSON.stringify(restarted.body))
+      assert.equal(restarted.body.started, true)
+      assert.notEqual((await comp('svc')).pid, svcBefore, 'a new process')
+      await new Promise((resolve) => setTimeout(resolve, 800))
+      const incidents = (await getJson(`${w.url}/api/incidents`)).body.incidents as Array<{ component: string }>
+      assert.ok(!incidents.some((i) => i.component === 'svc'), 'an operator restart is not a failure')
+      assert.equal((await getJson(`${w.url}/api/components/nope/restart`, { method: 'POST', headers: auth })).status, 404)
+      // The CLI verb, against the same agent.
+      const { main } = await import('../src/cli.ts')
+      const out: string[] = []
+      const code = await main(['restart', 'svc', '--api', w.url, '--token', w.token], { out: (x) => out.push(x), err: (x) => out.push(x) })
+      assert.equal(code, 0, out.join('\n'))
+      assert.match(out.join('\n'), /svc restarted: now (running|starting)/)
+    } finally { await w.stop() }
+  })
+
   it('answers unknown routes with a JSON 404', async () => {
     const r = await getJson(t.url + '/api/nope')
     assert.equal(r.status, 404)

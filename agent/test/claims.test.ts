@@ -14,7 +14,7 @@ type CheckResult = ReturnType<Coordinator['registry']['check']>
 
 const holder = (owner: string): Claim => ({ target: 'shared/store', action: 'restart', owner, hlc: '0', expiresMs: 0, state: 'acting' })
 
-function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: number) => CheckResult, healthy?: (nowMs: number) => boolean, shared?: boolean, claimDelayMs?: number, quorum?: (nowMs: number) => Quorum | undefined }) {
+function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: number) => CheckResult, healthy?: (nowMs: number) => boolean, shared?: boolean, claimDelayMs?: number, quorum?: (nowMs: number) => Quorum | undefined, coordinatorFrom?: (nowMs: number) => 'ready' | 'missing' | 'throws', meshExpected?: boolean }) {
   let nowMs = 0
   const calls: Array<{ key: string, cooldownMs?: number }> = []
   const releases: Array<{ key: string, outcome: string, cooldownMs?: number }> = []
@@ -41,7 +41,14 @@ function harness (o: { claims: Array<ClaimResult | Error>, check?: (nowMs: numbe
   }
   const policy = withClaims(inner, {
     node: 'n1',
-    coordinator: () => coord,
+    coordinator: () => {
+      const c = o.coordinatorFrom?.(nowMs) ?? 'ready'
+      if (c === 'missing') return undefined
+      // A coordinator whose start has not finished: its registry getter throws, as @homeostat/coordination's does.
+      if (c === 'throws') return { peerId: 'P1', get registry (): never { throw new Error('coordinator not started') } } as unknown as Coordinator
+      return coord
+    },
+    meshExpected: () => o.meshExpected ?? true,
     logger: pino({ level: 'silent' }),
     isShared: () => o.shared ?? true,
     healthy: async () => o.healthy?.(nowMs) ?? false,
@@ -153,5 +160,29 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     const q = await slow.run()
     assert.equal(q.action, 'restart', 'acts alone: its own component has no other healer')
     assert.doesNotMatch(q.reason, /claimed/)
+  })
+
+  it('a mesh still starting never drops a plan: a local target is acted on alone, a shared one waits for the claim', async () => {
+    // The registry throws 'coordinator not started' (a component that fails in the agent's first seconds).
+    const local = harness({ shared: false, claims: [], coordinatorFrom: () => 'throws' })
+    const p = await local.run()
+    assert.equal(p.action, 'restart', 'acts alone on its own component')
+    assert.equal(local.cancels.length, 0)
+    // No coordinator yet for 2 s, then a ready one: the shared restart waits for it and claims fleet-wide.
+    const shared = harness({ claims: [{ granted: true, claim: holder('n1') }], coordinatorFrom: (t) => t < 2000 ? 'missing' : 'ready' })
+    const q = await shared.run()
+    assert.equal(q.action, 'restart')
+    assert.deepEqual(shared.calls.map((c) => c.key), ['shared/store'])
+    assert.ok(shared.now() >= 2000, 'it waited for the mesh')
+    // The mesh never comes up: stand down, saying why, and the policy hears it.
+    const never = harness({ claims: [], coordinatorFrom: () => 'missing' })
+    const r = await never.run()
+    assert.equal(r.action, 'escalate')
+    assert.match(r.reason, /the mesh did not start within 120 s/)
+    assert.equal(never.cancels.length, 1)
+    // Without a mesh configured there is no one to wait for: act alone at once.
+    const alone = harness({ claims: [], coordinatorFrom: () => 'missing', meshExpected: false })
+    assert.equal((await alone.run()).action, 'restart')
+    assert.equal(alone.now(), 0)
   })
 })

@@ -9,7 +9,7 @@ import { percentile, computeReport, incidentTimes } from '../src/state/report.ts
 import { createEventBus } from '../src/state/events.ts'
 import { createApprovalQueue } from '../src/state/approvals.ts'
 import { createNotifier, watchdogIntervalMs } from '../src/systemd.ts'
-import { faultSchedule } from '../src/demo/run.ts'
+import { DEMO_FAULT_GAP_S, FAULT_TARGETS, faultSchedule } from '../src/demo/run.ts'
 import { checkSwarmKey, generateSwarmKey, writeSecretFile } from '../src/datadir.ts'
 import { freeCapacity, workloadSpecOf } from '../src/loops/relocation.ts'
 import { docPersistence } from '../src/state/doc-persistence.ts'
@@ -184,6 +184,21 @@ describe('agent units', () => {
       for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill', 'shared-fail']) assert.ok(s.some((f) => f.kind === k), `seed ${seed} has ${k}`)
       assert.notEqual(s[0].kind, 'agent-kill', `seed ${seed}`)
       assert.ok(s.every((f, i) => i === 0 || f.atS >= s[i - 1].atS), `seed ${seed} ordered`)
+    }
+    // A long run keeps faults on one component DEMO_FAULT_GAP_S apart (spaced faults, not a crash loop), and keeps its length.
+    for (let seed = 0; seed < 20; seed++) {
+      const s = faultSchedule(seed, 600, edges)
+      assert.ok(s.length >= 50, `seed ${seed}: ${s.length} faults`)
+      s.forEach((f, i) => { if (f.atS > 600) assert.ok(!s.slice(0, i).some((g) => g.kind === f.kind), `seed ${seed}: ${f.kind} at ${f.atS} s is past the duration and not the first of its kind`) })
+      const last = new Map<string, number>()
+      for (const f of s) {
+        for (const c of FAULT_TARGETS[f.kind]) {
+          const k = `${f.node}/${c}`
+          const prev = last.get(k)
+          assert.ok(prev === undefined || f.atS - prev >= DEMO_FAULT_GAP_S - 1e-9, `seed ${seed}: ${k} faulted at ${prev} and ${f.atS}`)
+          last.set(k, f.atS)
+        }
+      }
     }
   })
 })

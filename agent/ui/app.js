@@ -254,7 +254,9 @@ function App () {
     es.onerror = () => setLive(false)
     es.addEventListener('incident', (ev) => {
       const inc = JSON.parse(ev.data).data.incident
-      setIncidents((list) => [inc, ...list.filter((x) => !(x.id === inc.id && x.node === inc.node))].sort((a, b) => b.openedAtMs - a.openedAtMs))
+      // Newest detection first, as the API lists them (the believed onset can be minutes earlier).
+      const detectedAt = (i) => (i.steps.find((s) => s.kind === 'detected') || i).atMs ?? i.openedAtMs
+      setIncidents((list) => [inc, ...list.filter((x) => !(x.id === inc.id && x.node === inc.node))].sort((a, b) => detectedAt(b) - detectedAt(a)))
       soon()
     })
     es.addEventListener('approval', (ev) => {

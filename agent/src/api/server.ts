@@ -13,7 +13,7 @@ import type { Providers } from '../state/providers.ts'
 import type { AgentMetrics } from '../metrics.ts'
 import type { Report } from '../state/report.ts'
 import { ApprovalError, ComponentActionError } from '../errors.ts'
-import type { ReleasedComponent } from '../daemon.ts'
+import type { ComponentActionResult, ComponentVerb } from '../daemon.ts'
 import { serveStatic } from './static.ts'
 
 export interface ApiContext {
@@ -30,7 +30,8 @@ export interface ApiContext {
   healthHistory: () => Array<{ atMs: number, node: string, health: number }>
   reload: () => Promise<{ ok: boolean, error?: string }>
   /** Lifts a component's quarantine (throws ComponentActionError). */
-  releaseComponent: (name: string, by: string) => Promise<ReleasedComponent>
+  /** An operator's verb on a component: release (a quarantine), start, restart. */
+  componentAction: (name: string, verb: ComponentVerb, by: string) => Promise<ComponentActionResult>
   /** Serve the dashboard at / . */
   dashboard: boolean
 }
@@ -168,6 +169,11 @@ export function createApiServer (ctx: ApiContext): ApiServer {
         }
         if (a === 'peers') { send(res, 200, { peers: ctx.providers.peers() }); return '/api/peers' }
         if (a === 'components') { send(res, 200, { components: ctx.providers.components() }); return '/api/components' }
+        if (a === 'observations' && b === undefined) {
+          const limit = intParam(url.searchParams.get('limit'), 100, API_DEFAULTS.maxLimit)
+          send(res, 200, { observations: ctx.providers.observations().slice(-limit).reverse() })
+          return '/api/observations'
+        }
         if (a === 'policy') { send(res, 200, ctx.providers.policy()); return '/api/policy' }
         if (a === 'budget') { send(res, 200, ctx.providers.budget()); return '/api/budget' }
         if (a === 'reputation') { send(res, 200, ctx.providers.reputation()); return '/api/reputation' }
@@ -190,17 +196,17 @@ export function createApiServer (ctx: ApiContext): ApiServer {
           }
           return '/api/approvals/:id/' + c
         }
-        if (a === 'components' && b !== undefined && c === 'release' && parts.length === 3) {
+        if (a === 'components' && b !== undefined && (c === 'release' || c === 'start' || c === 'restart') && parts.length === 3) {
           const body = await readBody(req) as { by?: unknown }
           const by = typeof body.by === 'string' ? body.by.slice(0, 64) : 'api'
           try {
-            const r = await ctx.releaseComponent(decodeURIComponent(b), by)
+            const r = await ctx.componentAction(decodeURIComponent(b), c, by)
             send(res, 200, r)
           } catch (err) {
             if (err instanceof ComponentActionError) error(res, err.code === 'ERR_NO_SUCH_COMPONENT' ? 404 : err.code === 'ERR_NOT_READY' ? 503 : 409, err.code, err.message)
             else throw err
           }
-          return '/api/components/:name/release'
+          return '/api/components/:name/' + c
         }
         if (a === 'reload' && b === undefined) {
           const r = await ctx.reload()

@@ -78,9 +78,23 @@ interface FaultResult {
   note?: string
 }
 
+/** The components a fault hits on its node (an agent kill restarts all of them; a shared-store failure is fleet-wide). */
+export const FAULT_TARGETS: Record<FaultKind, readonly string[]> = {
+  crash: ['inference'], hang: ['inference'], leak: ['inference'], 'batch-kill': ['batch'], 'agent-kill': ['inference', 'batch'], 'shared-fail': []
+}
+
 /**
- * The fault schedule: every kind once (agent-kill never first), then
- * more seeded picks while the duration allows; targets and spacing from the seed.
+ * Faults on one component come at least this far apart: its previous heal must have been followed by a
+ * healthy run the micro loop calls stable (MICRO_DEFAULTS.stableAfterMs, 30 s) plus the heal itself, so that
+ * the demo shows spaced faults each healed at full speed; a crash loop (faults that survive restarts, which
+ * the loop rightly quarantines and retries on a back-off) is another demo.
+ */
+export const DEMO_FAULT_GAP_S = 40
+
+/**
+ * The fault schedule: every kind once (agent-kill never first), then more seeded picks while the duration
+ * allows; targets and spacing from the seed. Each fault goes to the edge whose components it hits were
+ * faulted longest ago, and waits until they are at least DEMO_FAULT_GAP_S past their last fault.
  */
 export function faultSchedule (seed: number, durationS: number, edges: string[]): Array<{ atS: number, kind: FaultKind, node: string }> {
   const rnd = seededRandom(seed)
@@ -96,7 +110,26 @@ export function faultSchedule (seed: number, durationS: number, edges: string[])
   }
   if (kinds[0] === 'agent-kill') { const k = kinds.findIndex((x) => x !== 'agent-kill'); [kinds[0], kinds[k]] = [kinds[k], kinds[0]] }
   const spacing = durationS / kinds.length
-  return kinds.map((kind, i) => ({ atS: Math.round((i * spacing + rnd() * spacing * 0.3) * 10) / 10, kind, node: edges[Math.floor(rnd() * edges.length)] }))
+  const last = new Map<string, number>() // `${node}/${component}` → when it was last faulted
+  let prevAtS = 0
+  const seen = new Set<FaultKind>()
+  const out: Array<{ atS: number, kind: FaultKind, node: string }> = []
+  kinds.forEach((kind, i) => {
+    const planned = Math.round((i * spacing + rnd() * spacing * 0.3) * 10) / 10
+    const targets = FAULT_TARGETS[kind]
+    // Ties (never faulted) are broken by the seed.
+    const lastOf = (node: string): number => Math.max(-Infinity, ...targets.map((c) => last.get(`${node}/${c}`) ?? -Infinity))
+    const order = edges.map((node) => ({ node, at: lastOf(node), tie: rnd() })).sort((a, b) => a.at - b.at || a.tie - b.tie)
+    const node = targets.length === 0 ? edges[Math.floor(rnd() * edges.length)] : order[0]!.node
+    const atS = Math.round(Math.max(planned, prevAtS, lastOf(node) + DEMO_FAULT_GAP_S) * 10) / 10
+    // Past the duration only to show every kind once.
+    if (atS > durationS && seen.has(kind)) return
+    seen.add(kind)
+    for (const c of targets) last.set(`${node}/${c}`, atS)
+    prevAtS = atS
+    out.push({ atS, kind, node })
+  })
+  return out
 }
 
 /** A loopback port free now and not in `taken` (each agent binds its own later; the kernel may give

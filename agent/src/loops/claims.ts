@@ -55,6 +55,8 @@ export interface ClaimsOptions {
   healthy?: (component: string) => Promise<boolean>
   /** Cooldown after a shared component's restart (config mesh.sharedCooldownMs). */
   sharedCooldownMs?: () => number
+  /** A mesh is configured (it may still be starting): shared components then wait for it rather than act alone. */
+  meshExpected?: () => boolean
   /** Members reachable / known (the meso loop's view); absent: no quorum check (a fleet of one). */
   quorum?: () => Quorum | undefined
   /** A peer's node name, for messages (default: the peer id). */
@@ -109,34 +111,60 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
       const until = r.reason === 'cooling_down' ? Math.min(r.untilMs ?? now(), deadline) : deadline
       while (now() < until) {
         await sleep(CLAIM_DEFAULTS.sharedPollMs)
-        const c = coord.registry.check(key)
+        let c: ReturnType<Coordinator['registry']['check']>
+        try { c = coord.registry.check(key) } catch { break } // the coordinator went away: look at the component again
         if (c.free) break
         if (c.reason === 'cooling_down' && r.reason !== 'cooling_down') break // the holder released it: its restart is done
       }
       if (await healthyNow(plan.target)) {
         return { ...plan, action: 'none', reason: `${plan.target} is shared: another node${waitedFor !== undefined ? ` (${waitedFor})` : ''} restarted it and it is healthy again` }
       }
-      if (r.reason === 'cooling_down' && coord.registry.check(key).free === false) await sleep(CLAIM_DEFAULTS.sharedPollMs)
+      let stillHeld = false
+      try { stillHeld = r.reason === 'cooling_down' && !coord.registry.check(key).free } catch {}
+      if (stillHeld) await sleep(CLAIM_DEFAULTS.sharedPollMs)
     }
     if (minority !== undefined) return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: this node reaches only ${minority.reachable} of ${minority.members} fleet members (no majority to restart it) and it is still unhealthy after ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s` }
     return { ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: no fleet claim within ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s${waitedFor !== undefined ? ` (last holder ${waitedFor})` : ''} and it is still unhealthy` }
   }
 
+  /** The coordinator, waiting (bounded) while a mesh is configured but still starting. */
+  const coordinatorFor = async (shared: boolean): Promise<Coordinator | undefined> => {
+    let coord = o.coordinator()
+    // A node's own component has no other healer: never wait for the mesh to act on it.
+    if (coord !== undefined || !shared || o.meshExpected?.() !== true) return coord
+    const deadline = now() + CLAIM_DEFAULTS.sharedMaxWaitMs
+    o.logger.info({}, 'the mesh is still starting: a shared component waits for the fleet\'s claim')
+    while (coord === undefined && now() < deadline) {
+      await sleep(CLAIM_DEFAULTS.sharedPollMs)
+      coord = o.coordinator()
+    }
+    return coord
+  }
+
   return {
     async plan (req) {
       const plan = await p.plan(req)
-      const coord = o.coordinator()
-      if (coord === undefined || !ACTIONS.has(plan.action)) return plan
-      if (o.isShared?.(plan.target) === true) {
-        const out = await planShared(coord, plan, req.incident.id)
+      if (!ACTIONS.has(plan.action)) return plan
+      const shared = o.isShared?.(plan.target) === true
+      const coord = await coordinatorFor(shared)
+      const instead = (out: PlannedAction): PlannedAction => {
         if (out.action !== plan.action) { try { p.cancel?.(req.incident.id, plan.action, out.reason) } catch (err) { o.logger.warn({ err: (err as Error).message }, 'policy.cancel threw') } }
         return out
       }
+      if (coord === undefined) {
+        if (shared && o.meshExpected?.() === true) return instead({ ...plan, action: 'escalate', reason: `${plan.action} ${plan.target} (shared) stood down: the mesh did not start within ${Math.round(CLAIM_DEFAULTS.sharedMaxWaitMs / 1000)} s, and a shared component is never restarted without the fleet's claim` })
+        return plan
+      }
+      if (shared) return instead(await planShared(coord, plan, req.incident.id))
       // A node's own component: only this node may claim it (the registry refuses anyone else's claim).
       const key = nodeTarget(coord.peerId, plan.target)
       let timer: NodeJS.Timeout | undefined
+      // A registry that throws at once (not started, stopping) is no answer either: act alone, never drop the plan.
+      const claim = async (): Promise<Awaited<ReturnType<Coordinator['registry']['claim']>> | { error: Error }> => {
+        try { return await coord.registry.claim(key, plan.action, { leaseMs: CLAIM_DEFAULTS.leaseMs, cooldownMs: CLAIM_DEFAULTS.localCooldownMs, detail: req.incident.id }) } catch (err) { return { error: err as Error } }
+      }
       const r = await Promise.race([
-        coord.registry.claim(key, plan.action, { leaseMs: CLAIM_DEFAULTS.leaseMs, cooldownMs: CLAIM_DEFAULTS.localCooldownMs, detail: req.incident.id }).catch((err: Error) => ({ error: err })),
+        claim(),
         new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), CLAIM_DEFAULTS.claimTimeoutMs) })
       ])
       clearTimeout(timer)

@@ -22,6 +22,7 @@ export function defaultLoops (): LoopFactory[] {
         wrapPolicy: [(p) => withClaims(p, {
           node: ctx.nodeName,
           coordinator: () => meso?.coordinator(),
+          meshExpected: () => ctx.config().config.mesh.enabled,
           logger: ctx.logger.child({ loop: 'meso' }),
           isShared: (c) => ctx.config().config.components.some((comp) => comp.name === c && comp.shared),
           healthy: async (c) => await (micro?.health(c) ?? Promise.resolve(false)),

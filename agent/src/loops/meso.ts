@@ -76,6 +76,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
   if (!cfg.config.mesh.enabled) return undefined
   let mesh: MeshNode | undefined
   let coord: Coordinator | undefined
+  let coordStarted = false
   let timer: NodeJS.Timeout | undefined
   const unsubs: Array<() => void> = []
   const status = new Map<string, StatusBody & { peer: string, lastSeenMs: number }>()
@@ -291,7 +292,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
     mesh: () => mesh,
     peerName: (peer) => status.get(peer)?.name,
     quorum,
-    coordinator: () => coord,
+    // Only once started: a claim on a coordinator still starting throws ('coordinator not started').
+    coordinator: () => coordStarted ? coord : undefined,
     async start () {
       const c = ctx.config()
       const swarmKey = parseSwarmKey(checkSwarmKey(c.swarmKeyFile))
@@ -397,6 +399,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
           : {})
       })
       await coord.start()
+      coordStarted = true
       unsubs.push(coord.registry.onPreempted((target, by) => {
         log.warn({ target, by: status.get(by.owner)?.name ?? by.owner, action: by.action }, 'our intervention claim was overtaken (a rival acting claim surfaced after a heal, or we were quarantined)')
       }))
@@ -450,6 +453,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       } catch (err) { log.warn({ err: (err as Error).message }, 'releasing claims failed') }
       await Promise.race([publishStatus(true), new Promise((r) => setTimeout(r, 300))])
       for (const u of unsubs.splice(0)) u()
+      coordStarted = false
       coord?.stop()
       await mesh?.stop()
       mesh = undefined

@@ -14,7 +14,7 @@ import { encode as encodeHlc } from '@homeostat/hlc'
 import { join } from 'node:path'
 import { totalmem } from 'node:os'
 import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch, type ResourceOptions } from '../micro/index.ts'
-import type { AgentLoop, LoopContext, ReleasedComponent } from '../daemon.ts'
+import type { AgentLoop, ComponentActionResult, ComponentVerb, LoopContext } from '../daemon.ts'
 import { ComponentActionError } from '../errors.ts'
 import type { LoadedConfig } from '../config/load.ts'
 import type { AgentConfig } from '../config/schema.ts'
@@ -120,31 +120,52 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       const active = ctx.incidents.list({ node: ctx.nodeName, component: i.name, limit: 1 })[0]
       if (health === 'ok' && active !== undefined && (active.status === 'open' || active.status === 'recovering')) health = 'degraded'
       if (i.spec.shared && detail === undefined) detail = 'shared: runs elsewhere, healed by one node of the fleet at a time'
+      const hold = loop?.holds().find((h) => h.component === i.name)
+      if (hold !== undefined) {
+        detail = hold.phase === 'waiting'
+          ? `on hold: retry ${hold.attempt + 1} ${hold.waitingFor !== undefined ? `as soon as ${hold.waitingFor.what}, at the latest` : ''} in ${Math.max(0, Math.round((hold.retryAtMs - ctx.now()) / 1000))} s (${hold.reason})`.replace(/\s+/g, ' ').slice(0, 256)
+          : `retried (attempt ${hold.attempt}): watching whether it stays healthy`
+      }
       return { name: i.name, state: i.state, health, pid: i.pid, restarts: i.restarts, detail }
     })
   }
 
+  /** A relocatable component under a mesh runs where the fleet places it, not where an operator asks. */
+  const placedByFleet = (name: string): boolean => ctx.config().config.mesh.enabled && supervisor?.info(name).spec.relocatable === true
+
   /**
-   * An operator fixed what got a component quarantined: lift the quarantine. A component this node runs
-   * itself starts again at once; a relocatable one under a mesh is placed by the fleet (the meso loop
-   * hears the supervisor's `released` and offers to host it again), so it is not started here.
+   * An operator's verb on a component. `release`: the cause of a quarantine is fixed; lift it. `start`: a
+   * component that is not running (exited, stopped, quarantined) runs again now. `restart`: stop and start it.
+   * A component this node runs itself starts at once; a relocatable one under a mesh is placed by the fleet
+   * (the meso loop hears the supervisor's `released` and offers to host it again), so it is not started here.
+   * Each verb ends any hold and back-off the loop had for it: the operator has taken over.
    */
-  const releaseComponent = async (name: string, by: string): Promise<ReleasedComponent> => {
+  const componentAction = async (name: string, verb: ComponentVerb, by: string): Promise<ComponentActionResult> => {
     const s = supervisor
     if (s === undefined || !started) throw new ComponentActionError('ERR_NOT_READY', 'the micro loop is not running yet')
     if (!s.names().includes(name)) throw new ComponentActionError('ERR_NO_SUCH_COMPONENT', `no component "${name}" on ${ctx.nodeName}`)
     const before = s.info(name)
-    if (before.state !== 'quarantined') throw new ComponentActionError('ERR_NOT_QUARANTINED', `component "${name}" is ${before.state}, not quarantined: nothing to release`)
-    s.release(name)
-    const placedByFleet = ctx.config().config.mesh.enabled && before.spec.relocatable === true
-    const start = !placedByFleet && !before.spec.shared
-    if (start) {
-      try { await s.startComponent(name) } catch (err) { log.warn({ component: name, err: (err as Error).message }, 'released component did not start') }
+    const fleet = placedByFleet(name)
+    const runningNow = before.state === 'running' || before.state === 'starting'
+    if (verb === 'release' && before.state !== 'quarantined') throw new ComponentActionError('ERR_NOT_QUARANTINED', `component "${name}" is ${before.state}, not quarantined: nothing to release`)
+    if (verb === 'start' && runningNow) throw new ComponentActionError('ERR_ALREADY_RUNNING', `component "${name}" is already ${before.state} (pid ${before.pid ?? '-'}); use restart to restart it`)
+    if (verb !== 'release' && fleet) throw new ComponentActionError('ERR_NOT_STARTABLE', `component "${name}" is relocatable: the fleet places it (release a quarantine with \`homeostat release ${name}\`)`)
+    if (before.state === 'quarantined') { s.release(name); loop?.recovery.release(name) }
+    loop?.forget(name)
+    let startIt = !fleet && !(verb === 'release' && before.spec.shared)
+    try {
+      if (verb === 'restart' && runningNow) await s.restartComponent(name, { reason: `restart by ${by}` })
+      else if (startIt) await s.startComponent(name)
+    } catch (err) {
+      startIt = false
+      log.warn({ component: name, by, verb, err: (err as Error).message }, 'component did not start')
     }
-    const state = s.info(name).state
-    log.warn({ component: name, by, state, placedByFleet }, 'quarantine released by an operator')
-    ctx.events.emit('component', { component: name, action: 'released', by, state, placedByFleet })
-    return { component: name, state, started: start && (state === 'running' || state === 'starting'), placedByFleet }
+    const after = s.info(name)
+    const state = after.state
+    const started2 = startIt && (state === 'running' || state === 'starting')
+    log.warn({ component: name, by, verb, state, placedByFleet: fleet, childPid: after.pid }, verb === 'release' ? 'quarantine released by an operator' : `component ${verb}ed by an operator`)
+    ctx.events.emit('component', { component: name, action: verb === 'release' ? 'released' : verb === 'start' ? 'started' : 'restarted', by, state, placedByFleet: fleet })
+    return { component: name, action: verb, state, started: started2, placedByFleet: fleet }
   }
 
   const approve = async (incident: Incident, plan: PlannedAction): Promise<boolean> => {
@@ -160,7 +181,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   }
 
   const build = (cfg: LoadedConfig): void => {
-    supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never })
+    // children.json: what this agent started, so that a restarted agent stops the copies a killed one left behind.
+    supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never, childFile: join(cfg.dataDir, 'children.json') })
     probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never })
     // /proc and /sys: node-wide CPU, memory, load, disk, network, thermal, and per component RSS, CPU and directory size —
     // for /metrics, status and the dashboard, and the input of the monitor's anomaly watch below.
@@ -209,6 +231,9 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       diagnose: (incident, context) => diagnoser.diagnose(incident, { timeline: context.timeline, recovering: context.recovering }),
       sources: [watch.source],
       verifiers: watch.verifiers,
+      measure: watch.measure,
+      diskUsageMb: watch.diskUsageMb,
+      placedByFleet,
       approve,
       publish: (inc) => { ctx.incidents.upsert(inc, 'local') },
       recoveryConfig: cfg.config.recovery,
@@ -284,8 +309,32 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
         }
       }
       ctx.providers.components = components
-      loop!.on('outcome', (o) => { ctx.events.emit('outcome', o) })
-      ctx.hooks.releaseComponent = async (name, by) => await releaseComponent(name, by)
+      ctx.providers.observations = () => loop?.observations() ?? []
+      const l = loop!
+      l.on('outcome', (o) => { ctx.events.emit('outcome', o) })
+      // An operator reads the journal: what was not healed, what is retried and when, what the watchdog caught.
+      l.on('closed', (inc) => {
+        if (inc.status !== 'escalated' && inc.status !== 'quarantined') return
+        const last = [...inc.steps].reverse().find((x) => x.kind === 'escalated' || x.kind === 'quarantined')
+        log.warn({ component: inc.component, incident: inc.id, failureClass: inc.failureClass, status: inc.status, reason: last?.summary }, `${inc.component} was not healed (${inc.status}): ${last?.summary ?? inc.status}`)
+      })
+      l.on('hold', (h) => {
+        const inS = Math.max(0, Math.round((h.retryAtMs - ctx.now()) / 1000))
+        log.warn({ component: h.component, attempt: h.attempt + 1, retryInS: inS, waitingFor: h.waitingFor?.what, incident: h.incidentId }, `${h.component} is retried in ${inS} s${h.waitingFor !== undefined ? ` or as soon as ${h.waitingFor.what}` : ''} (retry ${h.attempt + 1})`)
+        ctx.events.emit('component', { component: h.component, action: 'hold', attempt: h.attempt + 1, retryAtMs: h.retryAtMs, reason: h.reason })
+      })
+      l.on('retry', (h) => {
+        log.warn({ component: h.component, attempt: h.attempt, action: h.action }, `retrying ${h.component} (attempt ${h.attempt}): ${h.action}`)
+        ctx.events.emit('component', { component: h.component, action: 'retry', attempt: h.attempt, what: h.action })
+      })
+      l.on('released', (r) => {
+        log.warn({ component: r.component, attempts: r.attempts, healthyMs: r.healthyMs }, `${r.component} stayed healthy after ${r.attempts} retr${r.attempts === 1 ? 'y' : 'ies'}: no longer on hold`)
+        ctx.events.emit('component', { component: r.component, action: 'hold-ended', attempts: r.attempts })
+      })
+      l.on('gap', (g) => { log.warn({ component: g.component, detail: g.detail }, 'supervision gap closed by the watchdog: opening an incident') })
+      l.on('observation', (o) => { log.info({ component: o.component, metric: o.metric, value: o.value, score: o.score, why: o.why }, `observation (no action): ${o.detail}`) })
+      supervisor!.on('orphan', (o) => { ctx.events.emit('component', { component: o.name, action: 'orphan-stopped', pid: o.pid, signal: o.signal }) })
+      ctx.hooks.componentAction = async (name, verb, by) => await componentAction(name, verb, by)
       if (planner !== undefined) {
         const pl = planner
         // Fleet priors weigh half: the fleet's experience must not drown this node's own.

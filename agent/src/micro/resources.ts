@@ -6,10 +6,10 @@
 // checks after an action). One mechanism: every report goes through
 // `source` into the loop, which opens, attaches or ignores it.
 import {
-  createAnomalyWatch, createMetricsCollector, createResourceVerifiers,
+  createAnomalyWatch, createMetricsCollector, createResourceMeasures, createResourceVerifiers, dirSizeBytes, VERIFY_DEFAULTS,
   type AnomalyWatch, type MetricsCollector, type MetricsOptions, type Supervisor, type WatchOptions, type WatchStats, type VerifyOptions
 } from '@homeostat/monitor'
-import type { AnomalySource, ClassVerifier } from './loop.ts'
+import type { AnomalySource, ClassVerifier, Measure } from './loop.ts'
 
 export const RESOURCE_DEFAULTS = {
   /** Sampling period of the collector this adapter creates when none is given (the agent passes its own, at `system.sampleMs`). */
@@ -38,6 +38,10 @@ export interface ResourceWatch {
   source: AnomalySource
   /** "Symptom gone?" checks per failure class: `verifiers: rw.verifiers`. */
   verifiers: Record<string, ClassVerifier>
+  /** Each resource failure's own measure (disk usage, CPU share, RSS): `measure: rw.measure`. */
+  measure: (component: string, failureClass: string) => Promise<Measure | undefined>
+  /** MB under a directory now (bounded walk; undefined when truncated): `diskUsageMb: rw.diskUsageMb`. */
+  diskUsageMb: (path: string) => number | undefined
   /** The monitor's watch (predictions for the API, direct `observe`). */
   watch: AnomalyWatch
   metrics: MetricsCollector
@@ -50,6 +54,7 @@ export function createResourceWatch (options: ResourceOptions): ResourceWatch {
   const metrics = options.metrics ?? createMetricsCollector({ ...options.collector, supervisor: sup, intervalMs: options.intervalMs ?? RESOURCE_DEFAULTS.intervalMs, now: options.now, logger: options.logger })
   const watch = createAnomalyWatch({ ...options.watch, metrics, supervisor: sup, now: options.now, logger: options.logger, enforceMemoryLimit: options.enforceMemoryLimit })
   const verifiers = createResourceVerifiers({ ...options.verify, supervisor: sup }) as Record<string, ClassVerifier>
+  const measure = createResourceMeasures({ ...options.verify, supervisor: sup })
   // Peak RSS as a fraction of the declared limit, per component (evidence that a leak was caught before the limit).
   const maxFraction: Record<string, number> = {}
   let subscribers = 0
@@ -80,9 +85,15 @@ export function createResourceWatch (options: ResourceOptions): ResourceWatch {
     }
   }
 
+  const diskUsageMb = (path: string): number | undefined => {
+    const r = dirSizeBytes(path, VERIFY_DEFAULTS.diskMaxEntries)
+    return r.truncated ? undefined : r.bytes / 1048576
+  }
   return {
     source,
     verifiers,
+    measure,
+    diskUsageMb,
     watch,
     metrics,
     stats: () => ({ ...watch.stats(), maxRssFractionOfLimit: { ...maxFraction } })

@@ -81,8 +81,24 @@ export interface FederatedView {
   nodes: Array<{ node: string, accuracy?: number, round?: number, contributions?: number, atMs?: number }>
 }
 
+/** A signal that alone never acts (a metric anomaly, a node-wide reading): recorded and shown, no incident. */
+export interface ObservationView {
+  id: string
+  atMs: number
+  component: string
+  failureClass: string
+  metric: string
+  value: number
+  score: number
+  detail: string
+  /** Why it opened no incident. */
+  why: string
+}
+
 export interface Providers {
   components: () => ComponentView[]
+  /** Recent observations, oldest first. */
+  observations: () => ObservationView[]
   peers: () => PeerView[]
   interventions: () => InterventionView[]
   budget: () => BudgetView
