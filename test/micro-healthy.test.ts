@@ -106,10 +106,10 @@ describe('micro loop: a healthy process on a noisy host for 15 minutes (simulate
       metrics.ingest(samples)
       await clock.advance(atMs + 999)
     }
-    const obs = loop.observations()
-    console.log(`      ${15 * 60} s simulated, ${10 * 15 * 60} samples: ${obs.length} observation(s) ${JSON.stringify([...new Set(obs.map((o) => `${o.component}/${o.metric}`))])}, watchdog passes at 1 Hz`)
     assert.deepEqual(loop.incidents().map((i) => `${i.component}:${i.failureClass}: ${i.steps[1]?.summary}`), [], 'no incident on a healthy process')
     assert.equal(loop.recovery.stats().executed, 0, 'no action')
+    const obs = loop.observations()
+    console.log(`      ${15 * 60} s simulated, ${10 * 15 * 60} samples: ${obs.length} observation(s) ${JSON.stringify([...new Set(obs.map((o) => `${o.component}/${o.metric}`))])}, watchdog passes at 1 Hz`)
     assert.equal(sup.info('web').pid, pids.web, 'not restarted')
     assert.equal(sup.info('tiny').pid, pids.tiny, 'not restarted')
     assert.equal(loop.stats().watchdogReports, 0, 'no supervision gap')

@@ -86,14 +86,18 @@ describe('micro loop: holds, watchdog, do-no-harm rules', () => {
       snap('refusing', { failing: { probe: 'http#0', kind: 'http', detail: 'ECONNREFUSED', consecutiveFailures: 3 } }),
       snap('handled', { state: 'exited', lastExit: { code: 1, signal: null, atMs: 7_000 } }),
       snap('held', { state: 'exited', lastExit: { code: 1, signal: null, atMs: 7_000 } }),
-      snap('booting', { failing: { probe: 'http#0', kind: 'http', detail: 'ECONNREFUSED', consecutiveFailures: 3 } })
+      snap('booting', { failing: { probe: 'http#0', kind: 'http', detail: 'ECONNREFUSED', consecutiveFailures: 3 } }),
+      // Verified healthy after its last (failing) periodic result: the verdict has not caught up yet.
+      snap('justHealed', { verifiedAtMs: 9_500, failing: { probe: 'http#0', kind: 'http', detail: 'timeout', consecutiveFailures: 3, lastResultAtMs: 9_000 } }),
+      snap('failedAgain', { verifiedAtMs: 9_500, failing: { probe: 'http#0', kind: 'http', detail: 'timeout: no complete response within 1000 ms', consecutiveFailures: 3, lastResultAtMs: 9_900 } })
     ]
     const gaps = supervisionGaps(snaps, { handled: (c) => c === 'handled', onHold: (c) => c === 'held', starting: (c) => c === 'booting', nowMs: 10_000 })
     assert.deepEqual(gaps.map((g) => `${g.component}:${g.failureClass}:${g.metric}`), [
       'died:crash:watchdog.not_running',
       'oomed:oom:watchdog.not_running',
       'hung:hang:probe.http',
-      'refusing:unhealthy:probe.http'
+      'refusing:unhealthy:probe.http',
+      'failedAgain:hang:probe.http'
     ])
     assert.match(gaps[0]!.detail!, /died is not running \(it exited 3 s ago \(code 1\); restart: on-failure\) and no incident is handling it/)
     assert.equal(gaps[0]!.onsetMs, 7_000, 'onset: the exit')

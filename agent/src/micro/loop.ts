@@ -71,7 +71,7 @@ export interface MicroProbeStatus {
   state: string
   consecutiveFailures: number
   firstFailureAtMs?: number
-  lastResult?: { detail: string }
+  lastResult?: { detail: string, atMs?: number }
 }
 
 /** The probe runner as the micro loop uses it (the monitor's createProbeRunner satisfies it). */
@@ -689,6 +689,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
     const c = incident.component
     const info = infoOf(c)
     if (info == null) return // node-wide: nothing to retry
+    if (incident.failureClass === 'probe_error') return // the probe cannot run: retrying the workload says nothing
     const spec = specOf(c)
     const state = info.state
     if (state !== 'quarantined' && state !== 'exited' && state !== 'running' && state !== 'starting') return // stopped on purpose
@@ -752,7 +753,9 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       const snap: ComponentSnapshot = { name, state: info.state, shared: spec.shared === true, restart: spec.restart ?? 'on-failure' }
       if (info.lastExit != null) snap.lastExit = info.lastExit
       if (info.startedAtMs != null) snap.startedAtMs = info.startedAtMs
-      if (failing !== undefined) snap.failing = { probe: failing.probe, kind: failing.kind, detail: failing.lastResult?.detail ?? 'failing', consecutiveFailures: failing.consecutiveFailures, ...(failing.firstFailureAtMs !== undefined ? { firstFailureAtMs: failing.firstFailureAtMs } : {}) }
+      if (failing !== undefined) snap.failing = { probe: failing.probe, kind: failing.kind, detail: failing.lastResult?.detail ?? 'failing', consecutiveFailures: failing.consecutiveFailures, ...(failing.firstFailureAtMs !== undefined ? { firstFailureAtMs: failing.firstFailureAtMs } : {}), ...(failing.lastResult?.atMs !== undefined ? { lastResultAtMs: failing.lastResult.atMs } : {}) }
+      const v = verifiedAt.get(name)
+      if (v !== undefined) snap.verifiedAtMs = v
       snapshots.push(snap)
       // Stability: running, every probe passing, no incident, for stableAfterMs since its start and its last trouble.
       const healthy = info.state === 'running' && (verdict === undefined ? pidAlive(info.pid) || spec.shared === true : verdict.healthy) && !active.has(name)

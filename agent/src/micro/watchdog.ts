@@ -18,7 +18,9 @@ export interface ComponentSnapshot {
   lastExit?: { code: number | null, signal: string | null, atMs: number, reason?: string }
   startedAtMs?: number
   /** The first failing probe past its threshold (the probe runner's verdict), if any. */
-  failing?: { probe: string, kind: string, detail: string, firstFailureAtMs?: number, consecutiveFailures: number }
+  failing?: { probe: string, kind: string, detail: string, firstFailureAtMs?: number, consecutiveFailures: number, lastResultAtMs?: number }
+  /** When its last recovery was verified: a failing verdict whose last result is older describes the process before it. */
+  verifiedAtMs?: number
 }
 
 /** Does the component's restart policy want it running after this exit? (pure) */
@@ -66,7 +68,8 @@ export function supervisionGaps (snapshots: readonly ComponentSnapshot[], ctx: G
       })
       continue
     }
-    if (s.state === 'running' && s.failing !== undefined && !ctx.starting(s.name)) {
+    const stale = s.failing !== undefined && s.verifiedAtMs !== undefined && (s.failing.lastResultAtMs ?? 0) <= s.verifiedAtMs
+    if (s.state === 'running' && s.failing !== undefined && !stale && !ctx.starting(s.name)) {
       const f = s.failing
       out.push({
         component: s.name,
