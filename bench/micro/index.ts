@@ -7,13 +7,20 @@
 //   components (process + HTTP probes at 1 Hz, resource watch at 1 Hz) and
 //   50 system metrics at 1 Hz: CPU % of one core and RSS.
 // MTTR is read from the incident records (first anomaly / fault onset →
-// `recovered` step), never estimated. Usage: npm run bench -- micro [--quick] [--seed N]
+// `recovered` step), never estimated.
+// Real supervisors (supervisors-run.ts → supervisors.mjs): monit vs real
+// `homeostat agent` processes (monit's probe timing, and its defaults) on
+// `python3 -m http.server`, crash and hang, first fault and recurring, MTTR
+// measured from outside; duplicateAfterAgentRestart; falseActionsOnHealthy (a
+// healthy, noisy process watched by an agent for the whole benchmark).
+// Usage: npm run bench -- micro [--quick] [--seed N]
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Incident } from '@homeostat/interface'
 import { seededRandom } from '@homeostat/interface'
+import { installSignalCleanup, interrupted, startSupervisors, summarise, trackChild, type SupLine } from './supervisors-run.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
@@ -30,7 +37,9 @@ interface Line { type: string, [k: string]: unknown }
 
 function run (script: string, args: string[], onLine?: (l: Line, pid: number) => void, env: Record<string, string> = {}): Promise<Line[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+    // detached: a Ctrl-C reaches index.ts, which kills the child's whole tree (its workloads included).
+    const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env }, detached: true })
+    trackChild(child)
     const lines: Line[] = []
     let buf = ''
     child.stdout.setEncoding('utf8')
@@ -96,6 +105,13 @@ function rssMbOf (pid: number): number {
 async function main (): Promise<void> {
   const t0 = Date.now()
   console.log(`bench/micro ${quick ? '--quick ' : ''}seed ${seed}`)
+  installSignalCleanup()
+  // A real agent on a healthy, noisy process, for the whole benchmark (falseActionsOnHealthy).
+  const healthy = startSupervisors(['healthy'])
+  healthy.done.catch(() => {}) // awaited at the end
+  if (await healthy.waitFor('healthy-ready') === undefined) console.log('healthy watch failed to start (falseActionsOnHealthy will be null)')
+  let compare: ReturnType<typeof startSupervisors> | undefined
+  const compareArgs = ['compare', ...(quick ? ['--quick'] : []), '--seed', String(seed)]
   // The baseline runs alongside (it is idle but for a probe every 10 s).
   const baselineRuns = Array.from({ length: TRIALS.baseline }, () => run('baseline.mjs', ['hang', String(300 + Math.round(random() * 10_000))]))
 
@@ -110,6 +126,9 @@ async function main (): Promise<void> {
   // Crash and hang one after the other (their MTTR is timing-sensitive).
   await trials('crash')
   await trials('hang')
+  // Quick only: the real-supervisor comparison runs beside the leak/overhead phase
+  // (neither is timing-sensitive the way the crash/hang trials above are), to stay under a minute.
+  if (quick) { compare = startSupervisors(compareArgs); compare.done.catch(() => {}) }
   // Leaks take 10–30 s to predict; their outcome (restarted before the limit
   // or not) is not timing-sensitive, so they run alongside the overhead
   // measurement (which reads only the watching agent's own CPU time).
@@ -144,6 +163,14 @@ async function main (): Promise<void> {
   // Full run only: the same without the 10 HTTP probes, to show where the cost is.
   const noHttp = quick ? undefined : await overhead({ BENCH_MICRO_NO_HTTP: '1' })
   const baselines = (await Promise.all(baselineRuns)).flat().filter((l) => l.type === 'baseline')
+  // Full run: the real-supervisor comparison alone, after everything above.
+  if (compare === undefined) compare = startSupervisors(compareArgs)
+  let compareLines: SupLine[]
+  try { compareLines = await compare.done } catch (err) { console.log(`real-supervisor comparison failed: ${(err as Error).message}`); compareLines = compare.lines }
+  healthy.stop()
+  let healthyLines: SupLine[]
+  try { healthyLines = await healthy.done } catch (err) { console.log(`healthy watch failed: ${(err as Error).message}`); healthyLines = healthy.lines }
+  const sup = summarise(compareLines, healthyLines, quick)
 
   const incidentsOf = (k: string): Array<Incident | null> => results[k].map((l) => l.incident as Incident | null)
   const mttrs = (k: string): number[] => incidentsOf(k).map(mttrOf).filter((x): x is number => x !== undefined)
@@ -171,6 +198,7 @@ async function main (): Promise<void> {
   console.log(`workload start (spawn → first HTTP answer): p50 ${round(pct(starts, 50))} ms over ${starts.length} starts; spurious incidents: ${JSON.stringify(spurious)}`)
   console.log(`overhead: ${watchInfo?.components} components, ${watchInfo?.metrics} system metrics (${watchInfo?.metricSource}), 1 Hz: CPU ${round(cpuPct, 2)} % of a core, RSS ${round(rssMb, 1)} MB`)
   if (noHttp != null) console.log(`overhead without the 10 HTTP probes (process probes only): CPU ${round(noHttp.cpuPct, 2)} % of a core, RSS ${round(noHttp.rssMb, 1)} MB`)
+  for (const r of sup.rows) console.log(r)
   console.log(`elapsed ${round((Date.now() - t0) / 1000, 1)} s`)
 
   const summary = {
@@ -199,9 +227,15 @@ async function main (): Promise<void> {
     spuriousIncidents: Object.values(spurious).reduce((a, b) => a + b, 0),
     watchedComponents: watchInfo?.components ?? null,
     watchedSystemMetrics: watchInfo?.metrics ?? null,
+    ...sup.fields,
     elapsedS: round((Date.now() - t0) / 1000, 1)
   }
   console.log(JSON.stringify(summary))
 }
 
-await main()
+try {
+  await main()
+} catch (err) {
+  // Interrupted: the signal handler is stopping everything and exits when done.
+  if (interrupted() === undefined) throw err
+}

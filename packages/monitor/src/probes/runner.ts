@@ -27,7 +27,13 @@ export const PROBE_DEFAULTS = {
    * HTTP probes reuse one kept-alive connection (a new TCP connection per probe was most of the agent's CPU),
    * but every this-many runs open a fresh one, so a server that stops accepting connections is still caught.
    */
-  httpFreshConnectionEvery: 10
+  httpFreshConnectionEvery: 10,
+  /**
+   * A probe still waiting this long on a process the kernel shows stopped (SIGSTOP, a tracer) or a zombie
+   * cannot be answered until someone continues it: it fails now instead of at its timeout. 250 ms is a
+   * quarter of the default timeout, long past a healthy answer on the same host (a few ms).
+   */
+  pendingCorroborateMs: 250
 } as const
 
 export type ProbeState = 'unknown' | 'healthy' | 'unhealthy' | 'probe_error' | 'unsupported'
@@ -166,6 +172,30 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     return p.status === 'fail' && /stopped|zombie/.test(p.detail) ? p.detail : undefined
   }
 
+  /** Resolves with a failure once a probe has waited `pendingCorroborateMs` on a process the kernel shows stopped or dead. */
+  const stoppedWhilePending = (slot: Slot, info: ComponentInfo): { result: Promise<ProbeResult>, cancel: () => void, fired: () => boolean } => {
+    let timer: unknown
+    let fired = false
+    const every = PROBE_DEFAULTS.pendingCorroborateMs
+    const result = new Promise<ProbeResult>((resolve) => {
+      if (slot.spec.kind === 'process' || info.spec.shared || info.pid === undefined || slot.spec.timeoutMs <= every) return
+      const t0 = now()
+      const look = (): void => {
+        const latest = sup.info(slot.component)
+        if (latest.pid !== info.pid || latest.cpuLimit?.pausedByUs === true) { if (now() - t0 + every < slot.spec.timeoutMs) timer = sched.setTimeout(look, every); return }
+        const p = processProbe(info.pid)
+        if (p.status === 'fail' && /stopped|zombie/.test(p.detail)) {
+          fired = true
+          resolve({ status: 'fail', latencyMs: now() - t0, detail: `no answer after ${now() - t0} ms and ${p.detail}` })
+          return
+        }
+        if (now() - t0 + every < slot.spec.timeoutMs) timer = sched.setTimeout(look, every)
+      }
+      timer = sched.setTimeout(look, every)
+    })
+    return { result, cancel: () => { if (timer !== undefined) sched.clearTimeout(timer) }, fired: () => fired }
+  }
+
   /** Applies one result to the slot's counters and emits transitions. */
   const apply = (slot: Slot, r: ProbeResult, info?: ComponentInfo): void => {
     const st = slot.status
@@ -202,7 +232,7 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
       st.consecutiveFailures++
       st.firstFailureAtMs ??= atMs - (r.latencyMs ?? 0)
       const why = st.state !== 'unhealthy' && st.consecutiveFailures < slot.spec.failureThreshold && info !== undefined ? corroborated(slot, info) : undefined
-      if (why !== undefined) { st.lastResult = { ...st.lastResult, detail: `${r.detail}; ${why}: corroborated, not waiting for ${slot.spec.failureThreshold} failures` }; st.corroborated = why }
+      if (why !== undefined) { st.lastResult = { ...st.lastResult, detail: `${r.detail.includes(why) ? r.detail : `${r.detail}; ${why}`}: corroborated, not waiting for ${slot.spec.failureThreshold} failures` }; st.corroborated = why }
       if (st.state !== 'unhealthy' && (st.consecutiveFailures >= slot.spec.failureThreshold || why !== undefined)) {
         st.state = 'unhealthy'
         events.emit('unhealthy', { component: slot.component, probe: st.probe, kind: st.kind, status: { ...st }, atMs })
@@ -247,7 +277,9 @@ export function createProbeRunner (options: ProbeRunnerOptions): ProbeRunner {
     const gen = slot.generation
     const t0 = performance.now()
     let r: ProbeResult
-    try { r = await runOne(slot) } catch (err) { r = { status: 'error', latencyMs: 0, detail: `probe threw: ${(err as Error).message}` } }
+    const pending = stoppedWhilePending(slot, info)
+    try { r = await Promise.race([runOne(slot), pending.result]) } catch (err) { r = { status: 'error', latencyMs: 0, detail: `probe threw: ${(err as Error).message}` } } finally { pending.cancel() }
+    if (pending.fired()) dropConnections(slot) // the request on it will never be answered: a fresh connection next time
     slot.running = false
     if (gen !== slot.generation) return
     // A result that straddled a restart describes the old process: drop it.
