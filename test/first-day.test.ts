@@ -40,6 +40,17 @@ async function httpGet (url: string, timeoutMs = 1000): Promise<{ status: number
   } catch { return undefined }
 }
 
+/** Python's own http.server on `port`, serving `site` (its path is the process's marker), with an HTTP probe. */
+function webComponent (port: number, site: string): string {
+  return `  - name: web
+    command: ${PY}
+    args: ["-m", "http.server", "${port}", "--bind", "127.0.0.1", "--directory", ${JSON.stringify(site)}]
+    restart: always
+    probes:
+      - kind: http
+        url: http://127.0.0.1:${port}/`
+}
+
 function agentYaml (o: { mesh: boolean, components: string, name?: string }): string {
   return `node:
   name: ${o.name ?? 'first-day'}
@@ -87,13 +98,7 @@ describe('first day on a user\'s machine (real agent processes, workloads nobody
     writeFileSync(join(site, 'index.html'), 'hello from the first day\n')
     const m = { web: site, sh: `sh-${tag}`, node: `node-${tag}` }
     markers.push(...Object.values(m))
-    const components = `  - name: web
-    command: ${PY}
-    args: ["-m", "http.server", "${port}", "--bind", "127.0.0.1", "--directory", ${JSON.stringify(site)}]
-    restart: always
-    probes:
-      - kind: http
-        url: http://127.0.0.1:${port}/
+    const components = `${webComponent(port, site)}
   - name: looper
     command: sh
     args: ["-c", "while :; do sleep 1; done", "${m.sh}"]
@@ -156,13 +161,7 @@ describe('first day on a user\'s machine (real agent processes, workloads nobody
     markers.push(site)
     const holder: Server = createServer((s) => s.destroy())
     await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', () => resolve()))
-    const components = `  - name: web
-    command: ${PY}
-    args: ["-m", "http.server", "${port}", "--bind", "127.0.0.1", "--directory", ${JSON.stringify(site)}]
-    restart: always
-    probes:
-      - kind: http
-        url: http://127.0.0.1:${port}/`
+    const components = webComponent(port, site)
     const config = join(t.dir, 'homeostat.yaml')
     // The mesh on: the first failure comes before the mesh and its registry are up ("coordinator not started").
     writeFileSync(config, agentYaml({ mesh: true, components }))

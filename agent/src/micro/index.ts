@@ -9,8 +9,13 @@ export {
   type AnomalyReport,
   type AnomalySource,
   type DiagnoseContext,
-  type ClassVerifier
+  type ClassVerifier,
+  type Measure,
+  type Observation,
+  type MicroProbeStatus
 } from './loop.ts'
+export { createHolds, retryDelayMs, HOLD_DEFAULTS, type Hold, type Holds, type HoldTuning, type WaitingFor } from './holds.ts'
+export { supervisionGaps, shouldRun, completed, type ComponentSnapshot, type GapContext } from './watchdog.ts'
 export { MICRO_DEFAULTS } from './defaults.ts'
 export { classifyExit, classifyProbe } from './classify.ts'
 export { createIncidentLog, incidentLogFrom, type IncidentLog, type IncidentManagerLike } from './incidents.ts'

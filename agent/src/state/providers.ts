@@ -1,6 +1,7 @@
 // What the API and the dashboard read. Each loop registers the providers it
 // can answer for; until one does, the defaults answer honestly ("nothing
 // known", `available: false`) instead of inventing figures.
+import type { Observation } from '../micro/index.ts'
 
 /** One supervised component as the micro loop sees it. */
 export interface ComponentView {
@@ -81,19 +82,8 @@ export interface FederatedView {
   nodes: Array<{ node: string, accuracy?: number, round?: number, contributions?: number, atMs?: number }>
 }
 
-/** A signal that alone never acts (a metric anomaly, a node-wide reading): recorded and shown, no incident. */
-export interface ObservationView {
-  id: string
-  atMs: number
-  component: string
-  failureClass: string
-  metric: string
-  value: number
-  score: number
-  detail: string
-  /** Why it opened no incident. */
-  why: string
-}
+/** A signal that alone never acts (a metric anomaly, a node-wide reading): the micro loop's Observation. */
+export type ObservationView = Observation
 
 export interface Providers {
   components: () => ComponentView[]
