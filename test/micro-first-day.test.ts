@@ -179,7 +179,9 @@ describe('micro loop (real processes): first-day defects', function () {
     strays.push(stale.pid!)
     await waitFor('the stale copy serving', async () => (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) || undefined, 5000)
     await sup!.startComponent('svc') // ours cannot bind: EADDRINUSE, exit 1
-    const inc = await waitFor('an incident', () => loop!.incidents()[0], 5000)
+    const inc = await waitFor('an incident', () => loop!.incidents()[0], 10_000).catch((err: Error) => {
+      throw new Error(`${err.message}; svc ${JSON.stringify(sup!.info('svc'))}; tail ${JSON.stringify(sup!.tail('svc'))}; loop ${JSON.stringify(loop!.stats())}`)
+    })
     const done = await loop!.settled(inc.id)
     const summaries = done.steps.map((s) => `${s.kind}: ${s.summary}`)
     assert.equal(done.status, 'recovered', summaries.join(' | '))

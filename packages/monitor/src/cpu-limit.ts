@@ -83,15 +83,16 @@ export const CPU_LIMIT_DEFAULTS = {
   /**
    * 1 s between looks for new members, starting at one period and doubling up
    * to this (a group usually spawns its workers right after it starts). A
-   * look is incremental — /proc's listing plus the stat of pids newer than the
-   * last look — and a member is counted from its birth (its start time
+   * look is incremental — /proc's listing plus the stat of pids not listed at
+   * the last look (pids wrap, so not "pids above the highest seen": pid_max is
+   * 32768 on many hosts) — and a member is counted from its birth (its start time
    * against /proc/uptime), so what it used before it was found is not lost,
    * only the reaction to it waits. Children too short-lived to be found are
    * counted when a member reaps them (cutime/cstime), so a group that forks
    * all the time costs no more looks.
    */
   rescanMs: 1_000,
-  /** Every 30th look reads every pid's stat (pid wrap-around; processes that joined the group with setpgid). */
+  /** Every 30th look reads every pid's stat (a pid reused between two looks; processes that joined the group with setpgid). */
   fullRescanEvery: 30,
   /**
    * 256 members at most (one open /proc/PID/stat descriptor each; re-reading
@@ -342,7 +343,9 @@ export function createGroupReader (o: GroupReaderOptions): GroupReader {
   let totalTicks = 0
   let creditTicks = 0
   let creditAtMs = 0
-  let maxPidSeen = 0
+  /** Pids listed at the last look (members or not): an incremental look examines only the others. Not "pids above the
+   * highest seen": pids wrap at pid_max (32768 on many hosts) and a busy host wraps within hours. */
+  let listedBefore = new Set<number>()
   let lastScanUptimeTicks: number | undefined
   let nextScanAtMs = -Infinity
   let scanDelayMs = d.periodMs
@@ -374,14 +377,14 @@ export function createGroupReader (o: GroupReaderOptions): GroupReader {
     let found = 0
     let stopped = 0
     let visited = 0
-    let maxPid = maxPidSeen
+    const listed = new Set<number>()
     for (const name of names) {
       const c = name.charCodeAt(0)
       if (c < 48 || c > 57) continue
       const pid = Number(name)
       if (!Number.isInteger(pid)) continue
-      if (pid > maxPid) maxPid = pid
-      if ((!full && pid <= maxPidSeen) || members.has(pid)) continue
+      listed.add(pid)
+      if ((!full && listedBefore.has(pid)) || members.has(pid)) continue
       if (++visited > d.maxScanEntries) break
       let fd: number
       try { fd = openSync(`${proc}/${pid}/stat`, 'r') } catch { continue }
@@ -394,7 +397,7 @@ export function createGroupReader (o: GroupReaderOptions): GroupReader {
       found++
       if (isStoppedState(st.state)) stopped++
     }
-    maxPidSeen = maxPid
+    listedBefore = listed
     // One tick back: a process born in the same tick as this look may or may not have been listed.
     if (up !== undefined) lastScanUptimeTicks = Math.max(0, up - 1)
     return { found, stopped }
