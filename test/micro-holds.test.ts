@@ -120,3 +120,50 @@ describe('micro loop: holds, watchdog, do-no-harm rules', () => {
     for (const [b, a, noise, w] of rows) assert.equal(worsened(m(b, noise), m(a, noise), 0.05), w, `${b} → ${a}`)
   })
 })
+
+describe('micro loop: an action that made its failure worse is recorded and not tried again', function () {
+  this.timeout(30_000)
+  it('a restart that grew the measure is noted, warned about, and left out of the next plan for that class on that component', async () => {
+    const { createSupervisor } = await import('@homeostat/monitor')
+    const { createHlc } = await import('@homeostat/hlc')
+    const { createMicroLoop } = await import('../agent/src/micro/index.ts')
+    const sup = createSupervisor({ autoRestart: false, components: [{ name: 'w', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] }] })
+    let usage = 100
+    const offered: string[][] = []
+    const loop = createMicroLoop({
+      node: 'n',
+      hlc: createHlc({ nodeId: 'n', now: Date.now }),
+      supervisor: sup,
+      // A failure whose measure a restart makes worse (the writer starts writing again), and whose verifier fails.
+      measure: () => ({ value: usage, unit: 'MB', what: 'the data dir', noise: 1 }),
+      verifiers: { flood: () => false },
+      recoveryDefaults: { verifyTimeoutMs: { default: 300 } },
+      actions: { restart: async () => { usage += 250; return { summary: 'restarted w', restarted: true } } },
+      policy: {
+        async plan (req) { offered.push([...req.available]); const a = req.available.includes('restart') && !req.attempted.includes('restart') ? 'restart' : 'escalate'; return { action: a, target: 'w', reason: 'test', requiresApproval: false, alternatives: [] } },
+        record () {}
+      }
+    })
+    loop.start()
+    await sup.start()
+    try {
+      const first = loop.report({ component: 'w', failureClass: 'flood', metric: 'dir.used_mb', kind: 'metric', score: 1, value: usage })!
+      const done = await loop.settled(first.incidentId)
+      const note = done.steps.find((s) => s.data?.worsened === true)
+      assert.ok(note !== undefined, done.steps.map((s) => s.summary).join(' | '))
+      assert.match(note.summary, /restart made the data dir worse \(100 MB → 350 MB\): not tried again for flood on w/)
+      assert.equal(loop.stats().worsened, 1)
+      const second = loop.report({ component: 'w', failureClass: 'flood', metric: 'dir.used_mb', kind: 'metric', score: 1, value: usage })!
+      await loop.settled(second.incidentId)
+      assert.ok(offered[0]!.includes('restart'))
+      assert.ok(!offered[offered.length - 1]!.includes('restart'), `the next incident is not offered restart: ${offered[offered.length - 1]!.join(',')}`)
+      // Another class on the same component is not affected.
+      const other = loop.report({ component: 'w', failureClass: 'crash', metric: 'process.exit', kind: 'exit', score: 1, value: 1 })!
+      await loop.settled(other.incidentId)
+      assert.ok(offered[offered.length - 1]!.includes('restart'))
+    } finally {
+      await loop.stop(1000)
+      await sup.stop({ graceMs: 200 })
+    }
+  })
+})
