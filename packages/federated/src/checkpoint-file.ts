@@ -1,6 +1,8 @@
 // Checkpoints on disk: written atomically (temp file, fsync, rename, fsync of
 // the directory), checksummed, and semantically validated when read back. A
 // torn or corrupt file is detected and the previous checkpoint is used.
+// The agent now keeps checkpoints in its LevelDB store (checkpoint-store.ts);
+// this directory form stays for one release and as the legacy import's source.
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CheckpointError } from './errors.ts'
@@ -21,6 +23,11 @@ export interface CheckpointDir {
   list: () => Promise<string[]>
 }
 
+/**
+ * Checkpoints as files in `dir`.
+ * @deprecated The agent keeps them in its store: `storeCheckpointDir` (whose `legacy` option imports such a
+ * directory once). Kept for one release.
+ */
 export function checkpointDir (dir: string, parameterCount: number, options: Tunable<typeof CHECKPOINT_DIR_DEFAULTS> = {}): CheckpointDir {
   const keep = options.keep ?? CHECKPOINT_DIR_DEFAULTS.keep
   const list = async (): Promise<string[]> => {

@@ -14,6 +14,7 @@ export {
 } from './checkpoint.ts'
 export { type FoldedRounds, EMPTY_FOLDED, FOLDED_LIMITS, foldedWith, foldedHas, foldedCount, foldedRuns, parseContributionId } from './folded.ts'
 export { CHECKPOINT_DIR_DEFAULTS, checkpointDir, type CheckpointDir } from './checkpoint-file.ts'
+export { STORE_CHECKPOINT_DEFAULTS, storeCheckpointDir, importLegacyCheckpointDir, type StoreCheckpointOptions } from './checkpoint-store.ts'
 export { createFederatedState, type FederatedState, type FederatedStateInit, type FederatedStats } from './state.ts'
 export {
   TRAINING_HEALTH_DEFAULTS, LR_CONTROLLER_DEFAULTS, createTrainingHealth, createLrController,

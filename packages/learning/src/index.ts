@@ -24,6 +24,9 @@ export {
   type PriorEntry, type PriorsDocument, type ImportOptions, PRIORS_FORMAT, PRIORS_VERSION, MAX_PRIOR_ENTRIES,
   priorsDocumentSchema, priorEntrySchema, exportPriors, importPriors, parsePriors
 } from './priors.ts'
-export { type JsonStore, createMemoryJsonStore, createFileJsonStore } from './store.ts'
+export {
+  type JsonStore, type StoreJsonStoreOptions, STORE_JSON_DEFAULTS,
+  createMemoryJsonStore, createStoreJsonStore, importLegacyJsonDir, createFileJsonStore
+} from './store.ts'
 export { type Learning, type LearningOptions, type LearningState, type LoadResult, STATE_FORMAT, STATE_VERSION, createLearning } from './learning.ts'
 export { LearningError } from './errors.ts'

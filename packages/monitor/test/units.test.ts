@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import {
-  theilSen, predictLimit, TrendWindow, classifyMetric, classifyProbeFailure, classifyExit, statusAfter,
+  theilSen, predictLimit, TrendWindow, classifyMetric, classifyProbeFailure, classifyExit,
   parseProcStat, cpuUtilPct, parseMeminfo, parseLoadavg, parseNetDev, parseProcPidStat, parseCpuStat, mountLabel, dirSizeBytes
 } from '../src/index.ts'
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
@@ -84,18 +84,7 @@ describe('monitor: classification and status tables', () => {
     assert.equal(classifyExit({ code: null, signal: 'SIGKILL', reason: 'oom' }), 'oom')
     assert.equal(classifyExit({ code: null, signal: null, reason: 'spawn_error' }), 'spawn_error')
   })
-  const steps: Array<[string, string, Record<string, unknown> | undefined, string]> = [
-    ['open', 'acted', undefined, 'recovering'], ['recovering', 'verified', undefined, 'recovering'], ['recovering', 'recovered', undefined, 'recovered'],
-    ['recovering', 'escalated', { to: 'kill' }, 'recovering'], ['recovering', 'escalated', { to: 'operator' }, 'escalated'],
-    ['open', 'quarantined', undefined, 'quarantined'], ['recovered', 'acted', undefined, 'recovered'], ['open', 'note', undefined, 'open']
-  ]
-  for (const [from, kind, data, to] of steps) {
-    it(`status ${from} + ${kind}${data !== undefined ? JSON.stringify(data) : ''} → ${to}`, () => {
-      assert.equal(statusAfter(from as never, { kind: kind as never, ...(data !== undefined ? { data } : {}) }), to)
-    })
-  }
 })
-
 describe('monitor: /proc parsers', () => {
   it('cpu utilisation from two /proc/stat readings', () => {
     const a = parseProcStat('cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1 2 3\n')!

@@ -5,10 +5,16 @@
 // a malformed line. Removing records from the *end* leaves a valid shorter
 // chain: publish `head()` elsewhere (the agent logs it; the mesh can gossip
 // it) and pass it as `expectedHead` to detect truncation too.
+//
+// Stores: `createStoreAuditStore` keeps the lines in a sub-store of the
+// agent's LevelDB store (@homeostat/store), in append order; agents before it
+// kept a JSONL file (`createFileAuditStore`, deprecated), which
+// `importLegacyAuditFile` imports once and renames aside.
 import { createHash } from 'node:crypto'
 import { open, readFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { AuditRecord } from '@homeostat/interface'
+import { importLegacyOnce, readLegacyFile, StoreError, type LegacyImportResult, type Store } from '@homeostat/store'
 import { PlannerError } from './errors.ts'
 
 export const GENESIS_HASH = '0'.repeat(64)
@@ -95,7 +101,10 @@ export interface FileAuditStoreOptions {
   sync?: boolean
 }
 
-/** One JSON record per line, opened in append mode only. */
+/**
+ * One JSON record per line, opened in append mode only.
+ * @deprecated Use `createStoreAuditStore` (and `importLegacyAuditFile` once for an existing file); kept for one release.
+ */
 export function createFileAuditStore (path: string, options: FileAuditStoreOptions = {}): AuditStore {
   const sync = options.sync ?? true
   return {
@@ -119,6 +128,110 @@ export function createFileAuditStore (path: string, options: FileAuditStoreOptio
       return text.split('\n').filter((l) => l.length > 0)
     }
   }
+}
+
+export const STORE_AUDIT_DEFAULTS = {
+  /** Sub-store of the audit lines. */
+  name: 'audit',
+  /** fsync every record, as the file store's fdatasync did: a decision is not attributable if a power cut loses it. */
+  sync: true,
+  /** Longest line accepted: a decision with every alternative and its reasons is a few KB. */
+  maxLineBytes: 256 * 1024
+} as const
+
+export interface StoreAuditStoreOptions {
+  sync?: boolean
+  maxLineBytes?: number
+  /**
+   * A `createFileAuditStore` file of an older agent: imported (`importLegacyAuditFile`) before the first
+   * append or read, then renamed aside. If the import fails, that call rejects with its `StoreError`
+   * (`STORE_LEGACY`), the file stays, and the next call tries again.
+   */
+  legacy?: { file: string, onImport?: (r: LegacyImportResult) => void }
+}
+
+/** Line keys: zero-padded sequence numbers, so LevelDB's key order is append order. */
+const lineKey = (n: number): string => String(n).padStart(16, '0')
+const LINE_KEY = /^\d{16}$/
+const utf8 = (s: string): Uint8Array => { const b = Buffer.from(s, 'utf8'); return new Uint8Array(b.buffer, b.byteOffset, b.byteLength) }
+const text = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('utf8')
+
+/**
+ * The audit lines in a raw sub-store of the agent's LevelDB store, one entry per line under a sequence key.
+ * Appends are written one after another in call order; each resolves once LevelDB has the line (and, with
+ * `sync`, the default, once it is fsynced), so an acknowledged record survives SIGKILL and a power cut, and
+ * the stored order is the chain's order. A failed append rejects (the audit log counts it) and leaves no gap.
+ */
+export function createStoreAuditStore (store: Pick<Store, 'raw' | 'sub' | 'batch'>, name: string = STORE_AUDIT_DEFAULTS.name, options: StoreAuditStoreOptions = {}): AuditStore {
+  const sync = options.sync ?? STORE_AUDIT_DEFAULTS.sync
+  const maxLineBytes = options.maxLineBytes ?? STORE_AUDIT_DEFAULTS.maxLineBytes
+  if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new PlannerError('ERR_BAD_OPTIONS', `maxLineBytes must be a positive integer, got ${maxLineBytes}`)
+  const raw = store.raw(name)
+  let next: number | undefined
+  /** Appends in flight, in order: the next one starts when the previous one settled. */
+  let tail: Promise<unknown> = Promise.resolve()
+  const legacy = options.legacy
+  let imported: Promise<void> | undefined
+  const ready = async (): Promise<void> => {
+    if (legacy === undefined) return
+    imported ??= importLegacyAuditFile(legacy.file, store, name).then((r) => { legacy.onImport?.(r) }, (err: unknown) => { imported = undefined; throw err })
+    await imported
+  }
+  const start = async (): Promise<number> => {
+    if (next !== undefined) return next
+    await ready()
+    for await (const [k] of raw.iterate({ reverse: true, limit: 1 })) {
+      if (!LINE_KEY.test(k)) throw new PlannerError('ERR_AUDIT_STORE', `sub-store ${name} holds a key that is not an audit line ("${k.slice(0, 40)}")`)
+      next = Number(k) + 1
+    }
+    next ??= 0
+    return next
+  }
+  return {
+    async append (line) {
+      if (line.includes('\n')) throw new PlannerError('ERR_AUDIT_STORE', 'an audit line must not contain a newline')
+      const bytes = utf8(line)
+      if (bytes.byteLength > maxLineBytes) throw new PlannerError('ERR_AUDIT_STORE', `an audit line of ${bytes.byteLength} bytes is over the ${maxLineBytes}-byte limit`)
+      const mine = tail.then(async () => {
+        const n = await start()
+        await raw.put(lineKey(n), bytes, { sync })
+        next = n + 1
+      })
+      tail = mine.catch(() => {})
+      await mine
+    },
+    async readAll () {
+      await tail
+      await ready()
+      const out: string[] = []
+      for await (const [, v] of raw.iterate()) out.push(text(v))
+      return out
+    }
+  }
+}
+
+/**
+ * Imports a `createFileAuditStore` file into the sub-store `createStoreAuditStore(store, name)` uses, once:
+ * every non-empty line as it is (a torn or edited line stays so: `load` reports the chain broken, as it did),
+ * in one atomic batch with a marker, then the file is renamed `<path>.migrated`. Call it before the planner
+ * starts. A sub-store that already holds lines is not mixed with the file (two chains cannot be joined):
+ * that is `STORE_LEGACY`, and the file stays where it is.
+ */
+export async function importLegacyAuditFile (path: string, store: Pick<Store, 'sub' | 'raw' | 'batch'>, name: string = STORE_AUDIT_DEFAULTS.name): Promise<LegacyImportResult> {
+  return await importLegacyOnce(store, {
+    id: `planner-audit:${name}`,
+    path,
+    read: async (p) => {
+      for await (const _ of store.raw(name).iterate({ limit: 1 })) {
+        throw new StoreError('STORE_LEGACY', `cannot import the audit log ${p}: sub-store ${name} already holds an audit chain (move the file away to keep the new chain, or clear ${name})`, p)
+      }
+      return (await readLegacyFile(p)).toString('utf8').split('\n').filter((l) => l.length > 0)
+    },
+    stage: (lines, b) => {
+      lines.forEach((l, i) => b.putRaw(name, lineKey(i), utf8(l)))
+      return lines.length
+    }
+  })
 }
 
 export interface AuditLogOptions {

@@ -4,7 +4,8 @@ export { STATIC_FRACTION, DYNAMIC_ALPHA_MIN, DYNAMIC_ALPHA_MAX, staticBeta, dyna
 export { type BudgetLedger, type LedgerOptions, LEDGER_DEFAULTS, createBudgetLedger, windowTotals, windowIndex } from './ledger.ts'
 export {
   type AuditLog, type AuditLogOptions, type AuditStore, type AuditProblem, type VerifyResult, type VerifyOptions, type FileAuditStoreOptions,
-  AUDIT_DEFAULTS, GENESIS_HASH, canonicalJson, hashRecord, verifyChain, createAuditLog, createMemoryAuditStore, createFileAuditStore
+  AUDIT_DEFAULTS, GENESIS_HASH, canonicalJson, hashRecord, verifyChain, createAuditLog, createMemoryAuditStore, createFileAuditStore,
+  type StoreAuditStoreOptions, STORE_AUDIT_DEFAULTS, createStoreAuditStore, importLegacyAuditFile
 } from './audit.ts'
 export { type ApprovalGate, type ApprovalResolution, type ApprovalDecision, createApprovalGate } from './approval.ts'
 export { type PlannerClock, type ManualClock, systemClock, createManualClock } from './clock.ts'

@@ -12,6 +12,8 @@ export type StoreErrorCode =
   | 'STORE_INVALID'
   /** Any other I/O failure (disk full, permissions). */
   | 'STORE_IO'
+  /** A file of an older version's own persistence could not be imported (unreadable, too large). */
+  | 'STORE_LEGACY'
 
 export class StoreError extends HomeostatError {
   constructor (readonly storeCode: StoreErrorCode, message: string, readonly path?: string, options?: { cause?: unknown }) {

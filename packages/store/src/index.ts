@@ -11,5 +11,15 @@ export {
   type LogQuery,
   type KeyedStore,
   type RangeQuery,
-  type StoreBatch
+  type StoreBatch,
+  type WriteOptions
 } from './store.ts'
+export {
+  importLegacyOnce,
+  legacyMarkerKey,
+  readLegacyFile,
+  LEGACY_DEFAULTS,
+  type LegacyImportSpec,
+  type LegacyImportResult,
+  type LegacyMarker
+} from './legacy.ts'

@@ -56,9 +56,18 @@ export interface LogQuery {
   reverse?: boolean
 }
 
+/** Per-write options. */
+export interface WriteOptions {
+  /**
+   * fsync this write before it resolves (survives power loss), even when the store was opened
+   * with `sync: false`. It cannot weaken a store opened with `sync: true`.
+   */
+  sync?: boolean
+}
+
 export interface EventLog {
   /** Appends a record stamped with the store's HLC (or `hlc` when given, e.g. a remote event's time). */
-  append: <T>(kind: string, record: T, opts?: { hlc?: string | HlcTimestamp }) => Promise<LogEntry<T>>
+  append: <T>(kind: string, record: T, opts?: { hlc?: string | HlcTimestamp } & WriteOptions) => Promise<LogEntry<T>>
   read: <T = unknown>(q?: LogQuery) => Promise<Array<LogEntry<T>>>
   iterate: <T = unknown>(q?: LogQuery) => AsyncIterable<LogEntry<T>>
   last: <T = unknown>(kind?: string) => Promise<LogEntry<T> | undefined>
@@ -81,8 +90,8 @@ export interface RangeQuery {
 export interface KeyedStore<V> {
   readonly name: string
   get: (key: string) => Promise<V | undefined>
-  put: (key: string, value: V) => Promise<void>
-  del: (key: string) => Promise<void>
+  put: (key: string, value: V, opts?: WriteOptions) => Promise<void>
+  del: (key: string, opts?: WriteOptions) => Promise<void>
   has: (key: string) => Promise<boolean>
   iterate: (q?: RangeQuery) => AsyncIterable<[string, V]>
   entries: (q?: RangeQuery) => Promise<Array<[string, V]>>
@@ -97,7 +106,7 @@ export interface StoreBatch {
   append: <T>(kind: string, record: T, opts?: { hlc?: string | HlcTimestamp }) => LogEntry<T>
   readonly length: number
   /** Writes everything atomically: all or nothing. */
-  write: () => Promise<void>
+  write: (opts?: WriteOptions) => Promise<void>
 }
 
 export interface StoreStats {
@@ -169,6 +178,8 @@ export async function openStore (options: StoreOptions): Promise<Store> {
   let closed = false
   // classic-level honours `sync`; the universal typings do not list it.
   const writeOpts = { sync } as object
+  const syncOpts = { sync: true } as object
+  const optsOf = (o?: WriteOptions): object => o?.sync === true ? syncOpts : writeOpts
   const logDb = db.sublevel<string, LogEntry>('log', { valueEncoding: 'json' })
   const kindDb = db.sublevel<string, string>('logk', { valueEncoding: 'utf8' })
   const session = randomBytes(4).toString('hex')
@@ -244,7 +255,7 @@ export async function openStore (options: StoreOptions): Promise<Store> {
         await db.batch([
           { type: 'put', sublevel: logDb, key: e.key, value: e as LogEntry },
           { type: 'put', sublevel: kindDb, key: kindKey(kind, e.key), value: '' }
-        ] as never, writeOpts)
+        ] as never, optsOf(opts))
       })
       counters.appends++
       return e
@@ -302,8 +313,8 @@ export async function openStore (options: StoreOptions): Promise<Store> {
     const store: KeyedStore<V> = {
       name,
       get: async (key) => { checkKey(key); return await guard(`reading ${name}/${key}`, async () => await s.get(key)) },
-      put: async (key, value) => { checkKey(key); await guard(`writing ${name}/${key}`, async () => { await s.put(key, value, writeOpts) }); counters.puts++ },
-      del: async (key) => { checkKey(key); await guard(`deleting ${name}/${key}`, async () => { await s.del(key, writeOpts) }); counters.dels++ },
+      put: async (key, value, opts) => { checkKey(key); await guard(`writing ${name}/${key}`, async () => { await s.put(key, value, optsOf(opts)) }); counters.puts++ },
+      del: async (key, opts) => { checkKey(key); await guard(`deleting ${name}/${key}`, async () => { await s.del(key, optsOf(opts)) }); counters.dels++ },
       has: async (key) => { checkKey(key); return await guard(`reading ${name}/${key}`, async () => (await s.get(key)) !== undefined) },
       iterate,
       entries: async (q) => { const out: Array<[string, V]> = []; for await (const kv of iterate(q)) out.push(kv); return out }
@@ -348,9 +359,9 @@ export async function openStore (options: StoreOptions): Promise<Store> {
           return e
         },
         get length () { return ops.length },
-        async write () {
+        async write (opts) {
           if (ops.length === 0) return
-          await guard('writing a batch', async () => { await db.batch(ops.splice(0) as never, writeOpts) })
+          await guard('writing a batch', async () => { await db.batch(ops.splice(0) as never, optsOf(opts)) })
           counters.batches++
           counters.appends += appends
           counters.puts += puts
