@@ -3,6 +3,7 @@
 // any agent, when the cloud is away) validates merged versions with the
 // canary and compacts old history. Timers are injected; status is plain data
 // for the API and dashboard.
+import type { Timers } from '@homeostat/interface'
 import type { Dataset } from './data.ts'
 import { evaluate, PARAMETER_COUNT } from './model.ts'
 import { createFederatedState, type FederatedState } from './state.ts'
@@ -23,10 +24,8 @@ export const FEDERATED_SERVICE_DEFAULTS = {
   retainRounds: 5
 } as const
 
-export interface ServiceTimers {
-  setTimeout: (fn: () => void, ms: number) => unknown
-  clearTimeout: (handle: unknown) => void
-}
+/** The shared Timers shape (@homeostat/interface). */
+export type ServiceTimers = Timers
 
 export type FederatedEvent =
   | { type: 'round', report: RoundReport, accuracy?: number }

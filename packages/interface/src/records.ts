@@ -133,10 +133,48 @@ export const incidentSchema = z.object({
   anomalies: z.array(anomalySchema).max(LIMITS.incidentSteps)
 }).strict()
 
-/** Local recovery actions (the planner's catalogue may add more). */
-export type ActionKind =
-  | 'restart' | 'kill' | 'reload' | 'rollback' | 'degrade' | 'throttle'
-  | 'free_disk' | 'quarantine' | 'relocate' | 'escalate' | 'none'
+/** Every recovery action, once: the type, its schema and the traits below derive from this list. */
+export const ACTION_KINDS = ['restart', 'kill', 'reload', 'rollback', 'degrade', 'throttle', 'free_disk', 'quarantine', 'relocate', 'escalate', 'none'] as const
+
+/** A recovery action (`escalate`: hand to an operator; `none`: nothing to do). */
+export type ActionKind = typeof ACTION_KINDS[number]
+
+export const actionKindSchema = z.enum(ACTION_KINDS, { error: `expected one of ${ACTION_KINDS.join(', ')}` })
+
+export interface ActionTraits {
+  /**
+   * 0 (harmless) … 1 (may make things worse): the planner weighs it, and above `policy.approvalRiskThreshold`
+   * an operator must approve. Priors: a reload is routine; a restart costs a start; a kill loses in-flight
+   * work; a rollback or a relocation changes what runs where.
+   */
+  risk: number
+  /** (Re)starts the component's process (its restart history, the crash-loop rule and the disk-start guard count it). */
+  startsProcess: boolean
+  /** Takes the component down while it runs (disruption time is charged to the budget). */
+  disruptive: boolean
+  /** Changes the target, so a mesh claims it in the intervention registry first (quarantine is a local stop, decided alone). */
+  claimed: boolean
+}
+
+/** What each action is, for every engine (playbook, planner, recovery, the micro loop, the approval gate). */
+export const ACTION_TRAITS: Readonly<Record<ActionKind, ActionTraits>> = {
+  reload: { risk: 0.05, startsProcess: false, disruptive: false, claimed: true },
+  restart: { risk: 0.1, startsProcess: true, disruptive: true, claimed: true },
+  throttle: { risk: 0.1, startsProcess: false, disruptive: false, claimed: true },
+  degrade: { risk: 0.15, startsProcess: true, disruptive: true, claimed: true },
+  kill: { risk: 0.2, startsProcess: true, disruptive: true, claimed: true },
+  free_disk: { risk: 0.25, startsProcess: false, disruptive: false, claimed: true },
+  quarantine: { risk: 0.3, startsProcess: false, disruptive: true, claimed: false },
+  rollback: { risk: 0.4, startsProcess: true, disruptive: true, claimed: true },
+  relocate: { risk: 0.5, startsProcess: false, disruptive: true, claimed: true },
+  escalate: { risk: 0, startsProcess: false, disruptive: false, claimed: false },
+  none: { risk: 0, startsProcess: false, disruptive: false, claimed: false }
+}
+
+/** The actions with a trait, as a set (e.g. `actionsWhere('startsProcess')`). */
+export function actionsWhere (trait: 'startsProcess' | 'disruptive' | 'claimed'): ReadonlySet<ActionKind> {
+  return new Set(ACTION_KINDS.filter((a) => ACTION_TRAITS[a][trait]))
+}
 
 /** Cost of a recovery in the budget's units; every field ≥ 0. */
 export interface CostVector {
@@ -148,6 +186,31 @@ export interface CostVector {
   bandwidthKb: number
   /** Service disruption, seconds of unavailability. */
   disruptionSeconds: number
+}
+
+/** The cost vector's dimensions, in one order everywhere. */
+export const COST_DIMENSIONS = ['cpuSeconds', 'memoryMb', 'bandwidthKb', 'disruptionSeconds'] as const satisfies ReadonlyArray<keyof CostVector>
+
+const nonNegative = z.number().min(0).finite()
+export const costVectorSchema: z.ZodType<CostVector> = z.object({ cpuSeconds: nonNegative, memoryMb: nonNegative, bandwidthKb: nonNegative, disruptionSeconds: nonNegative }).strict()
+
+export const zeroCost = (): CostVector => ({ cpuSeconds: 0, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 })
+
+export function addCost (a: CostVector, b: CostVector): CostVector {
+  return { cpuSeconds: a.cpuSeconds + b.cpuSeconds, memoryMb: a.memoryMb + b.memoryMb, bandwidthKb: a.bandwidthKb + b.bandwidthKb, disruptionSeconds: a.disruptionSeconds + b.disruptionSeconds }
+}
+
+export function subCost (a: CostVector, b: CostVector): CostVector {
+  return { cpuSeconds: a.cpuSeconds - b.cpuSeconds, memoryMb: a.memoryMb - b.memoryMb, bandwidthKb: a.bandwidthKb - b.bandwidthKb, disruptionSeconds: a.disruptionSeconds - b.disruptionSeconds }
+}
+
+export function scaleCost (a: CostVector, k: number): CostVector {
+  return { cpuSeconds: a.cpuSeconds * k, memoryMb: a.memoryMb * k, bandwidthKb: a.bandwidthKb * k, disruptionSeconds: a.disruptionSeconds * k }
+}
+
+/** Every dimension finite and ≥ 0. */
+export function isCostVector (c: CostVector): boolean {
+  return COST_DIMENSIONS.every((d) => Number.isFinite(c[d]) && c[d] >= 0)
 }
 
 /** A root-cause candidate for an incident. */

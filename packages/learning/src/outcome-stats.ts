@@ -3,7 +3,7 @@
 // on its time to recover and on each dimension of its cost vector.
 // Supports Thompson sampling (draws) and conservative upper bounds (the
 // planner's shield uses those, never the draws).
-import type { CostVector, Outcome } from '@homeostat/interface'
+import { COST_DIMENSIONS, zeroCost, type CostVector, type Outcome } from '@homeostat/interface'
 import {
   type BetaPrior, type NormalGammaPrior, type ScalarEvidence,
   betaMean, betaPosterior, betaVariance, emptyEvidence, normalGammaPosterior,
@@ -12,10 +12,10 @@ import {
 import type { Rng } from './prng.ts'
 import { LearningError } from './errors.ts'
 
-export const COST_DIMENSIONS = ['cpuSeconds', 'memoryMb', 'bandwidthKb', 'disruptionSeconds'] as const
+// The cost vector's dimensions and zero live with the vector (@homeostat/interface).
+export { COST_DIMENSIONS, zeroCost } from '@homeostat/interface'
 export type CostDimension = typeof COST_DIMENSIONS[number]
 
-export const zeroCost = (): CostVector => ({ cpuSeconds: 0, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 })
 
 export interface CellPrior {
   success: BetaPrior

@@ -1,32 +1,16 @@
 // A tiny typed emitter: `on` returns an unsubscribe; a throwing listener is
 // logged and counted, never breaks the emitter.
+import { realTimers, silentLogger, type Logger, type Timers } from '@homeostat/interface'
 
-export interface Logger {
-  debug: (obj: object, msg?: string) => void
-  info: (obj: object, msg?: string) => void
-  warn: (obj: object, msg?: string) => void
-  error: (obj: object, msg?: string) => void
-}
-
-const noop = (): void => {}
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+export { silentLogger, type Logger }
 
 export type Unsubscribe = () => void
 
-/** Injected timers, so a simulation can run the monitor on virtual time. */
-export interface Scheduler {
-  setTimeout: (fn: () => void, ms: number) => unknown
-  clearTimeout: (handle: unknown) => void
-}
+/** Injected timers, so a simulation can run the monitor on virtual time (the shared Timers shape). */
+export type Scheduler = Timers
 
-export const realScheduler: Scheduler = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms)
-    t.unref?.()
-    return t
-  },
-  clearTimeout: (h) => { clearTimeout(h as ReturnType<typeof setTimeout>) }
-}
+/** Node's timers, unref'd. */
+export const realScheduler: Scheduler = realTimers
 
 export class Emitter<E extends Record<string, unknown>> {
   private readonly listeners = new Map<keyof E, Set<(v: never) => void>>()

@@ -2,7 +2,7 @@
 // what we predict it costs before any outcome was observed. Predictions are
 // priors: outcome statistics replace them as evidence arrives, and the shield
 // uses an upper bound that starts wide around them.
-import type { ActionKind, CostVector, PlanRequest, TargetKind } from '@homeostat/interface'
+import { ACTION_TRAITS, type ActionKind, type CostVector, type PlanRequest, type TargetKind } from '@homeostat/interface'
 import type { CellPrior } from '@homeostat/learning'
 import { normalGammaFromGuess } from '@homeostat/learning'
 import { PlannerError } from './errors.ts'
@@ -28,7 +28,7 @@ export interface CatalogueAction {
   predictedTtrMs: number
   /** Prior guess of P(verification passes). */
   priorSuccess: number
-  /** 0 (harmless) … 1 (may make things worse); above the approval threshold an operator must approve. */
+  /** 0 (harmless) … 1 (may make things worse); above the approval threshold an operator must approve (ACTION_TRAITS' values). */
   risk: number
   /** Can recovery undo it (rollback of a rollback, relocate back…)? */
   reversible: boolean
@@ -45,13 +45,13 @@ export const DEFAULT_CATALOGUE: readonly CatalogueAction[] = [
     kind: 'reload', description: 'ask the workload to reload its configuration (SIGHUP / reload endpoint)',
     targetKinds: ['process', 'service'],
     predictedCost: { cpuSeconds: 0.5, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 1 },
-    predictedTtrMs: 2000, priorSuccess: 0.35, risk: 0.05, reversible: true, continuityLoss: 0
+    predictedTtrMs: 2000, priorSuccess: 0.35, risk: ACTION_TRAITS.reload.risk, reversible: true, continuityLoss: 0
   },
   {
     kind: 'restart', description: 'stop and start the workload under its supervisor',
     targetKinds: WORKLOADS,
     predictedCost: { cpuSeconds: 2, memoryMb: 50, bandwidthKb: 0, disruptionSeconds: 5 },
-    predictedTtrMs: 5000, priorSuccess: 0.7, risk: 0.1, reversible: true, continuityLoss: 0.2
+    predictedTtrMs: 5000, priorSuccess: 0.7, risk: ACTION_TRAITS.restart.risk, reversible: true, continuityLoss: 0.2
   },
   {
     kind: 'kill', description: 'SIGKILL a hung workload and let the supervisor respawn it',
@@ -59,7 +59,7 @@ export const DEFAULT_CATALOGUE: readonly CatalogueAction[] = [
     // For a process that is alive and not serving; an exited one needs a start (restart), not a kill.
     failureClasses: ['hang', 'unhealthy', 'unknown'],
     predictedCost: { cpuSeconds: 1, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 4 },
-    predictedTtrMs: 4000, priorSuccess: 0.55, risk: 0.2, reversible: false, continuityLoss: 0.3
+    predictedTtrMs: 4000, priorSuccess: 0.55, risk: ACTION_TRAITS.kill.risk, reversible: false, continuityLoss: 0.3
   },
   {
     kind: 'throttle', description: 'lower the workload\'s CPU / power share (cgroup, nvpmodel)',
@@ -70,37 +70,37 @@ export const DEFAULT_CATALOGUE: readonly CatalogueAction[] = [
     // its cgroup quota (cpu_throttling) needs more CPU, not less.
     failureClasses: ['cpu_limit', 'cpu_hog', 'cpu_saturation', 'overload', 'thermal', 'throttling', 'power*'],
     predictedCost: { cpuSeconds: 0.2, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 },
-    predictedTtrMs: 5000, priorSuccess: 0.4, risk: 0.1, reversible: true, continuityLoss: 0.05
+    predictedTtrMs: 5000, priorSuccess: 0.4, risk: ACTION_TRAITS.throttle.risk, reversible: true, continuityLoss: 0.05
   },
   {
     kind: 'degrade', description: 'switch the workload to a degraded mode (smaller model, lower rate)',
     targetKinds: ['service', 'training', 'device'],
     predictedCost: { cpuSeconds: 0.5, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 1 },
-    predictedTtrMs: 3000, priorSuccess: 0.45, risk: 0.15, reversible: true, continuityLoss: 0.1
+    predictedTtrMs: 3000, priorSuccess: 0.45, risk: ACTION_TRAITS.degrade.risk, reversible: true, continuityLoss: 0.1
   },
   {
     kind: 'free_disk', description: 'delete rotated logs, caches and old checkpoints',
     targetKinds: ALL, failureClasses: ['disk_fill', 'disk*'],
     predictedCost: { cpuSeconds: 5, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 },
-    predictedTtrMs: 10_000, priorSuccess: 0.7, risk: 0.25, reversible: false, continuityLoss: 0.05
+    predictedTtrMs: 10_000, priorSuccess: 0.7, risk: ACTION_TRAITS.free_disk.risk, reversible: false, continuityLoss: 0.05
   },
   {
     kind: 'rollback', description: 'redeploy the previous artifact (binary, model, config)',
     targetKinds: WORKLOADS,
     predictedCost: { cpuSeconds: 10, memoryMb: 200, bandwidthKb: 50_000, disruptionSeconds: 20 },
-    predictedTtrMs: 20_000, priorSuccess: 0.6, risk: 0.4, reversible: true, continuityLoss: 0.3
+    predictedTtrMs: 20_000, priorSuccess: 0.6, risk: ACTION_TRAITS.rollback.risk, reversible: true, continuityLoss: 0.3
   },
   {
     kind: 'relocate', description: 'move the workload to another node of the mesh',
     targetKinds: ['service', 'training', 'process'],
     predictedCost: { cpuSeconds: 30, memoryMb: 500, bandwidthKb: 200_000, disruptionSeconds: 60 },
-    predictedTtrMs: 60_000, priorSuccess: 0.8, risk: 0.5, reversible: true, continuityLoss: 0.2
+    predictedTtrMs: 60_000, priorSuccess: 0.8, risk: ACTION_TRAITS.relocate.risk, reversible: true, continuityLoss: 0.2
   },
   {
     kind: 'quarantine', description: 'stop the component and keep it stopped until a human looks',
     targetKinds: ALL,
     predictedCost: { cpuSeconds: 0.5, memoryMb: 0, bandwidthKb: 0, disruptionSeconds: 0 },
-    predictedTtrMs: 1000, priorSuccess: 0.95, risk: 0.3, reversible: true, continuityLoss: 0
+    predictedTtrMs: 1000, priorSuccess: 0.95, risk: ACTION_TRAITS.quarantine.risk, reversible: true, continuityLoss: 0
   }
 ]
 

@@ -1,21 +1,9 @@
 // Cost-vector arithmetic, pure. The budget is per dimension: an action fits
-// only if it fits in every dimension.
-import type { CostVector } from '@homeostat/interface'
-import { COST_DIMENSIONS, zeroCost } from '@homeostat/learning'
+// only if it fits in every dimension. The vector, its dimensions and its
+// sums live with the record (@homeostat/interface); the budget's maths is here.
+import { addCost, COST_DIMENSIONS, isCostVector, scaleCost, subCost, zeroCost, type CostVector } from '@homeostat/interface'
 
-export { COST_DIMENSIONS, zeroCost }
-
-export function addCost (a: CostVector, b: CostVector): CostVector {
-  return { cpuSeconds: a.cpuSeconds + b.cpuSeconds, memoryMb: a.memoryMb + b.memoryMb, bandwidthKb: a.bandwidthKb + b.bandwidthKb, disruptionSeconds: a.disruptionSeconds + b.disruptionSeconds }
-}
-
-export function subCost (a: CostVector, b: CostVector): CostVector {
-  return { cpuSeconds: a.cpuSeconds - b.cpuSeconds, memoryMb: a.memoryMb - b.memoryMb, bandwidthKb: a.bandwidthKb - b.bandwidthKb, disruptionSeconds: a.disruptionSeconds - b.disruptionSeconds }
-}
-
-export function scaleCost (a: CostVector, k: number): CostVector {
-  return { cpuSeconds: a.cpuSeconds * k, memoryMb: a.memoryMb * k, bandwidthKb: a.bandwidthKb * k, disruptionSeconds: a.disruptionSeconds * k }
-}
+export { addCost, COST_DIMENSIONS, isCostVector, scaleCost, subCost, zeroCost }
 
 /** (1−w)·a + w·b per dimension. */
 export function mixCost (a: CostVector, b: CostVector, w: number): CostVector {
@@ -48,9 +36,6 @@ export function overflowing (used: CostVector, add: CostVector, beta: CostVector
   return COST_DIMENSIONS.filter((d) => used[d] + add[d] > beta[d] + 1e-9)
 }
 
-export function isCostVector (c: CostVector): boolean {
-  return COST_DIMENSIONS.every((d) => Number.isFinite(c[d]) && c[d] >= 0)
-}
 
 export const round = (x: number, digits = 4): number => {
   if (!Number.isFinite(x)) return x

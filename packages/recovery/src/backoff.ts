@@ -1,3 +1,5 @@
+import { backoffDelayMs as sharedBackoff } from '@homeostat/interface'
+
 // Restart backoff: exponential in the number of recent restarts, capped, with
 // jitter so that many components (or many nodes) restarting after one shared
 // fault do not stampede in lock-step. Pure functions, tested from a table.
@@ -21,12 +23,8 @@ export interface BackoffOptions {
  */
 export function backoffDelayMs (attempt: number, options: BackoffOptions, random: () => number): number {
   if (!(attempt >= 1)) return 0
-  const exponent = Math.min(attempt - 1, 64)
-  const raw = Math.min(options.maxMs, options.baseMs * options.factor ** exponent)
-  const jitter = Math.min(1, Math.max(0, options.jitter))
-  const drawn = random()
-  const r = Number.isFinite(drawn) ? Math.min(1, Math.max(0, drawn)) : 0
-  return Math.max(0, Math.round(raw * (1 - jitter * r)))
+  // The shared back-off (@homeostat/interface), its attempt 0 being our attempt 1, the spread below the delay only.
+  return sharedBackoff(attempt - 1, { initialMs: options.baseMs, multiplier: options.factor, maxMs: options.maxMs, jitter: options.jitter, jitterMode: 'down' }, random)
 }
 
 /** Number of timestamps within `windowMs` before `nowMs` (restarts counted for backoff and crash-loop detection). */

@@ -3,12 +3,12 @@
 // did not, and writes every step to the incident. One recovery per component
 // at a time.
 import { setTimeout as sleepTimer } from 'node:timers/promises'
-import type { ActionKind, CostVector, Incident, IncidentStep, PlannedAction } from '@homeostat/interface'
+import { actionsWhere, type ActionKind, type CostVector, type Incident, type IncidentStep, type PlannedAction } from '@homeostat/interface'
 import { BUILTIN_ACTIONS } from './actions/index.ts'
 import { previousArtifact } from './actions/artifact.ts'
 import { fallbackPatch } from './actions/degrade.ts'
 import { isShared, safeInfo, specOf } from './actions/process-util.ts'
-import { previousArtifactVersion, type ComponentSpec } from '@homeostat/monitor'
+import { previousArtifactVersion, type ComponentSpec } from '@homeostat/interface'
 import type { ActionEffect, ActionTable } from './actions/types.ts'
 import type { ComponentRecoveryConfig } from './config.ts'
 import { RECOVERY_DEFAULTS, actionTimeoutMs, verifyTimeoutMs, type RecoveryDefaults } from './defaults.ts'
@@ -83,7 +83,7 @@ export interface Recovery {
 }
 
 /** Actions that take the component down while they run. */
-const DISRUPTIVE = new Set<ActionKind>(['restart', 'kill', 'rollback', 'degrade', 'quarantine'])
+const DISRUPTIVE = actionsWhere('disruptive')
 const RESTART_HISTORY_MAX = 64
 
 function mergeDefaults (d?: Partial<RecoveryDefaults>): RecoveryDefaults {

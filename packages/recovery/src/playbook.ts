@@ -4,7 +4,7 @@
 // and quarantines a crash-looping component. It implements RecoveryPolicy, so
 // the micro loop can swap it for the constrained planner.
 import type { ActionKind, AlternativeAction, Outcome, PlanRequest, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
-import { CRASH_LOOP_DEFAULTS, RESTART_LOOP_CLASSES } from '@homeostat/interface'
+import { actionsWhere, CRASH_LOOP_DEFAULTS, RESTART_LOOP_CLASSES } from '@homeostat/interface'
 import { countInWindow } from './backoff.ts'
 
 /** What to try, in order, per failure class. `escalate` is implied at the end of every row. */
@@ -51,7 +51,7 @@ export const PLAYBOOK_DEFAULTS = {
   crashLoop: CRASH_LOOP_DEFAULTS
 } as const
 
-const RESTARTING = new Set<ActionKind>(['restart', 'kill', 'rollback', 'degrade'])
+const RESTARTING = actionsWhere('startsProcess')
 const HISTORY_MAX = 64
 
 /** Next action for a request under `table` (pure, tested from a table). */

@@ -68,11 +68,4 @@ export interface StepInput {
  */
 export type StepRecorder = (incidentId: string, step: StepInput) => Promise<IncidentStep> | IncidentStep
 
-export interface Logger {
-  debug: (obj: object, msg?: string) => void
-  info: (obj: object, msg?: string) => void
-  warn: (obj: object, msg?: string) => void
-  error: (obj: object, msg?: string) => void
-}
-
-export const silentLogger: Logger = { debug () {}, info () {}, warn () {}, error () {} }
+export { silentLogger, type Logger } from '@homeostat/interface'

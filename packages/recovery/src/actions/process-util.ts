@@ -1,5 +1,5 @@
 // Small helpers for acting on real processes.
-import type { ComponentSpec } from '@homeostat/monitor'
+import type { ComponentSpec } from '@homeostat/interface'
 import type { RecoveryTarget, TargetInfo } from '../target.ts'
 import { UnknownComponentError } from '../errors.ts'
 

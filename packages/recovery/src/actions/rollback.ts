@@ -3,7 +3,7 @@
 // - the component spec's versioned artifact (monitor: `artifact.versions`,
 //   `artifact.version`): the spec's version is set to the one before;
 // - recovery config `artifact.path` on disk (symlink or `<path>.prev`).
-import { previousArtifactVersion } from '@homeostat/monitor'
+import { previousArtifactVersion } from '@homeostat/interface'
 import { UnsupportedActionError } from '../errors.ts'
 import { rollbackArtifact } from './artifact.ts'
 import { infoOrThrow, specOf, startOrRestart } from './process-util.ts'
