@@ -40,7 +40,7 @@ describe('agent mesh: cloud + edge over libp2p', function () {
       const p = await getJson(cloud!.url + '/api/peers')
       return (p.body.peers as Array<{ name?: string, state: string, components?: unknown[] }>).find((x) => x.name === 'edge-1' && x.state === 'alive' && (x.components?.length ?? 0) === 1)
     }, 30_000, 200)
-    await waitFor('inference healthy', () => edge!.agent.context.providers.components().find((c) => c.health === 'ok'), 20_000)
+    await waitFor('inference healthy', () => edge!.agent.providers.components().find((c) => c.health === 'ok'), 20_000)
 
     // A real crash: healed on the edge, visible on the cloud.
     await fetch(`http://127.0.0.1:${port}/fault/crash`, { method: 'POST' })

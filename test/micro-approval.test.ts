@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { createHlc } from '@homeostat/hlc'
 import { createProbeRunner, createSupervisor, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
 import type { ActionKind, PlanRequest, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
-import { createMicroLoop, type MicroLoop } from '../agent/src/micro/index.ts'
+import { createMicroLoop, type MicroLoop } from '@homeostat/micro'
 import { FIXTURES, waitHealthy, freePort, tempDir, waitFor } from './micro-helpers.ts'
 
 describe('micro loop: a denied approval falls back to the policy’s next choice', function () {

@@ -19,7 +19,7 @@ import { createHlc } from '@homeostat/hlc'
 import { createProbeRunner, createSupervisor, COMPONENT_ENV, type ComponentInput, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
 import { createPlaybook } from '@homeostat/recovery'
 import type { Incident } from '@homeostat/interface'
-import { createMicroLoop, type MicroLoop, type MicroLoopOptions } from '../agent/src/micro/index.ts'
+import { createMicroLoop, type MicroLoop, type MicroLoopOptions } from '@homeostat/micro'
 import { FIXTURES, freePort, tempDir, waitFor, waitHealthy } from './micro-helpers.ts'
 
 const SERVER = join(FIXTURES, 'micro-crasher.mjs') // healthy until its fault file appears (never, here)

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { createHlc } from '@homeostat/hlc'
 import { createMetricsCollector, createProbeRunner, createSupervisor, type ProbeRunner, type Scheduler, type Supervisor } from '@homeostat/monitor'
 import { seededRandom, type Sample } from '@homeostat/interface'
-import { createMicroLoop, createResourceWatch, type MicroLoop } from '../agent/src/micro/index.ts'
+import { createMicroLoop, createResourceWatch, type MicroLoop } from '@homeostat/micro'
 import { FIXTURES, freePort, tempDir, waitHealthy } from './micro-helpers.ts'
 
 /** Timers on a simulated clock: `advance` runs what falls due, in order. */

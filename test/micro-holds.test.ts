@@ -3,9 +3,7 @@
 // watchdog's supervision gaps (watchdog.ts), the restart policy, and what
 // counts as an action making things worse.
 import assert from 'node:assert/strict'
-import { createHolds, HOLD_DEFAULTS, retryDelayMs } from '../agent/src/micro/holds.ts'
-import { completed, shouldRun, supervisionGaps, type ComponentSnapshot } from '../agent/src/micro/watchdog.ts'
-import { worsened } from '../agent/src/micro/loop.ts'
+import { completed, createHolds, HOLD_DEFAULTS, retryDelayMs, shouldRun, supervisionGaps, worsened, type ComponentSnapshot } from '@homeostat/micro'
 
 describe('micro loop: holds, watchdog, do-no-harm rules', () => {
   it('retries on a capped exponential back-off (CrashLoopBackOff: 10 s, 20 s, 40 s … 5 min, never giving up)', () => {
@@ -126,7 +124,7 @@ describe('micro loop: an action that made its failure worse is recorded and not 
   it('a restart that grew the measure is noted, warned about, and left out of the next plan for that class on that component', async () => {
     const { createSupervisor } = await import('@homeostat/monitor')
     const { createHlc } = await import('@homeostat/hlc')
-    const { createMicroLoop } = await import('../agent/src/micro/index.ts')
+    const { createMicroLoop } = await import('@homeostat/micro')
     const sup = createSupervisor({ autoRestart: false, components: [{ name: 'w', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] }] })
     let usage = 100
     const offered: string[][] = []

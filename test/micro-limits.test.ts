@@ -12,7 +12,7 @@ import { createHlc } from '@homeostat/hlc'
 import { createProbeRunner, createSupervisor, dirSizeBytes, type ComponentInput, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
 import type { ComponentRecoveryConfig, RecoveryDefaults } from '@homeostat/recovery'
 import type { Incident } from '@homeostat/interface'
-import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../agent/src/micro/index.ts'
+import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '@homeostat/micro'
 import { tempDir, waitFor } from './micro-helpers.ts'
 
 const mbOf = (dir: string): number => dirSizeBytes(dir, 100_000).bytes / 1048576

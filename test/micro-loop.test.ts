@@ -6,9 +6,8 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHlc } from '@homeostat/hlc'
-import { createIncidentManager, createProbeRunner, createSupervisor, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
-import { openStore } from '@homeostat/store'
-import { createMicroLoop, type MicroLoop } from '../agent/src/micro/index.ts'
+import { createProbeRunner, createSupervisor, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
+import { createMicroLoop, type MicroLoop } from '@homeostat/micro'
 import { FIXTURES, waitHealthy, assertRecord, freePort, mttrMs, tempDir, waitFor } from './micro-helpers.ts'
 
 describe('micro loop (real processes): crash and hang', function () {
@@ -125,33 +124,5 @@ describe('micro loop (real processes): crash and hang', function () {
     assert.equal(probes.stats().probeErrors, runs, 'the broken probe is no longer run')
     assert.equal(loop.incidents().length, 1)
     assert.equal(sup.info('p').state, 'running', 'the workload itself was left alone')
-  })
-
-  it('keeps its records in the monitor\'s IncidentManager, persisted in the store across a reopen', async () => {
-    const t = await tempDir()
-    cleanup = t.cleanup
-    const hlc = createHlc({ nodeId: 'edge-1', now: Date.now })
-    let store = await openStore({ path: join(t.dir, 'db'), hlc })
-    const manager = createIncidentManager({ node: 'edge-1', hlc, store })
-    await manager.load()
-    sup = createSupervisor({ autoRestart: false, components: [{ name: 'c', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] }] })
-    const published: string[] = []
-    loop = createMicroLoop({ node: 'edge-1', hlc, supervisor: sup, incidents: manager, publish: (i) => { published.push(i.status) } })
-    loop.start()
-    await sup.start()
-    sup.signal('c', 'SIGKILL') // an unexpected death
-    const inc = await waitFor('an incident', () => loop!.incidents()[0], 5000)
-    const done = await loop.settled(inc.id)
-    assert.equal(done.status, 'recovered')
-    assertRecord(done, ['opened', 'detected', 'diagnosed', 'planned', 'acted', 'verified', 'recovered'])
-    assert.equal(manager.get(inc.id)?.status, 'recovered')
-    assert.ok(published.includes('recovered'))
-    await manager.flush()
-    await store.close()
-    store = await openStore({ path: join(t.dir, 'db'), hlc })
-    const again = createIncidentManager({ node: 'edge-1', hlc, store })
-    assert.equal(await again.load(), 1)
-    assert.deepEqual(again.get(inc.id)?.steps.map((s) => s.kind), done.steps.map((s) => s.kind))
-    await store.close()
   })
 })

@@ -8,7 +8,7 @@ import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createHlc } from '@homeostat/hlc'
 import { createProbeRunner, createSupervisor, type ComponentInput, type ProbeRunner, type Supervisor } from '@homeostat/monitor'
-import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '../agent/src/micro/index.ts'
+import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch } from '@homeostat/micro'
 import type { ComponentRecoveryConfig } from '@homeostat/recovery'
 import { FIXTURES, waitHealthy, assertRecord, freePort, mttrMs, tempDir, waitFor } from './micro-helpers.ts'
 

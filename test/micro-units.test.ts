@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { createHlc } from '@homeostat/hlc'
 import { LIMITS } from '@homeostat/interface'
-import { classifyExit, classifyProbe, createIncidentLog } from '../agent/src/micro/index.ts'
+import { classifyExit, classifyProbe, createIncidentLog } from '@homeostat/micro'
 
 describe('micro loop units', () => {
   it('classifies exits and probe failures', () => {

@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { Incident } from '@homeostat/interface'
 import { createClient, defaultConfigPath, type Client } from './cli/client.ts'
 import { table, ms, ago, clock } from './cli/format.ts'
+import type { Io } from './cli/io.ts'
 import { ConfigError, UsageError, AgentUnreachableError, ApiError, DataDirError } from './errors.ts'
 import { VERSION } from './version.ts'
 import type { Approval } from './state/approvals.ts'
@@ -34,10 +35,7 @@ interface Verb {
   run: (values: Record<string, unknown>, positionals: string[], io: Io) => Promise<number>
 }
 
-export interface Io {
-  out: (s: string) => void
-  err: (s: string) => void
-}
+export type { Io }
 
 const CLIENT_HELP = `  -c, --config FILE   the agent's config (default $HOMEOSTAT_CONFIG or ./homeostat.yaml);
                       the API address and token are read from it

@@ -7,7 +7,7 @@ import type { Logger } from 'pino'
 import { createHlc, type Hlc } from '@homeostat/hlc'
 import { openStore, StoreError, type Store } from '@homeostat/store'
 import { join } from 'node:path'
-import type { Incident } from '@homeostat/interface'
+import { every, realTimers, type Incident, type Timers } from '@homeostat/interface'
 import { loadConfig, type LoadedConfig } from './config/load.ts'
 import { ComponentActionError, ConfigError } from './errors.ts'
 import { acquirePidFile, ensureDataDir, ensureToken } from './datadir.ts'
@@ -16,69 +16,13 @@ import { createIncidentBook, type IncidentBook } from './state/incidents.ts'
 import { createApprovalQueue, type ApprovalQueue } from './state/approvals.ts'
 import { computeReport, type Report } from './state/report.ts'
 import type { ComponentView, PeerView, Providers } from './state/providers.ts'
+import { mergeProvides, type AgentLoop, type LoopContext, type LoopFactory, type LoopProvides } from './loops/contract.ts'
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts'
 import { createApiServer, type ApiServer } from './api/server.ts'
 import { createLogger } from './logger.ts'
 import { VERSION } from './version.ts'
 
-export interface AgentLoop {
-  readonly name: string
-  start: () => Promise<void>
-  stop: () => Promise<void>
-  /** Applies a new config. Throw to refuse it (the agent then keeps the old one). */
-  reload?: (next: LoadedConfig) => Promise<void>
-  /** False while the loop is still converging (e.g. first probes pending). */
-  ready?: () => boolean
-}
-
-/** Everything a loop may use. Loops replace entries of `providers` they can answer for. */
-export interface LoopContext {
-  readonly nodeName: string
-  readonly role: 'edge' | 'cloud'
-  config: () => LoadedConfig
-  logger: Logger
-  hlc: Hlc
-  now: () => number
-  /** The agent's LevelDB store (`<dataDir>/db`), open from start to stop: the loops' durable state. */
-  store: () => Store
-  events: EventBus
-  incidents: IncidentBook
-  approvals: ApprovalQueue
-  metrics: AgentMetrics
-  providers: Providers
-  /** Health samples of remote nodes (the meso loop feeds peers' reports here). */
-  recordHealth: (node: string, health: number, atMs?: number) => void
-  /** The API's base URL once listening. */
-  apiUrl: () => string | undefined
-  /** Extra sections of /api/status (e.g. `mesh: {peerId, addrs}`), by name. */
-  statusExtras: Record<string, () => unknown>
-  /** Cross-loop hooks: the micro loop installs them, the meso loop calls them. */
-  hooks: {
-    /** Installs fleet priors from the cloud peer into the local planner; returns entries installed. */
-    importPriors?: (doc: unknown) => number
-    /**
-     * An operator's verb on a component (the micro loop installs it; throws ComponentActionError): `release`
-     * lifts a quarantine, `start` starts a component that is not running, `restart` restarts it.
-     */
-    componentAction?: (name: string, verb: ComponentVerb, by: string) => Promise<ComponentActionResult>
-  }
-}
-
-export type ComponentVerb = 'release' | 'start' | 'restart'
-
-/** What an operator's verb on a component did. */
-export interface ComponentActionResult {
-  component: string
-  action: ComponentVerb
-  /** The supervisor's state afterwards (`running`/`starting` if started here, else `stopped`). */
-  state: string
-  /** Started here (again) by this verb (a component this node runs itself). */
-  started: boolean
-  /** Relocatable under a mesh: the fleet places it; this node offers to host it again. */
-  placedByFleet: boolean
-}
-
-export type LoopFactory = (ctx: LoopContext) => AgentLoop | undefined | Promise<AgentLoop | undefined>
+export type { AgentLoop, LoopContext, LoopFactory, LoopProvides, ComponentVerb, ComponentActionResult } from './loops/contract.ts'
 
 export interface AgentOptions {
   config: LoadedConfig
@@ -86,6 +30,8 @@ export interface AgentOptions {
   role?: 'edge' | 'cloud'
   logger?: Logger
   now?: () => number
+  /** Timers for the agent and every loop (default: Node's, unref'd); a test passes simulated ones with `now`. */
+  timers?: Timers
   /** Loops to compose, in start order (stopped in reverse). */
   loops?: LoopFactory[]
   /** Skip the pid file (tests running several agents on one data dir never do this; the demo doesn't either). */
@@ -103,6 +49,8 @@ export interface Agent {
   /** Re-reads the config file; on any error keeps the old config and returns why. */
   reload: () => Promise<{ ok: boolean, error?: string }>
   readonly context: LoopContext
+  /** What the started loops answer for (the API's views), merged. */
+  readonly providers: Providers
   readonly apiUrl: string | undefined
   readonly token: string
   report: () => Report
@@ -129,18 +77,19 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
   const role = opts.role ?? current.config.node.role
   const nodeName = current.nodeName
   const now = opts.now ?? Date.now
+  const timers = opts.timers ?? realTimers
   const logger = opts.logger ?? createLogger({ level: current.config.log.level, node: nodeName })
   for (const w of ensureDataDir(current.dataDir)) logger.warn(w)
   const releasePid = opts.pidFile === false ? () => {} : acquirePidFile(current.dataDir)
   const token = ensureToken(current.dataDir)
   const events = createEventBus({ now })
   const metrics = createAgentMetrics({ node: nodeName, role, version: VERSION })
+  // Works from memory until start() attaches it to the store (the store opens there).
   const incidents = createIncidentBook({
-    dataDir: current.dataDir,
     events,
-    onReject: (why) => { metrics.invalidInput.inc({ source: 'incident' }); logger.warn({ why }, 'rejected an invalid incident record') }
+    onReject: (why) => { metrics.invalidInput.inc({ source: 'incident' }); logger.warn({ why }, 'rejected an invalid incident record') },
+    onStoreError: (err) => logger.warn({ err: err.message }, 'writing the incident book failed (retried)')
   })
-  for (const inc of incidents.all()) metrics.observeIncident(inc, inc.node === nodeName ? 'local' : 'remote')
   events.subscribe((e) => {
     if (e.type === 'incident') {
       const d = e.data as { origin: 'local' | 'remote', incident: Incident }
@@ -166,7 +115,8 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     if (s.length > AGENT_DEFAULTS.healthSamplesKept) s.shift()
   }
 
-  const providers: Providers = {
+  /** What answers when no loop does: honest "nothing known". Loops' providers (merged at start) replace these. */
+  const fallback: Providers = {
     components: () => [],
     observations: () => [],
     peers: () => [],
@@ -182,6 +132,9 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     reputation: () => ({ available: false, peers: [] }),
     federated: () => ({ available: false, nodes: [] })
   }
+  /** The started loops' providers, status sections and component verbs (loops/contract.ts mergeProvides). */
+  let merged: ReturnType<typeof mergeProvides> = { providers: {}, status: {} }
+  const providers = new Proxy({} as Providers, { get: (_t, k: keyof Providers) => merged.providers[k] ?? fallback[k] })
   let apiUrl: string | undefined
   let store: Store | undefined
   /** Opens `<dataDir>/db`. A corrupt database is moved aside and replaced by an empty one (the
@@ -205,6 +158,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     logger,
     hlc,
     now,
+    timers,
     store: () => {
       if (store === undefined) throw new StoreError('STORE_CLOSED', 'the agent store is not open (the agent is not running)')
       return store
@@ -213,11 +167,14 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     incidents,
     approvals,
     metrics,
-    providers,
     recordHealth,
     apiUrl: () => apiUrl,
-    statusExtras: {},
-    hooks: {}
+  }
+  /** Each started loop's `provides()`, in start order. */
+  const provided: Array<{ name: string, provides?: LoopProvides }> = []
+  const collect = (l: AgentLoop): void => {
+    provided.push({ name: l.name, provides: l.provides?.() })
+    merged = mergeProvides(provided)
   }
 
   const loops: AgentLoop[] = []
@@ -262,7 +219,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
       approvalsPending: approvals.list({ state: 'pending' }).length,
       peers: providers.peers().filter((p) => p.state !== 'self').length,
       rssMb: Math.round(mem.rss / 1048576),
-      ...Object.fromEntries(Object.entries(ctx.statusExtras).map(([k, f]) => [k, f()]))
+      ...Object.fromEntries(Object.entries(merged.status).map(([k, f]) => [k, f()]))
     }
   }
 
@@ -308,13 +265,13 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     healthHistory: () => [...health.entries()].flatMap(([node, s]) => s.map((x) => ({ node, ...x }))),
     reload: async () => await reload(),
     componentAction: async (name, verb, by) => {
-      const act = ctx.hooks.componentAction
+      const act = merged.componentAction
       if (act === undefined) throw new ComponentActionError('ERR_NOT_READY', 'no micro loop is running on this agent')
       return await act(name, verb, by)
     },
     dashboard: current.config.api.dashboard
   })
-  let healthTimer: NodeJS.Timeout | undefined
+  let stopHealth: (() => void) | undefined
   let stopping: Promise<void> | undefined
   /** A loop's start in flight: stop waits for it (bounded) so nothing it spawns outlives the agent. */
   let loopStarting: Promise<void> | undefined
@@ -369,6 +326,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
     nodeName,
     role,
     context: ctx,
+    providers,
     token,
     get apiUrl () { return apiUrl },
     report,
@@ -382,6 +340,18 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
       apiUrl = addr.url
       logger.info({ api: apiUrl, role, version: VERSION }, 'api listening')
       store = await openAgentStore()
+      // The incident book lives in the store; an agent upgraded from the journal file imports it once.
+      const legacyJournal = join(current.dataDir, 'incidents.jsonl')
+      let att
+      try { att = await incidents.attach(store, { legacyJournal }) } catch (err) {
+        if (!(err instanceof StoreError) || err.code !== 'STORE_LEGACY') { await agent.stop(); throw err }
+        logger.error({ err: err.message, file: legacyJournal }, 'could not import the pre-store incident journal; it stays where it is')
+        att = await incidents.attach(store)
+      }
+      if (att.imported?.status === 'imported') logger.info({ incidents: att.imported.items, tornLines: att.imported.rejected }, 'imported incidents.jsonl into the agent store')
+      if (att.imported?.moveError !== undefined) logger.warn({ err: att.imported.moveError }, 'could not rename incidents.jsonl aside')
+      if (att.invalid > 0) metrics.invalidInput.inc({ source: 'incident' }, att.invalid)
+      for (const inc of incidents.all()) metrics.observeIncident(inc, inc.node === nodeName ? 'local' : 'remote')
       for (const f of opts.loops ?? []) {
         if (stopping !== undefined) break // SIGTERM during start: start nothing more
         const loop = await f(ctx)
@@ -393,6 +363,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
           await loopStarting
           loopStarting = undefined
           running.add(loop.name)
+          collect(loop)
           metrics.loopUp.set({ loop: loop.name }, 1)
           logger.info({ loop: loop.name }, 'loop started')
         } catch (err) {
@@ -410,15 +381,14 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
         events.emit('health', { node: nodeName, health: componentHealth(providers.components()), atMs: now() })
       }
       tick()
-      healthTimer = setInterval(tick, AGENT_DEFAULTS.healthSampleMs)
-      healthTimer.unref()
+      stopHealth = every(timers, AGENT_DEFAULTS.healthSampleMs, tick)
       return { apiUrl }
     },
     async stop (budgetMs = AGENT_DEFAULTS.stopBudgetMs) {
       if (stopping !== undefined) return await stopping
       stopping = (async () => {
         const deadline = now() + budgetMs
-        if (healthTimer !== undefined) clearInterval(healthTimer)
+        stopHealth?.()
         if (loopStarting !== undefined) {
           await withBudget(loopStarting.catch(() => {}), Math.max(100, budgetMs / 2))
           const last = loops[loops.length - 1]
@@ -436,6 +406,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
         }
         await withBudget(api.close(), 250)
         if (store !== undefined) {
+          await withBudget(incidents.detach().catch((err: unknown) => { logger.warn({ err }, 'flushing the incident book failed') }), 1000)
           const s = store
           store = undefined
           await withBudget(s.close().catch((err: unknown) => { logger.warn({ err }, 'closing the agent store failed') }), 1000)

@@ -1,4 +1,4 @@
-// The intervention claims around the recovery policy (src/loops/claims.ts), on a
+// The intervention claims around the recovery policy (src/loops/meso/claims.ts), on a
 // scripted registry and virtual time: a shared component is claimed fleet-wide
 // and never acted on alone; a node that loses the claim waits for the other's
 // restart and stands by when it is healthy again; a node-local target keeps its
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import pino from 'pino'
 import type { Coordinator, Claim } from '@homeostat/coordination'
 import type { Incident, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
-import { CLAIM_DEFAULTS, hasMajority, withClaims, type Quorum } from '../src/loops/claims.ts'
+import { CLAIM_DEFAULTS, hasMajority, withClaims, type Quorum } from '../src/loops/meso/claims.ts'
 
 type ClaimResult = Awaited<ReturnType<Coordinator['registry']['claim']>>
 type CheckResult = ReturnType<Coordinator['registry']['check']>

@@ -23,7 +23,7 @@ describe('homeostat CLI', function () {
   before(async () => {
     port = await freePort()
     t = await startTestAgent(testConfigYaml({ inferencePort: port }))
-    await waitFor('inference healthy in the agent', () => t.agent.context.providers.components().find((x) => x.name === 'inference' && x.health === 'ok'), 15_000)
+    await waitFor('inference healthy in the agent', () => t.agent.providers.components().find((x) => x.name === 'inference' && x.health === 'ok'), 15_000)
   })
   after(async () => { await t.stop() })
 

@@ -14,7 +14,7 @@ import type { Sample } from '@homeostat/interface'
 import type { ObservationView } from '../src/state/providers.ts'
 import { loadConfig } from '../src/config/load.ts'
 import { createAgent, type Agent } from '../src/daemon.ts'
-import { createMicroLoopWiring, type MicroLoopWiring } from '../src/loops/micro.ts'
+import { createMicroLoopWiring, type MicroLoopWiring } from '../src/loops/micro/index.ts'
 import { freePort, tempDir, testConfigYaml, waitFor } from './helpers.ts'
 import { seededRandom } from '@homeostat/interface'
 

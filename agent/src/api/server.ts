@@ -13,7 +13,7 @@ import type { Providers } from '../state/providers.ts'
 import type { AgentMetrics } from '../metrics.ts'
 import type { Report } from '../state/report.ts'
 import { ApprovalError, ComponentActionError } from '../errors.ts'
-import type { ComponentActionResult, ComponentVerb } from '../daemon.ts'
+import type { ComponentActionResult, ComponentVerb } from '../loops/contract.ts'
 import { serveStatic } from './static.ts'
 
 export interface ApiContext {

@@ -1,7 +1,7 @@
 // What the API and the dashboard read. Each loop registers the providers it
 // can answer for; until one does, the defaults answer honestly ("nothing
 // known", `available: false`) instead of inventing figures.
-import type { Observation } from '../micro/index.ts'
+import type { Observation } from '@homeostat/micro'
 
 /** One supervised component as the micro loop sees it. */
 export interface ComponentView {

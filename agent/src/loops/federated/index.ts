@@ -8,14 +8,16 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { Counter, Gauge } from 'prom-client'
 import { encode } from '@homeostat/hlc'
-import { createReplicatedDoc, realTimers, type ReplicatedDoc } from '@homeostat/coordination'
+import { createReplicatedDoc, type ReplicatedDoc } from '@homeostat/coordination'
+import { every } from '@homeostat/interface'
 import {
-  createFederatedService, checkpointDir, loadMnist, splitNonIid, PARAMETER_COUNT, type FederatedService
+  createFederatedService, storeCheckpointDir, loadMnist, splitNonIid, PARAMETER_COUNT, type FederatedService
 } from '@homeostat/federated'
-import type { MeshNode, Topic } from '@homeostat/mesh'
-import type { AgentLoop, LoopContext } from '../daemon.ts'
-import type { FederatedView } from '../state/providers.ts'
-import { docPersistence } from '../state/doc-persistence.ts'
+import type { Mesh, Topic } from '@homeostat/mesh'
+import type { AgentLoop, LoopContext } from '../contract.ts'
+import type { FederatedView, PeerView } from '../../state/providers.ts'
+import { docPersistence } from '../../state/doc-persistence.ts'
+import { logImport } from '../../state/legacy-import.ts'
 
 export const FEDERATED_LOOP_DEFAULTS = {
   /** Status gossip period: the dashboard's per-node accuracy is at most this stale; ~150 B per report. */
@@ -38,13 +40,20 @@ const statusBody = z.object({
 type StatusBody = z.infer<typeof statusBody>
 export const FEDERATED_STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/federated-status/1', body: statusBody }
 
-export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | undefined): AgentLoop | undefined {
+export interface FederatedLoopOptions {
+  mesh: () => Mesh | undefined
+  /** The fleet's peers (the meso loop's view): who announced itself as the cloud peer. */
+  peers: () => PeerView[]
+}
+
+export function createFederatedLoop (ctx: LoopContext, o: FederatedLoopOptions): AgentLoop | undefined {
+  const mesh = o.mesh
   const cfg = ctx.config().config.federated
   if (!cfg.enabled) return undefined
   const log = ctx.logger.child({ loop: 'federated' })
   let doc: ReplicatedDoc | undefined
   let service: FederatedService | undefined
-  let timer: NodeJS.Timeout | undefined
+  let stopTick: (() => void) | undefined
   let unsub: (() => void) | undefined
   const remote = new Map<string, StatusBody & { peer: string }>()
   const rounds = new Counter({ name: 'homeostat_federated_rounds_total', help: 'Local federated training rounds, by outcome', labelNames: ['result'], registers: [ctx.metrics.registry] })
@@ -67,6 +76,7 @@ export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | un
 
   return {
     name: 'federated',
+    provides: () => ({ providers: { federated: view } }),
     async start () {
       const m = mesh()
       if (m === undefined) { log.warn('federated training needs the mesh (mesh.enabled: true); it stays off'); return }
@@ -81,6 +91,7 @@ export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | un
         roots: FEDERATED_LOOP_DEFAULTS.roots,
         persistence: docPersistence(ctx.store(), 'federated-yjs', { legacyFile: join(c.dataDir, 'federated.yjs.log'), log: (m, f) => log.info(f, m) }),
         now: ctx.now,
+        timers: ctx.timers,
         onReject: (peer, reason, detail) => { rejected.inc({ reason }); ctx.metrics.invalidInput.inc({ source: 'federated' }); log.warn({ peer, reason, detail }, 'federated update rejected') }
       })
       await doc.start()
@@ -89,15 +100,15 @@ export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | un
         train: isEdge,
         validate: !isEdge,
         // Only a peer that announced itself as the cloud (or this node, when it is the cloud) may publish checkpoints.
-        trustCheckpointAuthor: (author) => author === m.peerId ? !isEdge : ctx.providers.peers().some((p) => p.peer === author && p.role === 'cloud'),
+        trustCheckpointAuthor: (author) => author === m.peerId ? !isEdge : o.peers().some((p) => p.peer === author && p.role === 'cloud'),
         doc: doc.doc,
         stamp: () => encode(ctx.hlc.now()),
         seed: f.seed * 1000 + f.shard,
         ...(isEdge ? { data: split.nodes[f.shard % f.shards] } : {}),
         reference: split.reference,
         test: split.test,
-        checkpoints: checkpointDir(join(c.dataDir, 'checkpoints'), PARAMETER_COUNT),
-        timers: realTimers,
+        checkpoints: storeCheckpointDir(ctx.store(), 'checkpoints', PARAMETER_COUNT, { legacy: { dir: join(c.dataDir, 'checkpoints'), onImport: logImport(log, 'checkpoints') } }),
+        timers: ctx.timers,
         now: ctx.now,
         options: { roundIntervalMs: f.roundIntervalMs },
         onEvent: (e) => {
@@ -114,13 +125,11 @@ export function createFederatedLoop (ctx: LoopContext, mesh: () => MeshNode | un
         if (remote.size >= FEDERATED_LOOP_DEFAULTS.maxNodes && !remote.has(msg.envelope.from)) return
         remote.set(msg.envelope.from, { ...msg.envelope.body, peer: msg.envelope.from })
       })
-      timer = setInterval(() => { void m.publish(FEDERATED_STATUS_TOPIC, 'federated.status', myStatus()).catch(() => {}) }, FEDERATED_LOOP_DEFAULTS.statusEveryMs)
-      timer.unref()
-      ctx.providers.federated = view
+      stopTick = every(ctx.timers, FEDERATED_LOOP_DEFAULTS.statusEveryMs, () => { void m.publish(FEDERATED_STATUS_TOPIC, 'federated.status', myStatus()).catch(() => {}) })
       log.info({ role: ctx.role, shard: f.shard, shards: f.shards, roundIntervalMs: f.roundIntervalMs }, 'federated training started')
     },
     async stop () {
-      if (timer !== undefined) clearInterval(timer)
+      stopTick?.()
       unsub?.()
       service?.stop()
       doc?.stop()

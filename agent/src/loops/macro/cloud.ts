@@ -1,17 +1,18 @@
-// The macro loop (cloud peer): collects every edge's verified recovery
+// The macro loop's cloud half: collects every edge's verified recovery
 // outcomes over the mesh into fleet-wide outcome statistics
 // (@homeostat/learning) and publishes them as fleet priors on the policy
-// topic. Edges (the meso loop) import priors only from a peer that announced
-// itself as `cloud`; gossipsub signs every message (StrictSign), so a policy
-// cannot be forged by a third peer.
+// topic. Edges (the edge half, ./edge.ts) import priors only from a peer that
+// announced itself as `cloud`; gossipsub signs every message (StrictSign), so
+// a policy cannot be forged by a third peer. Its timers are the agent's.
 import { join } from 'node:path'
-import { z } from 'zod'
 import { Counter, Gauge } from 'prom-client'
-import { createLearning, createFileJsonStore, exportPriors, type PriorsDocument, type Learning } from '@homeostat/learning'
+import { createLearning, createStoreJsonStore, exportPriors, type PriorsDocument, type Learning } from '@homeostat/learning'
 import { catalogueDefaultPrior, DEFAULT_CATALOGUE } from '@homeostat/planner'
-import { LIMITS, type Outcome } from '@homeostat/interface'
-import type { MeshNode, Topic } from '@homeostat/mesh'
-import type { AgentLoop, LoopContext } from '../daemon.ts'
+import { every } from '@homeostat/interface'
+import type { Mesh } from '@homeostat/mesh'
+import type { AgentLoop, LoopContext } from '../contract.ts'
+import { OUTCOME_TOPIC, POLICY_TOPIC } from './topics.ts'
+import { logImport } from '../../state/legacy-import.ts'
 
 export const MACRO_DEFAULTS = {
   /** Fleet priors are published at most this often, and only after new outcomes. */
@@ -20,42 +21,20 @@ export const MACRO_DEFAULTS = {
   republishEveryMs: 60_000
 }
 
-const cost = z.object({ cpuSeconds: z.number().min(0), memoryMb: z.number().min(0), bandwidthKb: z.number().min(0), disruptionSeconds: z.number().min(0) }).strict()
-export const outcomeSchema = z.object({
-  incidentId: z.string().min(1).max(LIMITS.nameLength),
-  node: z.string().min(1).max(LIMITS.peerIdLength),
-  component: z.string().min(1).max(LIMITS.nameLength),
-  failureClass: z.string().min(1).max(LIMITS.nameLength),
-  action: z.enum(['restart', 'kill', 'reload', 'rollback', 'degrade', 'throttle', 'free_disk', 'quarantine', 'relocate', 'escalate', 'none']),
-  success: z.boolean(),
-  durationMs: z.number().min(0).finite(),
-  cost,
-  hlc: z.string().min(21).max(20 + LIMITS.peerIdLength)
-}).strict()
-
-export const OUTCOME_TOPIC: Topic<Outcome> = { name: 'homeostat/outcomes/1', body: outcomeSchema as unknown as z.ZodType<Outcome> }
-
-const policyBody = z.object({
-  version: z.number().int().min(0),
-  /** A learning priors document; validated again by importPriors. */
-  priors: z.unknown(),
-  outcomes: z.number().int().min(0)
-}).strict()
-export type PolicyBody = z.infer<typeof policyBody>
-export const POLICY_TOPIC: Topic<PolicyBody> = { name: 'homeostat/policy/1', body: policyBody, maxBytes: LIMITS.bulkEnvelopeBytes }
-
 export interface MacroLoop extends AgentLoop {
   readonly learning: () => Learning | undefined
   /** The last priors published. */
   readonly published: () => { version: number, priors: PriorsDocument } | undefined
+  /** What the policy view shows of them. */
+  readonly summary: () => { version: number, entries: number, outcomes: number } | null
 }
 
-export function createMacroLoop (ctx: LoopContext, mesh: () => MeshNode | undefined, peerName: (peer: string) => string | undefined): MacroLoop | undefined {
+export function createMacroLoop (ctx: LoopContext, mesh: () => Mesh | undefined, peerName: (peer: string) => string | undefined): MacroLoop | undefined {
   if (ctx.role !== 'cloud') return undefined
   const log = ctx.logger.child({ loop: 'macro' })
   let learning: Learning | undefined
   let unsub: (() => void) | undefined
-  let timer: NodeJS.Timeout | undefined
+  let stopTick: (() => void) | undefined
   let version = 0
   let dirty = false
   let outcomes = 0
@@ -87,13 +66,14 @@ export function createMacroLoop (ctx: LoopContext, mesh: () => MeshNode | undefi
     name: 'macro',
     learning: () => learning,
     published: () => last,
+    summary: () => last === undefined ? null : { version: last.version, entries: last.priors.entries.length, outcomes },
     async start () {
       const m = mesh()
       if (m === undefined) throw new Error('the macro loop needs the mesh (mesh.enabled: true on the cloud peer)')
       learning = createLearning({
         defaultPrior: catalogueDefaultPrior(DEFAULT_CATALOGUE),
         now: ctx.now,
-        store: createFileJsonStore(join(ctx.config().dataDir, 'fleet-learning')),
+        store: createStoreJsonStore(ctx.store(), 'fleet-learning', { legacy: { dir: join(ctx.config().dataDir, 'fleet-learning'), onImport: logImport(log, 'fleet-learning') } }),
         source: ctx.nodeName
       })
       const r = await learning.load()
@@ -107,13 +87,10 @@ export function createMacroLoop (ctx: LoopContext, mesh: () => MeshNode | undefi
         dirty = true
         received.inc({ result: 'accepted' })
       })
-      const prev = ctx.providers.policy
-      ctx.providers.policy = () => ({ ...prev(), detail: { fleetPriors: last === undefined ? null : { version: last.version, entries: last.priors.entries.length, outcomes } } })
-      timer = setInterval(() => { void publish(false) }, 1000)
-      timer.unref()
+      stopTick = every(ctx.timers, 1000, () => { void publish(false) })
     },
     async stop () {
-      if (timer !== undefined) clearInterval(timer)
+      stopTick?.()
       unsub?.()
       try { await learning?.save() } catch (err) { log.warn({ err: (err as Error).message }, 'saving fleet learning failed') }
     }

@@ -16,7 +16,7 @@
 // component recovers) instead of restarting it a second time.
 import type { Logger } from 'pino'
 import { nodeTarget, type Coordinator } from '@homeostat/coordination'
-import type { PlannedAction, RecoveryPolicy } from '@homeostat/interface'
+import { actionsWhere, realTimers, sleepOn, type PlannedAction, type RecoveryPolicy, type Timers } from '@homeostat/interface'
 
 export const CLAIM_DEFAULTS = {
   /** Longest a plan waits for the registry (settle + peer pulls); past it the node acts alone. */
@@ -43,7 +43,8 @@ export function hasMajority (q: Quorum): boolean {
   return q.reachable * 2 > q.members
 }
 
-const ACTIONS = new Set(['restart', 'kill', 'reload', 'rollback', 'degrade', 'throttle', 'free_disk', 'relocate'])
+/** Actions a mesh claims in the registry before they run (ACTION_TRAITS.claimed). */
+const ACTIONS: ReadonlySet<string> = actionsWhere('claimed')
 
 export interface ClaimsOptions {
   node: string
@@ -62,13 +63,17 @@ export interface ClaimsOptions {
   /** A peer's node name, for messages (default: the peer id). */
   peerName?: (peer: string) => string | undefined
   now?: () => number
+  /** Timers for the registry timeout and the waits (default: Node's). */
+  timers?: Timers
+  /** The waits alone (default: on `timers`); a test steps a virtual clock with it. */
   sleep?: (ms: number) => Promise<void>
 }
 
 export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy {
   const open = new Map<string, string>() // incidentId → target key
   const now = o.now ?? Date.now
-  const sleep = o.sleep ?? (async (ms: number) => await new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const timers = o.timers ?? realTimers
+  const sleep = o.sleep ?? (async (ms: number): Promise<void> => await sleepOn(timers, ms))
   const remember = (incidentId: string, key: string): void => {
     open.set(incidentId, key)
     if (open.size > CLAIM_DEFAULTS.maxOpen) open.delete(open.keys().next().value as string)
@@ -158,16 +163,16 @@ export function withClaims (p: RecoveryPolicy, o: ClaimsOptions): RecoveryPolicy
       if (shared) return instead(await planShared(coord, plan, req.incident.id))
       // A node's own component: only this node may claim it (the registry refuses anyone else's claim).
       const key = nodeTarget(coord.peerId, plan.target)
-      let timer: NodeJS.Timeout | undefined
+      let timer: unknown
       // A registry that throws at once (not started, stopping) is no answer either: act alone, never drop the plan.
       const claim = async (): Promise<Awaited<ReturnType<Coordinator['registry']['claim']>> | { error: Error }> => {
         try { return await coord.registry.claim(key, plan.action, { leaseMs: CLAIM_DEFAULTS.leaseMs, cooldownMs: CLAIM_DEFAULTS.localCooldownMs, detail: req.incident.id }) } catch (err) { return { error: err as Error } }
       }
       const r = await Promise.race([
         claim(),
-        new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), CLAIM_DEFAULTS.claimTimeoutMs) })
+        new Promise<'timeout'>((resolve) => { timer = timers.setTimeout(() => resolve('timeout'), CLAIM_DEFAULTS.claimTimeoutMs) })
       ])
-      clearTimeout(timer)
+      timers.clearTimeout(timer)
       if (r === 'timeout' || 'error' in r) {
         o.logger.warn({ target: key, why: r === 'timeout' ? 'timeout' : r.error.message }, 'registry did not answer; acting alone on a local target')
         return plan

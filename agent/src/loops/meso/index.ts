@@ -2,23 +2,27 @@
 // state (@homeostat/coordination: intervention registry, reputation,
 // takeover) and the agent's own fleet gossip — a status report every few
 // seconds and every incident update — which is what the cloud peer's
-// dashboard shows as "the fleet".
+// dashboard shows as "the fleet". It answers for the peers, interventions and
+// reputation views and the `mesh` status section; it reads this node's
+// components from the micro loop and hosts relocatable components through its
+// supervisor (both handed in by loops/index.ts). Its timers and clock are the
+// agent's; its mesh is the real libp2p node unless `createMesh` gives another
+// (the simulated mesh, for a run on virtual time).
 import { join } from 'node:path'
 import { z } from 'zod'
-import { createMeshNode, fileIdentity, parseSwarmKey, type MeshNode, type Topic } from '@homeostat/mesh'
+import { createMeshNode, fileIdentity, parseSwarmKey, type Mesh, type MeshNode, type Topic } from '@homeostat/mesh'
 import { createHlc } from '@homeostat/hlc'
 import { createCoordinator, targetNode, type Coordinator, type Claim } from '@homeostat/coordination'
-import { incidentSchema, isDefinitiveDeath, LIMITS, type Incident } from '@homeostat/interface'
+import { every, incidentSchema, isDefinitiveDeath, LIMITS, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
-import type { AgentLoop, LoopContext } from '../daemon.ts'
-import type { ComponentView, PeerView, InterventionView } from '../state/providers.ts'
-import { OUTCOME_TOPIC, POLICY_TOPIC } from './macro.ts'
-import type { Outcome } from '@homeostat/interface'
-import { checkSwarmKey } from '../datadir.ts'
+import type { AgentLoop, LoopContext, LoopProvides } from '../contract.ts'
+import type { ComponentView, PeerView, InterventionView } from '../../state/providers.ts'
+import { checkSwarmKey } from '../../datadir.ts'
 import type { WorkloadHost } from './relocation.ts'
 import type { Quorum } from './claims.ts'
-import { docPersistence } from '../state/doc-persistence.ts'
-import { statGauge } from '../metrics.ts'
+import type { Placement } from '../micro/index.ts'
+import { docPersistence } from '../../state/doc-persistence.ts'
+import { statGauge } from '../../metrics.ts'
 
 export const MESO_DEFAULTS = {
   /** Status gossip period: the cloud's fleet view is at most this stale; ~300 B per report keeps a node well under 1 KiB/s. */
@@ -57,10 +61,19 @@ type StatusBody = z.infer<typeof statusBody>
 export const STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/agent-status/1', body: statusBody }
 export const INCIDENT_TOPIC: Topic<Incident> = { name: 'homeostat/incidents/1', body: incidentSchema as unknown as z.ZodType<Incident> }
 
+/** The mesh the meso loop runs on: the real libp2p node has the optional parts; the simulated mesh has the core. */
+export type MesoMesh = Mesh & Partial<Pick<MeshNode, 'multiaddrs' | 'dial' | 'score' | 'libp2p' | 'hlc'>>
+
 export interface MesoLoop extends AgentLoop {
-  readonly mesh: () => MeshNode | undefined
+  readonly mesh: () => MesoMesh | undefined
   /** The name a peer announced in its status reports. */
   readonly peerName: (peer: string) => string | undefined
+  /** The role a peer announced in its status reports. */
+  readonly peerRole: (peer: string) => 'edge' | 'cloud' | undefined
+  /** Where the fleet runs this node's relocatable components (for the micro loop's components view). */
+  readonly placement: () => Placement | undefined
+  /** The fleet's peers as this node sees them (also this loop's `peers` provider). */
+  readonly peers: () => PeerView[]
   /** Fleet members reachable now / known (self included). Not members: peers that left gracefully or whose host refused the connection (agent down); other dead peers (maybe only cut off) are, until the mesh forgets them (10 min). */
   readonly quorum: () => Quorum | undefined
   readonly coordinator: () => Coordinator | undefined
@@ -69,15 +82,19 @@ export interface MesoLoop extends AgentLoop {
 export interface MesoLoopOptions {
   /** Runs relocatable components here when the fleet places them on this node (the micro loop's supervisor). */
   host?: WorkloadHost
+  /** This node's components (the micro loop's view), reported to the fleet. */
+  components?: () => ComponentView[]
+  /** The mesh to run on (default: the libp2p node the config describes); given the swarm key, identity store and HLC factory. */
+  createMesh?: (o: { ctx: LoopContext }) => Promise<MesoMesh>
 }
 
 export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): MesoLoop | undefined {
   const cfg = ctx.config()
   if (!cfg.config.mesh.enabled) return undefined
-  let mesh: MeshNode | undefined
+  let mesh: MesoMesh | undefined
   let coord: Coordinator | undefined
   let coordStarted = false
-  let timer: NodeJS.Timeout | undefined
+  let stopTick: (() => void) | undefined
   const unsubs: Array<() => void> = []
   const status = new Map<string, StatusBody & { peer: string, lastSeenMs: number }>()
   /** Closed incidents already counted into reputation (peer, incident id). */
@@ -111,15 +128,18 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       // The operator fixed this node: host the component again when the fleet needs a place for it.
       if (co.takeover.reinstate(name)) log.info({ component: name }, 'relocatable component released here: offering to host it again')
     }))
-    // The fleet view: a relocatable component that runs elsewhere is on standby here, not failed.
-    const base = ctx.providers.components
-    const relocatable = new Set(names)
-    ctx.providers.components = () => base().map((v) => {
-      if (!relocatable.has(v.name) || co.takeover.running().includes(v.name) || v.state === 'quarantined') return v
-      const owner = co.takeover.owner(v.name)?.owner
-      const where = owner === undefined ? undefined : owner === mesh?.peerId ? ctx.nodeName : status.get(owner)?.name ?? owner
-      return { ...v, state: 'standby', health: where === undefined ? 'unknown' : 'ok', detail: where === undefined ? 'relocatable: not placed on any node yet' : `relocatable: runs on ${where}` }
-    })
+  }
+  /** Where the fleet runs a relocatable component (the micro loop shows the ones elsewhere as standby). */
+  const placement = (): Placement | undefined => {
+    const co = coordStarted ? coord : undefined
+    if (co === undefined) return undefined
+    return {
+      runsHere: (name) => co.takeover.running().includes(name),
+      runsOn: (name) => {
+        const owner = co.takeover.owner(name)?.owner
+        return owner === undefined ? undefined : owner === mesh?.peerId ? ctx.nodeName : status.get(owner)?.name ?? owner
+      }
+    }
   }
   const meshLogger = {
     debug: (o: object, m?: string) => log.debug(o, m),
@@ -128,7 +148,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
   }
 
   const myStatus = (leaving = false): StatusBody => {
-    const comps = ctx.providers.components().slice(0, MESO_DEFAULTS.maxComponentsPerReport).map((c): ComponentView => ({
+    const comps = (opts.components?.() ?? []).slice(0, MESO_DEFAULTS.maxComponentsPerReport).map((c): ComponentView => ({
       name: c.name, state: c.state.slice(0, 32), health: c.health, pid: c.pid, restarts: c.restarts, detail: c.detail?.slice(0, 256)
     }))
     const score = comps.length === 0 ? 1 : comps.reduce((a, c) => a + (c.health === 'ok' ? 1 : c.health === 'degraded' ? 0.5 : c.health === 'unknown' ? 0.75 : 0), 0) / comps.length
@@ -236,7 +256,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       name: 'homeostat_meso_libp2p_connections',
       help: 'Open libp2p connections',
       registers: [reg],
-      collect () { if (mesh !== undefined) this.set(mesh.libp2p.getConnections().length) }
+      collect () { if (mesh?.libp2p !== undefined) this.set(mesh.libp2p.getConnections().length) }
     })
     new Gauge({
       name: 'homeostat_meso_gossipsub_peer_score',
@@ -245,7 +265,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       registers: [reg],
       collect () {
         this.reset()
-        if (mesh !== undefined) for (const p of mesh.peers().slice(0, 64)) this.set({ peer: p.peer }, mesh.score(p.peer))
+        const score = mesh?.score
+        if (mesh !== undefined && score !== undefined) for (const p of mesh.peers().slice(0, 64)) this.set({ peer: p.peer }, score(p.peer))
       }
     })
     new Gauge({
@@ -287,28 +308,48 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
     })
   }
 
+  const reputation = (): ReturnType<NonNullable<NonNullable<LoopProvides['providers']>['reputation']>> => ({
+    available: true,
+    peers: coord === undefined
+      ? []
+      : coord.reputation.all().map((e) => ({ peer: e.peer, name: status.get(e.peer)?.name ?? (e.peer === mesh?.peerId ? ctx.nodeName : undefined), score: e.score, evidence: e.evidence, credibility: e.credibility, quarantined: e.quarantined }))
+  })
+
+  /** The libp2p node the config describes (the default mesh). */
+  const realMesh = async (): Promise<MesoMesh> => {
+    const c = ctx.config()
+    const swarmKey = parseSwarmKey(checkSwarmKey(c.swarmKeyFile))
+    return await createMeshNode({
+      swarmKey,
+      listen: c.config.mesh.listen,
+      bootstrap: c.config.mesh.bootstrap,
+      mdns: c.config.mesh.mdns,
+      identity: fileIdentity(join(c.dataDir, 'peer.key')),
+      hlc: (peerId: string) => createHlc({ nodeId: peerId, now: ctx.now }),
+      logger: meshLogger,
+      now: ctx.now
+    })
+  }
+
   return {
     name: 'meso',
+    provides: () => ({
+      providers: { peers, interventions, reputation },
+      status: { mesh: () => mesh === undefined ? undefined : { peerId: mesh.peerId, addrs: mesh.multiaddrs?.() ?? [], quorum: quorum(), stats: mesh.stats() } }
+    }),
     mesh: () => mesh,
     peerName: (peer) => status.get(peer)?.name,
+    peerRole: (peer) => status.get(peer)?.role,
+    placement,
+    peers,
     quorum,
     // Only once started: a claim on a coordinator still starting throws ('coordinator not started').
     coordinator: () => coordStarted ? coord : undefined,
     async start () {
       const c = ctx.config()
-      const swarmKey = parseSwarmKey(checkSwarmKey(c.swarmKeyFile))
-      mesh = await createMeshNode({
-        swarmKey,
-        listen: c.config.mesh.listen,
-        bootstrap: c.config.mesh.bootstrap,
-        mdns: c.config.mesh.mdns,
-        identity: fileIdentity(join(c.dataDir, 'peer.key')),
-        hlc: (peerId: string) => createHlc({ nodeId: peerId, now: ctx.now }),
-        logger: meshLogger,
-        now: ctx.now
-      })
-      await mesh.start()
-      ctx.statusExtras.mesh = () => mesh === undefined ? undefined : { peerId: mesh.peerId, addrs: mesh.multiaddrs(), quorum: quorum(), stats: mesh.stats() }
+      const m0 = await (opts.createMesh?.({ ctx }) ?? realMesh())
+      mesh = m0
+      await m0.start()
       unsubs.push(mesh.subscribe(STATUS_TOPIC, (m) => {
         if (status.size >= MESO_DEFAULTS.maxPeers && !status.has(m.envelope.from)) return
         status.set(m.envelope.from, { ...m.envelope.body, peer: m.envelope.from, lastSeenMs: ctx.now() })
@@ -340,30 +381,6 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         ctx.events.emit('peer', { peer: e.peer, name: s?.name, state: e.state, reason: e.reason })
         log.info({ peer: e.peer, name: s?.name, state: e.state, reason: e.reason }, 'peer liveness')
       }))
-      // Our verified outcomes go to the cloud peer (the macro loop learns fleet priors from them).
-      unsubs.push(ctx.events.subscribe((e) => {
-        if (e.type !== 'outcome' || mesh === undefined) return
-        mesh.publish(OUTCOME_TOPIC, 'recovery.outcome', e.data as Outcome).catch((err: Error) => log.debug({ err: err.message }, 'outcome publish failed'))
-      }))
-      // Fleet priors: accepted only from a peer that announced itself as the cloud peer.
-      let fleetPolicy: { version: number, from: string, entries: number, atMs: number } | undefined
-      ctx.statusExtras.fleetPolicy = () => fleetPolicy
-      unsubs.push(mesh.subscribe(POLICY_TOPIC, (m) => {
-        const s = status.get(m.envelope.from)
-        if (ctx.role === 'cloud') return
-        if (s?.role !== 'cloud') { ctx.metrics.invalidInput.inc({ source: 'mesh-policy' }); log.warn({ from: m.envelope.from }, 'fleet priors from a peer that is not the cloud peer: ignored'); return }
-        if (fleetPolicy !== undefined && fleetPolicy.from === m.envelope.from && m.envelope.body.version <= fleetPolicy.version) return
-        if (ctx.hooks.importPriors === undefined) return
-        try {
-          const n = ctx.hooks.importPriors(m.envelope.body.priors)
-          fleetPolicy = { version: m.envelope.body.version, from: s.name, entries: n, atMs: ctx.now() }
-          ctx.events.emit('policy', fleetPolicy)
-          log.info(fleetPolicy, 'fleet priors imported from the cloud peer')
-        } catch (err) {
-          ctx.metrics.invalidInput.inc({ source: 'mesh-policy' })
-          log.warn({ from: s.name, err: (err as Error).message }, 'fleet priors rejected')
-        }
-      }))
       unsubs.push(ctx.events.subscribe((e) => {
         if (e.type !== 'incident') return
         const d = e.data as { origin: string, incident: Incident }
@@ -372,9 +389,10 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       }))
 
       coord = createCoordinator({
-        mesh,
-        hlc: mesh.hlc,
+        mesh: m0,
+        hlc: m0.hlc ?? createHlc({ nodeId: m0.peerId, now: ctx.now }),
         now: ctx.now,
+        timers: ctx.timers,
         persistence: docPersistence(ctx.store(), 'meso-yjs', { legacyFile: join(c.dataDir, 'meso.yjs.log'), log: (m, f) => log.info(f, m) }),
         onReject: (peer, reason, detail) => {
           ctx.metrics.invalidInput.inc({ source: 'coordination' })
@@ -406,14 +424,6 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       if (host !== undefined) await placeRelocatable(coord, host)
       unsubs.push(coord.rdoc.onChange(() => { ctx.events.emit('intervention', { count: interventions().length }) }))
 
-      ctx.providers.peers = peers
-      ctx.providers.interventions = interventions
-      ctx.providers.reputation = () => ({
-        available: true,
-        peers: coord === undefined
-          ? []
-          : coord.reputation.all().map((e) => ({ peer: e.peer, name: status.get(e.peer)?.name ?? (e.peer === mesh?.peerId ? ctx.nodeName : undefined), score: e.score, evidence: e.evidence, credibility: e.credibility, quarantined: e.quarantined }))
-      })
       metricGauges()
       await publishStatus()
       // Bootstrap peers we are not connected to are re-dialled every status
@@ -422,21 +432,22 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       const redial = () => {
         if (mesh === undefined) return
         const alive = new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
+        const dial = mesh.dial
+        if (dial === undefined) return // a mesh without addresses (the simulated one) finds its peers itself
         for (const addr of ctx.config().config.mesh.bootstrap.slice(0, MESO_DEFAULTS.maxBootstrapDials)) {
           const id = addr.split('/p2p/')[1]
           if (id !== undefined && alive.has(id)) continue
-          mesh.dial(addr).catch((err: Error) => {
+          dial(addr).catch((err: Error) => {
             dialFailures++
             const lvl = dialFailures <= 3 ? 'warn' : 'debug'
             log[lvl]({ addr, err: err.message }, 'bootstrap dial failed; will retry')
           })
         }
       }
-      timer = setInterval(() => { redial(); capacityTick?.(); void publishStatus() }, MESO_DEFAULTS.statusEveryMs)
-      timer.unref()
+      stopTick = every(ctx.timers, MESO_DEFAULTS.statusEveryMs, () => { redial(); capacityTick?.(); void publishStatus() })
     },
     async stop () {
-      if (timer !== undefined) clearInterval(timer)
+      stopTick?.()
       // Hand our relocatable components over (our copies stop first), release what we hold,
       // tell the fleet we are leaving, then leave.
       if (coord !== undefined && host !== undefined) {
@@ -465,7 +476,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         throw new Error('mesh.enabled, mesh.listen and mesh.swarmKeyFile cannot change while running (restart the agent)')
       }
       for (const addr of b.bootstrap) {
-        if (!a.bootstrap.includes(addr)) mesh?.dial(addr).catch((err: Error) => log.warn({ addr, err: err.message }, 'dial of a new bootstrap peer failed'))
+        if (!a.bootstrap.includes(addr)) mesh?.dial?.(addr).catch((err: Error) => log.warn({ addr, err: err.message }, 'dial of a new bootstrap peer failed'))
       }
     },
     ready: () => mesh !== undefined

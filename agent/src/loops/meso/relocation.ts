@@ -8,8 +8,8 @@
 import { cpus, totalmem } from 'node:os'
 import type { WorkloadSpec } from '@homeostat/coordination'
 import type { Supervisor } from '@homeostat/monitor'
-import type { ComponentConfig } from '../config/schema.ts'
-import { RelocationStartError } from '../errors.ts'
+import type { ComponentConfig } from '../../config/schema.ts'
+import { RelocationStartError } from '../../errors.ts'
 
 export const RELOCATION_DEFAULTS = {
   /** CPU a relocatable component asks of its host when it sets no `limits.cpu` (a tenth of a core). */

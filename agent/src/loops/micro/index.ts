@@ -1,26 +1,40 @@
-// Wires the micro loop (agent/src/micro, by the recovery helper) into the
-// daemon: the monitor's supervisor, probe runner, metrics collector and
-// anomaly watch (metric anomalies, leaks, CPU hogs, disk fill, OOM), the recovery policy (the fixed playbook until
-// a planner is configured), the operator approval gate, and the agent's
-// incident book. Works with no network at all.
+// The micro loop in the daemon: the engine (@homeostat/micro) wired to the
+// monitor's supervisor, probe runner, metrics collector and anomaly watch
+// (metric anomalies as observations, leaks, CPU and disk limits, OOM), the
+// recovery policy (the constrained planner by default, or the fixed
+// playbook), the operator approval gate and the agent's incident book. Works
+// with no network at all. It answers for the components view, observations,
+// the budget and policy views, the `system` status section and the operator's
+// component verbs; it takes from the other loops only what loops/index.ts
+// hands it (where the fleet places relocatable components, the fleet priors'
+// summary).
 import type { Logger } from 'pino'
 import { createSupervisor, createProbeRunner, createMetricsCollector, type Supervisor, type ProbeRunner, type MetricsCollector } from '@homeostat/monitor'
-import type { RecoveryPolicy, Incident, PlannedAction } from '@homeostat/interface'
+import { ACTION_KINDS, ACTION_TRAITS, type RecoveryPolicy, type Incident, type PlannedAction } from '@homeostat/interface'
 import { createPlaybook } from '@homeostat/recovery'
-import { createPlanner, createFileAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
-import { createFileJsonStore } from '@homeostat/learning'
+import { createPlanner, createStoreAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
+import { createStoreJsonStore } from '@homeostat/learning'
+import { logImport } from '../../state/legacy-import.ts'
 import { createDiagnoser } from '@homeostat/diagnosis'
 import { encode as encodeHlc } from '@homeostat/hlc'
 import { join } from 'node:path'
 import { totalmem } from 'node:os'
-import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch, type ResourceOptions } from '../micro/index.ts'
-import type { AgentLoop, ComponentActionResult, ComponentVerb, LoopContext } from '../daemon.ts'
-import { ComponentActionError } from '../errors.ts'
-import type { LoadedConfig } from '../config/load.ts'
-import type { AgentConfig } from '../config/schema.ts'
-import type { ComponentView } from '../state/providers.ts'
+import { createMicroLoop, createResourceWatch, type MicroLoop, type ResourceWatch, type ResourceOptions } from '@homeostat/micro'
+import type { AgentLoop, ComponentActionResult, ComponentVerb, LoopContext, LoopProvides } from '../contract.ts'
+import { ComponentActionError } from '../../errors.ts'
+import type { LoadedConfig } from '../../config/load.ts'
+import type { AgentConfig } from '../../config/schema.ts'
+import type { BudgetView, ComponentView, PolicyView } from '../../state/providers.ts'
 import { Gauge } from 'prom-client'
-import { statGauge } from '../metrics.ts'
+import { statGauge } from '../../metrics.ts'
+
+/** Where the fleet runs a relocatable component (the meso loop's placement), for the components view. */
+export interface Placement {
+  /** This node runs it now. */
+  runsHere: (name: string) => boolean
+  /** The node that runs it, if any node does (a name, or a peer id when its name is unknown). */
+  runsOn: (name: string) => string | undefined
+}
 
 export interface MicroLoopWiring extends AgentLoop {
   readonly supervisor: () => Supervisor | undefined
@@ -31,6 +45,10 @@ export interface MicroLoopWiring extends AgentLoop {
   readonly metrics: () => MetricsCollector | undefined
   /** A fresh health check of a component (its probes now). */
   readonly health: (component: string) => Promise<boolean>
+  /** The components view (also this loop's `components` provider); other loops read it here. */
+  readonly components: () => ComponentView[]
+  /** Installs fleet priors from the cloud peer into the planner; returns entries installed (0 with the playbook). Throws on a bad document. */
+  readonly importPriors: (doc: unknown) => number
 }
 
 export interface MicroWiringOptions {
@@ -40,6 +58,10 @@ export interface MicroWiringOptions {
   wrapPolicy?: Array<(p: RecoveryPolicy) => RecoveryPolicy>
   /** Options of the monitor's anomaly watch (thresholds, warm-up, horizons); default its WATCH_DEFAULTS. */
   watch?: ResourceOptions['watch']
+  /** Where the fleet runs relocatable components (the meso loop's); absent without a mesh. */
+  placement?: () => Placement | undefined
+  /** The fleet priors last imported, for the policy view (the macro loop's edge half). */
+  fleetPriors?: () => unknown
 }
 
 function adaptLogger (log: Logger): { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void } {
@@ -51,10 +73,8 @@ function adaptLogger (log: Logger): { info: (o: object, m?: string) => void, war
   }
 }
 
-/** Risk of an action, in [0,1], as the approval gate sees it when the policy gives none. */
-export const ACTION_RISK: Record<string, number> = {
-  none: 0, reload: 0.2, restart: 0.3, kill: 0.5, throttle: 0.4, degrade: 0.6, free_disk: 0.7, rollback: 0.7, relocate: 0.8, quarantine: 0.9, escalate: 0
-}
+/** Risk of an action, in [0,1], as the approval gate sees it (ACTION_TRAITS, the planner's table too). */
+export const ACTION_RISK: Readonly<Record<string, number>> = Object.fromEntries(ACTION_KINDS.map((a) => [a, ACTION_TRAITS[a].risk]))
 
 /**
  * The approval threshold applied on top of any policy: a plan whose action's
@@ -120,6 +140,12 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       const active = ctx.incidents.list({ node: ctx.nodeName, component: i.name, limit: 1 })[0]
       if (health === 'ok' && active !== undefined && (active.status === 'open' || active.status === 'recovering')) health = 'degraded'
       if (i.spec.shared && detail === undefined) detail = 'shared: runs elsewhere, healed by one node of the fleet at a time'
+      // The fleet view: a relocatable component that runs elsewhere is on standby here, not failed.
+      const place = i.spec.relocatable && ctx.config().config.mesh.enabled ? opts.placement?.() : undefined
+      if (place !== undefined && !place.runsHere(i.name) && i.state !== 'quarantined') {
+        const where = place.runsOn(i.name)
+        return { name: i.name, state: 'standby', health: where === undefined ? 'unknown' : 'ok', pid: i.pid, restarts: i.restarts, detail: where === undefined ? 'relocatable: not placed on any node yet' : `relocatable: runs on ${where}` }
+      }
       const hold = loop?.holds().find((h) => h.component === i.name)
       if (hold !== undefined) {
         detail = hold.phase === 'waiting'
@@ -182,11 +208,11 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
 
   const build = (cfg: LoadedConfig): void => {
     // children.json: what this agent started, so that a restarted agent stops the copies a killed one left behind.
-    supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never, childFile: join(cfg.dataDir, 'children.json') })
-    probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never })
+    supervisor = createSupervisor({ components: cfg.config.components, autoRestart: false, logger: adaptLogger(log) as never, childFile: join(cfg.dataDir, 'children.json'), now: ctx.now, scheduler: ctx.timers })
+    probes = createProbeRunner({ supervisor, logger: adaptLogger(log) as never, now: ctx.now, scheduler: ctx.timers })
     // /proc and /sys: node-wide CPU, memory, load, disk, network, thermal, and per component RSS, CPU and directory size —
     // for /metrics, status and the dashboard, and the input of the monitor's anomaly watch below.
-    system = createMetricsCollector({ supervisor, intervalMs: cfg.config.system.sampleMs, processes: true, logger: adaptLogger(log) as never })
+    system = createMetricsCollector({ supervisor, intervalMs: cfg.config.system.sampleMs, processes: true, logger: adaptLogger(log) as never, now: ctx.now, scheduler: ctx.timers })
     // The monitor's anomaly watch on that collector: the online detector on every series (system and component metrics),
     // leak and disk-fill predictions, CPU over its limit, OOM at the memory limit; all open incidents through the loop.
     const fromConfig = watchOptionsOf(cfg.config.system.detection)
@@ -207,8 +233,9 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
           const c = hostCapacity({ windowMs: pc.budgetWindowMs, memoryMb: Math.round(totalmem() / 1048576) })
           return { cpuSeconds: c.cpuSeconds * scale, memoryMb: c.memoryMb * scale, bandwidthKb: c.bandwidthKb * scale, disruptionSeconds: c.disruptionSeconds * scale }
         },
-        store: createFileJsonStore(join(cfg.dataDir, 'learning')),
-        auditStore: createFileAuditStore(join(cfg.dataDir, 'audit.log')),
+        // In the agent's store; an agent upgraded from the old files imports them once and renames them aside.
+        store: createStoreJsonStore(ctx.store(), 'learning', { legacy: { dir: join(cfg.dataDir, 'learning'), onImport: logImport(log, 'learning') } }),
+        auditStore: createStoreAuditStore(ctx.store(), 'audit', { legacy: { file: join(cfg.dataDir, 'audit.log'), onImport: logImport(log, 'audit.log') } }),
         health: () => { const cs = components(); return cs.length === 0 ? 1 : cs.filter((c) => c.health === 'ok' || c.health === 'unknown').length / cs.length },
         // The agent's approval queue is the gate (CLI, API and dashboard decide there).
         approval: { mode: 'flag', riskThreshold: pc.approvalRiskThreshold, timeoutMs: pc.approvalTimeoutMs }
@@ -225,6 +252,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       node: ctx.nodeName,
       hlc: ctx.hlc,
       now: ctx.now,
+      timers: ctx.timers,
       supervisor,
       probes,
       policy,
@@ -279,8 +307,64 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     statGauge(ctx.metrics.registry, 'homeostat_micro_probe_stat', 'Probe runner counters (runs, failures, probeErrors, gaveUp; cumulative)', () => probes?.stats())
   }
 
+  const budget = (): BudgetView => {
+    if (planner === undefined) return { available: false }
+    const b = planner.budget()
+    const frac = (c: { cpuSeconds: number, memoryMb: number, bandwidthKb: number, disruptionSeconds: number }) =>
+      Math.max(...(['cpuSeconds', 'memoryMb', 'bandwidthKb', 'disruptionSeconds'] as const).map((k) => b.beta[k] > 0 ? c[k] / b.beta[k] : 0))
+    return {
+      available: true,
+      mode: b.mode,
+      betaUnits: 1,
+      spentUnits: b.utilisation,
+      windowMs: b.windowMs,
+      lambda: b.lambda,
+      entries: b.entries.slice(-200).map((e) => ({ atMs: e.atMs, incidentId: e.incidentId, action: e.action, costUnits: frac(e.cost), admitted: true, reason: e.state })),
+      detail: { beta: b.beta, available: b.available, spent: b.spent, reserved: b.reserved, remaining: b.remaining, adaptiveFraction: b.adaptiveFraction, historical: b.historical }
+    }
+  }
+
+  const policyView = (): PolicyView => {
+    const p = ctx.config().config.policy
+    const cells = new Map<string, { failureClass: string, action: string, ok: number, n: number, cost: number }>()
+    for (const o of loop?.outcomes() ?? []) {
+      const k = `${o.failureClass}\u0000${o.action}`
+      const c = cells.get(k) ?? { failureClass: o.failureClass, action: o.action, ok: 0, n: 0, cost: 0 }
+      c.n++
+      if (o.success) c.ok++
+      c.cost += o.cost.cpuSeconds + o.cost.disruptionSeconds
+      cells.set(k, c)
+    }
+    const fleet = opts.fleetPriors?.()
+    return {
+      kind: planner !== undefined ? 'constrained' : 'playbook',
+      source: planner !== undefined ? `constrained planner (@homeostat/planner), λ = ${planner.lambda().toFixed(3)}` : 'fixed playbook (@homeostat/recovery)',
+      approvalRiskThreshold: p.approvalRiskThreshold,
+      budgetMode: p.budgetMode,
+      budgetFraction: p.budgetFraction,
+      actions: [...cells.values()].map((c) => ({ failureClass: c.failureClass, action: c.action, successRate: c.ok / c.n, trials: c.n, meanCost: c.cost / c.n })),
+      ...(fleet !== undefined ? { detail: { fleetPriors: fleet } } : {})
+    }
+  }
+
+  const systemStatus = (): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const s of system?.latest().values() ?? []) if (s.component === 'node' && Number.isFinite(s.value)) out[s.metric] = Math.round(s.value * 100) / 100
+    return out
+  }
+
+  const provides = (): LoopProvides => ({
+    providers: { components, observations: () => loop?.observations() ?? [], budget, policy: policyView },
+    status: { system: systemStatus },
+    componentAction
+  })
+
   return {
     name: 'micro',
+    provides,
+    components,
+    // Fleet priors weigh half: the fleet's experience must not drown this node's own.
+    importPriors: (doc) => planner === undefined ? 0 : planner.learning.importPriors(doc, { weight: 0.5 }),
     supervisor: () => supervisor,
     health: async (component) => probes === undefined ? false : (await probes.checkNow(component)).healthy,
     loop: () => loop,
@@ -291,25 +375,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       if (planner !== undefined) {
         const r = await planner.start()
         log.info({ learning: r.learning, audit: r.audit }, 'planner loaded its learning state and audit chain')
-        const p = planner
-        ctx.providers.budget = () => {
-          const b = p.budget()
-          const frac = (c: { cpuSeconds: number, memoryMb: number, bandwidthKb: number, disruptionSeconds: number }) =>
-            Math.max(...(['cpuSeconds', 'memoryMb', 'bandwidthKb', 'disruptionSeconds'] as const).map((k) => b.beta[k] > 0 ? c[k] / b.beta[k] : 0))
-          return {
-            available: true,
-            mode: b.mode,
-            betaUnits: 1,
-            spentUnits: b.utilisation,
-            windowMs: b.windowMs,
-            lambda: b.lambda,
-            entries: b.entries.slice(-200).map((e) => ({ atMs: e.atMs, incidentId: e.incidentId, action: e.action, costUnits: frac(e.cost), admitted: true, reason: e.state })),
-            detail: { beta: b.beta, available: b.available, spent: b.spent, reserved: b.reserved, remaining: b.remaining, adaptiveFraction: b.adaptiveFraction, historical: b.historical }
-          }
-        }
       }
-      ctx.providers.components = components
-      ctx.providers.observations = () => loop?.observations() ?? []
       const l = loop!
       l.on('outcome', (o) => { ctx.events.emit('outcome', o) })
       // An operator reads the journal: what was not healed, what is retried and when, what the watchdog caught.
@@ -334,32 +400,6 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       l.on('gap', (g) => { log.warn({ component: g.component, detail: g.detail }, 'supervision gap closed by the watchdog: opening an incident') })
       l.on('observation', (o) => { log.info({ component: o.component, metric: o.metric, value: o.value, score: o.score, why: o.why }, `observation (no action): ${o.detail}`) })
       supervisor!.on('orphan', (o) => { ctx.events.emit('component', { component: o.name, action: 'orphan-stopped', pid: o.pid, signal: o.signal }) })
-      ctx.hooks.componentAction = async (name, verb, by) => await componentAction(name, verb, by)
-      if (planner !== undefined) {
-        const pl = planner
-        // Fleet priors weigh half: the fleet's experience must not drown this node's own.
-        ctx.hooks.importPriors = (doc) => pl.learning.importPriors(doc, { weight: 0.5 })
-      }
-      ctx.providers.policy = () => {
-        const p = ctx.config().config.policy
-        const cells = new Map<string, { failureClass: string, action: string, ok: number, n: number, cost: number }>()
-        for (const o of loop?.outcomes() ?? []) {
-          const k = `${o.failureClass}\u0000${o.action}`
-          const c = cells.get(k) ?? { failureClass: o.failureClass, action: o.action, ok: 0, n: 0, cost: 0 }
-          c.n++
-          if (o.success) c.ok++
-          c.cost += o.cost.cpuSeconds + o.cost.disruptionSeconds
-          cells.set(k, c)
-        }
-        return {
-          kind: planner !== undefined ? 'constrained' : 'playbook',
-          source: planner !== undefined ? `constrained planner (@homeostat/planner), λ = ${planner.lambda().toFixed(3)}` : 'fixed playbook (@homeostat/recovery)',
-          approvalRiskThreshold: p.approvalRiskThreshold,
-          budgetMode: p.budgetMode,
-          budgetFraction: p.budgetFraction,
-          actions: [...cells.values()].map((c) => ({ failureClass: c.failureClass, action: c.action, successRate: c.ok / c.n, trials: c.n, meanCost: c.cost / c.n }))
-        }
-      }
       registerMetrics()
       loop!.start()
       // With a mesh, relocatable components run where the meso loop places them (one node of the
@@ -368,11 +408,6 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       await supervisor!.start({ except: cfg.mesh.enabled ? cfg.components.filter((c) => c.relocatable).map((c) => c.name) : [] })
       probes!.start()
       system!.start()
-      ctx.statusExtras.system = () => {
-        const out: Record<string, number> = {}
-        for (const s of system?.latest().values() ?? []) if (s.component === 'node' && Number.isFinite(s.value)) out[s.metric] = Math.round(s.value * 100) / 100
-        return out
-      }
       started = true
       log.info({ components: supervisor!.names() }, 'supervising')
     },

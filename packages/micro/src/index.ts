@@ -1,5 +1,6 @@
 export {
   createMicroLoop,
+  worsened,
   type MicroLoop,
   type MicroLoopOptions,
   type MicroSupervisor,
@@ -18,5 +19,5 @@ export { createHolds, retryDelayMs, HOLD_DEFAULTS, type Hold, type Holds, type H
 export { supervisionGaps, shouldRun, completed, type ComponentSnapshot, type GapContext } from './watchdog.ts'
 export { MICRO_DEFAULTS } from './defaults.ts'
 export { classifyExit, classifyProbe } from './classify.ts'
-export { createIncidentLog, incidentLogFrom, type IncidentLog, type IncidentManagerLike } from './incidents.ts'
+export { createIncidentLog, type IncidentLog } from './incidents.ts'
 export { createResourceWatch, RESOURCE_DEFAULTS, type ResourceWatch, type ResourceOptions } from './resources.ts'

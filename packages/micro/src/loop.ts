@@ -20,7 +20,7 @@
 import type { AnomalyReport, Scheduler } from '@homeostat/monitor'
 import { localProbePort, portOwner, realScheduler, COMPONENT_ENV } from '@homeostat/monitor'
 import { encode, type Hlc } from '@homeostat/hlc'
-import { NOT_A_REMEDY, type ActionKind, type Anomaly, type Diagnosis, type Incident, type IncidentStep, type Outcome, type PlannedAction, type RecoveryPolicy, type TargetKind, type TuningOverrides } from '@homeostat/interface'
+import { actionsWhere, NOT_A_REMEDY, silentLogger, type Logger, type ActionKind, type Anomaly, type Diagnosis, type Incident, type IncidentStep, type Outcome, type PlannedAction, type RecoveryPolicy, type TargetKind, type TuningOverrides } from '@homeostat/interface'
 import {
   createPlaybook,
   createRecovery,
@@ -38,7 +38,7 @@ import { readFileSync } from 'node:fs'
 import { classifyExit, classifyProbe } from './classify.ts'
 import { MICRO_DEFAULTS } from './defaults.ts'
 import { createHolds, type Hold, type HoldTuning } from './holds.ts'
-import { createIncidentLog, incidentLogFrom, type IncidentLog, type IncidentManagerLike } from './incidents.ts'
+import { createIncidentLog, type IncidentLog } from './incidents.ts'
 import { completed, shouldRun, supervisionGaps, type ComponentSnapshot } from './watchdog.ts'
 
 type Unsubscribe = () => void
@@ -153,15 +153,10 @@ export interface MicroLoopOptions {
   placedByFleet?: (component: string) => boolean
   /** Receives a copy of an incident whenever it changes (the agent's incident book). */
   publish?: (incident: Incident) => void
-  /**
-   * Keep incident records in the monitor's IncidentManager (persisted in the store) instead of the loop's
-   * own in-memory log. The loop still decides what opens an incident (anti-flapping) and writes every step.
-   */
-  incidents?: IncidentManagerLike
   recoveryConfig?: Record<string, ComponentRecoveryConfig>
   recoveryDefaults?: Partial<RecoveryDefaults>
   actions?: ActionTable
-  logger?: { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void }
+  logger?: Logger
   defaults?: TuningOverrides<typeof MICRO_DEFAULTS>
   /** Retry back-off of components the loop gave up on (HOLD_DEFAULTS). */
   holds?: Partial<HoldTuning>
@@ -238,7 +233,7 @@ const CLOSED = new Set(['recovered', 'escalated', 'quarantined'])
 /** What a process says when its port is taken (Node, Python, Go, Rust, Java, nginx). */
 const BIND_FAILED = /EADDRINUSE|address already in use|address in use|Only one usage of each socket address|BindException|bind\(\) to .* failed/i
 /** Actions that (re)start the component's process. */
-const STARTS_PROCESS: ReadonlySet<ActionKind> = new Set(['restart', 'kill', 'rollback', 'degrade'])
+const STARTS_PROCESS = actionsWhere('startsProcess')
 /** Metrics of an incident opened because the process is not running. */
 const EXIT_METRICS = new Set(['process.exit', 'watchdog.not_running'])
 
@@ -257,7 +252,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
   const random = options.random ?? Math.random
   const timers = options.timers ?? realScheduler
   const { hlc, node, supervisor, probes } = options
-  const logger = options.logger ?? { info () {}, warn () {}, error () {}, debug () {} }
+  const logger = options.logger ?? silentLogger
   const policy = options.policy ?? createPlaybook({ now })
   const listeners = new Map<keyof MicroEvents, Set<(v: never) => void>>()
   const emit = <K extends keyof MicroEvents>(k: K, v: MicroEvents[K]): void => {
@@ -271,8 +266,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
   }
 
   const onStep = (incident: Incident, step: IncidentStep): void => { emit('step', { incident, step }) }
-  const managed = options.incidents != null ? incidentLogFrom(options.incidents, { publish: options.publish, onStep, hlc, now }) : undefined
-  const log: IncidentLog = managed ?? createIncidentLog({
+  const log: IncidentLog = createIncidentLog({
     node,
     hlc,
     now,
@@ -872,7 +866,6 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       for (const u of unsubs.splice(0)) u()
       for (const st of startup.values()) if (st.timer != null) timers.clearTimeout(st.timer)
       if (watchdogTimer !== undefined) { timers.clearTimeout(watchdogTimer); watchdogTimer = undefined }
-      managed?.close()
       let timer: ReturnType<typeof setTimeout> | undefined
       await Promise.race([Promise.allSettled([...running]), new Promise((resolve) => { timer = setTimeout(resolve, budgetMs) })])
       clearTimeout(timer)

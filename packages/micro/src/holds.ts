@@ -6,6 +6,7 @@
 // what it waits for (e.g. "port 8080 free"): the retry then comes as soon as
 // that is true, not only when the back-off ends. Pure state and maths; the
 // loop owns the timers.
+import { backoffDelayMs } from '@homeostat/interface'
 
 export const HOLD_DEFAULTS = {
   /** First retry after giving up: Kubernetes' CrashLoopBackOff starts at 10 s. */
@@ -22,16 +23,10 @@ export const HOLD_DEFAULTS = {
 
 export type HoldTuning = { -readonly [K in keyof typeof HOLD_DEFAULTS]: number }
 
-/**
- * Delay before retry number `attempt` (1 = the first retry) (pure):
- * min(maxMs, initialMs · multiplier^(attempt−1)) · (1 ± jitter).
- */
+/** Delay before retry number `attempt` (1 = the first retry): the shared back-off (@homeostat/interface), ± jitter, capped. */
 export function retryDelayMs (attempt: number, o: Pick<HoldTuning, 'retryInitialMs' | 'retryMultiplier' | 'retryMaxMs' | 'retryJitter'>, random: () => number): number {
   const n = Math.max(1, Math.floor(Number.isFinite(attempt) ? attempt : 1))
-  const raw = Math.min(o.retryMaxMs, o.retryInitialMs * o.retryMultiplier ** Math.min(n - 1, 64))
-  const r = random()
-  const spread = Math.min(1, Math.max(0, o.retryJitter)) * (2 * (Number.isFinite(r) ? Math.min(1, Math.max(0, r)) : 0.5) - 1)
-  return Math.max(0, Math.round(raw * (1 + spread)))
+  return backoffDelayMs(n - 1, { initialMs: o.retryInitialMs, multiplier: o.retryMultiplier, maxMs: o.retryMaxMs, jitter: o.retryJitter }, random)
 }
 
 export interface Hold {
