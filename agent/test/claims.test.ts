@@ -8,6 +8,7 @@ import pino from 'pino'
 import type { Coordinator, Claim } from '@homeostat/coordination'
 import type { Incident, PlannedAction, RecoveryPolicy } from '@homeostat/interface'
 import { CLAIM_DEFAULTS, hasMajority, withClaims, type Quorum } from '../src/loops/meso/claims.ts'
+import { quorumOf } from '../src/loops/meso/index.ts'
 
 type ClaimResult = Awaited<ReturnType<Coordinator['registry']['claim']>>
 type CheckResult = ReturnType<Coordinator['registry']['check']>
@@ -184,5 +185,21 @@ describe('agent: intervention claims (shared and node-local targets)', () => {
     const alone = harness({ claims: [], coordinatorFrom: () => 'missing', meshExpected: false })
     assert.equal((await alone.run()).action, 'restart')
     assert.equal(alone.now(), 0)
+  })
+
+  it('quorum: agents reachable of agents known; a peer that is no agent (a stock libp2p node with the key) is never a member', () => {
+    const peers = [
+      { peer: 'a', state: 'alive', kind: 'agent' },
+      { peer: 'b', state: 'dead', kind: 'agent' }, // cut off: still a member
+      { peer: 'c', state: 'dead', kind: 'agent' }, // its host refused the redial: stopped, not a member
+      { peer: 'd', state: 'alive', kind: 'agent' }, // leaving gracefully
+      { peer: 'tool', state: 'alive', kind: 'other' }, // a monitoring tool holding the swarm key
+      { peer: 'new', state: 'alive', kind: 'unknown' } // connected a millisecond ago, not identified yet
+    ]
+    const q = quorumOf(peers, (p) => p === 'd', (p) => p === 'c')
+    assert.deepEqual(q, { reachable: 3, members: 4 }, 'self + a + new reachable; + b known')
+    assert.equal(hasMajority(q), true)
+    // Without the rule, the tool's presence would change the majority.
+    assert.deepEqual(quorumOf(peers.filter((p) => p.peer !== 'tool'), (p) => p === 'd', (p) => p === 'c'), q)
   })
 })

@@ -21,6 +21,8 @@ export interface PeerView {
   name?: string
   role?: string
   state: 'alive' | 'suspect' | 'dead' | 'self'
+  /** An agent (speaks the agent probe), another libp2p peer holding the key (a monitoring tool), or not identified yet. */
+  kind?: 'agent' | 'other' | 'unknown'
   rttMs?: number
   sinceMs?: number
   /** Health score in [0,1] from the peer's last status report. */

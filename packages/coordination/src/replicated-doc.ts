@@ -256,7 +256,9 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   /** Peers the mesh believes dead (not merely suspect: their connection still exists). */
   const deadPeers = (): string[] => {
     if (deadCache == null) {
-      const all = mesh.peers()
+      // Not peers known to be no agent (a monitoring tool holding the key): they never sync a document.
+      // Peers not identified yet count (their kind comes in milliseconds and is not a liveness event).
+      const all = mesh.peers().filter((p) => p.kind !== 'other')
       knownPeers = all.length
       deadCache = all.filter((p) => p.state === 'dead').map((p) => p.peer)
     }
@@ -268,7 +270,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     return deadSetCache.has(peer)
   }
   const alive = (): Set<string> => {
-    aliveCache ??= new Set(mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer))
+    aliveCache ??= new Set(mesh.peers().filter((p) => p.state === 'alive' && p.kind !== 'other').map((p) => p.peer))
     return aliveCache
   }
   doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -648,7 +650,7 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
     lastHealSignMs: () => healSignMs,
     isDead: (peer) => {
       if (peer === mesh.peerId || alive().has(peer)) return false
-      suspectCache ??= new Set(mesh.peers().filter((p) => p.state === 'suspect').map((p) => p.peer))
+      suspectCache ??= new Set(mesh.peers().filter((p) => p.state === 'suspect' && p.kind !== 'other').map((p) => p.peer))
       return !suspectCache.has(peer)
     },
     onChange (fn) { changeHandlers.add(fn); return () => { changeHandlers.delete(fn) } },

@@ -162,7 +162,7 @@ export function createWitnesses (options: WitnessOptions): Witnesses {
     stop () { started = false; unLive?.(); unLive = undefined },
     async check (peer) {
       stats.checks++
-      const candidates = mesh.peers().filter((p) => p.state === 'alive' && p.peer !== peer && p.peer !== mesh.peerId && trusted(p.peer)).map((p) => p.peer)
+      const candidates = mesh.peers().filter((p) => p.state === 'alive' && p.kind !== 'other' && p.peer !== peer && p.peer !== mesh.peerId && trusted(p.peer)).map((p) => p.peer)
       const asked = pickWitnesses(candidates, o.witnesses, lostAtMs.get(peer), returnedAtMs, random)
       const question = new TextEncoder().encode(peer)
       const answers = await Promise.all(asked.map(async (w) => {

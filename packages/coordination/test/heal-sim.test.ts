@@ -115,6 +115,7 @@ describe('coordination: heal probes and catch-up after a partition', function ()
       ...inner,
       peerId: inner.peerId,
       peers: () => inner.peers().map((p) => ({ ...p, state: view.get(p.peer) ?? p.state })),
+      members: () => inner.members().map((p) => ({ ...p, state: view.get(p.peer) ?? p.state })),
       onLiveness: (h) => { handlers.add(h); return () => { handlers.delete(h) } },
       subscribe: (topic, handler) => inner.subscribe(topic, (msg) => { if (view.get(msg.envelope.from) !== 'dead') handler(msg) }),
       believedDead: () => [...view].filter(([, s]) => s === 'dead').map(([p]) => p)
@@ -266,6 +267,7 @@ describe('coordination: heal probes and catch-up after a partition', function ()
       ...a!.mesh,
       peerId: a!.mesh.peerId,
       peers: () => a!.mesh.peers().map((p) => ({ ...p, state: states.get(p.peer) ?? p.state })),
+      members: () => a!.mesh.members().map((p) => ({ ...p, state: states.get(p.peer) ?? p.state })),
       onLiveness: (h) => { handlers.add(h); return () => { handlers.delete(h) } }
     }
     a!.mesh.onLiveness((e) => { emit(e.peer, e.state, e.reason) })

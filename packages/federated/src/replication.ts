@@ -62,7 +62,7 @@ export function createCheckpointReplicator (init: CheckpointReplicatorInit): Che
     return out
   }
 
-  const livePeers = (): string[] => mesh.peers().filter((p) => p.state === 'alive').map((p) => p.peer)
+  const livePeers = (): string[] => mesh.peers().filter((p) => p.state === 'alive' && p.kind !== 'other').map((p) => p.peer)
 
   return {
     start () {

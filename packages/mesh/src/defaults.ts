@@ -106,7 +106,20 @@ export const LIVENESS_DEFAULTS = {
   /** A peer dead for this long is forgotten: no more reconnects, gone from peers(). */
   forgetAfterMs: 10 * 60 * 1000,
   /** Pings awaiting an answer per peer; older ones are dropped (bounded memory for a frozen peer). */
-  maxOutstandingPings: 32
+  maxOutstandingPings: 32,
+  /** A peer that is not an agent (kind `other`: no agent probe) is pinged with libp2p's ping
+   * (`/ipfs/ping/1.0.0`: a new stream, a protocol negotiation and 32 bytes each way per ping, several
+   * times the cost of a probe frame) at most this often. Such a peer counts 250/1000 of a peer in the
+   * maxPingsPerSecond budget. Its timeouts are the same phi-accrual ones, from its ping RTTs. */
+  otherPingIntervalMs: 1000,
+  /** One libp2p ping's stream is abandoned after this long (the detector's own, shorter timeouts
+   * decide suspicion; this only bounds the stream a lost ping holds). libp2p's own default is 10 s. */
+  otherPingTimeoutMs: 5000,
+  /** A connected peer whose kind is still unknown this long after it connected (identify failed or
+   * is slow, and no probe frame came) gets one agent-probe negotiation to find out: the pinged side of
+   * a pair otherwise waits for heartbeats a non-agent never sends. Identify normally settles the kind
+   * within milliseconds; 1 s is well inside the pinged side's first heartbeat timeout (3 s). */
+  classifyAfterMs: 1000
 } as const
 
 export type LivenessTuning = Tuning<typeof LIVENESS_DEFAULTS>

@@ -72,3 +72,30 @@ export class MeshConfigError extends HomeostatError {
     this.name = 'MeshConfigError'
   }
 }
+
+/** A dependency patch was not applied: the installed version of the package it patches is not one the
+ * patch was written and tested for (its allow-list). Upstream behaviour stays. */
+export class MeshPatchVersionError extends HomeostatError {
+  constructor (readonly patch: string, readonly pkg: string, readonly version: string | undefined, readonly allowed: readonly string[]) {
+    super('ERR_MESH_PATCH_VERSION', `patch ${patch} skipped: ${pkg} ${version ?? '(version unreadable)'} is not one of the versions it was tested with (${allowed.join(', ')})`)
+    this.name = 'MeshPatchVersionError'
+  }
+}
+
+/** A dependency patch was not applied: what it replaces (a method, the private fields it reads) is not
+ * there or not as expected. Upstream behaviour stays. */
+export class MeshPatchShapeError extends HomeostatError {
+  constructor (readonly patch: string, readonly pkg: string, readonly detail: string) {
+    super('ERR_MESH_PATCH_SHAPE', `patch ${patch} skipped: ${pkg} changed shape: ${detail}`)
+    this.name = 'MeshPatchShapeError'
+  }
+}
+
+/** A dependency patch was not applied: the package that uses the patched class loads another copy of it
+ * than the one the patch can reach (two versions installed side by side). */
+export class MeshPatchCopyError extends HomeostatError {
+  constructor (readonly patch: string, readonly pkg: string, readonly consumer: string, readonly patchedDir: string, readonly usedDir: string) {
+    super('ERR_MESH_PATCH_COPY', `patch ${patch} skipped: ${consumer} loads ${pkg} from ${usedDir}, the patch reaches ${patchedDir}`)
+    this.name = 'MeshPatchCopyError'
+  }
+}

@@ -3,6 +3,7 @@ export type {
   Topic,
   MeshMessage,
   Liveness,
+  PeerKind,
   PeerState,
   LivenessEvent,
   MeshStats,
@@ -22,8 +23,15 @@ export {
   MeshNotStartedError,
   MeshTopicConflictError,
   MeshConfigError,
-  SwarmKeyError
+  SwarmKeyError,
+  MeshPatchVersionError,
+  MeshPatchShapeError,
+  MeshPatchCopyError
 } from './errors.ts'
+export { appliedPatches, type PatchStatus } from './patch-guard.ts'
+export { PROBE_PROTOCOL } from './liveness/probe.ts'
+export { PEX_PROTOCOL } from './discovery.ts'
+export type { KindEvidence, ProbeMethod } from './liveness/kind.ts'
 export { createFailureDetector, type FailureDetector, type FailureDetectorOptions, type ProbeTransport, type LivenessStats } from './liveness/detector.ts'
 export * as livenessTiming from './liveness/timing.ts'
 export * from './sim/index.ts'

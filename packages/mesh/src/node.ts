@@ -3,8 +3,9 @@
 // bootstrap, optional mDNS, peer exchange, the failure detector, typed
 // envelopes and request/response streams.
 import './polyfill.ts'
-import './frame-decoder-patch.ts'
-import './yamux-window-patch.ts'
+// The CPU patches of two dependencies (guarded by a version allow-list): this import is what applies
+// them, and the only one. test/patches-real-node.test.ts fails without it.
+import './apply-patches.ts'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -20,7 +21,7 @@ import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub
 import { kadDHT, removePublicAddressesMapper } from '@libp2p/kad-dht'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, IdentifyResult, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { createHlc, type Hlc } from '@homeostat/hlc'
 import { envelopeSchema, parseWith } from '@homeostat/interface'
 import type { LivenessEvent, Mesh, MeshStats, RequestHandler } from './types.ts'
@@ -31,7 +32,9 @@ import { createPubSub, type PubSubLayer } from './pubsub.ts'
 import { handleRequests, sendRequest, type RequestCounters } from './request.ts'
 import { createDiscovery, type Discovery } from './discovery.ts'
 import { createFailureDetector, type FailureDetector, type LivenessStats } from './liveness/detector.ts'
-import { createProbeStreams, type ProbeStreams } from './liveness/probe.ts'
+import { createProbeStreams, PROBE_PROTOCOL, type ProbeStreams } from './liveness/probe.ts'
+import { createPingProbe, type PingProbe, type PingService } from './liveness/ping-probe.ts'
+import { reportSkippedPatches } from './patch-guard.ts'
 
 /** pino-compatible subset. */
 export interface MeshLogger {
@@ -138,6 +141,9 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new MeshConfigError(`liveness.${k} must be a finite number >= 0`)
   }
   const log = options.logger ?? silent
+  // A dependency patch skipped (unknown version, changed internals, second copy): one warning per
+  // process, through the first node's logger (console.warn when it has none).
+  reportSkippedPatches(options.logger)
   const now = options.now ?? Date.now
   const random = options.random ?? Math.random
   const privateKey = await resolveKey(options)
@@ -213,6 +219,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   let running = false
   let pubsub: PubSubLayer | undefined
   let probe: ProbeStreams | undefined
+  let otherPing: PingProbe | undefined
   let detector: FailureDetector | undefined
   let discovery: Discovery | undefined
 
@@ -239,7 +246,12 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
   }
   const onDisconnect = (evt: CustomEvent<PeerId>): void => {
     probe?.drop(evt.detail.toString())
+    otherPing?.drop(evt.detail.toString())
     detector?.disconnected(evt.detail.toString())
+  }
+  // Identify runs on every new connection and lists the peer's protocols: whether it is an agent.
+  const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    detector?.learn(evt.detail.peerId.toString(), evt.detail.protocols.includes(PROBE_PROTOCOL) ? 'identify:probe' : 'identify:no-probe')
   }
   const onDiscovery = (evt: CustomEvent<{ id: PeerId, multiaddrs: import('@multiformats/multiaddr').Multiaddr[] }>): void => {
     discovery?.consider(evt.detail)
@@ -264,7 +276,16 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
           if (s != null && s.params.topics[name] == null) s.params.topics[name] = topicScoreParams()
         }
       })
-      probe = createProbeStreams(libp2p, (peer, seq, h) => detector?.pong(peer, seq, h), (peer, h) => detector?.heard(peer, h), () => detector?.localHealth() ?? 0, tuning.reconnectDialTimeoutMs)
+      probe = createProbeStreams(libp2p, (peer, seq, h) => detector?.pong(peer, seq, h), (peer, h) => detector?.heard(peer, h), () => detector?.localHealth() ?? 0, tuning.reconnectDialTimeoutMs, {
+        onNegotiated: (peer) => detector?.learn(peer, 'probe:negotiated'),
+        onUnsupported: (peer) => detector?.learn(peer, 'probe:unsupported')
+      })
+      otherPing = createPingProbe({
+        ping: (libp2p.services as { ping: PingService }).ping,
+        onPong: (peer, seq) => detector?.pong(peer, seq, 0, 'ping'),
+        onUnsupported: (peer) => detector?.pingUnsupported(peer),
+        timeoutMs: tuning.otherPingTimeoutMs
+      })
       detector = createFailureDetector({
         selfId: peerId,
         tuning,
@@ -275,13 +296,15 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
           for (const h of [...livenessHandlers]) { try { h(e) } catch (err) { logFn('liveness handler threw', { error: (err as Error).message }) } }
         },
         transport: {
-          sendPing: (peer, seq) => { probe?.send(peer, seq) },
+          sendPing: (peer, seq, method) => { if (method === 'ping') otherPing?.send(peer, seq); else probe?.send(peer, seq) },
           closePeer: (peer) => {
             probe?.drop(peer)
+            otherPing?.drop(peer)
             for (const c of libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error('peer declared dead'))
           },
           confirm: async (peer) => await dialPeer(peer, tuning.confirmDialTimeoutMs),
-          reconnect: async (peer) => (await dialPeer(peer, tuning.reconnectDialTimeoutMs)) === 'connected'
+          reconnect: async (peer) => (await dialPeer(peer, tuning.reconnectDialTimeoutMs)) === 'connected',
+          classify: async (peer) => await (probe?.speaks(peer) ?? Promise.resolve(undefined))
         }
       })
       discovery = createDiscovery({
@@ -300,8 +323,11 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       libp2p.addEventListener('peer:connect', onConnect)
       libp2p.addEventListener('peer:disconnect', onDisconnect)
       libp2p.addEventListener('peer:discovery', onDiscovery)
-      await libp2p.start()
+      libp2p.addEventListener('peer:identify', onIdentify)
+      // The probe handler before libp2p starts: identify then lists it from our first connection on, so
+      // no peer identifies us as a non-agent in the moment between the two.
       await probe.start()
+      await libp2p.start()
       await discovery.start()
       for (const [protocol, h] of handled) {
         await handleRequests(libp2p, protocol, h.handler, h.maxBytes, requestCounters, (msg, err) => { logFn(msg, { error: (err as Error)?.message }) })
@@ -316,11 +342,13 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       running = false
       detector?.stop()
       pubsub?.stop()
+      otherPing?.stop()
       await discovery?.stop()
       await probe?.stop()
       libp2p.removeEventListener('peer:connect', onConnect)
       libp2p.removeEventListener('peer:disconnect', onDisconnect)
       libp2p.removeEventListener('peer:discovery', onDiscovery)
+      libp2p.removeEventListener('peer:identify', onIdentify)
       await libp2p.stop()
     },
     subscribe (topic, handler) {
@@ -333,6 +361,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       await pubsub.publish(topic, type, body)
     },
     peers: () => detector?.peers() ?? [],
+    members: () => detector?.members() ?? [],
     onLiveness (handler) {
       livenessHandlers.add(handler)
       return () => { livenessHandlers.delete(handler) }
@@ -362,7 +391,7 @@ export async function createMeshNode (options: MeshNodeOptions): Promise<MeshNod
       await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(net.dialTimeoutMs) })
     },
     noiseStats: () => handshakeCrypto.stats(),
-    livenessStats: () => detector?.stats() ?? { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0, localHealth: 0, stalledMs: 0, reconnectsPending: 0, pingIntervalMs: tuning.pingIntervalMs },
+    livenessStats: () => detector?.stats() ?? { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0, localHealth: 0, stalledMs: 0, reconnectsPending: 0, pingIntervalMs: tuning.pingIntervalMs, otherPingsSent: 0, otherPongsReceived: 0 },
     score: (peer) => (gossip as unknown as { getScore: (p: string) => number }).getScore(peer),
     async unsafePublishRaw (topic, data) {
       if (pubsub == null) throw new MeshNotStartedError()

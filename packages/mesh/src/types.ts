@@ -25,9 +25,22 @@ export interface MeshMessage<B> {
 
 export type Liveness = 'alive' | 'suspect' | 'dead'
 
+/**
+ * What a peer is. `agent`: it speaks the agent probe protocol (`/homeostat/probe/1.0.0`: listed by
+ * identify, negotiated on a stream, or heard in probe frames), i.e. a homeostat agent, a fleet
+ * member. `other`: it holds the swarm key but does not speak the probe (a stock libp2p node, a
+ * tool, a gateway); it is probed with libp2p ping and is never a fleet member. `unknown`: just
+ * connected, not identified yet (milliseconds, normally); not a member until it is known.
+ * A kind says which protocols a peer speaks, not whether to trust it: anyone holding the swarm key
+ * can serve the probe. Once `agent`, a peer stays `agent` (an agent stopping unregisters the probe
+ * before it disconnects).
+ */
+export type PeerKind = 'agent' | 'other' | 'unknown'
+
 export interface PeerState {
   peer: string
   state: Liveness
+  kind: PeerKind
   /** Smoothed round-trip time, ms, when known. */
   rttMs?: number
   /** Physical ms when the state last changed. */
@@ -41,6 +54,8 @@ export interface LivenessEvent {
   atMs: number
   /** Why: one of LIVENESS_REASONS (@homeostat/interface); `isDefinitiveDeath(reason)` tells a refused redial (the process is gone) from silence. */
   reason: string
+  /** The peer's kind when the event fired (both meshes set it; optional so that hand-made events in tests stay valid). */
+  kind?: PeerKind
 }
 
 export interface MeshStats {
@@ -65,8 +80,11 @@ export interface Mesh {
   subscribe: <B>(topic: Topic<B>, handler: (msg: MeshMessage<B>) => void) => () => void
   /** Stamps our HLC, wraps `body` in an envelope and gossips it. */
   publish: <B>(topic: Topic<B>, type: string, body: B) => Promise<void>
-  /** Peers we know of and their liveness. */
+  /** Peers we know of, agents and others, with their liveness and kind. */
   peers: () => PeerState[]
+  /** The fleet members we know of: `peers()` of kind `agent` only (self excluded). Count these, not `peers()`,
+   * for a quorum or anything else that must count agents. */
+  members: () => PeerState[]
   onLiveness: (handler: (event: LivenessEvent) => void) => () => void
   /** Serves `protocol` on direct streams. Requests and responses are bounded by `maxBytes`. */
   handle: (protocol: string, handler: RequestHandler, options?: { maxBytes?: number }) => void

@@ -9,6 +9,9 @@ export interface MeshHarness {
   create: (count: number) => Promise<Mesh[]>
   /** Lets `ms` of (real or virtual) time pass. */
   wait: (ms: number) => Promise<void>
+  /** Starts a peer that holds the swarm key but is not an agent (libp2p: a stock js-libp2p node; sim: a
+   * node of kind `other`), connected to `meshes`. */
+  createOther: (meshes: Mesh[]) => Promise<{ peerId: string, stop: () => Promise<void> }>
   /** Stops every mesh created. */
   cleanup: () => Promise<void>
 }
@@ -41,6 +44,35 @@ export function meshCompliance (name: string, factory: () => MeshHarness | Promi
       const meshes = await h.create(4)
       await eventually(h, () => allAlive(meshes), 10_000, 'all peers alive')
       for (const m of meshes) assert.equal(m.peers().some((p) => p.peer === m.peerId), false)
+      // Agents know each other as agents, and members() is exactly them.
+      await eventually(h, () => meshes.every((m) => m.peers().every((p) => p.kind === 'agent')), 5000, 'every peer of kind agent')
+      for (const m of meshes) {
+        assert.deepEqual(m.members().map((p) => p.peer).sort(), meshes.filter((o) => o !== m).map((o) => o.peerId).sort())
+      }
+    })
+
+    it('a peer that is not an agent: alive while connected, kind other, never a member, dead when it stops', async () => {
+      const meshes = await h.create(2)
+      await eventually(h, () => allAlive(meshes), 10_000, 'agents alive')
+      const events: LivenessEvent[] = []
+      for (const m of meshes) m.onLiveness((e) => { events.push(e) })
+      const other = await h.createOther(meshes)
+      const seen = (m: Mesh): ReturnType<Mesh['peers']>[number] | undefined => m.peers().find((p) => p.peer === other.peerId)
+      await eventually(h, () => meshes.every((m) => seen(m)?.state === 'alive' && seen(m)?.kind === 'other'), 10_000, 'the other peer alive, of kind other')
+      // Several of the agents' probe timeouts (≤ 2 s + 0.6 s suspicion each): it stays alive.
+      await h.wait(4000)
+      for (const m of meshes) {
+        assert.equal(seen(m)?.state, 'alive')
+        assert.equal(seen(m)?.kind, 'other')
+        assert.equal(m.members().some((p) => p.peer === other.peerId), false, 'not a member')
+        assert.deepEqual(m.members().map((p) => p.peer), meshes.filter((o) => o !== m).map((o) => o.peerId))
+      }
+      const mine = events.filter((e) => e.peer === other.peerId)
+      assert.deepEqual(mine.filter((e) => e.state !== 'alive'), [], 'never suspected or declared dead')
+      assert.ok(mine.every((e) => e.kind !== 'agent'))
+      await other.stop()
+      await eventually(h, () => meshes.every((m) => seen(m)?.state === 'dead'), 5000, 'a stopped other peer is dead')
+      assert.equal(meshes.some((m) => m.members().some((p) => p.peer === other.peerId)), false)
     })
 
     it('delivers every message to every other peer, never to its sender, with HLC merged', async () => {

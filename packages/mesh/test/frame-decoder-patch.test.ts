@@ -1,10 +1,12 @@
 // The LengthPrefixedDecoder fix (src/frame-decoder-patch.ts): same frames as upstream on randomly
-// cut streams, and no "not enough data" RangeError thrown at the end of every chunk.
+// cut streams, and no "not enough data" RangeError thrown at the end of every chunk. The patched and
+// the upstream function are called directly: this file never installs the patch (only node.ts does;
+// patches-real-node.test.ts checks that a real node's decoders run it).
 import { strict as assert } from 'node:assert'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { seededRandom } from '@homeostat/interface'
-import { originalDecode } from '../src/frame-decoder-patch.ts'
+import { originalDecode, patchedDecode } from '../src/frame-decoder-patch.ts'
 
 const rng = seededRandom
 
@@ -61,7 +63,7 @@ describe('mesh frame decoder patch', () => {
           chunks.push(whole.subarray(at, at + n))
           at += n
         }
-        const patched = decodeAll(prefix, chunks, LengthPrefixedDecoder.prototype.decode as never)
+        const patched = decodeAll(prefix, chunks, patchedDecode)
         const upstream = decodeAll(prefix, chunks, originalDecode)
         assert.deepEqual(patched.frames, upstream.frames, `seed ${seed}`)
         assert.deepEqual(patched.frames, frames.filter((f) => f.length > 0).map((f) => Buffer.from(f).toString('hex')), `seed ${seed}`)
@@ -74,14 +76,14 @@ describe('mesh frame decoder patch', () => {
     const random = rng(7)
     const chunks = makeFrames(random, 50).map((f) => Buffer.concat([uint16.encode(f.length), f]))
     assert.equal(decodeAll(uint16, chunks, originalDecode).throws, 50)
-    const patched = decodeAll(uint16, chunks, LengthPrefixedDecoder.prototype.decode as never)
+    const patched = decodeAll(uint16, chunks, patchedDecode)
     assert.equal(patched.throws, 0)
     assert.equal(patched.frames.length, 50)
   })
 
   it('limits still hold: an oversized length is refused as upstream', () => {
     const chunks = [Buffer.concat([uint16.encode(5000), new Uint8Array(10)])]
-    const patched = decodeAll(uint16, chunks, LengthPrefixedDecoder.prototype.decode as never)
+    const patched = decodeAll(uint16, chunks, patchedDecode)
     const upstream = decodeAll(uint16, chunks, originalDecode)
     assert.equal(patched.error, 'InvalidMessageLengthError')
     assert.equal(upstream.error, patched.error)

@@ -1,11 +1,15 @@
 // The failure detector's state machine under an injected clock: no sleeps.
 import { strict as assert } from 'node:assert'
 import { createFailureDetector, LIVENESS_DEFAULTS, type LivenessEvent } from '@homeostat/mesh'
+import { nextKind, probeMethod } from '../src/liveness/kind.ts'
 
-function rig (opts: { confirm?: 'connected' | 'refused' | 'unreachable' | 'timeout', reconnect?: () => boolean } = {}) {
+interface SentPing { peer: string, seq: number, at: number, method: 'probe' | 'ping' }
+
+function rig (opts: { confirm?: 'connected' | 'refused' | 'unreachable' | 'timeout', reconnect?: () => boolean, classify?: (peer: string) => boolean | undefined } = {}) {
   let clock = 1_000_000
   const events: LivenessEvent[] = []
-  const pings: Array<{ peer: string, seq: number, at: number }> = []
+  const pings: SentPing[] = []
+  const classified: Array<{ peer: string, at: number }> = []
   const closed: string[] = []
   let reconnects = 0
   const redials: Array<{ peer: string, at: number }> = []
@@ -15,28 +19,29 @@ function rig (opts: { confirm?: 'connected' | 'refused' | 'unreachable' | 'timeo
     random: () => 0.5,
     onEvent: (e) => { events.push(e) },
     transport: {
-      sendPing: (peer, seq) => { pings.push({ peer, seq, at: clock }) },
+      sendPing: (peer, seq, method) => { pings.push({ peer, seq, at: clock, method }) },
       closePeer: (peer) => { closed.push(peer) },
       confirm: async () => opts.confirm ?? 'refused',
-      reconnect: async (peer) => { reconnects++; redials.push({ peer, at: clock }); return opts.reconnect?.() ?? false }
+      reconnect: async (peer) => { reconnects++; redials.push({ peer, at: clock }); return opts.reconnect?.() ?? false },
+      ...(opts.classify != null ? { classify: async (peer: string) => { classified.push({ peer, at: clock }); return opts.classify?.(peer) } } : {})
     }
   })
   /** Peers on the pinged side of the pair ('q', 's', …) that currently send us a ping every 250 ms. */
   const beating = new Set<string>()
   /** Advances time in 50 ms ticks; `answer` decides whether pings sent so far get their pong now. */
-  const run = (ms: number, answer: (ping: { peer: string, seq: number, at: number }) => boolean = () => true, remoteHealth = 0): void => {
+  const run = (ms: number, answer: (ping: SentPing) => boolean = () => true, remoteHealth = 0): void => {
     for (let t = 0; t < ms; t += 50) {
       clock += 50
       const waiting = pings.splice(0)
       for (const p of waiting) {
-        if (answer(p)) det.pong(p.peer, p.seq, remoteHealth)
+        if (answer(p)) det.pong(p.peer, p.seq, p.method === 'ping' ? 0 : remoteHealth, p.method)
         else pings.push(p)
       }
       if (clock % 250 === 0) for (const peer of beating) det.heard(peer)
       det.tick(clock)
     }
   }
-  return { det, events, pings, closed, run, beating, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects, redials }
+  return { det, events, pings, closed, run, beating, classified, advance: (ms: number) => { clock += ms }, now: () => clock, reconnects: () => reconnects, redials }
 }
 
 const states = (events: LivenessEvent[], peer = 'p'): string[] => events.filter((e) => e.peer === peer).map((e) => `${e.state}:${e.reason}`)
@@ -247,5 +252,142 @@ describe('mesh failure detector (injected clock)', () => {
     r.advance(LIVENESS_DEFAULTS.forgetAfterMs)
     r.det.tick(r.now())
     assert.equal(r.det.peers().length, 0)
+  })
+})
+
+// Peers that are not agents (liveness/kind.ts): a stock libp2p node never sends probe frames, so on the
+// pinged side of a pair it looked frozen and was declared dead every ~3 s. 'a' pings 'p' by the pair
+// rule; 'q' pings 'a'.
+describe('mesh failure detector: peer kinds (injected clock)', () => {
+  /** Every libp2p ping (never a probe frame) answered: what a stock node does. */
+  const stock = (p: SentPing): boolean => p.method === 'ping'
+
+  it('before kinds: a peer that never probes us on the pinged side is declared dead, again and again', () => {
+    const r = rig({ confirm: 'connected' })
+    r.det.connected('q')
+    r.run(4000, stock)
+    assert.ok(states(r.events, 'q').includes('dead:suspicion:timeout'), states(r.events, 'q').join(','))
+  })
+
+  it('identify without the probe: pinged with libp2p ping once a second, alive for a minute, kind other, not a member', () => {
+    const r = rig()
+    r.det.connected('q')
+    r.det.learn('q', 'identify:no-probe')
+    r.det.connected('p')
+    r.run(60_000, (p) => p.peer === 'p' ? p.method === 'probe' : stock(p))
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open'])
+    assert.deepEqual(states(r.events, 'p'), ['alive:connection:open'])
+    const toQ = r.det.stats().otherPingsSent
+    assert.ok(toQ >= 58 && toQ <= 61, `${toQ} pings to q in 60 s`)
+    assert.equal(r.det.stats().otherPongsReceived, toQ)
+    assert.equal(r.det.kind('q'), 'other')
+    assert.equal(r.det.peers().find((x) => x.peer === 'q')?.kind, 'other')
+    assert.deepEqual(r.det.members().map((x) => x.peer), ['p'], 'p answered probe frames: an agent')
+    assert.ok(r.events.filter((e) => e.peer === 'q').every((e) => e.kind !== 'agent'))
+  })
+
+  it('identify may come before the connection event: the kind is kept for it', () => {
+    const r = rig()
+    r.det.learn('q', 'identify:no-probe')
+    r.det.learn('p', 'identify:probe')
+    r.det.connected('q')
+    r.det.connected('p')
+    assert.equal(r.det.kind('q'), 'other')
+    assert.deepEqual(r.det.members().map((x) => x.peer), ['p'])
+    assert.equal(r.events.find((e) => e.peer === 'q')?.kind, 'other')
+    r.run(10_000, (p) => p.peer === 'p' ? p.method === 'probe' : stock(p))
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open'])
+  })
+
+  it('a refused probe negotiation on the pinging side: reclassified, its suspicion starts over, never dead', () => {
+    const r = rig()
+    r.det.connected('p')
+    // Identify lost: probe pings go unanswered for a while, then the negotiation is refused.
+    r.run(2200, stock)
+    assert.deepEqual(states(r.events), ['alive:connection:open', 'suspect:ping:timeout'])
+    r.det.learn('p', 'probe:unsupported')
+    r.run(10_000, stock)
+    assert.deepEqual(states(r.events), ['alive:connection:open', 'suspect:ping:timeout', 'alive:ping:ok'])
+    assert.equal(r.det.kind('p'), 'other')
+  })
+
+  it('an unknown peer on the pinged side gets one probe negotiation after classifyAfterMs', async () => {
+    const r = rig({ classify: () => false })
+    r.det.connected('q')
+    for (let i = 0; i < 30; i++) { r.run(50, stock); await new Promise((resolve) => setImmediate(resolve)) }
+    assert.equal(r.classified.length, 1)
+    const at = r.classified[0]!.at - (r.now() - 1500)
+    assert.ok(at >= LIVENESS_DEFAULTS.classifyAfterMs && at <= LIVENESS_DEFAULTS.classifyAfterMs + 100, `classified at ${at} ms`)
+    assert.equal(r.det.kind('q'), 'other')
+    r.run(20_000, stock)
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open'])
+    // An agent's heartbeats settle its kind first: no extra negotiation.
+    const agents = rig({ classify: () => true })
+    agents.det.connected('q')
+    agents.beating.add('q')
+    agents.run(3000)
+    assert.equal(agents.classified.length, 0)
+    assert.equal(agents.det.kind('q'), 'agent')
+  })
+
+  it('a non-agent that stops answering ping is suspected, then dead', () => {
+    const r = rig()
+    r.det.connected('q')
+    r.det.learn('q', 'identify:no-probe')
+    r.run(10_000, stock)
+    r.run(5000, () => false)
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open', 'suspect:ping:timeout', 'dead:suspicion:timeout'])
+    assert.deepEqual(r.closed, ['q'])
+  })
+
+  it('a peer that refuses ping too is alive while connected and follows its connection events', async () => {
+    const r = rig({ confirm: 'refused' })
+    r.det.connected('q')
+    r.det.learn('q', 'identify:no-probe')
+    r.run(1100, () => false)
+    r.det.pingUnsupported('q')
+    const sent = r.det.stats().otherPingsSent
+    r.run(30_000, () => false)
+    assert.equal(r.det.stats().otherPingsSent, sent, 'no more pings')
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open'])
+    r.det.disconnected('q')
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(states(r.events, 'q'), ['alive:connection:open', 'suspect:connection:close', 'dead:connection:lost'])
+    assert.equal(r.events.at(-1)?.kind, 'other')
+  })
+
+  it('agent is sticky: a late refusal (an agent stopping unregisters the probe first) does not demote it', () => {
+    const r = rig()
+    r.det.connected('p')
+    r.run(1000)
+    assert.equal(r.det.kind('p'), 'agent', 'its pongs made it an agent')
+    r.det.learn('p', 'probe:unsupported')
+    r.det.learn('p', 'identify:no-probe')
+    assert.equal(r.det.kind('p'), 'agent')
+    assert.deepEqual(r.det.members().map((x) => x.peer), ['p'])
+    // And an `other` that turns out to speak the probe is an agent from then on.
+    r.det.connected('q')
+    r.det.learn('q', 'identify:no-probe')
+    r.det.heard('q')
+    assert.equal(r.det.kind('q'), 'agent')
+  })
+
+  it('kind rules: agent evidence wins, agent is sticky, others are pinged (or not probed at all)', () => {
+    const table: Array<[Parameters<typeof nextKind>[0], Parameters<typeof nextKind>[1], ReturnType<typeof nextKind>]> = [
+      ['unknown', 'identify:probe', 'agent'],
+      ['unknown', 'identify:no-probe', 'other'],
+      ['unknown', 'probe:negotiated', 'agent'],
+      ['unknown', 'probe:unsupported', 'other'],
+      ['unknown', 'probe:frames', 'agent'],
+      ['other', 'probe:frames', 'agent'],
+      ['other', 'identify:probe', 'agent'],
+      ['agent', 'identify:no-probe', 'agent'],
+      ['agent', 'probe:unsupported', 'agent']
+    ]
+    for (const [from, evidence, to] of table) assert.equal(nextKind(from, evidence), to, `${from} + ${evidence}`)
+    assert.equal(probeMethod('unknown', false), 'probe')
+    assert.equal(probeMethod('agent', true), 'probe')
+    assert.equal(probeMethod('other', false), 'ping')
+    assert.equal(probeMethod('other', true), 'none')
   })
 })

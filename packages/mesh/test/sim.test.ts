@@ -168,6 +168,11 @@ meshCompliance('simulated mesh', () => {
       const until = sim.now() + ms
       while (sim.now() < until) await new Promise((resolve) => setImmediate(resolve))
     },
+    async createOther () {
+      const n = sim.addNode({ kind: 'other' })
+      await n.mesh.start()
+      return { peerId: n.id, stop: async () => { await n.mesh.stop() } }
+    },
     async cleanup () {
       pumping = false
       await pump

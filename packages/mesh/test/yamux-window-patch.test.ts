@@ -1,13 +1,15 @@
 // The yamux window-update fix (src/yamux-window-patch.ts): two yamux streams wired back to back
 // (the muxer's frame routing, nothing else) carry the same bytes in order, the sender never stalls
-// for good, and updates go out once per half window instead of once per data frame.
+// for good, and updates go out once per half window instead of once per data frame. Each stream gets
+// the patched or the upstream method as its own property: this file never installs the patch (only
+// node.ts does; patches-real-node.test.ts checks that a real node's streams run it).
 import { strict as assert } from 'node:assert'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
 import { defaultLogger } from '@libp2p/logger'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { seededRandom } from '@homeostat/interface'
-import { originalSendWindowUpdate } from '../src/yamux-window-patch.ts'
+import { originalSendWindowUpdate, patchedSendWindowUpdate } from '../src/yamux-window-patch.ts'
 
 const DATA = 0
 const WINDOW_UPDATE = 1
@@ -36,7 +38,8 @@ function pair (useOriginal: boolean): Pair {
     id: '1', streamId: 1, state: StreamState.Established, direction: 'inbound', log, getRTT: () => 1,
     sendFrame: (header: Header, data?: Uint8ArrayList) => { if (header.type === WINDOW_UPDATE) p.updatesFromB!++; deliver(() => p.a!, header, data); return true }
   } as unknown as ConstructorParameters<typeof YamuxStream>[0])
-  if (useOriginal) (b as unknown as { sendWindowUpdate: () => void }).sendWindowUpdate = originalSendWindowUpdate
+  const internals = b as unknown as { sendWindowUpdate: () => void }
+  internals.sendWindowUpdate = useOriginal ? originalSendWindowUpdate : patchedSendWindowUpdate
   b.addEventListener('message', (evt) => { p.received!.append((evt as unknown as { data: Uint8Array | Uint8ArrayList }).data) })
   return Object.assign(p, { a, b }) as Pair
 }

@@ -79,6 +79,23 @@ export interface MesoLoop extends AgentLoop {
   readonly coordinator: () => Coordinator | undefined
 }
 
+/**
+ * Fleet members reachable now / known, this node included (pure). Not members: peers that left gracefully,
+ * dead peers whose host refused the connection (agent stopped), and peers known to be no agent (a
+ * monitoring tool holding the swarm key). A peer not identified yet counts: identify takes milliseconds,
+ * and counting it is the cautious side of a majority.
+ */
+export function quorumOf (peers: ReadonlyArray<{ peer: string, state: string, kind?: string }>, leaving: (peer: string) => boolean, stopped: (peer: string) => boolean): Quorum {
+  let members = 1
+  let reachable = 1
+  for (const p of peers) {
+    if (p.kind === 'other' || leaving(p.peer) || (p.state === 'dead' && stopped(p.peer))) continue
+    members++
+    if (p.state === 'alive') reachable++
+  }
+  return { reachable, members }
+}
+
 export interface MesoLoopOptions {
   /** Runs relocatable components here when the fleet places them on this node (the micro loop's supervisor). */
   host?: WorkloadHost
@@ -181,6 +198,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
         name: s?.name,
         role: s?.role,
         state: s?.leaving === true ? 'dead' : p.state,
+        kind: p.kind,
         rttMs: p.rttMs,
         sinceMs: p.sinceMs,
         health: s?.health,
@@ -199,17 +217,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
   }
 
   /** Fleet members reachable now / known, for shared restarts (see MesoLoop.quorum). */
-  const quorum = (): Quorum | undefined => {
-    if (mesh === undefined) return undefined
-    let members = 1
-    let reachable = 1
-    for (const p of mesh.peers()) {
-      if (status.get(p.peer)?.leaving === true || (p.state === 'dead' && stopped.has(p.peer))) continue
-      members++
-      if (p.state === 'alive') reachable++
-    }
-    return { reachable, members }
-  }
+  const quorum = (): Quorum | undefined => mesh === undefined ? undefined : quorumOf(mesh.peers(), (p) => status.get(p)?.leaving === true, (p) => stopped.has(p))
 
   const interventions = (): InterventionView[] => {
     if (coord === undefined) return []

@@ -9,18 +9,28 @@
 // inter-arrival distribution. Either way the peer becomes suspect when late
 // and dead when still silent after the suspicion timeout; any answer refutes.
 //
+// Peers that are not agents (kind.ts) do not speak the probe: the detector
+// learns each peer's kind (identify, probe negotiation, probe frames) and pings
+// a non-agent itself with libp2p ping (ping-probe.ts) at otherPingIntervalMs,
+// always from this side of the pair, on the same RTT-based timeouts. A peer
+// that answers neither is alive while connected (connection events only).
+// Agents are probed exactly as before kinds existed; a peer not identified yet
+// is probed as an agent.
+//
 // Transport-agnostic: the libp2p probe (probe.ts) feeds it connection events,
 // pings and pongs; tests drive `tick()` with an injected clock.
 import { LIVENESS_REASONS } from '@homeostat/interface'
-import type { LivenessEvent, Liveness, PeerState } from '../types.ts'
+import type { LivenessEvent, Liveness, PeerKind, PeerState } from '../types.ts'
 import type { LivenessTuning } from '../defaults.ts'
 import { summarise, pingTimeoutMs, heartbeatTimeoutMs, suspicionTimeoutMs, pingIntervalFor, isPinger, type RttSummary } from './timing.ts'
+import { nextKind, probeMethod, type KindEvidence, type ProbeMethod } from './kind.ts'
 import { createLocalHealth } from './local-health.ts'
 import { createReconnector } from './reconnect.ts'
 
 export interface ProbeTransport {
-  /** Send ping `seq` to `peer` (queue it if the probe stream is still opening). */
-  sendPing: (peer: string, seq: number) => void
+  /** Send ping `seq` to `peer` (queue it if the probe stream is still opening): over the agent probe
+   * (`probe`), or with libp2p ping (`ping`) to a peer that is not an agent. */
+  sendPing: (peer: string, seq: number, method: Exclude<ProbeMethod, 'none'>) => void
   /** Abort every connection to a peer declared dead. */
   closePeer: (peer: string) => void
   /** Redial once after a connection closed: connected again, refused (nothing listens: dead), or timed out (maybe busy: stay suspect). */
@@ -28,6 +38,9 @@ export interface ProbeTransport {
   confirm: (peer: string) => Promise<'connected' | 'refused' | 'unreachable' | 'timeout'>
   /** A reconnect attempt; resolves true when connected. */
   reconnect: (peer: string) => Promise<boolean>
+  /** Whether `peer` serves the agent probe (one negotiation), for a connected peer whose kind is still
+   * unknown after classifyAfterMs; `undefined`: could not tell. Without it such a peer stays unknown. */
+  classify?: (peer: string) => Promise<boolean | undefined>
 }
 
 export interface FailureDetectorOptions {
@@ -52,6 +65,9 @@ export interface LivenessStats {
   reconnectsPending: number
   /** Current per-peer ping interval (ms) after the maxPingsPerSecond budget. */
   pingIntervalMs: number
+  /** Of pingsSent / pongsReceived: libp2p pings to peers that are not agents, and their answers. */
+  otherPingsSent: number
+  otherPongsReceived: number
 }
 
 interface PeerEntry {
@@ -59,7 +75,16 @@ interface PeerEntry {
   sinceMs: number
   connected: boolean
   confirming: boolean
+  /** Whether we ping this peer: the pair rule for agents (and unknown peers), always for others. */
   pinger: boolean
+  /** The pair rule (isPinger of both ids). */
+  pairPinger: boolean
+  kind: PeerKind
+  /** The peer refused libp2p ping (an `other` peer we cannot probe: connection events only). */
+  pingRefused: boolean
+  /** Physical ms of the last connection, and whether its kind check (classifyAfterMs) ran. */
+  connectedAtMs: number
+  classifyTried: boolean
   /** Pinger side: RTT samples. Pinged side: gaps between heard pings. */
   samples: number[]
   /** When each sample was taken (same order), for rttMaxAgeMs. */
@@ -88,22 +113,36 @@ export interface FailureDetector {
   tick: (expectedMs?: number) => void
   connected: (peer: string) => void
   disconnected: (peer: string) => void
-  /** The peer answered our ping `seq`, reporting its own local health score. */
-  pong: (peer: string, seq: number, remoteHealth?: number) => void
-  /** The peer pinged us (heartbeat evidence), reporting its own local health score. */
+  /** The peer answered our ping `seq` (over the agent probe unless `method` is `ping`), reporting its own local health score. */
+  pong: (peer: string, seq: number, remoteHealth?: number, method?: Exclude<ProbeMethod, 'none'>) => void
+  /** The peer pinged us over the agent probe (heartbeat evidence), reporting its own local health score. */
   heard: (peer: string, remoteHealth?: number) => void
+  /** Something was learnt about the peer's protocols (kind.ts). May come before the peer's connection event. */
+  learn: (peer: string, evidence: KindEvidence) => void
+  /** The peer refused libp2p ping: a non-agent we cannot probe (its liveness follows its connection). */
+  pingUnsupported: (peer: string) => void
   /** Our local health score (sent to peers in probe frames). */
   localHealth: () => number
   peers: () => PeerState[]
+  /** peers() of kind `agent`. */
+  members: () => PeerState[]
   state: (peer: string) => Liveness | undefined
+  kind: (peer: string) => PeerKind | undefined
   stats: () => LivenessStats
 }
+
+/** Kinds learnt for peers the detector does not track yet (identify may finish before peer:connect). */
+const MAX_KIND_HINTS = 1024
 
 export function createFailureDetector (o: FailureDetectorOptions): FailureDetector {
   const t = o.tuning
   const entries = new Map<string, PeerEntry>()
   const health = createLocalHealth(t, o.now())
-  const counters = { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0 }
+  const counters = { pingsSent: 0, pongsReceived: 0, pingsHeard: 0, suspected: 0, declaredDead: 0, refuted: 0, otherPingsSent: 0, otherPongsReceived: 0 }
+  const hints = new Map<string, PeerKind>()
+  // A non-agent is pinged every otherPingIntervalMs instead of every pingIntervalMs: it weighs that
+  // fraction of a peer in the maxPingsPerSecond budget.
+  const otherWeight = Math.min(1, t.pingIntervalMs / Math.max(1, t.otherPingIntervalMs))
   let running = false
   let stopped = false
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -121,19 +160,54 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     e.state = state
     e.sinceMs = atMs
     if (stopped) return
-    try { o.onEvent({ peer, state, atMs, reason }) } catch { /* a listener's bug must not stop detection */ }
+    try { o.onEvent({ peer, state, atMs, reason, kind: e.kind }) } catch { /* a listener's bug must not stop detection */ }
   }
 
   const entry = (peer: string): PeerEntry => {
     let e = entries.get(peer)
     if (e == null) {
+      const pairPinger = isPinger(o.selfId, peer)
+      const kind = hints.get(peer) ?? 'unknown'
+      hints.delete(peer)
       e = {
-        state: 'dead', sinceMs: o.now(), connected: false, confirming: false, pinger: isPinger(o.selfId, peer),
+        state: 'dead', sinceMs: o.now(), connected: false, confirming: false, pinger: kind === 'other' || pairPinger, pairPinger, kind, pingRefused: false, connectedAtMs: o.now(), classifyTried: false,
         samples: [], sampleAtMs: [], summary: summarise([]), outstanding: new Map(), seq: 0, lastPingMs: 0, lastHeardMs: o.now(), skipGap: true, remoteHealth: 0, suspectSinceMs: 0, timeoutHealth: 0, timeoutMs: 0
       }
       entries.set(peer, e)
     }
     return e
+  }
+
+  /** The peer's kind changed: when that changes how it is probed, its evidence so far is void. */
+  const setKind = (e: PeerEntry, kind: PeerKind): void => {
+    if (e.kind === kind) return
+    const methodChanged = (e.kind === 'other') !== (kind === 'other')
+    e.kind = kind
+    if (!methodChanged) return
+    const now = o.now()
+    e.pinger = kind === 'other' || e.pairPinger
+    e.samples = []
+    e.sampleAtMs = []
+    e.summary = summarise([])
+    e.outstanding.clear()
+    e.lastPingMs = 0
+    e.lastHeardMs = now
+    e.skipGap = true
+    // A suspicion raised under the wrong probe (heartbeats a non-agent never sends) starts over.
+    if (e.state === 'suspect') e.suspectSinceMs = now
+  }
+
+  const learn = (peer: string, evidence: KindEvidence): void => {
+    const e = entries.get(peer)
+    if (e == null) {
+      if (hints.size >= MAX_KIND_HINTS) hints.delete(hints.keys().next().value as string)
+      hints.set(peer, nextKind(hints.get(peer) ?? 'unknown', evidence))
+      return
+    }
+    setKind(e, nextKind(e.kind, evidence))
+    // A refused negotiation is an answer from a non-agent: its process is there. (An agent refusing is
+    // one that is stopping: its connection events decide, as before kinds existed.)
+    if (evidence === 'probe:unsupported' && e.connected && e.kind === 'other') answered(peer, e)
   }
 
   const sample = (e: PeerEntry, ms: number): void => {
@@ -158,7 +232,7 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     return e.timeoutMs
   }
 
-  const evidence = (peer: string, e: PeerEntry): void => {
+  const answered = (peer: string, e: PeerEntry): void => {
     e.lastHeardMs = o.now()
     if (e.state === 'suspect' && !e.confirming) transition(peer, e, 'alive', LIVENESS_REASONS.pingOk)
   }
@@ -175,6 +249,14 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     reconnector.schedule(peer, o.now(), !e.pinger)
   }
 
+  const view = (peer: string, e: PeerEntry): PeerState => ({
+    peer,
+    state: e.state,
+    kind: e.kind,
+    sinceMs: e.sinceMs,
+    ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.meanMs * 100) / 100 } : {})
+  })
+
   const tick = (expectedMs?: number): void => {
     const now = o.now()
     const stall = health.tick(expectedMs ?? now, now)
@@ -189,18 +271,27 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     }
     const ownHealth = health.score()
     let pinged = 0
-    for (const e of entries.values()) if (e.connected && e.pinger) pinged++
+    for (const e of entries.values()) {
+      if (!e.connected || !e.pinger) continue
+      if (e.kind !== 'other') pinged++
+      else if (!e.pingRefused) pinged += otherWeight
+    }
     intervalMs = pingIntervalFor(pinged, t)
+    const otherIntervalMs = Math.max(intervalMs, t.otherPingIntervalMs)
     for (const [peer, e] of entries) {
       if (!e.connected) {
         // Lost its connection, redial timed out: reconnects run; dead when the suspicion window ends.
         if (e.state === 'suspect' && !e.confirming && now - e.suspectSinceMs >= suspicionTimeoutMs(ownHealth, t)) declareDead(peer, e, LIVENESS_REASONS.suspicionTimeout)
         continue
       }
+      const method = probeMethod(e.kind, e.pingRefused)
+      // Answers neither the probe nor ping: alive while connected, as its connection events say.
+      if (method === 'none') continue
+      if (e.kind === 'unknown' && !e.pinger && !e.classifyTried && o.transport.classify != null && now - e.connectedAtMs >= t.classifyAfterMs) classify(peer, e)
       const lh = Math.max(ownHealth, e.remoteHealth)
       let late: boolean
       if (e.pinger) {
-        if (now - e.lastPingMs >= intervalMs) {
+        if (now - e.lastPingMs >= (method === 'ping' ? otherIntervalMs : intervalMs)) {
           e.seq = (e.seq + 1) >>> 0
           e.outstanding.set(e.seq, now)
           if (e.outstanding.size > t.maxOutstandingPings) {
@@ -209,7 +300,8 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
           }
           e.lastPingMs = now
           counters.pingsSent++
-          o.transport.sendPing(peer, e.seq)
+          if (method === 'ping') counters.otherPingsSent++
+          o.transport.sendPing(peer, e.seq, method)
         }
         let oldest = Number.POSITIVE_INFINITY
         for (const sent of e.outstanding.values()) oldest = Math.min(oldest, sent)
@@ -226,6 +318,14 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
     }
     for (const peer of reconnector.tick(now)) entries.delete(peer)
     lastTickMs = now
+  }
+
+  const classify = (peer: string, e: PeerEntry): void => {
+    e.classifyTried = true
+    void o.transport.classify?.(peer).then((speaks) => {
+      if (stopped || entries.get(peer) !== e || speaks === undefined) return
+      learn(peer, speaks ? 'probe:negotiated' : 'probe:unsupported')
+    }, () => {})
   }
 
   const loop = (): void => {
@@ -256,6 +356,8 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
       reconnector.cancel(peer)
       if (e.connected && e.state === 'alive') return
       e.connected = true
+      e.connectedAtMs = o.now()
+      e.classifyTried = false
       e.outstanding.clear()
       e.lastPingMs = 0
       e.lastHeardMs = o.now()
@@ -288,37 +390,54 @@ export function createFailureDetector (o: FailureDetectorOptions): FailureDetect
         }
       })
     },
-    pong (peer, seq, remoteHealth = 0) {
+    pong (peer, seq, remoteHealth = 0, method = 'probe') {
       const e = entries.get(peer)
-      if (e == null || !e.connected) return
+      if (e == null) return
+      if (method === 'probe') setKind(e, nextKind(e.kind, 'probe:frames'))
+      if (!e.connected) return
+      // A libp2p ping answered after the peer turned out to be an agent belongs to the old probe.
+      if (method === 'ping' && e.kind !== 'other') return
       counters.pongsReceived++
+      if (method === 'ping') counters.otherPongsReceived++
       e.remoteHealth = Math.min(t.maxLocalHealth, Math.max(0, remoteHealth))
       const sent = e.outstanding.get(seq)
       if (sent !== undefined) sample(e, o.now() - sent)
       // One ordered stream: answers to earlier pings will not come any more.
       for (const s of [...e.outstanding.keys()]) if (s <= seq) e.outstanding.delete(s)
-      evidence(peer, e)
+      answered(peer, e)
     },
     heard (peer, remoteHealth = 0) {
       const e = entries.get(peer)
-      if (e == null || !e.connected) return
+      if (e == null) return
+      setKind(e, nextKind(e.kind, 'probe:frames'))
+      if (!e.connected) return
       counters.pingsHeard++
       e.remoteHealth = Math.min(t.maxLocalHealth, Math.max(0, remoteHealth))
       if (!e.pinger) {
         if (!e.skipGap) sample(e, o.now() - e.lastHeardMs)
         e.skipGap = false
       }
-      evidence(peer, e)
+      answered(peer, e)
+    },
+    learn,
+    pingUnsupported (peer) {
+      const e = entries.get(peer)
+      if (e == null || e.kind !== 'other' || e.pingRefused) return
+      e.pingRefused = true
+      e.outstanding.clear()
+      // The refusal is an answer, and from now on only the connection speaks for this peer.
+      if (e.connected && !e.confirming) transition(peer, e, 'alive', LIVENESS_REASONS.pingOk)
     },
     peers () {
-      return [...entries].map(([peer, e]) => ({
-        peer,
-        state: e.state,
-        sinceMs: e.sinceMs,
-        ...(e.pinger && e.summary.samples > 0 ? { rttMs: Math.round(e.summary.meanMs * 100) / 100 } : {})
-      }))
+      return [...entries].map(([peer, e]) => view(peer, e))
+    },
+    members () {
+      const out: PeerState[] = []
+      for (const [peer, e] of entries) if (e.kind === 'agent') out.push(view(peer, e))
+      return out
     },
     state: (peer) => entries.get(peer)?.state,
+    kind: (peer) => entries.get(peer)?.kind ?? hints.get(peer),
     localHealth: () => health.score(),
     stats: () => ({ ...counters, localHealth: health.score(), stalledMs: health.stalledMsTotal(), reconnectsPending: reconnector.pending(), pingIntervalMs: intervalMs })
   }

@@ -4,6 +4,10 @@
 // as Lifeguard's local health awareness). Far cheaper than
 // libp2p's ping (a new stream and protocol negotiation per ping), so every
 // peer can be probed five times a second.
+//
+// Only agents serve this protocol; opening a probe stream also tells the
+// detector what a peer is (kind.ts): negotiated → agent, refused as
+// unsupported → not an agent (probed with libp2p ping instead, ping-probe.ts).
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { toBytes, type Chunk } from '../framing.ts'
@@ -14,12 +18,29 @@ const PONG = 1
 const FRAME = 6
 
 export interface ProbeStreams {
-  /** Registers the protocol handler (answers pings). */
+  /** Registers the protocol handler (answers pings). Works before libp2p starts, and should run then:
+   * identify lists the probe from the very first connection, so no peer takes us for a non-agent. */
   start: () => Promise<void>
   stop: () => Promise<void>
   /** Ping `peer` (its id as a string: a ping must not parse and re-encode a peer id). */
   send: (peer: string, seq: number) => void
   drop: (peer: string) => void
+  /** Whether `peer` serves the probe: one negotiation, its stream closed at once. `undefined` when the
+   * negotiation neither succeeded nor was refused (timeout, connection gone). */
+  speaks: (peer: string) => Promise<boolean | undefined>
+}
+
+/** What the probe learns about a peer's support of the protocol, besides pongs. */
+export interface ProbeStreamsEvents {
+  /** An outbound probe stream to `peer` was negotiated (it is an agent). */
+  onNegotiated?: (peer: string) => void
+  /** `peer` refused the protocol as unsupported (it is not an agent). */
+  onUnsupported?: (peer: string) => void
+}
+
+/** libp2p's UnsupportedProtocolError, by name (several copies of @libp2p/interface may be loaded). */
+export function isUnsupportedProtocol (err: unknown): boolean {
+  return (err as { name?: string } | undefined)?.name === 'UnsupportedProtocolError'
 }
 
 function frame (kind: number, seq: number, health: number): Uint8Array {
@@ -50,7 +71,7 @@ function framer (on: (kind: number, seq: number, health: number) => void): (chun
   }
 }
 
-export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number, health: number) => void, onPing: (peer: string, health: number) => void, localHealth: () => number, openTimeoutMs: number): ProbeStreams {
+export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: number, health: number) => void, onPing: (peer: string, health: number) => void, localHealth: () => number, openTimeoutMs: number, events: ProbeStreamsEvents = {}): ProbeStreams {
   const outbound = new Map<string, { stream?: Stream, opening: boolean, queued: number[] }>()
   let running = false
 
@@ -63,14 +84,16 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
     void node.dialProtocol(peerIdFromString(key), PROBE_PROTOCOL, { signal: AbortSignal.timeout(openTimeoutMs) }).then((stream) => {
       s.opening = false
       if (!running || outbound.get(key) !== s) { stream.abort(new Error('probe no longer wanted')); return }
+      events.onNegotiated?.(key)
       s.stream = stream
       const feed = framer((kind, seq, health) => { if (kind === PONG) onPong(key, seq, health) })
       stream.addEventListener('message', (evt) => { feed(evt.data) })
       stream.addEventListener('close', () => { if (s.stream === stream) s.stream = undefined })
       for (const seq of s.queued.splice(0)) stream.send(frame(PING, seq, localHealth()))
-    }, () => {
+    }, (err: unknown) => {
       s.opening = false
       s.queued.length = 0
+      if (running && isUnsupportedProtocol(err)) events.onUnsupported?.(key)
     })
   }
 
@@ -109,6 +132,16 @@ export function createProbeStreams (node: Libp2p, onPong: (peer: string, seq: nu
       const s = outbound.get(peer)
       s?.stream?.abort(new Error('peer dropped'))
       outbound.delete(peer)
+    },
+    async speaks (peer) {
+      if (!running) return undefined
+      try {
+        const stream = await node.dialProtocol(peerIdFromString(peer), PROBE_PROTOCOL, { signal: AbortSignal.timeout(openTimeoutMs) })
+        stream.abort(new Error('probe negotiation check only'))
+        return true
+      } catch (err) {
+        return isUnsupportedProtocol(err) ? false : undefined
+      }
     }
   }
 }

@@ -10,9 +10,15 @@
 // reached, the redial is refused (`connection:lost` → dead, a definitive death)
 // one round trip later; a partition is only noticed by ping timeout, and a
 // silent suspect is declared dead after the suspicion timeout.
+//
+// Peer kinds: a node added with `kind: 'other'` stands for a peer that holds
+// the swarm key but is not an agent (a stock libp2p node). Everyone sees it
+// with that kind at once (the libp2p mesh learns it from identify within
+// milliseconds), alive while reachable, and never among `members()`. It still
+// has a whole SimMesh (gossip, requests), as a stock gossipsub node has.
 import { createHlc, decode as decodeHlc, encode as encodeHlc, HlcClockOffsetError, type Hlc, type HlcTimestamp } from '@homeostat/hlc'
-import { decodeEnvelope, encodeEnvelope, LIMITS, LIVENESS_REASONS, parseWith, TooLargeError, type Envelope } from '@homeostat/interface'
-import type { Liveness, LivenessEvent, Mesh, MeshMessage, MeshStats, PeerState, RequestHandler, Topic } from '../types.ts'
+import { decodeEnvelope, encodeEnvelope, LIMITS, LIVENESS_REASONS, parseWith, TooLargeError, type Envelope, type Timers } from '@homeostat/interface'
+import type { Liveness, LivenessEvent, Mesh, MeshMessage, MeshStats, PeerKind, PeerState, RequestHandler, Topic } from '../types.ts'
 import { createRandom, createScheduler, type Scheduler } from './scheduler.ts'
 
 export const SIM_DEFAULTS = {
@@ -62,13 +68,12 @@ export interface SimNodeOptions {
   skewMs?: number
   /** Clock drift in parts per million (100 ppm = 0.36 s/h). */
   driftPpm?: number
+  /** `other`: a peer that is not an agent (default `agent`); see the header. */
+  kind?: Exclude<PeerKind, 'unknown'>
 }
 
 /** setTimeout/clearTimeout in virtual time, bound to one node incarnation: a crash cancels them. */
-export interface SimTimers {
-  setTimeout: (fn: () => void, ms: number) => unknown
-  clearTimeout: (handle: unknown) => void
-}
+export type SimTimers = Timers
 
 export interface SimNode {
   readonly id: string
@@ -147,6 +152,7 @@ interface NodeRec {
   group: number
   skewMs: number
   driftPpm: number
+  kind: Exclude<PeerKind, 'unknown'>
   hlc: Hlc
   subs: Map<string, Set<{ topic: Topic<unknown>, handler: (m: MeshMessage<unknown>) => void }>>
   handlers: Map<string, { handler: RequestHandler, maxBytes: number }>
@@ -203,7 +209,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       v.state = state; v.sinceMs = atMs; v.cancel = undefined
       if (state === 'alive') (v as ViewEntry & { hidden?: boolean }).hidden = false
     }
-    const ev: LivenessEvent = { peer, state, atMs, reason }
+    const ev: LivenessEvent = { peer, state, atMs, reason, kind: kindOf(peer) }
     for (const h of [...obs.liveness]) {
       try { h(ev) } catch { obs.stats.rejected.handler = (obs.stats.rejected.handler ?? 0) + 1 }
     }
@@ -259,6 +265,8 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       }
     }
   }
+
+  const kindOf = (peer: string): Exclude<PeerKind, 'unknown'> => nodes.get(peer)?.kind ?? 'agent'
 
   const physical = (r: NodeRec): number => {
     const t = sched.now()
@@ -327,7 +335,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
   }
 
   // ---- nodes ----------------------------------------------------------
-  const makeNode = (id: string, skewMs: number, driftPpm: number, incarnation: number): NodeRec => {
+  const makeNode = (id: string, skewMs: number, driftPpm: number, incarnation: number, kind: Exclude<PeerKind, 'unknown'>): NodeRec => {
     const rec = {
       id,
       incarnation,
@@ -337,6 +345,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       group: 0,
       skewMs,
       driftPpm,
+      kind,
       subs: new Map(),
       handlers: new Map(),
       liveness: new Set(),
@@ -391,9 +400,12 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
         const out: PeerState[] = []
         for (const [peer, v] of rec.view) {
           if ((v as ViewEntry & { hidden?: boolean }).hidden === true && v.state !== 'alive') continue
-          out.push({ peer, state: v.state, sinceMs: v.sinceMs, ...(v.state === 'alive' ? { rttMs: (faults.minLatencyMs + faults.maxLatencyMs) } : {}) })
+          out.push({ peer, state: v.state, kind: kindOf(peer), sinceMs: v.sinceMs, ...(v.state === 'alive' ? { rttMs: (faults.minLatencyMs + faults.maxLatencyMs) } : {}) })
         }
         return out
+      },
+      members () {
+        return mesh.peers().filter((p) => p.kind === 'agent')
       },
       onLiveness (handler) {
         if (rec.liveness.size >= SIM_DEFAULTS.maxHandlers) throw new SimMeshError('ERR_MESH_LIMIT', 'too many liveness handlers')
@@ -493,7 +505,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
     addNode (opts = {}) {
       const id = opts.id ?? `n${String(nodes.size).padStart(3, '0')}`
       if (nodes.has(id)) throw new SimMeshError('ERR_SIM_DUPLICATE_NODE', `sim node ${id} exists`)
-      const rec = makeNode(id, opts.skewMs ?? 0, opts.driftPpm ?? 0, 0)
+      const rec = makeNode(id, opts.skewMs ?? 0, opts.driftPpm ?? 0, 0, opts.kind ?? 'agent')
       nodes.set(id, rec)
       return rec.node
     },
@@ -529,7 +541,7 @@ export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNe
       const old = get(id)
       if (old.up && old.started) throw new SimMeshError('ERR_SIM_RUNNING', `sim node ${id} is running; crash or stop it first`)
       old.up = false
-      const rec = makeNode(id, old.skewMs, old.driftPpm, old.incarnation + 1)
+      const rec = makeNode(id, old.skewMs, old.driftPpm, old.incarnation + 1, old.kind)
       rec.group = old.group
       nodes.set(id, rec)
       return rec.node
