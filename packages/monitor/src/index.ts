@@ -64,10 +64,7 @@ export {
   type MetricsCollector, type MetricsOptions, type MetricsEvents, type MetricsStats
 } from './metrics/collector.ts'
 export { theilSen, predictLimit, TrendWindow, type Point, type Trend, type Prediction } from './trend.ts'
-export {
-  createIncidentManager, statusAfter, isClosed, IncidentError, INCIDENT_DEFAULTS,
-  type IncidentManager, type IncidentManagerOptions, type IncidentEvents, type IncidentStats, type AnomalyReport, type StepInput
-} from './incidents.ts'
+export type { AnomalyReport } from './incidents.ts'
 export {
   createAnomalyWatch, classifyMetric, WATCH_DEFAULTS,
   type AnomalyWatch, type WatchOptions, type WatchEvents, type WatchStats
@@ -76,10 +73,7 @@ export {
   createResourceVerifiers, createResourceMeasures, processCpuSeconds, processRssMb, cpuCores, VERIFY_DEFAULTS,
   type ResourceVerifier, type ResourceMeasure, type VerifyOptions
 } from './verify.ts'
-export {
-  createMonitor, classifyProbeFailure, classifyExit, MONITOR_DEFAULTS,
-  type Monitor, type MonitorOptions
-} from './monitor.ts'
+export { classifyProbeFailure, classifyExit } from './monitor.ts'
 export {
   stopLeftovers, readChildFile, writeChildFile, parseChildFile, leftoversOf, markedGroupMembers, processIdentity, bootId, newRunId,
   ORPHAN_DEFAULTS, RUN_ENV, COMPONENT_ENV,
