@@ -1,6 +1,7 @@
 // Wires one agent's meso-loop state: the replicated document, the intervention
 // registry, reputation and workload takeover, all over one `Mesh`.
 import type { Hlc } from '@homeostat/hlc'
+import { DOCUMENTS } from '@homeostat/interface'
 import type { Mesh } from '@homeostat/mesh'
 import type { RejectReason } from './errors.ts'
 import type { UpdatePersistence } from './persistence.ts'
@@ -13,7 +14,7 @@ import { createWitnesses, type WitnessOptions, type WitnessStats, type Witnesses
 import type { WorkloadSpec } from './auction.ts'
 
 /** Top-level maps of the meso document. Every key is `<owner>/<rest>`. */
-export const MESO_ROOTS = ['claims', 'reports', 'specs', 'assign', 'capacity'] as const
+export const MESO_ROOTS = DOCUMENTS.meso
 
 export interface CoordinatorOptions {
   mesh: Mesh

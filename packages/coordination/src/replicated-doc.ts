@@ -19,9 +19,8 @@
 // - remote input is size-checked, rate-limited per sender and authorised
 //   (see validate-update.ts); rejections are counted and reported.
 import * as Y from 'yjs'
-import { z } from 'zod'
-import { LIMITS, shuffle } from '@homeostat/interface'
-import type { LivenessEvent, Mesh, Topic } from '@homeostat/mesh'
+import { docSyncProtocol, docTopic, shuffle, WIRE_LIMITS } from '@homeostat/interface'
+import type { LivenessEvent, Mesh } from '@homeostat/mesh'
 import { RejectedUpdateError, type RejectReason } from './errors.ts'
 import type { UpdatePersistence } from './persistence.ts'
 import { createRateLimiter } from './rate-limit.ts'
@@ -34,7 +33,7 @@ export const REPLICATED_DOC_DEFAULTS = {
   /** A single gossiped update: registry/reputation edits are < 1 KiB; 64 KiB caps a hostile peer well under the mesh's bulk limit. */
   maxUpdateBytes: 64 * 1024,
   /** A catch-up response may carry the whole document. */
-  maxSyncBytes: 4 * 1024 * 1024,
+  maxSyncBytes: WIRE_LIMITS.syncBytes,
   /** Burst of updates accepted from one sender before rate limiting. */
   floodBurst: 60,
   /** Sustained updates per second per sender: an agent writes a few per second at most. */
@@ -181,13 +180,6 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.
 const b64 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64')
 const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
 
-const bodySchema = z.union([
-  z.object({ u: z.string().min(1).max(Math.ceil(LIMITS.bulkEnvelopeBytes * 4 / 3)) }).strict(),
-  z.object({ sv: z.string().max(256 * 1024) }).strict(),
-  /** Relay: news a replica pulled off the gossip path (e.g. the other side of a healed partition), passed on to its neighbours. */
-  z.object({ r: z.string().min(1).max(Math.ceil(LIMITS.bulkEnvelopeBytes * 4 / 3)) }).strict()
-])
-type Body = z.infer<typeof bodySchema>
 
 export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedDoc {
   const o = { ...REPLICATED_DOC_DEFAULTS, ...options, healProbe: { ...HEAL_PROBE_DEFAULTS, ...options.healProbe } }
@@ -198,8 +190,8 @@ export function createReplicatedDoc (options: ReplicatedDocOptions): ReplicatedD
   const roots = new Set(options.roots)
   const doc = new Y.Doc({ gc: true })
   for (const r of roots) doc.getMap(r)
-  const topic: Topic<Body> = { name: `homeostat/coord/${name}/1`, body: bodySchema, maxBytes: LIMITS.bulkEnvelopeBytes }
-  const protocol = `/homeostat/coord/${name}/sync/1`
+  const topic = docTopic(name)
+  const protocol = docSyncProtocol(name)
   const bindings = new Map<number, string>()
   const limiter = createRateLimiter({ now, capacity: o.floodBurst, perSec: o.floodPerSec, maxPeers: o.maxTrackedPeers })
   const changeHandlers = new Set<(origin: 'local' | 'remote') => void>()

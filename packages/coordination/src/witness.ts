@@ -17,13 +17,13 @@
 // off from everyone we can reach their suspicion has run out by the time we
 // ask (our own owner check waits its timeout first): they answer 'dead' or
 // nothing, and the takeover goes ahead one request round trip later.
-import { shuffle } from '@homeostat/interface'
+import { shuffle, WIRE_LIMITS, WITNESS_PROTOCOL } from '@homeostat/interface'
 import type { Mesh } from '@homeostat/mesh'
 import { CoordinationError } from './errors.ts'
 import { createRateLimiter } from './rate-limit.ts'
 import type { TuningOverrides } from '@homeostat/interface'
 
-export const WITNESS_PROTOCOL = '/homeostat/coord/witness/1'
+export { WITNESS_PROTOCOL }
 
 export const WITNESS_DEFAULTS = {
   /** Peers asked per check (SWIM's k): one slow or unreachable witness does not decide alone. */
@@ -41,7 +41,7 @@ export type WitnessView = 'alive' | 'suspect' | 'dead' | 'unknown'
 
 const VIEWS: readonly WitnessView[] = ['unknown', 'alive', 'suspect', 'dead']
 /** Longest peer id a question may carry (libp2p peer ids are ~52 characters). */
-const MAX_PEER_ID_BYTES = 128
+const MAX_PEER_ID_BYTES = WIRE_LIMITS.witnessQuestionBytes
 
 /** A witness question or answer that is not one (or a question refused). */
 export class WitnessError extends CoordinationError {

@@ -3,10 +3,11 @@
 // whose disk dies restores its model from the mesh. Direct request/response
 // streams over the Mesh interface; every size and count is bounded.
 import type { Mesh } from '@homeostat/mesh'
+import { CHECKPOINT_PROTOCOL, WIRE_LIMITS } from '@homeostat/interface'
 import { decodeCheckpoint, encodeCheckpoint, type ModelCheckpoint } from './checkpoint.ts'
 import type { Tunable } from './tunable.ts'
 
-export const REPLICATION_PROTOCOL = '/homeostat/federated/checkpoint/1.0.0'
+export const REPLICATION_PROTOCOL = CHECKPOINT_PROTOCOL
 
 export const REPLICATION_DEFAULTS = {
   /** Replicas of an ordinary checkpoint: survives one more failure than the owner's disk. */
@@ -18,7 +19,7 @@ export const REPLICATION_DEFAULTS = {
   /** A request to one peer; a slow peer is skipped, not waited on. */
   requestTimeoutMs: 3000,
   /** Largest checkpoint accepted (a 7,850-parameter model is ~32 KiB; room for larger models). */
-  maxCheckpointBytes: 8 * 1024 * 1024
+  maxCheckpointBytes: WIRE_LIMITS.checkpointBytes
 } as const
 
 const OP_PUT = 1

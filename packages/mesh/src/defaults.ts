@@ -1,6 +1,6 @@
 // Every tunable of the libp2p mesh, with the reason for its value. Override
 // any of them through `createMeshNode({ liveness: {...}, limits: {...} })`.
-import type { Tuning } from '@homeostat/interface'
+import { WIRE_LIMITS, type Tuning } from '@homeostat/interface'
 
 export const MESH_DEFAULTS = {
   /** Loopback and an OS-chosen port: a node is private unless told otherwise. */
@@ -49,7 +49,7 @@ export const LIVENESS_DEFAULTS = {
   tickMs: 50,
   /** Shortest interval between pings to one peer. One side of each pair pings (chosen by a hash of
    * both ids, so every node pings about half its peers) and the other side treats the pings as
-   * heartbeats: two 5-byte frames per pair and interval instead of four. */
+   * heartbeats: two 6-byte frames per pair and interval instead of four. */
   pingIntervalMs: 250,
   /** Pings one node sends per second in total; with many peers the per-peer interval stretches to
    * respect it (probing is O(peers), and every frame costs Noise + Yamux work on both sides).
@@ -129,7 +129,7 @@ export const REQUEST_DEFAULTS = {
   timeoutMs: 5000,
   /** Largest request or response frame: a Yjs state vector is small, a full update can be large;
    * 1 MiB matches LIMITS.bulkEnvelopeBytes. */
-  maxBytes: 1024 * 1024,
+  maxBytes: WIRE_LIMITS.requestBytes,
   /** Concurrent inbound requests per protocol; more are refused (bounded work per hostile peer). */
   maxInboundStreams: 64
 } as const

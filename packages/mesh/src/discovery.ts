@@ -3,15 +3,15 @@
 // peers it is connected to and dial the ones we do not know (peers the failure
 // detector tracks are its to reconnect). Peers announced
 // by kad-dht, mDNS or bootstrap go through the same bounded dial queue.
-import { z } from 'zod'
+import { PEX_PROTOCOL, WIRE_LIMITS, pexResponseSchema } from '@homeostat/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 import { handleRequests, sendRequest, type RequestCounters } from './request.ts'
 
-export const PEX_PROTOCOL = '/homeostat/pex/1.0.0'
-const PEX_MAX_BYTES = 64 * 1024
-const pexSchema = z.array(z.object({ id: z.string().min(1).max(128), addrs: z.array(z.string().max(256)).max(16) })).max(256)
+export { PEX_PROTOCOL }
+const PEX_MAX_BYTES = WIRE_LIMITS.pexBytes
+const pexSchema = pexResponseSchema
 
 export interface DiscoveryOptions {
   node: Libp2p

@@ -2,6 +2,7 @@
 // response frame ([status byte, payload]: 0 = ok, 1 = error text), both
 // bounded by maxBytes, the whole exchange bounded by a timeout.
 import type { Libp2p, PeerId } from '@libp2p/interface'
+import { WIRE_LIMITS } from '@homeostat/interface'
 import type { RequestHandler } from './types.ts'
 import { REQUEST_DEFAULTS } from './defaults.ts'
 import { encodeFrame, readFrame } from './framing.ts'
@@ -29,7 +30,7 @@ export async function handleRequests (node: Libp2p, protocol: string, handler: R
         counters.served++
       } catch (err) {
         counters.serveErrors++
-        const text = encoder.encode(String((err as Error)?.message ?? err).slice(0, 512))
+        const text = encoder.encode(String((err as Error)?.message ?? err).slice(0, WIRE_LIMITS.errorTextChars))
         reply = new Uint8Array(1 + text.byteLength)
         reply[0] = ERR
         reply.set(text, 1)

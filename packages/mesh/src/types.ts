@@ -1,19 +1,11 @@
 // The mesh as everything above it sees it. Two implementations: the libp2p
 // mesh (real TCP) and the simulated mesh (virtual time, seeded faults). One
 // compliance suite runs against both.
-import type { z } from 'zod'
-import type { Envelope } from '@homeostat/interface'
+import type { Envelope, Topic } from '@homeostat/interface'
 import type { HlcTimestamp } from '@homeostat/hlc'
 
-/** A gossip topic and the schema every message body on it must satisfy. */
-export interface Topic<B> {
-  /** gossipsub topic string, e.g. `homeostat/health/1`. */
-  name: string
-  /** Body schema; a message that fails it is rejected and counted against its sender. */
-  body: z.ZodType<B>
-  /** Largest accepted envelope in bytes (default LIMITS.envelopeBytes). */
-  maxBytes?: number
-}
+/** A gossip topic (defined with its schema in @homeostat/interface's wire module). */
+export type { Topic }
 
 export interface MeshMessage<B> {
   envelope: Envelope<B>

@@ -5,15 +5,14 @@
 // each agent gossips a small status so the cloud's dashboard shows accuracy
 // per node. (Shape follows the federated helper's draft of this loop.)
 import { join } from 'node:path'
-import { z } from 'zod'
 import { Counter, Gauge } from 'prom-client'
 import { encode } from '@homeostat/hlc'
 import { createReplicatedDoc, type ReplicatedDoc } from '@homeostat/coordination'
-import { every } from '@homeostat/interface'
+import { DOCUMENTS, every, FEDERATED_STATUS_TOPIC, type FederatedStatus } from '@homeostat/interface'
 import {
   createFederatedService, storeCheckpointDir, loadMnist, splitNonIid, PARAMETER_COUNT, type FederatedService
 } from '@homeostat/federated'
-import type { Mesh, Topic } from '@homeostat/mesh'
+import type { Mesh } from '@homeostat/mesh'
 import type { AgentLoop, LoopContext } from '../contract.ts'
 import type { FederatedView, PeerView } from '../../state/providers.ts'
 import { docPersistence } from '../../state/doc-persistence.ts'
@@ -25,20 +24,11 @@ export const FEDERATED_LOOP_DEFAULTS = {
   /** Nodes whose federated status we keep (bounded fan-in on the cloud peer). */
   maxNodes: 1024,
   /** Roots of the federated document (see @homeostat/federated's state). */
-  roots: ['contributions', 'checkpoints', 'quarantine'] as const
+  roots: DOCUMENTS.federated
 }
 
-const statusBody = z.object({
-  name: z.string().min(1).max(64),
-  role: z.enum(['edge', 'cloud']),
-  round: z.number().int().min(0),
-  modelVersion: z.number().int().min(-1),
-  contributions: z.number().int().min(0),
-  accuracy: z.number().min(0).max(1).optional(),
-  atMs: z.number().finite()
-}).strict()
-type StatusBody = z.infer<typeof statusBody>
-export const FEDERATED_STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/federated-status/1', body: statusBody }
+type StatusBody = FederatedStatus
+export { FEDERATED_STATUS_TOPIC }
 
 export interface FederatedLoopOptions {
   mesh: () => Mesh | undefined

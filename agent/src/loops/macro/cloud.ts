@@ -8,10 +8,9 @@ import { join } from 'node:path'
 import { Counter, Gauge } from 'prom-client'
 import { createLearning, createStoreJsonStore, exportPriors, type PriorsDocument, type Learning } from '@homeostat/learning'
 import { catalogueDefaultPrior, DEFAULT_CATALOGUE } from '@homeostat/planner'
-import { every } from '@homeostat/interface'
+import { every, OUTCOME_TOPIC, POLICY_TOPIC } from '@homeostat/interface'
 import type { Mesh } from '@homeostat/mesh'
 import type { AgentLoop, LoopContext } from '../contract.ts'
-import { OUTCOME_TOPIC, POLICY_TOPIC } from './topics.ts'
 import { logImport } from '../../state/legacy-import.ts'
 
 export const MACRO_DEFAULTS = {

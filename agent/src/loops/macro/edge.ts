@@ -4,10 +4,9 @@
 // the cloud peer, and only newer versions — into this node's planner (through
 // the micro loop's `importPriors`, handed in by loops/index.ts). An edge cut off
 // from the cloud keeps healing with what it last imported.
-import type { Outcome } from '@homeostat/interface'
+import { OUTCOME_TOPIC, POLICY_TOPIC, type Outcome } from '@homeostat/interface'
 import type { Mesh } from '@homeostat/mesh'
 import type { AgentLoop, LoopContext } from '../contract.ts'
-import { OUTCOME_TOPIC, POLICY_TOPIC } from './topics.ts'
 
 export interface FleetPolicyView { version: number, from: string, entries: number, atMs: number }
 

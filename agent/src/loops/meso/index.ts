@@ -9,11 +9,10 @@
 // agent's; its mesh is the real libp2p node unless `createMesh` gives another
 // (the simulated mesh, for a run on virtual time).
 import { join } from 'node:path'
-import { z } from 'zod'
-import { createMeshNode, fileIdentity, parseSwarmKey, type Mesh, type MeshNode, type Topic } from '@homeostat/mesh'
+import { createMeshNode, fileIdentity, parseSwarmKey, type Mesh, type MeshNode } from '@homeostat/mesh'
 import { createHlc } from '@homeostat/hlc'
 import { createCoordinator, targetNode, type Coordinator, type Claim } from '@homeostat/coordination'
-import { every, incidentSchema, isDefinitiveDeath, LIMITS, type Incident } from '@homeostat/interface'
+import { every, INCIDENT_TOPIC, isDefinitiveDeath, STATUS_TOPIC, WIRE_LIMITS, type AgentStatus, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
 import type { AgentLoop, LoopContext, LoopProvides } from '../contract.ts'
 import type { ComponentView, PeerView, InterventionView } from '../../state/providers.ts'
@@ -30,36 +29,15 @@ export const MESO_DEFAULTS = {
   /** Peers whose status we keep (bounded fan-in on the cloud peer). */
   maxPeers: 1024,
   /** Components listed per status report. */
-  maxComponentsPerReport: 32,
+  maxComponentsPerReport: WIRE_LIMITS.componentsPerReport,
   /** Bootstrap addresses re-dialled per period (bounded fan-out). */
   maxBootstrapDials: 16,
   /** On a graceful stop, longest we wait for our relocatable copies to stop before handing them over anyway. */
   leaveBudgetMs: 3000
 }
 
-const componentView = z.object({
-  name: z.string().max(LIMITS.nameLength),
-  state: z.string().max(32),
-  health: z.enum(['ok', 'degraded', 'failed', 'unknown']),
-  pid: z.number().int().optional(),
-  restarts: z.number().int().min(0).optional(),
-  detail: z.string().max(256).optional()
-}).strict()
-
-const statusBody = z.object({
-  name: z.string().min(1).max(64),
-  role: z.enum(['edge', 'cloud']),
-  health: z.number().min(0).max(1),
-  components: z.array(componentView).max(MESO_DEFAULTS.maxComponentsPerReport),
-  incidentsOpen: z.number().int().min(0),
-  apiUrl: z.string().max(256).optional(),
-  atMs: z.number().finite(),
-  leaving: z.boolean().optional()
-}).strict()
-type StatusBody = z.infer<typeof statusBody>
-
-export const STATUS_TOPIC: Topic<StatusBody> = { name: 'homeostat/agent-status/1', body: statusBody }
-export const INCIDENT_TOPIC: Topic<Incident> = { name: 'homeostat/incidents/1', body: incidentSchema as unknown as z.ZodType<Incident> }
+type StatusBody = AgentStatus
+export { STATUS_TOPIC, INCIDENT_TOPIC }
 
 /** The mesh the meso loop runs on: the real libp2p node has the optional parts; the simulated mesh has the core. */
 export type MesoMesh = Mesh & Partial<Pick<MeshNode, 'multiaddrs' | 'dial' | 'score' | 'libp2p' | 'hlc'>>

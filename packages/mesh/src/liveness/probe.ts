@@ -10,9 +10,10 @@
 // unsupported → not an agent (probed with libp2p ping instead, ping-probe.ts).
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { PROBE_PROTOCOL } from '@homeostat/interface'
 import { toBytes, type Chunk } from '../framing.ts'
 
-export const PROBE_PROTOCOL = '/homeostat/probe/1.0.0'
+export { PROBE_PROTOCOL }
 const PING = 0
 const PONG = 1
 const FRAME = 6
