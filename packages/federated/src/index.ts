@@ -1,4 +1,3 @@
-export { type Random, createRandom, shuffle } from './rng.ts'
 export { type Dataset, type SplitOptions, type FederatedSplit, IMAGE_SIZE, CLASSES, loadMnist, subset, splitNonIid } from './data.ts'
 export { PARAMETER_COUNT, MAX_HIDDEN_UNITS, createParameters, parameterCount, hiddenUnitsOf, initialParameters, train, evaluate, l2Norm, isFiniteVector, type TrainOptions, type TrainResult, type Evaluation } from './model.ts'
 export { QUANT_BLOCK, quantize8, dequantize8, quantizedByteLength } from './quantize.ts'

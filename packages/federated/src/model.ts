@@ -5,7 +5,7 @@
 // implied by the parameter count, so every function here takes just the
 // Float32Array. Real enough that divergence, NaN and stalls are real.
 import { CLASSES, IMAGE_SIZE, type Dataset } from './data.ts'
-import { createRandom, type Random } from './rng.ts'
+import { seededRandom, type Random } from '@homeostat/interface'
 
 /** Softmax regression: weights (CLASSES × IMAGE_SIZE, row-major) followed by CLASSES biases. */
 export const PARAMETER_COUNT = CLASSES * IMAGE_SIZE + CLASSES
@@ -42,7 +42,7 @@ export function hiddenUnitsOf (length: number): number {
 export function initialParameters (hiddenUnits = 0, seed = 1): Float32Array {
   const params = new Float32Array(parameterCount(hiddenUnits))
   if (hiddenUnits === 0) return params
-  const random = createRandom(seed)
+  const random = seededRandom(seed)
   const h = hiddenUnits
   const w1 = Math.sqrt(6 / IMAGE_SIZE)
   for (let i = 0; i < h * IMAGE_SIZE; i++) params[i] = (2 * random() - 1) * w1

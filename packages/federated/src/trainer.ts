@@ -7,7 +7,7 @@
 // last good checkpoint (memory, then disk).
 import { IMAGE_SIZE, type Dataset } from './data.ts'
 import { evaluate, l2Norm, isFiniteVector, train } from './model.ts'
-import { createRandom, type Random } from './rng.ts'
+import { seededRandom, type Random } from '@homeostat/interface'
 import { createContribution, type DeltaEncoding } from './contribution.ts'
 import type { FederatedState } from './state.ts'
 import { createCheckpoint, type ModelCheckpoint } from './checkpoint.ts'
@@ -75,9 +75,9 @@ export function createEdgeTrainer (init: TrainerInit): EdgeTrainer {
   const o = { ...TRAINER_DEFAULTS, ...stripUndefined(init) }
   const lr = createLrController(o.learningRate)
   const health = createTrainingHealth(init.health)
-  const random: Random = createRandom(init.seed)
+  const random: Random = seededRandom(init.seed)
   // A separate stream for probe samples, so health checks do not change what training sees.
-  const probeRandom: Random = createRandom((init.seed ^ 0x9e3779b9) >>> 0)
+  const probeRandom: Random = seededRandom((init.seed ^ 0x9e3779b9) >>> 0)
   const stats = { rounds: 0, recomputedRounds: 0, skippedRounds: 0, restoredCheckpoints: 0 }
   let lastGood: ModelCheckpoint | undefined
 

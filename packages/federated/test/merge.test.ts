@@ -1,13 +1,14 @@
 import { strict as assert } from 'node:assert'
 import * as Y from 'yjs'
-import { createFederatedState, createRandom, decodeContribution, encodeContribution, EMPTY_FOLDED, mergeModel, shuffle } from '@homeostat/federated'
+import { seededRandom, shuffle } from '@homeostat/interface'
+import { createFederatedState, decodeContribution, encodeContribution, EMPTY_FOLDED, mergeModel } from '@homeostat/federated'
 import { contrib, put, syncAll, vec, P } from './helpers.ts'
 
 const seedFromEnv = Number(process.env.SEED ?? Date.now() % 100000)
 
 describe('federated: deterministic, robust merge', () => {
   it('is a pure function of the set: any insertion order gives bit-identical parameters', () => {
-    const random = createRandom(7)
+    const random = seededRandom(7)
     const cs = []
     for (let r = 0; r < 6; r++) for (const n of ['a', 'b', 'c', 'd']) cs.push(decodeContribution(encodeContribution(contrib(n, r, vec((i) => random() - 0.5), { encoding: 'q8', baseVersion: Math.max(-1, r - 1 - (n === 'd' ? 3 : 0)) })), P))
     const base = { version: -1, params: new Float32Array(P), folded: EMPTY_FOLDED }
@@ -45,7 +46,7 @@ describe('federated: deterministic, robust merge', () => {
   })
 
   it('compaction folds history into a checkpoint without changing the model, and a newcomer catches up from it', () => {
-    const random = createRandom(11)
+    const random = seededRandom(11)
     const doc = new Y.Doc()
     const state = createFederatedState({ doc, self: 'cloud', parameterCount: P })
     for (let r = 0; r < 10; r++) for (const n of ['a', 'b', 'c']) put(doc, contrib(n, r, vec(() => (random() - 0.5) * 0.1)))
@@ -96,7 +97,7 @@ describe('federated: deterministic, robust merge', () => {
   it(`seeded random delivery, drops and disconnects: every replica converges bit-identically (seed ${seedFromEnv})`, () => {
     for (let run = 0; run < 10; run++) {
       const seed = seedFromEnv + run
-      const random = createRandom(seed)
+      const random = seededRandom(seed)
       const n = 5
       const docs = Array.from({ length: n }, () => new Y.Doc())
       const states = docs.map((doc, i) => createFederatedState({ doc, self: `n${i}`, parameterCount: P }))

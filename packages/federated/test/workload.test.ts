@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert'
 import * as Y from 'yjs'
 import { createHlc, encode } from '@homeostat/hlc'
+import { seededRandom } from '@homeostat/interface'
 import {
-  createEdgeTrainer, createFederatedState, createCanary, loadMnist, splitNonIid, evaluate, train, createRandom,
+  createEdgeTrainer, createFederatedState, createCanary, loadMnist, splitNonIid, evaluate, train,
   parameterCount, hiddenUnitsOf, initialParameters, mergeModel, decodeContribution, encodeContribution, PARAMETER_COUNT,
   EMPTY_FOLDED, foldedWith, foldedCount, type FederatedSplit
 } from '@homeostat/federated'
@@ -29,7 +30,7 @@ describe('federated: MLP workload and explicit splits', function () {
     const before = evaluate(a, split.test).accuracy
     const p = a.slice()
     const all = splitNonIid(loadMnist(), { nodes: 1, seed: 5, referenceSize: 500, testSize: 500 })
-    const r = train(p, all.nodes[0]!, { learningRate: 0.1, batchSize: 16, samples: 3000, random: createRandom(1) })
+    const r = train(p, all.nodes[0]!, { learningRate: 0.1, batchSize: 16, samples: 3000, random: seededRandom(1) })
     assert.ok(Number.isFinite(r.loss))
     const after = evaluate(p, all.test).accuracy
     assert.ok(before < 0.3 && after > 0.8, `accuracy ${before} → ${after}`)
@@ -100,7 +101,7 @@ describe('federated: offline chains', () => {
   })
 
   it('chain merges are order-independent and a chain cannot exceed its clip', () => {
-    const random = createRandom(3)
+    const random = seededRandom(3)
     const a = mergeModel(base, set(), new Set())
     const shuffled = set().sort(() => random() - 0.5)
     assert.deepEqual(Buffer.from(mergeModel(base, shuffled, new Set()).params.buffer), Buffer.from(a.params.buffer))

@@ -23,7 +23,7 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ConnectionGater, IdentifyResult, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { createHlc, type Hlc } from '@homeostat/hlc'
-import { envelopeSchema, parseWith } from '@homeostat/interface'
+import { envelopeSchema, parseWith, silentLogger, type Logger } from '@homeostat/interface'
 import type { LivenessEvent, Mesh, MeshStats, RequestHandler } from './types.ts'
 import { LIVENESS_DEFAULTS, MESH_DEFAULTS, REQUEST_DEFAULTS, SCORE_DEFAULTS, type LivenessTuning } from './defaults.ts'
 import { MeshConfigError, MeshNotStartedError } from './errors.ts'
@@ -36,12 +36,8 @@ import { createProbeStreams, PROBE_PROTOCOL, type ProbeStreams } from './livenes
 import { createPingProbe, type PingProbe, type PingService } from './liveness/ping-probe.ts'
 import { reportSkippedPatches } from './patch-guard.ts'
 
-/** pino-compatible subset. */
-export interface MeshLogger {
-  debug: (obj: object, msg?: string) => void
-  info: (obj: object, msg?: string) => void
-  warn: (obj: object, msg?: string) => void
-}
+/** The part of the shared Logger (pino-compatible) the mesh uses. */
+export type MeshLogger = Pick<Logger, 'debug' | 'info' | 'warn'>
 
 /** Where the node's identity (libp2p private key, protobuf bytes) lives between runs. */
 export interface IdentityStore {
@@ -100,7 +96,7 @@ function fastMsgId (msg: { from?: Uint8Array, seqno?: Uint8Array, data?: Uint8Ar
   return `${Buffer.from(msg.from).toString('base64')}:${Buffer.from(msg.seqno).toString('hex')}`
 }
 
-const silent: MeshLogger = { debug () {}, info () {}, warn () {} }
+const silent: MeshLogger = silentLogger
 
 async function resolveKey (o: MeshNodeOptions): Promise<PrivateKey> {
   if (o.privateKey != null) return o.privateKey

@@ -23,6 +23,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { dirname, join, basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MeshPatchCopyError, MeshPatchShapeError, MeshPatchVersionError } from './errors.ts'
+import type { Logger } from '@homeostat/interface'
 
 /** One patch's outcome in this process. */
 export interface PatchStatus {
@@ -119,10 +120,8 @@ export function appliedPatches (): PatchStatus[] {
   return processPatches.list()
 }
 
-/** The warn part of a pino-compatible logger. */
-export interface PatchWarnLogger {
-  warn: (obj: object, msg?: string) => void
-}
+/** The warn part of the shared Logger. */
+export type PatchWarnLogger = Pick<Logger, 'warn'>
 
 /** Logs each skipped patch not logged before: through `logger.warn`, or console.warn without a logger. */
 export function reportSkippedPatches (logger?: PatchWarnLogger, registry: PatchRegistry = processPatches): void {

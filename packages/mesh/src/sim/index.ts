@@ -11,4 +11,4 @@ export {
   type SimTimers,
   type SimulatedNetwork
 } from './network.ts'
-export { createScheduler, createRandom, SchedulerLivelockError, SCHEDULER_DEFAULTS, type Scheduler } from './scheduler.ts'
+export { createScheduler, SchedulerLivelockError, SCHEDULER_DEFAULTS, type Scheduler } from './scheduler.ts'

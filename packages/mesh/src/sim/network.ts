@@ -17,9 +17,9 @@
 // milliseconds), alive while reachable, and never among `members()`. It still
 // has a whole SimMesh (gossip, requests), as a stock gossipsub node has.
 import { createHlc, decode as decodeHlc, encode as encodeHlc, HlcClockOffsetError, type Hlc, type HlcTimestamp } from '@homeostat/hlc'
-import { decodeEnvelope, encodeEnvelope, LIMITS, LIVENESS_REASONS, parseWith, TooLargeError, type Envelope, type Timers } from '@homeostat/interface'
+import { decodeEnvelope, encodeEnvelope, LIMITS, LIVENESS_REASONS, parseWith, seededRandom, TooLargeError, type Envelope, type Timers } from '@homeostat/interface'
 import type { Liveness, LivenessEvent, Mesh, MeshMessage, MeshStats, PeerKind, PeerState, RequestHandler, Topic } from '../types.ts'
-import { createRandom, createScheduler, type Scheduler } from './scheduler.ts'
+import { createScheduler, type Scheduler } from './scheduler.ts'
 
 export const SIM_DEFAULTS = {
   /** Virtual epoch: a realistic wall time so HLC encodings look like production. */
@@ -165,7 +165,7 @@ interface NodeRec {
 
 export function createSimulatedNetwork (options: SimNetworkOptions): SimulatedNetwork {
   const seed = options.seed >>> 0
-  const random = createRandom(seed)
+  const random = seededRandom(seed)
   const startMs = options.startMs ?? SIM_DEFAULTS.startMs
   const sched = createScheduler(startMs)
   const suspectAfterMs = options.suspectAfterMs ?? SIM_DEFAULTS.suspectAfterMs

@@ -117,27 +117,3 @@ export function createScheduler (startMs: number): Scheduler {
     eventsRun: () => ran
   }
 }
-
-/** sfc32, seeded through splitmix32: small, fast, and the same on every platform. */
-export function createRandom (seed: number): () => number {
-  let s = seed >>> 0
-  const split = (): number => {
-    s = (s + 0x9e3779b9) >>> 0
-    let z = s
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0
-    return (z ^ (z >>> 16)) >>> 0
-  }
-  let a = split(); let b = split(); let c = split(); let d = split()
-  return () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0
-    const t = (a + b) | 0
-    a = b ^ (b >>> 9)
-    b = (c + (c << 3)) | 0
-    c = (c << 21) | (c >>> 11)
-    d = (d + 1) | 0
-    const r = (t + d) | 0
-    c = (c + r) | 0
-    return (r >>> 0) / 4294967296
-  }
-}
