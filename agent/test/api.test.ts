@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, getJson, startTestAgent, testConfigYaml, waitFor, type TestAgent } from './helpers.ts'
+import { DETECTION_DEFAULTS } from '../src/config/schema.ts'
 
 describe('agent API', function () {
   this.timeout(30_000)
@@ -136,7 +137,7 @@ describe('agent API', function () {
     assert.equal(sys.status, 422)
     assert.equal(sys.body.error.code, 'ERR_CONFIG')
     assert.match(sys.body.error.message, /system: sampling and detection settings cannot change while running/)
-    assert.equal(t.agent.context.config().config.system.detection.scoreThreshold, 0.7)
+    assert.equal(t.agent.context.config().config.system.detection.scoreThreshold, DETECTION_DEFAULTS.scoreThreshold)
     writeFileSync(t.configFile, good)
   })
 

@@ -23,7 +23,7 @@ const BAD: Array<{ what: string, yaml: string, env?: Record<string, string>, mes
   { what: 'sampleMs too small', yaml: 'system:\n  sampleMs: 10\n', message: 'h.yaml:2:13: system.sampleMs: expected sampleMs ≥ 100, got 10' },
   { what: 'detection score above 1', yaml: 'system:\n  detection:\n    scoreThreshold: 2\n', message: 'h.yaml:3:21: system.detection.scoreThreshold: expected a score between 0 and 1, got 2' },
   { what: 'detection confirmation larger than its window', yaml: 'system:\n  detection:\n    confirmSamples: 6\n', message: 'h.yaml:3:21: system.detection.confirmSamples: expected confirmSamples ≤ confirmWindow' },
-  { what: 'detection typo', yaml: 'system:\n  detection:\n    windowSmples: 6\n', message: 'h.yaml:3:5: system.detection.windowSmples: unknown key (expected one of: scoreThreshold, warmupSamples, confirmSamples, confirmWindow, windowSamples, learningSamples, utcOffsetMs, leakHorizonMs, diskHorizonMs)' },
+  { what: 'detection typo', yaml: 'system:\n  detection:\n    windowSmples: 6\n', message: 'h.yaml:3:5: system.detection.windowSmples: unknown key (expected one of: scoreThreshold, warmupSamples, confirmSamples, confirmWindow, rearmSamples, windowSamples, learningSamples, utcOffsetMs, leakHorizonMs, diskHorizonMs)' },
   { what: 'detection time zone out of range', yaml: 'system:\n  detection:\n    utcOffsetMs: 86400000\n', message: 'h.yaml:3:18: system.detection.utcOffsetMs: expected utcOffsetMs between -14 h and +14 h, got 86400000' },
   { what: 'mesh.enabled not boolean', yaml: 'mesh:\n  enabled: "yes"\n', message: 'h.yaml:2:12: mesh.enabled: expected true or false, got "yes"' },
   { what: 'component without command', yaml: 'components:\n  - name: web\n', message: 'h.yaml:2:5: components[0].command: missing; expected a command' },
@@ -95,11 +95,11 @@ describe('agent config', () => {
   it('system.detection reaches the monitor under its option names; the defaults are the monitor\'s own', () => {
     const d = parseConfigText('system:\n  detection:\n    scoreThreshold: 0.9\n    confirmSamples: 2\n    confirmWindow: 3\n    windowSamples: 500\n    utcOffsetMs: 3600000\n', 'h.yaml', { env: {} }).system.detection
     assert.deepEqual(watchOptionsOf(d), {
-      metricScoreThreshold: 0.9, detectorWarmupSamples: 300, detectorConfirmSamples: 2, detectorConfirmWindow: 3, leakHorizonMs: 30_000, diskHorizonMs: 600_000,
+      metricScoreThreshold: 0.9, detectorWarmupSamples: 300, detectorConfirmSamples: 2, detectorConfirmWindow: 3, detectorRearmSamples: WATCH_DEFAULTS.detectorRearmSamples, leakHorizonMs: 30_000, diskHorizonMs: 600_000,
       detectorOptions: { windowSamples: 500, learningSamples: 300, utcOffsetMs: 3_600_000 }
     })
     const def = watchOptionsOf(DETECTION_DEFAULTS)
-    for (const k of ['metricScoreThreshold', 'detectorWarmupSamples', 'detectorConfirmSamples', 'detectorConfirmWindow', 'leakHorizonMs', 'diskHorizonMs'] as const) assert.equal(def[k], WATCH_DEFAULTS[k], k)
+    for (const k of ['metricScoreThreshold', 'detectorWarmupSamples', 'detectorConfirmSamples', 'detectorConfirmWindow', 'detectorRearmSamples', 'leakHorizonMs', 'diskHorizonMs'] as const) assert.equal(def[k], WATCH_DEFAULTS[k], k)
     for (const k of ['windowSamples', 'learningSamples', 'utcOffsetMs'] as const) assert.equal(def.detectorOptions[k], DETECTOR_DEFAULTS[k], k)
   })
 

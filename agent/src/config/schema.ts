@@ -25,6 +25,7 @@ export const DETECTION_DEFAULTS = {
   warmupSamples: WATCH_DEFAULTS.detectorWarmupSamples,
   confirmSamples: WATCH_DEFAULTS.detectorConfirmSamples,
   confirmWindow: WATCH_DEFAULTS.detectorConfirmWindow,
+  rearmSamples: WATCH_DEFAULTS.detectorRearmSamples,
   windowSamples: DETECTOR_DEFAULTS.windowSamples,
   learningSamples: DETECTOR_DEFAULTS.learningSamples,
   utcOffsetMs: DETECTOR_DEFAULTS.utcOffsetMs,
@@ -35,8 +36,9 @@ export const DETECTION_DEFAULTS = {
 const detectionSchema = z.object({
   scoreThreshold: z.number({ error: 'expected a score between 0 and 1' }).gt(0, { error: 'expected a score between 0 and 1' }).max(1, { error: 'expected a score between 0 and 1' }).default(DETECTION_DEFAULTS.scoreThreshold).describe('A metric\'s anomaly score from which it is reported (0–1; higher: fewer, surer reports).'),
   warmupSamples: wholeIn(0, 100_000).default(DETECTION_DEFAULTS.warmupSamples).describe('A new series is not scored for its first samples (it reaches new extremes all the time).'),
-  confirmSamples: wholeIn(1, 30).default(DETECTION_DEFAULTS.confirmSamples).describe('Reported once the score reached the threshold in this many of the last `confirmWindow` samples (a lone spike is noise).'),
+  confirmSamples: wholeIn(1, 30).default(DETECTION_DEFAULTS.confirmSamples).describe('Reported once the score reached the threshold in this many of the last `confirmWindow` samples (1 of 1: at once; the detector already averages its scores, and a metric anomaly alone never acts).'),
   confirmWindow: wholeIn(1, 30).default(DETECTION_DEFAULTS.confirmWindow).describe('The number of recent samples `confirmSamples` is counted in.'),
+  rearmSamples: wholeIn(1, 1_000_000).default(DETECTION_DEFAULTS.rearmSamples).describe('A metric anomaly ends after this many unconfirmed samples in a row; only then may the series report again (one report per event).'),
   windowSamples: wholeIn(10, 100_000).default(DETECTION_DEFAULTS.windowSamples).describe('The detector\'s rolling window of "normal".'),
   learningSamples: wholeIn(10, 1_000_000).default(DETECTION_DEFAULTS.learningSamples).describe('Samples before the detector\'s likelihood is trusted.'),
   utcOffsetMs: ms('utcOffsetMs').min(-14 * 3_600_000, { error: 'expected utcOffsetMs between -14 h and +14 h' }).max(14 * 3_600_000, { error: 'expected utcOffsetMs between -14 h and +14 h' }).default(DETECTION_DEFAULTS.utcOffsetMs).describe('The workload\'s time zone, for its daily pattern (e.g. 3600000 for UTC+1).'),
@@ -82,7 +84,7 @@ export const configSchema = z.object({
   }).strict().default({ enabled: false, shard: 0, shards: 3, seed: 1, roundIntervalMs: 10_000 }).describe('Federated training continuity: edges keep training through network outages, the cloud validates.'),
   system: z.object({
     sampleMs: ms('sampleMs').min(100, { error: 'expected sampleMs ≥ 100' }).default(1000).describe('/proc and /sys sampling period (the default is cheap on a Pi and sees a leak trend in seconds).'),
-    detection: detectionSchema.default(DETECTION_DEFAULTS).describe('Anomaly detection on the sampled metrics (the monitor\'s watch and detector; defaults tuned on NAB and a real host).')
+    detection: detectionSchema.default(DETECTION_DEFAULTS).describe('Anomaly detection on the sampled metrics (the monitor\'s watch and detector; defaults chosen by leave-one-category-out on NAB; `npm run bench -- nab` scores exactly these).')
   }).strict().default({ sampleMs: 1000, detection: DETECTION_DEFAULTS }).describe('Host metrics sampled from /proc and /sys, and the anomaly detection on them.'),
   components: z.array(componentSchema, { error: 'expected a list of components' }).max(256, { error: 'at most 256 components' }).default([]).describe('The workloads this agent supervises: child processes (or, when shared, services elsewhere) with probes.'),
   recovery: z.record(z.string(), componentRecoveryConfigSchema, { error: 'expected a map of component name → recovery settings' }).default({}).describe('Per-component recovery settings: artifact rollback, degrade fallback, freeDisk patterns, throttle, reloadable, graceMs.')

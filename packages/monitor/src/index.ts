@@ -66,7 +66,7 @@ export {
 export { theilSen, predictLimit, TrendWindow, type Point, type Trend, type Prediction } from './trend.ts'
 export type { AnomalyReport } from './incidents.ts'
 export {
-  createAnomalyWatch, classifyMetric, WATCH_DEFAULTS,
+  createAnomalyWatch, classifyMetric, watchDetection, WATCH_DEFAULTS,
   type AnomalyWatch, type WatchOptions, type WatchEvents, type WatchStats
 } from './watch.ts'
 export {

@@ -16,29 +16,24 @@ import type { MetricsCollector } from './metrics/collector.ts'
 import type { AnomalyReport } from './incidents.ts'
 import { Emitter, silentLogger, type Logger, type Unsubscribe } from './events.ts'
 import { TrendWindow, predictLimit, type Prediction } from './trend.ts'
-import { createDetector, type Detector, type DetectorOptions } from './detect/index.ts'
+import { createDetector, DETECTOR_DEFAULTS, type Detector, type DetectorOptions } from './detect/index.ts'
+import { ALARM_DEFAULTS, SeriesAlarm, type AlarmOptions } from './detect/alarm.ts'
 
 export const WATCH_DEFAULTS = {
-  /** Detector score from which a metric anomaly is reported (the detector's own alert level is 0.3; incidents want more certainty). */
-  metricScoreThreshold: 0.7,
+  /** Detector score from which a value counts towards a metric anomaly (the alarm's; see detect/alarm.ts). */
+  metricScoreThreshold: ALARM_DEFAULTS.threshold,
+  /** Detector scores are ignored for a series' first samples (a young series reaches new extremes all the time). */
+  detectorWarmupSamples: ALARM_DEFAULTS.warmupSamples,
   /**
-   * Detector scores are ignored for a series' first samples (5 min at 1 Hz):
-   * the detector flags every new maximum of a young series, which is noise
-   * until it has seen the series' normal range.
+   * A detector anomaly is confirmed once the score reached the threshold in this many of the series'
+   * last `detectorConfirmWindow` samples (a lone spike is host noise; a fault persists). The watch's
+   * detectors run without the detector's own suppression: the alarm keeps one report per event.
    */
-  detectorWarmupSamples: 300,
-  /**
-   * A detector anomaly is reported once the score reached the threshold in this many of the series'
-   * last `detectorConfirmWindow` samples: a lone spike is host noise; a fault persists. The watch's
-   * detectors run without the detector's alert suppression (which zeroes a burst after its first
-   * alert, as NAB wants; here `rereportMs` dedups) so a persisting anomaly keeps scoring. Measured by
-   * replaying 9 min of real host series (50 metrics at 1 Hz, loaded shared host; 261 s scored after
-   * warm-up) through this watch: 7 reports with 1 of 1 (suppressed), 5 with 2 of 4, 3 with 4 of 5,
-   * all short iowait blips. Costs three samples (3 s at 1 Hz) of latency on metric anomalies only.
-   */
-  detectorConfirmSamples: 4,
+  detectorConfirmSamples: ALARM_DEFAULTS.confirmSamples,
   /** Samples the confirmation looks back over (≤ 30). */
-  detectorConfirmWindow: 5,
+  detectorConfirmWindow: ALARM_DEFAULTS.confirmWindow,
+  /** Unconfirmed samples in a row that end a metric anomaly, so that the series may report again. */
+  detectorRearmSamples: ALARM_DEFAULTS.rearmSamples,
   /** Series with a detector; beyond this new series are not scored (memory bound: ~10 KB per detector). */
   maxDetectors: 512,
   /** Points in a trend window (Theil–Sen is O(n²): 60 points = 1770 pairs). */
@@ -109,10 +104,22 @@ export interface AnomalyWatch {
   stats: () => WatchStats
 }
 
-function popcount (x: number): number {
-  let n = 0
-  for (let v = x; v !== 0; v &= v - 1) n++
-  return n
+/**
+ * The detector and alarm configuration a watch with these options runs on every series (pure):
+ * what `bench/nab` scores as the daemon's configuration.
+ */
+export function watchDetection (options: Partial<Pick<WatchOptions, 'metricScoreThreshold' | 'detectorWarmupSamples' | 'detectorConfirmSamples' | 'detectorConfirmWindow' | 'detectorRearmSamples' | 'detectorOptions'>> = {}): { detector: DetectorOptions, alarm: AlarmOptions } {
+  const pick = <T>(v: T | undefined, d: T): T => v === undefined ? d : v
+  return {
+    detector: { ...DETECTOR_DEFAULTS, suppressSamples: 0, ...options.detectorOptions },
+    alarm: {
+      threshold: pick(options.metricScoreThreshold, WATCH_DEFAULTS.metricScoreThreshold),
+      confirmSamples: pick(options.detectorConfirmSamples, WATCH_DEFAULTS.detectorConfirmSamples),
+      confirmWindow: pick(options.detectorConfirmWindow, WATCH_DEFAULTS.detectorConfirmWindow),
+      warmupSamples: pick(options.detectorWarmupSamples, WATCH_DEFAULTS.detectorWarmupSamples),
+      rearmSamples: pick(options.detectorRearmSamples, WATCH_DEFAULTS.detectorRearmSamples)
+    }
+  }
 }
 
 /** Failure class of a metric anomaly (pure; tested from a table). */
@@ -151,13 +158,8 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
   const nodeName = options.nodeComponent ?? 'node'
   const sup = options.supervisor
   const events = new Emitter<WatchEvents>(logger)
-  const detectors = new Map<string, Detector>()
-  /** Per detector series: bit i set = the score reached the threshold i samples ago. */
-  const hits = new Map<string, number>()
-  /** Per detector series: the times of its last `confirmWindow` scored samples (the onset of a confirmed anomaly). */
-  const sampleTimes = new Map<string, number[]>()
-  const confirmWindow = Math.max(1, Math.min(30, Math.floor(o.detectorConfirmWindow)))
-  const confirmMask = (1 << confirmWindow) - 1
+  const detection = watchDetection(options)
+  const detectors = new Map<string, { detector: Detector, alarm: SeriesAlarm, times: number[] }>()
   const tracks = new Map<string, Track>()
   const mounts = new Map<string, TrendWindow>()
   const lastReport = new Map<string, number>()
@@ -321,22 +323,17 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
     let d = detectors.get(k)
     if (d === undefined) {
       if (detectors.size >= o.maxDetectors) return
-      d = createDetector({ suppressSamples: 0, ...options.detectorOptions })
+      d = { detector: createDetector(detection.detector), alarm: new SeriesAlarm(detection.alarm), times: [] }
       detectors.set(k, d)
       stats.detectors = detectors.size
     }
-    const score = d.update(s.value, s.atMs)
-    if (d.stats().samples <= o.detectorWarmupSamples) return
-    const h = (((hits.get(k) ?? 0) << 1) | (score >= o.metricScoreThreshold ? 1 : 0)) & confirmMask
-    hits.set(k, h)
-    let ts = sampleTimes.get(k)
-    if (ts === undefined) { ts = []; sampleTimes.set(k, ts) }
-    ts.push(s.atMs)
-    if (ts.length > confirmWindow) ts.shift()
-    if ((h & 1) === 1 && popcount(h) >= o.detectorConfirmSamples) {
+    const score = d.detector.update(s.value, s.atMs)
+    const step = d.alarm.push(score)
+    // The times of the last `confirmWindow` samples: the onset of a confirmed anomaly is among them.
+    d.times.push(s.atMs)
+    if (d.times.length > detection.alarm.confirmWindow) d.times.shift()
+    if (step.alert) {
       const targetKind: TargetKind = s.component === nodeName ? 'node' : 'process'
-      // The first sample of the confirmation window that reached the threshold: the first failing observation.
-      const firstHit = 31 - Math.clz32(h)
       emit({
         component: s.component,
         failureClass: classifyMetric(s.metric),
@@ -345,11 +342,12 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
         score,
         value: s.value,
         targetKind,
-        onsetMs: ts[Math.max(0, ts.length - 1 - firstHit)] ?? s.atMs,
+        // The first sample of the confirmation window that reached the threshold: the first failing observation.
+        onsetMs: d.times[Math.max(0, d.times.length - 1 - step.onsetAgo)] ?? s.atMs,
         observationOnly: true,
         observationWhy: targetKind === 'node' ? 'a node-wide metric anomaly: it names no workload to act on' : 'a metric anomaly alone: no probe failing, no limit crossed, no confirmed forecast',
         detail: `${s.metric} = ${Number(s.value.toFixed(3))} (anomaly score ${score.toFixed(2)})`,
-        data: { detector: true, threshold: o.metricScoreThreshold, confirmedIn: popcount(h), ofLast: confirmWindow }
+        data: { detector: true, threshold: detection.alarm.threshold, confirmSamples: detection.alarm.confirmSamples, ofLast: detection.alarm.confirmWindow }
       })
     }
   }
@@ -374,7 +372,7 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
     predictions: () => new Map(predictions),
     stats: () => {
       let bytes = 0
-      for (const d of detectors.values()) bytes += d.stateBytes()
+      for (const d of detectors.values()) bytes += d.detector.stateBytes()
       return { ...stats, detectorBytes: bytes }
     }
   }

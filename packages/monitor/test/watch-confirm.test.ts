@@ -1,19 +1,21 @@
-// The watch's detector confirmation: a lone spike on a settled series is not
-// reported; a deviation that persists is, once (rereportMs dedups). Injected
-// time, seeded series (seed printed).
+// The watch's detector alarm (detect/alarm.ts, the configuration bench/nab
+// scores): a deviation on a settled series is reported once per event, as an
+// observation that never acts alone; an event that persists is not reported
+// again; after the series was quiet for `rearmSamples` a new deviation is.
+// Injected time, seeded series (seed printed).
 import assert from 'node:assert/strict'
-import { createAnomalyWatch, type AnomalyReport } from '../src/index.ts'
+import { createAnomalyWatch, WATCH_DEFAULTS, type AnomalyReport } from '../src/index.ts'
 import { seeded } from './seeded.ts'
 
 
-describe('anomaly watch: detector confirmation', () => {
+describe('anomaly watch: one report per event', () => {
   const seed = Number(process.env.SEED ?? Date.now() % 100_000)
   before(() => { console.log(`    seed ${seed}`) })
 
-  function run (tail: number[]): AnomalyReport[] {
+  function run (tail: number[], opts: Record<string, number> = {}): AnomalyReport[] {
     const random = seeded(seed)
     let t = 1_700_000_000_000
-    const w = createAnomalyWatch({ metrics: { on: () => () => {} } as never, now: () => t })
+    const w = createAnomalyWatch({ metrics: { on: () => () => {} } as never, now: () => t, rereportMs: 0, ...opts })
     const reports: AnomalyReport[] = []
     w.on('report', (r) => reports.push(r))
     for (let i = 0; i < 400; i++) w.observe({ metric: 'thermal.soc_c', component: 'node', value: 50 + random(), atMs: (t += 1000) })
@@ -21,17 +23,22 @@ describe('anomaly watch: detector confirmation', () => {
     for (const v of tail) w.observe({ metric: 'thermal.soc_c', component: 'node', value: v, atMs: (t += 1000) })
     return reports
   }
+  const normal = (n: number): number[] => Array.from({ length: n }, (_, i) => 50.3 + (i % 3) * 0.1)
 
-  it('a lone spike is not reported', () => {
-    assert.deepEqual(run([90, 50.5, 50.4, 50.6, 50.5, 50.3]).map((r) => r.value), [])
-  })
-  it('a persisting deviation is reported once, after at least 4 samples, marked as a detector report', () => {
-    const reports = run([90, 91, 90, 92, 91, 93, 92])
+  it('a deviation is reported at once, marked as a detector observation of the node', () => {
+    const reports = run([90, ...normal(5)])
     assert.equal(reports.length, 1)
     assert.equal(reports[0]!.failureClass, 'thermal')
     assert.equal(reports[0]!.targetKind, 'node')
+    assert.equal(reports[0]!.observationOnly, true)
     assert.equal(reports[0]!.data?.detector, true)
-    assert.equal(run([90, 91, 90]).length, 0, 'three samples are not yet confirmed')
+  })
+  it('a deviation that persists is one event: reported once', () => {
+    assert.equal(run([90, 91, 90, 92, 91, 93, 92, 91, 90, 92]).length, 1)
+  })
+  it('after the series was quiet for rearmSamples, a new deviation is reported again', () => {
+    const gap = WATCH_DEFAULTS.detectorRearmSamples
+    assert.equal(run([90, ...normal(gap + 20), 20, ...normal(3)]).length, 2)
   })
 })
 

@@ -103,6 +103,7 @@ export function watchOptionsOf (d: AgentConfig['system']['detection']): NonNulla
     detectorWarmupSamples: d.warmupSamples,
     detectorConfirmSamples: d.confirmSamples,
     detectorConfirmWindow: d.confirmWindow,
+    detectorRearmSamples: d.rearmSamples,
     leakHorizonMs: d.leakHorizonMs,
     diskHorizonMs: d.diskHorizonMs,
     detectorOptions: { windowSamples: d.windowSamples, learningSamples: d.learningSamples, utcOffsetMs: d.utcOffsetMs }

@@ -21,6 +21,8 @@ export { RollingRobust } from './robust.ts'
 export { AnomalyLikelihood, normalTail, logLikelihood } from './likelihood.ts'
 export { TimeOfDayProfile, perSampleAlpha } from './seasonal.ts'
 export { AlertSuppressor } from './suppress.ts'
+export { SeriesAlarm, ALARM_DEFAULTS, AlarmConfigError, validateAlarmOptions, alarmSeries } from './alarm.ts'
+export type { AlarmOptions, AlarmStep } from './alarm.ts'
 
 export interface DetectorOptions {
   windowSamples: number
@@ -46,11 +48,12 @@ export interface DetectorOptions {
  * never per file; see packages/monitor/README.md for what was tuned).
  */
 export const DETECTOR_DEFAULTS: Readonly<DetectorOptions> = Object.freeze({
-  // Rolling window of the level and change statistics. 250 samples (~21 h at
-  // 5 min, ~4 min at 1 Hz) follows slow drift without forgetting what
-  // "normal" looked like a moment ago; 120–400 all score 75.3–75.6 on NAB,
-  // 250 sits in the middle of that plateau.
-  windowSamples: 250,
+  // Rolling window of the level and change statistics: 125 samples (~10 h at
+  // 5 min, ~2 min at 1 Hz) follows slow drift without forgetting what
+  // "normal" looked like a moment ago. The per-parameter consensus of the
+  // leave-one-category-out folds (bench/nab --loco; 3 of 5 chose 125, 2 chose
+  // 250); 125–500 score within 0.6 NAB points of each other.
+  windowSamples: 125,
   // Floor of the robust scale, as a fraction of the range seen so far: a
   // metric that sits on one value (MAD 0) must not turn every tiny wiggle into
   // an infinite z-score.
