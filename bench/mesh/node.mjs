@@ -31,6 +31,8 @@ async function handle (msg) {
       }
       return { nodes: nodes.map((n) => ({ peerId: n.peerId, addrs: n.multiaddrs() })) }
     }
+    case 'knows': // whether any node here knows a peer id (as any kind, in any state)
+      return { known: nodes.some((n) => n.peers().some((p) => p.peer === msg.peer)) }
     case 'alive': // how many peers each node sees alive
       return { alive: nodes.map((n) => n.peers().filter((p) => p.state === 'alive').length) }
     case 'publish': {
@@ -54,8 +56,12 @@ async function handle (msg) {
       let error = 'none'
       try { await stranger.dial(msg.target) } catch (err) { error = err.name ?? 'Error' }
       const ms = Date.now() - start
+      // The dial must have failed, and nothing may have got through afterwards either.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const strangerSawAlive = stranger.peers().filter((p) => p.state === 'alive').length
+      const strangerPeerId = stranger.peerId
       await stranger.stop()
-      return { ms, error }
+      return { ms, error, failed: error !== 'none', strangerSawAlive, strangerPeerId }
     }
     case 'stop':
       await Promise.all(nodes.map((n) => n.stop()))
