@@ -1,15 +1,18 @@
 // npm run bench -- rca [--quick] [--data DIR]
-// Root-cause recall of @homeostat/diagnosis on the PetShop dataset: for each
-// scenario and issue metric, top-1 / top-3 recall of the true root cause. The
-// method sees metrics.csv (+ noissue/metrics.csv), graph.csv and the target
-// node/metric only; root_cause is read after ranking, in the scoring code.
+// Root-cause recall on the PetShop dataset of the diagnosis the daemon runs
+// (agent/src/loops/micro/diagnosis.ts: the agent's series history, the
+// diagnoser, the timeline), for each scenario and issue metric: top-1 / top-3
+// recall of the true root cause. The library's ranker called directly and
+// other methods are reference rows. The method sees metrics.csv
+// (+ noissue/metrics.csv), graph.csv and the target node/metric only;
+// root_cause is read after ranking, in the scoring code.
 // Also: a leave-one-scenario-out check of the few parameters, and a null check
 // on fault-free windows (what the method says when nothing is wrong).
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RANK_DEFAULTS, stats, type RankOptions } from '@homeostat/diagnosis'
-import { detect, diagnoseIssue, graphOf, learnedGraphOf, rankIssue } from './method.ts'
+import { detect, diagnoseIssue, diagnoseIssueDaemon, graphOf, learnedGraphOf, rankIssue } from './method.ts'
 import { rankFromAnomalies } from '@homeostat/diagnosis'
 import { ABLATIONS, ablationRanking, traversalRanking } from './baselines.ts'
 import { loadDataset, readRootCause, skipped, type Issue, type MetricTable, type Scenario } from './petshop.ts'
@@ -35,7 +38,7 @@ const graphs = new Map(scenarios.map((s) => [s.name, graphOf(s)]))
 const failures = new Set<string>()
 interface Row { scenario: string, issue: string, metric: string, truth: string, rank: number, top: string, confidence: number, ms: number }
 
-function evaluate (opts: RankOptions, only?: (s: Scenario) => boolean): Row[] {
+function evaluate (opts: RankOptions, only?: (s: Scenario) => boolean, method: 'daemon' | 'library' = 'daemon'): Row[] {
   const rows: Row[] = []
   for (const s of scenarios) {
     if (only != null && !only(s)) continue
@@ -44,7 +47,7 @@ function evaluate (opts: RankOptions, only?: (s: Scenario) => boolean): Row[] {
     for (const issue of s.issues) {
       let r: ReturnType<typeof diagnoseIssue>
       try {
-        r = diagnoseIssue(s, g, issue, opts)
+        r = method === 'daemon' && Object.keys(opts).length === 0 ? diagnoseIssueDaemon(s, g, issue) : diagnoseIssue(s, g, issue, opts)
       } catch (err) {
         // Unusable issue (e.g. the target has no series): a miss, counted, not a crash.
         failures.add(`${s.name}/${issue.split}/${issue.name}: ${(err as Error).message}`)
@@ -63,9 +66,12 @@ function evaluate (opts: RankOptions, only?: (s: Scenario) => boolean): Row[] {
 const recall = (rows: Row[], k: number): number => rows.length === 0 ? 0 : rows.filter((r) => r.rank <= k).length / rows.length
 const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d
 
-// Warm-up (JIT) so msPerIncident reflects steady state, then the measured run.
+// Warm-up (JIT) so msPerIncident reflects steady state, then the measured run: the daemon's
+// diagnosis path (agent/src/loops/micro/diagnosis.ts); the library's ranker called directly is a
+// reference row below.
 evaluate({}, (s) => s === scenarios[0])
 const rows = evaluate({})
+const libraryRows = evaluate({}, undefined, 'library')
 
 const short = (s: string): string => s.length > 34 ? s.slice(0, 33) + '…' : s
 console.log('scenario            issue           metric        rank  top candidate                       conf   ms')
@@ -117,6 +123,11 @@ const refs: Record<string, { top1: number, top3: number, top1Latency: number, to
     const l = ranks.get(name) ?? []
     l.push({ metric, rank: k < 0 ? Infinity : k + 1 })
     ranks.set(name, l)
+  }
+  for (const r of libraryRows) {
+    const l = ranks.get('library: ranker called directly') ?? []
+    l.push({ metric: r.metric, rank: r.rank })
+    ranks.set('library: ranker called directly', l)
   }
   for (const s of scenarios) {
     const g = graphs.get(s.name)
@@ -201,7 +212,7 @@ let nullCheck: Record<string, unknown> | null = null
       const rest: MetricTable = { timesSec: [], columns: new Map([...normal.columns].map(([k, v]) => [k, [...v.slice(0, start - 10), ...v.slice(start + 15)]])) }
       const fake: Issue = { ...template, metrics: slice, target: { ...template.target, timestampSec: slice.timesSec[2] } }
       try {
-        const r = diagnoseIssue({ ...s, normal: rest }, g, fake)
+        const r = diagnoseIssueDaemon({ ...s, normal: rest }, g, fake)
         const top = r.ranking[0] ?? '-'
         tops.set(top, (tops.get(top) ?? 0) + 1)
         confs.push(r.diagnosis.candidates[0]?.confidence ?? 0)

@@ -3,8 +3,9 @@
 // and the target node/metric — never the root cause.
 import { encode as encodeHlc } from '@homeostat/hlc'
 import type { Anomaly, Diagnosis, Incident } from '@homeostat/interface'
-import { declaredGraph, diagnose, indexGraph, learnEdges, mergeGraph, rankRootCauses, reachable, summarizeNormal, type DependencyGraph, type NormalSummary, type RankOptions, type RankResult, type SeriesInput } from '@homeostat/diagnosis'
+import { HISTORY_DEFAULTS, declaredGraph, diagnose, indexGraph, learnEdges, mergeGraph, rankRootCauses, reachable, summarizeNormal, type DependencyGraph, type NormalSummary, type RankOptions, type RankResult, type SeriesInput } from '@homeostat/diagnosis'
 import { key, type Issue, type MetricTable, type Scenario } from './petshop.ts'
+import { createAgentDiagnosis } from '../../agent/src/loops/micro/diagnosis.ts'
 
 /** Units-only noise floors (not tuned): 1 ms of latency, half a percentage point of availability. */
 const MIN_SCALE: Record<string, number> = { latency: 0.001, availability: 0.5 }
@@ -145,4 +146,62 @@ export function learnedGraphOf (s: Scenario, declared: DependencyGraph): { graph
   const edges = learnEdges(histories, {}, (from, to) => reachable(dependencies, from).has(to))
   const graph = mergeGraph(declared, edges)
   return { graph, learned: edges.length, confirmed: graph.edges.filter((e) => e.provenance === 'both').length, ms: performance.now() - t0 }
+}
+
+/**
+ * The daemon's path (agent/src/loops/micro/diagnosis.ts, as the micro loop runs it): the agent's
+ * series history is fed the scenario's normal operation (older than the incident window) and the
+ * issue's rows, each component's target metric in its bad direction plus its requests as load; the
+ * incident carries the target's anomalies, the timeline every other anomaly; the diagnosis is asked
+ * at the window's last row. Only the dataset's facts are given: its row interval and its units.
+ */
+export function diagnoseIssueDaemon (s: Scenario, graph: DependencyGraph, issue: Issue): RunResult {
+  const metric = issue.target.metric
+  const t0 = performance.now()
+  const times = issue.metrics.timesSec
+  const stepSec = times.length > 1 ? times[1] - times[0] : 300
+  const components = graph.nodes.map((name) => ({ name, dependsOn: graph.edges.filter((e) => e.from === name).map((e) => e.to) }))
+  const endMs = Math.round(times[times.length - 1] * 1000)
+  const node = 'petshop'
+  const d = createAgentDiagnosis({
+    components,
+    stamp: () => encodeHlc({ wallMs: endMs, logical: 1, node }),
+    now: () => endMs,
+    history: { stepMs: stepSec * 1000, minScale: { [metric]: MIN_SCALE[metric] } }
+  })
+  const feed = (table: MetricTable, shiftSec: number): void => {
+    for (const c of graph.nodes) {
+      const v = transform(metric, table.columns.get(key(c, metric, 'Average')))
+      const load = table.columns.get(key(c, 'requests', 'Sum'))
+      table.timesSec.forEach((t, i) => {
+        const atMs = Math.round((t + shiftSec) * 1000)
+        const x = v?.[i]
+        if (x != null) d.history.record(c, metric, atMs, x)
+        const l = load?.[i]
+        if (l != null) d.history.record(c, 'requests', atMs, l)
+      })
+    }
+  }
+  if (s.normal != null && s.normal.timesSec.length > 0) {
+    // Normal operation recorded on another day: older than the incident window (so that it gives the
+    // noise scale, and the window's own first rows the level, as they would on the day).
+    const gapRows = HISTORY_DEFAULTS.lookbackSteps + 1
+    feed(s.normal, times[0] - gapRows * stepSec - s.normal.timesSec[s.normal.timesSec.length - 1])
+  }
+  feed(issue.metrics, 0)
+  const series = seriesFor(graph.nodes, metric, issue.metrics, baselinesFor(graph.nodes, metric, s.normal))
+  const anomalies = detect(series, times, node)
+  const incident: Incident = {
+    id: `${s.name}/${issue.split}/${issue.name}`,
+    node,
+    component: issue.target.node,
+    targetKind: 'service',
+    failureClass: metric,
+    status: 'open',
+    openedAtMs: issue.target.timestampSec * 1000,
+    steps: [],
+    anomalies: anomalies.filter((a) => a.component === issue.target.node)
+  }
+  const diagnosis = d.diagnose(incident, { timeline: anomalies.filter((a) => a.component !== issue.target.node) })
+  return { diagnosis, ranking: diagnosis.candidates.map((c) => c.component), ms: performance.now() - t0 }
 }

@@ -105,33 +105,18 @@ export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions
 
   let candidates: RootCauseCandidate[] = []
   const notes: string[] = []
+  let ranked = false
   if (input.metrics != null) {
-    const tm = input.metrics.target ?? { component: target, metric: remaining.find((a) => a.component === target)?.metric ?? anomalies.find((a) => a.component === target)?.metric ?? '' }
-    const r = rankRootCauses({
-      graph,
-      target: tm,
-      series: input.metrics.series,
-      ...(input.metrics.direction != null ? { direction: input.metrics.direction } : {}),
-      ...(input.metrics.minScale != null ? { minScale: input.metrics.minScale } : {}),
-      ...(input.metrics.incidentRows != null ? { incidentRows: input.metrics.incidentRows } : {}),
-      anomalies: remaining
-    }, options.rank)
-    const nodeOf = new Map<string, string>()
-    for (const a of remaining) if (!nodeOf.has(a.component)) nodeOf.set(a.component, a.node)
-    candidates = r.candidates.map((c) => ({
-      component: c.component,
-      ...(nodeOf.has(c.component) ? { node: nodeOf.get(c.component) as string } : {}),
-      score: c.score,
-      confidence: c.confidence,
-      explanation: clip(c.explanation),
-      evidence: [
-        `share of ${tm.component} ${tm.metric} excess: ${(c.evidence.share * 100).toFixed(0)}%`,
-        `own deviation z=${c.evidence.ownZ.toFixed(1)} (${c.evidence.mechanism})`,
-        c.evidence.order < 1 ? 'first anomaly after the target\'s' : 'first anomaly not after the target\'s'
-      ]
-    }))
-    notes.push(`metric attribution over ${r.considered} components (incident rows ${r.incidentRows.join(',')})`)
-  } else {
+    try {
+      candidates = rankWithMetrics(input.metrics, target, remaining, anomalies, graph, options, notes)
+      ranked = true
+    } catch (err) {
+      // Unusable windows (the target has no values there, a series of another width): rank from anomalies.
+      if (!(err instanceof DiagnosisInputError)) throw err
+      notes.push(`metric windows unusable (${err.message}): ranked from anomalies`)
+    }
+  }
+  if (!ranked) {
     const r = rankFromAnomalies(remaining, graph, target, options.anomalyRank)
     candidates = r.map((c) => ({
       component: c.component,
@@ -169,6 +154,34 @@ export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions
     explanation: clip(parts.join('; '))
   }
   return { diagnosis, malformedAnomalies: malformed, groups, attributions: attributed }
+}
+
+function rankWithMetrics (metrics: NonNullable<DiagnoseInput['metrics']>, target: string, remaining: readonly Anomaly[], anomalies: readonly Anomaly[], graph: DependencyGraph, options: DiagnoseOptions, notes: string[]): RootCauseCandidate[] {
+  const tm = metrics.target ?? { component: target, metric: remaining.find((a) => a.component === target)?.metric ?? anomalies.find((a) => a.component === target)?.metric ?? '' }
+  const r = rankRootCauses({
+    graph,
+    target: tm,
+    series: metrics.series,
+    ...(metrics.direction != null ? { direction: metrics.direction } : {}),
+    ...(metrics.minScale != null ? { minScale: metrics.minScale } : {}),
+    ...(metrics.incidentRows != null ? { incidentRows: metrics.incidentRows } : {}),
+    anomalies: remaining
+  }, options.rank)
+  const nodeOf = new Map<string, string>()
+  for (const a of remaining) if (!nodeOf.has(a.component)) nodeOf.set(a.component, a.node)
+  notes.push(`metric attribution over ${r.considered} components (incident rows ${r.incidentRows.join(',')})`)
+  return r.candidates.map((c) => ({
+    component: c.component,
+    ...(nodeOf.has(c.component) ? { node: nodeOf.get(c.component) as string } : {}),
+    score: c.score,
+    confidence: c.confidence,
+    explanation: clip(c.explanation),
+    evidence: [
+      `share of ${tm.component} ${tm.metric} excess: ${(c.evidence.share * 100).toFixed(0)}%`,
+      `own deviation z=${c.evidence.ownZ.toFixed(1)} (${c.evidence.mechanism})`,
+      c.evidence.order < 1 ? 'first anomaly after the target\'s' : 'first anomaly not after the target\'s'
+    ]
+  }))
 }
 
 function applyInterventions (candidates: RootCauseCandidate[], results: readonly InterventionResult[], anomalies: readonly Anomaly[]): RootCauseCandidate[] {

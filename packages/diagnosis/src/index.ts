@@ -49,3 +49,4 @@ export {
 export { type DiagnoseInput, type DiagnoseOptions, type DiagnosisDetails, type InterventionResult, INTERVENTION_DEFAULTS, diagnose, diagnoseDetailed, suggestProbes } from './diagnose.ts'
 export * as stats from './stats.ts'
 export { type Diagnoser, type DiagnoserInit, type DiagnoserContext, type DiagnoserStats, createDiagnoser } from './diagnoser.ts'
+export { type SeriesHistory, type HistoryOptions, type HistoryStats, HISTORY_DEFAULTS, createSeriesHistory } from './history.ts'

@@ -12,6 +12,12 @@ export const MICRO_DEFAULTS = {
   /** Recent anomalies kept as diagnosis context (the HLC-ordered timeline). */
   timelineSize: 256,
   /**
+   * The diagnosis may redirect an action to another component only if that one failed on its own
+   * signal within this long before the incident opened (a dependency's failure precedes its
+   * dependents' by at most a few probe periods; a minute is generous).
+   */
+  ownFailureWindowMs: 60_000,
+  /**
    * Probe failures of a component that has not passed a probe since it
    * started are "still starting" for this long (Kubernetes' startupProbe
    * idea): a slow start on a loaded Pi is not a failure. Past it, the

@@ -476,6 +476,21 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
     explanation: 'default: the failing component is its own root cause'
   })
 
+  /**
+   * Do no harm: the diagnosis may point the action at another component only when that component
+   * fails on its own signal — an open incident of its own, or a probe, exit or forecast anomaly since
+   * shortly before this incident — never on metric evidence alone (a healthy process is not restarted
+   * because its numbers moved).
+   */
+  const actionTarget = (incident: Incident, diagnosis: Diagnosis): string => {
+    const top = diagnosis.candidates[0]?.component
+    if (top == null || top === incident.component) return incident.component
+    const sinceMs = incident.openedAtMs - d.ownFailureWindowMs
+    const failing = timeline.some((a) => a.component === top && a.kind !== 'metric' && a.kind !== 'training' && a.atMs >= sinceMs) ||
+      log.list().some((i) => i.component === top && i.id !== incident.id && !CLOSED.has(i.status))
+    return failing ? top : incident.component
+  }
+
   const context = (): DiagnoseContext => ({
     timeline: [...timeline],
     open: log.list().filter((i) => !CLOSED.has(i.status)),
@@ -560,12 +575,25 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
         data: { candidates: diagnosis.candidates.slice(0, 5).map((c) => ({ component: c.component, score: c.score, confidence: c.confidence })), attributedToRecovery: diagnosis.attributedToRecovery, ...(stranger !== undefined && (stranger.ours || waitingFor !== undefined) ? { portHeldBy: { port: stranger.port, pid: stranger.pid, command: stranger.command, staleCopy: stranger.ours } } : {}) }
       })
       if (stranger?.ours === true) await stopStaleCopy(incident)
+      const suspect = diagnosis.candidates[0]
+      if (suspect != null && suspect.component !== incident.component && actionTarget(incident, diagnosis) === incident.component) {
+        log.step(incident.id, { kind: 'note', summary: `${suspect.component} is the likely cause, but it shows no failure of its own (no failing probe, exit or incident): not acted on from metric evidence alone; acting on ${incident.component}`, data: { suspect: suspect.component, withheld: true } })
+        // What the policy plans on: the failing component first, the suspect kept as context.
+        const own = diagnosis.candidates.find((c) => c.component === incident.component)
+        diagnosis = {
+          ...diagnosis,
+          candidates: [
+            { ...(own ?? { evidence: [] }), component: incident.component, score: suspect.score, confidence: suspect.confidence, explanation: `acted on as the failing component: ${suspect.component}, the likely cause, shows no failure of its own` },
+            ...diagnosis.candidates.filter((c) => c.component !== incident.component)
+          ]
+        }
+      }
       const attempted: ActionKind[] = []
       const restartPolicy = specOf(incident.component).restart
       const exitIncident = EXIT_METRICS.has(incident.anomalies[0]?.metric ?? '')
       for (let round = 0; ; round++) {
         let plan: PlannedAction
-        const target = diagnosis.candidates[0]?.component ?? incident.component
+        const target = actionTarget(incident, diagnosis)
         if (round >= d.maxRoundsPerIncident) {
           plan = { action: 'escalate', target: incident.component, reason: `gave up after ${round} actions (${attempted.join(', ')})`, requiresApproval: false, alternatives: [] }
         } else if (exitIncident && restartPolicy === 'never') {

@@ -9,13 +9,13 @@
 // hands it (where the fleet places relocatable components, the fleet priors'
 // summary).
 import type { Logger } from 'pino'
-import { createSupervisor, createProbeRunner, createMetricsCollector, type Supervisor, type ProbeRunner, type MetricsCollector } from '@homeostat/monitor'
+import { createSupervisor, createProbeRunner, createMetricsCollector, METRICS_DEFAULTS, type Supervisor, type ProbeRunner, type MetricsCollector } from '@homeostat/monitor'
 import { ACTION_KINDS, ACTION_TRAITS, type RecoveryPolicy, type Incident, type PlannedAction } from '@homeostat/interface'
 import { createPlaybook } from '@homeostat/recovery'
 import { createPlanner, createStoreAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
 import { createStoreJsonStore } from '@homeostat/learning'
 import { logImport } from '../../state/legacy-import.ts'
-import { createDiagnoser } from '@homeostat/diagnosis'
+import { createAgentDiagnosis, type AgentDiagnosis } from './diagnosis.ts'
 import { encode as encodeHlc } from '@homeostat/hlc'
 import { join } from 'node:path'
 import { totalmem } from 'node:os'
@@ -115,6 +115,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
   let supervisor: Supervisor | undefined
   let probes: ProbeRunner | undefined
   let watch: ResourceWatch | undefined
+  let diagnosis: AgentDiagnosis | undefined
   let loop: MicroLoop | undefined
   let planner: Planner | undefined
   let system: MetricsCollector | undefined
@@ -244,10 +245,22 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       policy = planner
     }
     for (const w of opts.wrapPolicy ?? []) policy = w(policy)
-    // Root-cause ranking over the declared dependency graph and the HLC-ordered anomaly timeline.
-    const diagnoser = createDiagnoser({
+    // Root-cause ranking over the declared dependency graph, the HLC-ordered anomaly timeline and the
+    // components' recent series (probe latency and failures, process CPU and RSS): see ./diagnosis.ts.
+    diagnosis = createAgentDiagnosis({
       components: cfg.config.components.map((c) => ({ name: c.name, dependsOn: c.dependsOn })),
-      stamp: () => encodeHlc(ctx.hlc.now())
+      stamp: () => encodeHlc(ctx.hlc.now()),
+      now: ctx.now
+    })
+    const history = diagnosis.history
+    probes.on('result', (e) => {
+      // A probe that could not run says nothing about the workload.
+      if (e.result.status !== 'ok' && e.result.status !== 'fail') return
+      history.record(e.component, 'probe.latency_ms', e.atMs, e.result.latencyMs)
+      history.record(e.component, 'probe.failed_pct', e.atMs, e.result.status === 'fail' ? 100 : 0)
+    })
+    system.on('sample', (s) => {
+      if (s.component !== METRICS_DEFAULTS.nodeComponent && (s.metric === 'proc.cpu_pct' || s.metric === 'proc.rss_mb')) history.record(s.component, s.metric, s.atMs, s.value)
     })
     loop = createMicroLoop({
       node: ctx.nodeName,
@@ -257,7 +270,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       supervisor,
       probes,
       policy,
-      diagnose: (incident, context) => diagnoser.diagnose(incident, { timeline: context.timeline, recovering: context.recovering }),
+      diagnose: (incident, context) => diagnosis!.diagnose(incident, { timeline: context.timeline, recovering: context.recovering }),
       sources: [watch.source],
       verifiers: watch.verifiers,
       measure: watch.measure,

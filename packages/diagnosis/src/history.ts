@@ -1,0 +1,150 @@
+// Recent per-component series for diagnosis: what the agent's monitor saw
+// (probe latency and failures, resource use), kept as fixed-step rows so that
+// an incident's window lines up across components and the rows before it are
+// the normal history the ranker measures deviations against. Bounded: a ring
+// of `points` rows per series, at most `maxSeries` series. No I/O, no clock:
+// times come with the values and with the incident.
+import type { Incident } from '@homeostat/interface'
+import type { DiagnoseInput } from './diagnose.ts'
+import { summarizeNormal } from './rank.ts'
+
+export const HISTORY_DEFAULTS = {
+  /** One row per second: the probe period and sampling interval of the agent's defaults. */
+  stepMs: 1000,
+  /** Rows kept per series (10 min at 1 s): the incident window and, before it, normal history (the ranker wants ≥ 30 rows). */
+  points: 600,
+  /** Series kept at most (memory bound: 600 × 8 B × 512 ≈ 2.5 MB); later series are dropped and counted. */
+  maxSeries: 512,
+  /** The incident window starts this many rows before its onset: a cause's deviation precedes the symptom's. */
+  lookbackSteps: 10,
+  /** Smallest noise scale per metric, in its units (units only, not tuned): 1 ms of latency, half a percentage point. */
+  minScale: { 'probe.latency_ms': 1, 'probe.failed_pct': 0.5 } as Readonly<Record<string, number>>,
+  /** A metric recorded under this name, per component, is its load (requests per row): deviations become extensive. */
+  loadMetric: 'requests'
+}
+
+export type HistoryOptions = Partial<typeof HISTORY_DEFAULTS>
+
+export interface HistoryStats {
+  series: number
+  /** Values recorded. */
+  recorded: number
+  /** Values refused: not finite, older than the ring, or a new series over `maxSeries`. */
+  dropped: number
+}
+
+export interface SeriesHistory {
+  /**
+   * One value of a component's metric at `atMs`. Values must be "bad up" (latency, failure
+   * percentage, not availability). Several values in one row keep the worst (largest).
+   */
+  record: (component: string, metric: string, atMs: number, value: number) => void
+  /**
+   * Metric windows for an incident, as the diagnoser's `metrics` input: the incident's own metric
+   * (or, when the history lacks it, the component's metric that deviates most in the window), the
+   * same metric on every component, the window from `lookbackSteps` rows before the onset to
+   * `nowMs`, and each series' earlier rows as its normal history. Undefined when the history holds
+   * nothing usable for the incident's component (the diagnosis then ranks from anomalies alone).
+   */
+  metricsFor: (incident: Incident, nowMs: number) => DiagnoseInput['metrics'] | undefined
+  metrics: (component: string) => string[]
+  stats: () => HistoryStats
+}
+
+interface Ring { values: Float64Array, last: number }
+
+export function createSeriesHistory (options: HistoryOptions = {}): SeriesHistory {
+  const o = { ...HISTORY_DEFAULTS, ...options, minScale: { ...HISTORY_DEFAULTS.minScale, ...options.minScale } }
+  if (!(o.stepMs > 0) || !Number.isInteger(o.points) || o.points < 2 || !Number.isInteger(o.maxSeries) || o.maxSeries < 1) {
+    throw new RangeError('history: stepMs > 0, points ≥ 2 and maxSeries ≥ 1 (whole numbers) expected')
+  }
+  const rings = new Map<string, Map<string, Ring>>() // component → metric → ring
+  let count = 0
+  const stats: HistoryStats = { series: 0, recorded: 0, dropped: 0 }
+  const rowOf = (atMs: number): number => Math.floor(atMs / o.stepMs)
+
+  const ringOf = (component: string, metric: string, create: boolean): Ring | undefined => {
+    let byMetric = rings.get(component)
+    let r = byMetric?.get(metric)
+    if (r != null || !create) return r
+    if (count >= o.maxSeries) return undefined
+    if (byMetric == null) { byMetric = new Map(); rings.set(component, byMetric) }
+    r = { values: new Float64Array(o.points).fill(NaN), last: Number.NEGATIVE_INFINITY }
+    byMetric.set(metric, r)
+    stats.series = ++count
+    return r
+  }
+
+  /** Value of row `row` (NaN when missing or outside the ring). */
+  const at = (r: Ring, row: number): number => (row > r.last || row <= r.last - o.points) ? NaN : r.values[((row % o.points) + o.points) % o.points]
+
+  function record (component: string, metric: string, atMs: number, value: number): void {
+    if (!Number.isFinite(value) || !Number.isFinite(atMs)) { stats.dropped++; return }
+    const r = ringOf(component, metric, true)
+    if (r == null) { stats.dropped++; return }
+    const row = rowOf(atMs)
+    if (row > r.last) {
+      // Rows skipped since the last value are missing, not zero.
+      const from = r.last === Number.NEGATIVE_INFINITY ? row : Math.max(r.last + 1, row - o.points + 1)
+      for (let k = from; k < row; k++) r.values[((k % o.points) + o.points) % o.points] = NaN
+      r.last = row
+      r.values[((row % o.points) + o.points) % o.points] = value
+    } else if (row > r.last - o.points) {
+      const i = ((row % o.points) + o.points) % o.points
+      const v = r.values[i]
+      r.values[i] = Number.isNaN(v) ? value : Math.max(v, value)
+    } else { stats.dropped++; return }
+    stats.recorded++
+  }
+
+  const rows = (r: Ring, from: number, to: number): Array<number | null> => {
+    const out: Array<number | null> = []
+    for (let k = from; k <= to; k++) { const v = at(r, k); out.push(Number.isNaN(v) ? null : v) }
+    return out
+  }
+
+  function metricsFor (incident: Incident, nowMs: number): DiagnoseInput['metrics'] | undefined {
+    const own = rings.get(incident.component)
+    if (own == null || own.size === 0) return undefined
+    const onsets = incident.anomalies.filter((a) => a.component === incident.component).map((a) => a.atMs)
+    const onsetMs = onsets.length > 0 ? Math.min(...onsets) : incident.openedAtMs
+    const end = rowOf(nowMs)
+    const oldest = end - o.points + 1
+    const start = Math.max(oldest, Math.min(end, rowOf(onsetMs) - o.lookbackSteps))
+    // The incident's own metric when the history has it; else the component's most deviating metric.
+    const named = incident.anomalies.find((a) => a.component === incident.component && own.has(a.metric))?.metric
+    let metric = named
+    if (metric == null) {
+      let bestZ = 0
+      for (const [m, r] of own) {
+        if (m === o.loadMetric) continue
+        const win = rows(r, start, end).filter((x): x is number => x != null)
+        const normal = rows(r, oldest, start - 1)
+        if (win.length === 0) continue
+        const s = summarizeNormal(normal, 'up')
+        const ref = s.n > 0 ? s.median : win[0]
+        const scale = Math.max(s.n > 1 ? s.sigma : 0, 0.05 * Math.abs(ref), o.minScale[m] ?? 0, 1e-12)
+        const z = (Math.max(...win) - ref) / scale
+        if (z > bestZ) { bestZ = z; metric = m }
+      }
+    }
+    if (metric == null) return undefined
+    const series: NonNullable<DiagnoseInput['metrics']>['series'][number][] = []
+    for (const [component, byMetric] of rings) {
+      const r = byMetric.get(metric)
+      if (r == null) continue
+      const values = rows(r, start, end)
+      if (component === incident.component && values.every((v) => v == null)) return undefined
+      const load = byMetric.get(o.loadMetric)
+      series.push({ component, metric, values, normal: rows(r, oldest, start - 1), ...(load != null ? { load: rows(load, start, end) } : {}) })
+    }
+    return { series, target: { component: incident.component, metric }, direction: 'up', ...(o.minScale[metric] != null ? { minScale: o.minScale[metric] } : {}) }
+  }
+
+  return {
+    record,
+    metricsFor,
+    metrics: (component) => [...(rings.get(component)?.keys() ?? [])],
+    stats: () => ({ ...stats })
+  }
+}
