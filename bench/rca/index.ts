@@ -222,8 +222,9 @@ let nullCheck: Record<string, unknown> | null = null
   if (confs.length > 0) {
     const issueConf = stats.median(rows.map((r) => r.confidence))
     const ranked = [...tops].sort((a, b) => b[1] - a[1])
-    nullCheck = { windows: confs.length, medianTopConfidence: round(stats.median(confs)), medianTopConfidenceOnIssues: round(issueConf), topComponents: Object.fromEntries(ranked.slice(0, 3).map(([k, v]) => [k, round(v / confs.length)])) }
-    console.log(`\nnull check on ${confs.length} fault-free windows: median top confidence ${stats.median(confs).toFixed(2)} (issues: ${issueConf.toFixed(2)}); most-named: ${ranked.slice(0, 3).map(([k, v]) => `${short(k)} ${(100 * v / confs.length).toFixed(0)}%`).join(', ')}`)
+    const noCause = (tops.get('-') ?? 0) / confs.length
+    nullCheck = { windows: confs.length, noCauseRateOnFaultFree: round(noCause), medianTopConfidence: round(stats.median(confs)), medianTopConfidenceOnIssues: round(issueConf), topComponents: Object.fromEntries(ranked.slice(0, 3).map(([k, v]) => [k, round(v / confs.length)])) }
+    console.log(`\nnull check on ${confs.length} fault-free windows: "no clear cause" in ${(100 * noCause).toFixed(0)}%; median top confidence ${stats.median(confs).toFixed(2)} (issues: ${issueConf.toFixed(2)}); most-named: ${ranked.slice(0, 3).map(([k, v]) => `${short(k)} ${(100 * v / confs.length).toFixed(0)}%`).join(', ')}`)
   }
 }
 
@@ -242,6 +243,7 @@ console.log(JSON.stringify({
   components: Math.max(...scenarios.map((s) => s.graph.nodes.length)),
   distinctRootCauses: truths.length,
   loso,
+  noCauseRateOnFaultFree: nullCheck?.noCauseRateOnFaultFree ?? null,
   nullCheck,
   reference: refs,
   learnedEdges: learnedInfo,

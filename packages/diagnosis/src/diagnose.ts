@@ -6,7 +6,7 @@ import { decode as decodeHlc } from '@homeostat/hlc'
 import { rankFromAnomalies, type AnomalyRankOptions } from './anomaly-rank.ts'
 import { DiagnosisInputError } from './errors.ts'
 import type { DependencyGraph } from './graph.ts'
-import { rankRootCauses, type RankOptions, type SeriesInput } from './rank.ts'
+import { RANK_DEFAULTS, rankRootCauses, type RankOptions, type SeriesInput } from './rank.ts'
 import { attributeToRecovery, independentGroups, type IndependentGroup, type RecoveryAttribution, type RecoveryInProgress, type SeparateOptions } from './separate.ts'
 
 export interface DiagnoseInput {
@@ -139,7 +139,7 @@ export function diagnoseDetailed (input: DiagnoseInput, options: DiagnoseOptions
     const top = candidates[0]
     parts.push(`most likely root cause of ${target}: ${top.component} (confidence ${top.confidence.toFixed(2)}) — ${top.explanation}`)
   } else {
-    parts.push(`no root-cause candidate for ${target}: its anomalies are ${attributed.length > 0 ? 'explained by recovery in progress' : 'absent'}`)
+    parts.push(ranked ? `no clear cause for ${target}` : `no root-cause candidate for ${target}: its anomalies are ${attributed.length > 0 ? 'explained by recovery in progress' : 'absent'}`)
   }
   if (groups.length > 1) parts.push(`${groups.length} independent anomaly groups: ${groups.map((g) => `[${g.roots.join(', ')}]`).join(' ')}`)
   if (attributed.length > 0) parts.push(`${attributed.length} anomalies attributed to recovery (${[...new Set(attributed.map((a) => `${a.recovery.action} ${a.recovery.component}`))].join(', ')})`)
@@ -170,6 +170,13 @@ function rankWithMetrics (metrics: NonNullable<DiagnoseInput['metrics']>, target
   const nodeOf = new Map<string, string>()
   for (const a of remaining) if (!nodeOf.has(a.component)) nodeOf.set(a.component, a.node)
   notes.push(`metric attribution over ${r.considered} components (incident rows ${r.incidentRows.join(',')})`)
+  // Calibration: when the symptom itself is within noise (under the ranker's own significance
+  // line), the metrics explain nothing — say so rather than name a component.
+  const zLine = options.rank?.zCenter ?? RANK_DEFAULTS.zCenter
+  if (!(r.targetZ >= zLine)) {
+    notes.push(`no clear cause in the metrics: ${tm.component} ${tm.metric} deviates z=${r.targetZ.toFixed(1)}, under ${zLine}`)
+    return []
+  }
   return r.candidates.map((c) => ({
     component: c.component,
     ...(nodeOf.has(c.component) ? { node: nodeOf.get(c.component) as string } : {}),

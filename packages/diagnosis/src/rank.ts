@@ -125,6 +125,8 @@ export interface RankResult {
   referenceRows: number[]
   /** Every component the ranking looked at (target and its dependency closure with data). */
   considered: number
+  /** How far the target's own metric stands out of its noise in the incident rows (deviation / noise scale). */
+  targetZ: number
 }
 
 interface Prepared {
@@ -332,7 +334,7 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     evidence: e,
     explanation: explain(e, input.target, T)
   }))
-  return { candidates: ranked, incidentRows: incident, referenceRows: reference, considered: evidence.length }
+  return { candidates: ranked, incidentRows: incident, referenceRows: reference, considered: evidence.length, targetZ: T.z }
 }
 
 function fmt (x: number): string {

@@ -61,6 +61,40 @@ describe('diagnose', () => {
     assert.ok(inf != null && inf.score < 0.2)
   })
 
+  it('says "no clear cause" when the target\'s metric is within its noise, rather than name a component', () => {
+    const flat = (x: number): number[] => [x, x * 1.01, x * 0.99, x, x * 1.01]
+    const normal = (x: number): number[] => Array.from({ length: 60 }, (_, i) => x * (1 + 0.02 * Math.sin(i)))
+    const d = diagnose({
+      incident: incident('gateway', [anomaly('gateway', T0 + 120_000)]),
+      graph,
+      hlc: hlc(T0 + 300_000),
+      metrics: {
+        series: [
+          { component: 'gateway', metric: 'latency', values: flat(0.2), normal: normal(0.2) },
+          { component: 'inference', metric: 'latency', values: flat(0.15), normal: normal(0.15) },
+          { component: 'gpu', metric: 'latency', values: flat(0.1), normal: normal(0.1) }
+        ],
+        minScale: 0.001
+      }
+    })
+    diagnosisSchemaCheck(d)
+    assert.equal(d.candidates.length, 0)
+    assert.match(d.explanation, /no clear cause for gateway/)
+    assert.match(d.explanation, /gateway latency deviates z=.*under 3/)
+  })
+
+  it('falls back to the anomaly ranking when the metric windows are unusable, and says so', () => {
+    const d = diagnose({
+      incident: incident('gateway', [anomaly('gateway', T0 + 2000, 'edge')]),
+      anomalies: [anomaly('gpu', T0 + 500, 'jetson', 0.8)],
+      graph,
+      hlc: hlc(T0 + 5000),
+      metrics: { series: [{ component: 'gpu', metric: 'latency', values: [1, 2, 3] }] }
+    })
+    assert.equal(d.candidates[0]?.component, 'gpu')
+    assert.match(d.explanation, /metric windows unusable \(no latency series for target gateway\): ranked from anomalies/)
+  })
+
   it('ignores and counts malformed anomaly records; rejects a bad diagnosis stamp and oversized input', () => {
     const bad = { ...anomaly('auth', T0), hlc: 'not-an-hlc-at-all-000000' }
     const worse = { ...anomaly('gpu', T0), score: 7 }
