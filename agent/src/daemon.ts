@@ -2,7 +2,7 @@
 // start/stop/reload, around shared state (incident book, approvals, events,
 // metrics) and serves the local API. Nothing here knows how a loop heals: the
 // loops register providers the API reads from.
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { createHlc, type Hlc } from '@homeostat/hlc'
 import { openStore, StoreError, type Store } from '@homeostat/store'
@@ -236,7 +236,7 @@ export async function createAgent (opts: AgentOptions): Promise<Agent> {
   // The cloud peer reports on the fleet (every incident it has received); an edge on itself.
   const report = (): Report => computeReport(
     role === 'cloud' ? incidents.list({ limit: 100_000 }) : incidents.list({ node: nodeName, limit: 100_000 }),
-    { agentCpuPct: Math.round(cpuPct * 100) / 100, agentRssMb: Math.round(process.memoryUsage().rss / 1048576) },
+    { agentCpuPct: Math.round(cpuPct * 100) / 100, agentRssMb: Math.round(process.memoryUsage().rss / 1048576), cores: availableParallelism() },
     role === 'cloud' ? 'fleet' : 'this node')
 
   // The API reads providers late (loops replace them after creation); peers

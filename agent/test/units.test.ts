@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Incident } from '@homeostat/interface'
-import { percentile, computeReport, incidentTimes } from '../src/state/report.ts'
+import { percentile, computeReport, incidentTimes, baselineRepairMs } from '../src/state/report.ts'
 import { createEventBus } from '../src/state/events.ts'
 import { createApprovalQueue } from '../src/state/approvals.ts'
 import { createNotifier, watchdogIntervalMs } from '../src/systemd.ts'
@@ -105,9 +105,33 @@ describe('agent units', () => {
     assert.equal(r.mttrP95Ms, 3000)
     assert.equal(r.detectP50Ms, 100)
     assert.equal(r.healRate, 2 / 3)
-    assert.ok(Math.abs((r.ror as number) - (2 / 3) / 0.02) < 1e-9)
+    // ROR, the paper's formula: a's baseline is its own repair work (10 ms: an exit is seen at once, first
+    // failure, no back-off); b (a hang, the component's second failure in 10 min) 26 s of liveness detection +
+    // 10 s back-off + 10 ms. MTTR 2000 vs 18010 ms: reduction 0.889, over 2 % of one core.
+    assert.equal(r.mttrCompared, 2)
+    assert.equal(r.mttrComparedMeanMs, 2000)
+    assert.equal(r.mttrBaselineMeanMs, 18010)
+    assert.ok(Math.abs((r.mttrReduction as number) - 16010 / 18010) < 1e-9)
+    assert.equal(r.overheadFraction, 0.02)
+    assert.ok(Math.abs((r.ror as number) - (16010 / 18010) / 0.02) < 1e-9)
+    const twoCores = computeReport([inc('a', 'recovered', 1000, 1100, 2000)], { agentCpuPct: 2, agentRssMb: 100, cores: 2 })
+    assert.equal(twoCores.overheadFraction, 0.01, 'overhead over the machine\'s capacity')
     assert.deepEqual(r.byClass.map((c) => [c.failureClass, c.count, c.recovered]), [['crash', 3, 1], ['hang', 1, 1]])
     assert.equal(incidentTimes(inc('a', 'recovered', 1000, 1100, 2000)).action, 'restart')
+  })
+
+  it('the ROR baseline (Kubernetes default timing) per incident, from a table', () => {
+    const table: Array<[string, Incident, number, number | undefined]> = [
+      ['first crash: seen at once, no back-off, the repair work', inc('a', 'recovered', 0, 10, 1000, 'crash'), 0, 10],
+      ['fourth crash in 10 min: 40 s back-off', inc('a', 'recovered', 0, 10, 1000, 'crash'), 3, 40_010],
+      ['back-off capped at 5 min', inc('a', 'recovered', 0, 10, 1000, 'oom'), 10, 300_010],
+      ['a hang: half a period, two more periods, the timeout', inc('a', 'recovered', 0, 10, 1000, 'hang'), 0, 26_010],
+      ['unhealthy (a failing probe): the same liveness detection', inc('a', 'recovered', 0, 10, 1000, 'unhealthy'), 0, 26_010],
+      ['a leak before its limit: not healed by that baseline', inc('a', 'recovered', 0, 10, 1000, 'memory_leak'), 0, undefined],
+      ['a filling disk: not healed by that baseline', inc('a', 'recovered', 0, 10, 1000, 'disk_fill'), 0, undefined],
+      ['not recovered by us: not compared', inc('a', 'escalated', 0, 10), 0, undefined]
+    ]
+    for (const [what, i, prior, want] of table) assert.equal(baselineRepairMs(i, prior), want, what)
   })
 
   it('event bus: bounded ring, resume after an id, subscriber cap', () => {
