@@ -122,3 +122,23 @@ export function createHlc (options: HlcOptions): Hlc {
     stats: () => ({ ...stats })
   }
 }
+
+/**
+ * The same clock under another node id (pure view, no state of its own): one agent has one HLC,
+ * but it is known by its name to its incidents and by its peer id on the mesh. Every local event
+ * and every receive on either face advances the one clock, so an incident stamped after a remote
+ * message was received is ordered after it, whichever face stamped what.
+ */
+export function labelledHlc (clock: Hlc, nodeId: string): Hlc {
+  if (!isValidNodeId(nodeId)) throw new TypeError('hlc nodeId must be 1-128 printable ASCII characters')
+  const relabel = (t: HlcTimestamp): HlcTimestamp => ({ ...t, node: nodeId })
+  return {
+    nodeId,
+    maxOffsetMs: clock.maxOffsetMs,
+    now: () => relabel(clock.now()),
+    receive: (remote) => relabel(clock.receive(remote)),
+    peek: () => relabel(clock.peek()),
+    physicalNow: () => clock.physicalNow(),
+    stats: () => clock.stats()
+  }
+}

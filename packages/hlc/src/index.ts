@@ -22,5 +22,6 @@ export {
   HlcClockOffsetError,
   HlcLogicalOverflowError,
   HlcPhysicalTimeError,
-  createHlc
+  createHlc,
+  labelledHlc
 } from './clock.ts'

@@ -10,7 +10,7 @@
 // (the simulated mesh, for a run on virtual time).
 import { join } from 'node:path'
 import { createMeshNode, fileIdentity, parseSwarmKey, type Mesh, type MeshNode } from '@homeostat/mesh'
-import { createHlc } from '@homeostat/hlc'
+import { labelledHlc } from '@homeostat/hlc'
 import { createCoordinator, targetNode, type Coordinator, type Claim } from '@homeostat/coordination'
 import { every, INCIDENT_TOPIC, isDefinitiveDeath, STATUS_TOPIC, WIRE_LIMITS, type AgentStatus, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
@@ -311,7 +311,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
       bootstrap: c.config.mesh.bootstrap,
       mdns: c.config.mesh.mdns,
       identity: fileIdentity(join(c.dataDir, 'peer.key')),
-      hlc: (peerId: string) => createHlc({ nodeId: peerId, now: ctx.now }),
+      // One clock per agent: the mesh stamps and receives on the agent's HLC, under the peer id.
+      hlc: (peerId: string) => labelledHlc(ctx.hlc, peerId),
       logger: meshLogger,
       now: ctx.now
     })
@@ -376,7 +377,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
 
       coord = createCoordinator({
         mesh: m0,
-        hlc: m0.hlc ?? createHlc({ nodeId: m0.peerId, now: ctx.now }),
+        hlc: m0.hlc ?? labelledHlc(ctx.hlc, m0.peerId),
         now: ctx.now,
         timers: ctx.timers,
         persistence: docPersistence(ctx.store(), 'meso-yjs', { legacyFile: join(c.dataDir, 'meso.yjs.log'), log: (m, f) => log.info(f, m) }),
