@@ -36,10 +36,14 @@ describe('homeostat demo', function () {
     // below the failure), and its last stdout line is then not the summary.
     assert.equal(code, 0, 'exit code')
     const lines = out.trim().split('\n')
-    const last = JSON.parse(lines[lines.length - 1]) as { faultsInjected: number, faultsHealed: number, mttrP50Ms: number, detectP50Ms: number, faults: Array<{ kind: string }> }
+    const last = JSON.parse(lines[lines.length - 1]) as { faultsInjected: number, faultsHealed: number, faultsExternal: number, externalRecovered: number, leakRestartedBeforeLimit: number, leakFaults: number, mttrP50Ms: number, detectP50Ms: number, faults: Array<{ kind: string, external?: boolean }> }
     console.log(`      ${lines[lines.length - 1].slice(0, 160)}…`)
     assert.ok(last.faultsInjected >= 5, 'at least five faults')
-    assert.equal(last.faultsHealed, last.faultsInjected, 'faults healed')
+    assert.equal(last.faultsHealed, last.faultsInjected - last.faultsExternal, 'every fault an agent must heal, healed')
+    assert.equal(last.faultsExternal, last.faults.filter((f) => f.kind === 'agent-kill').length, 'the agent-kill (repaired by the harness) is external, and only it')
+    assert.ok(last.faults.filter((f) => f.kind === 'agent-kill').every((f) => f.external === true))
+    assert.equal(last.externalRecovered, last.faultsExternal, 'a restarted agent comes back with healthy workloads')
+    assert.equal(last.leakRestartedBeforeLimit, last.leakFaults, 'each leak restarted from its forecast, before the limit')
     for (const k of ['crash', 'hang', 'leak', 'batch-kill', 'agent-kill', 'shared-fail']) assert.ok(last.faults.some((f) => f.kind === k), `fault ${k} injected`)
     assert.ok(last.mttrP50Ms > 0 && last.detectP50Ms >= 0)
     assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}/)

@@ -1,7 +1,8 @@
 // A small HTTP "inference service" for `homeostat demo`: GET /health, GET or
 // POST /predict (a tiny linear model), and fault switches the demo flips:
 // POST /fault/crash (exit like a CUDA fault), /fault/hang (accept requests,
-// never answer), /fault/leak (retain ~6 MB every 100 ms until killed).
+// never answer), /fault/leak (retain 1.2 MB every 100 ms until killed: 12 MB/s, slow enough that
+// the agent's trend forecast sees it — a few seconds of samples — before the 200 MB limit).
 import { createServer } from 'node:http'
 
 const port = Number(process.env.PORT)
@@ -38,7 +39,7 @@ const server = createServer((req, res) => {
   if (req.method === 'POST' && url.pathname === '/fault/leak') {
     res.end('leaking\n')
     console.error('KV cache never freed (injected by homeostat demo)')
-    setInterval(() => { const b = Buffer.alloc(6 * 1024 * 1024, 1); leak.push(b) }, 100)
+    setInterval(() => { const b = Buffer.alloc(1.2 * 1024 * 1024, 1); leak.push(b) }, 100)
     return
   }
   res.statusCode = 404

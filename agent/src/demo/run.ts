@@ -74,7 +74,11 @@ interface FaultResult {
   action?: string
   healedAtMs?: number
   incidentId?: string
+  /** The incident's failure class (a leak: memory_leak when predicted, oom when the limit was hit). */
+  failureClass?: string
   healed: boolean
+  /** Repaired by the demo harness, not by an agent (the agent-kill: restarted as systemd would). */
+  external?: boolean
   note?: string
 }
 
@@ -374,18 +378,25 @@ export async function runDemo (o: DemoOptions): Promise<number> {
       results.push(r)
     }
 
-    const healed = results.filter((r) => r.healed)
+    // What an agent healed (its own incident record: detected → acted → verified). The agent-kill is
+    // repaired by this harness restarting the agent, as systemd would: external, reported apart.
+    const own = results.filter((r) => r.external !== true)
+    const external = results.filter((r) => r.external === true)
+    const healed = own.filter((r) => r.healed)
     const mttrs = healed.map((r) => (r.healedAtMs as number) - r.injectedAtMs)
-    const detects = results.flatMap((r) => r.detectedAtMs === undefined ? [] : [r.detectedAtMs - r.injectedAtMs])
+    const detects = own.flatMap((r) => r.detectedAtMs === undefined ? [] : [r.detectedAtMs - r.injectedAtMs])
+    const leaks = results.filter((r) => r.kind === 'leak')
     io.out('')
     io.out(table(['#', 'FAULT', 'NODE', 'COMPONENT', 'DETECTED', 'MTTR', 'ACTION', 'HEALED'], results.map((r) => [
       r.n, r.kind, r.node, r.component,
       r.detectedAtMs === undefined ? undefined : ms(r.detectedAtMs - r.injectedAtMs),
       r.healedAtMs === undefined ? undefined : ms(r.healedAtMs - r.injectedAtMs),
-      r.action, r.healed ? 'yes' : `NO${r.note === undefined ? '' : ' (' + r.note + ')'}`
+      r.action, (r.healed ? 'yes' : `NO${r.note === undefined ? '' : ' (' + r.note + ')'}`) + (r.external === true ? ' (external)' : '')
     ])))
     io.out('')
-    io.out(`fleet report: ${healed.length}/${results.length} faults healed; MTTR p50 ${ms(percentile(mttrs, 50))}, detection p50 ${ms(percentile(detects, 50))}`)
+    io.out(`fleet report: ${healed.length}/${own.length} faults healed by the agents; MTTR p50 ${ms(percentile(mttrs, 50))}, detection p50 ${ms(percentile(detects, 50))}` +
+      (external.length > 0 ? `; ${external.length} external (the whole agent killed and restarted by this harness, as systemd would: ${external.filter((r) => r.healed).length} back with healthy workloads)` : '') +
+      (leaks.length > 0 ? `; leaks restarted before their limit: ${leaks.filter((r) => r.failureClass === 'memory_leak').length}/${leaks.length}` : ''))
     if (o.keep && !stopping) {
       io.out(`--keep: the fleet stays up. dashboard: ${cloud.api}/#token=${cloud.token}`)
       io.out(`logs: ${nodes.map((n) => n.logFile).join(' ')}`)
@@ -394,19 +405,24 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     const summary = {
       faultsInjected: results.length,
       faultsHealed: healed.length,
+      faultsExternal: external.length,
+      externalRecovered: external.filter((r) => r.healed).length,
+      leakRestartedBeforeLimit: leaks.filter((r) => r.failureClass === 'memory_leak').length,
+      leakFaults: leaks.length,
       mttrP50Ms: percentile(mttrs, 50) ?? null,
       detectP50Ms: percentile(detects, 50) ?? null,
       seed: o.seed,
       durationS: o.durationS,
-      faults: results.map((r) => ({ kind: r.kind, node: r.node, healed: r.healed, detectMs: r.detectedAtMs === undefined ? null : r.detectedAtMs - r.injectedAtMs, mttrMs: r.healedAtMs === undefined ? null : r.healedAtMs - r.injectedAtMs, action: r.action ?? null }))
+      faults: results.map((r) => ({ kind: r.kind, node: r.node, healed: r.healed, ...(r.external === true ? { external: true } : {}), ...(r.failureClass !== undefined ? { failureClass: r.failureClass } : {}), detectMs: r.detectedAtMs === undefined ? null : r.detectedAtMs - r.injectedAtMs, mttrMs: r.healedAtMs === undefined ? null : r.healedAtMs - r.injectedAtMs, action: r.action ?? null }))
     }
     if (o.keep && !stopping) {
       io.out(JSON.stringify(summary))
       await new Promise<void>(() => {}) // until Ctrl-C (onSignal exits)
     }
-    await stopAll(healed.length !== results.length)
+    const allWell = healed.length === own.length && external.every((r) => r.healed) && results.length > 0
+    await stopAll(!allWell)
     io.out(JSON.stringify(summary))
-    return healed.length === results.length && results.length > 0 ? 0 : 1
+    return allWell ? 0 : 1
   } catch (err) {
     io.err(`homeostat demo: ${(err as Error).message}`)
     await stopAll(true)
@@ -447,6 +463,7 @@ export async function runDemo (o: DemoOptions): Promise<number> {
       const inc = list.filter((i) => !before.has(i.id)).sort((a, b) => a.openedAtMs - b.openedAtMs)[0]
       if (inc === undefined) continue
       r.incidentId = inc.id
+      r.failureClass = inc.failureClass
       for (const s of inc.steps) {
         const rel = `+${ms(s.atMs - r.injectedAtMs)}`
         if (s.kind === 'detected' && !printed.has('detected')) {
@@ -541,8 +558,9 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     // Did it run the fleet's scheduler? Then a survivor must take it over (and the restarted agent must not start a second copy).
     let relocating = (s?.components ?? []).some((c) => c.name === 'scheduler' && c.state === 'running')
     r.injectedAtMs = Date.now()
+    r.external = true
     node.proc?.kill('SIGKILL')
-    say(`fault ${nOfTotal}: SIGKILL of the whole agent on ${node.name} — injected`)
+    say(`fault ${nOfTotal}: SIGKILL of the whole agent on ${node.name} — injected (repaired by this harness, as systemd would: external)`)
     const deadline = r.injectedAtMs + DEMO_DEFAULTS.healTimeoutMs
     // Detected: the cloud peer's mesh declares it not alive.
     while (Date.now() < deadline && !stopping) {
@@ -554,13 +572,13 @@ export async function runDemo (o: DemoOptions): Promise<number> {
     if (r.detectedAtMs === undefined) { r.note = 'not detected'; return r }
     say(`  +${ms(r.detectedAtMs - r.injectedAtMs).padEnd(8)} detected: cloud's mesh sees ${node.name} gone`)
     r.diagnosedAtMs = Date.now()
-    say(`  +${ms(r.diagnosedAtMs - r.injectedAtMs).padEnd(8)} diagnosed: agent process died (exit by SIGKILL); its workloads are orphaned`)
+    say(`  +${ms(r.diagnosedAtMs - r.injectedAtMs).padEnd(8)} (harness) the agent process died (SIGKILL); its workloads are orphaned`)
     // systemd's KillMode=control-group: the unit's leftover processes go before the restart.
     for (const pid of childPids) { try { process.kill(-pid, 'SIGKILL') } catch { try { process.kill(pid, 'SIGKILL') } catch {} } }
     for (let i = 0; i < 100 && childPids.some((pid) => { try { process.kill(pid, 0); return true } catch { return false } }); i++) await sleep(20)
     r.action = 'restart-agent'
     startNode(node)
-    say(`  +${ms(Date.now() - r.injectedAtMs).padEnd(8)} action: restart the agent (as systemd Restart=on-failure would)`)
+    say(`  +${ms(Date.now() - r.injectedAtMs).padEnd(8)} (harness) restart the agent, as systemd Restart=on-failure would`)
     // Verified: the agent is ready, its workloads healthy, and the cloud sees it alive again.
     while (Date.now() < deadline && !stopping) {
       const st = await getJson<{ components: Array<{ health: string }> }>(node.api + '/api/status')

@@ -63,7 +63,7 @@ export {
   createMetricsCollector, mountLabel, METRICS_DEFAULTS,
   type MetricsCollector, type MetricsOptions, type MetricsEvents, type MetricsStats
 } from './metrics/collector.ts'
-export { theilSen, predictLimit, TrendWindow, type Point, type Trend, type Prediction } from './trend.ts'
+export { theilSen, predictLimit, predictMultiScale, TrendWindow, type Point, type Trend, type Prediction } from './trend.ts'
 export type { AnomalyReport } from './incidents.ts'
 export {
   createAnomalyWatch, classifyMetric, watchDetection, WATCH_DEFAULTS,

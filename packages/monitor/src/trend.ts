@@ -79,6 +79,30 @@ export function predictLimit (points: readonly Point[], limit: number, minAgreem
   return { timeToLimitMs: ttl, atMs: last.tMs + ttl, slopePerS, agreement: tr.agreement, current }
 }
 
+/**
+ * The earliest credible time to the limit, over the whole window and its recent suffixes (the last
+ * minPoints, 2·minPoints, 4·minPoints … points) — pure. A leak that began inside the window is a
+ * minority of its points: the whole window's median slope stays near zero until most of it is
+ * growth, by which time a fast leak has hit its limit. A suffix counts only when it spans
+ * `minSpanMs`, its points agree on growth (`minAgreement`) and its last value is above every
+ * earlier value of the window (a new high: a sawtooth's rising phase returns to its old peaks, a
+ * leak goes past them).
+ */
+export function predictMultiScale (points: readonly Point[], limit: number, o: { minPoints: number, minSpanMs: number, minAgreement: number, minSlopePerS: number }): Prediction | undefined {
+  let best = predictLimit(points, limit, o.minAgreement, o.minSlopePerS)
+  const n = points.length
+  for (let k = Math.max(2, o.minPoints); k < n; k *= 2) {
+    const suffix = points.slice(n - k)
+    if (suffix[k - 1]!.tMs - suffix[0]!.tMs < o.minSpanMs) continue
+    let peak = Number.NEGATIVE_INFINITY
+    for (let i = 0; i < n - k; i++) if (points[i]!.v > peak) peak = points[i]!.v
+    if (!(suffix[k - 1]!.v > peak)) continue
+    const p = predictLimit(suffix, limit, o.minAgreement, o.minSlopePerS)
+    if (p !== undefined && (best === undefined || p.timeToLimitMs < best.timeToLimitMs)) best = p
+  }
+  return best
+}
+
 /** A bounded window of points, spaced at least `minSpacingMs` apart, spanning at most `windowMs`. */
 export class TrendWindow {
   private readonly pts: Point[] = []

@@ -15,7 +15,7 @@ import type { Supervisor } from './supervisor.ts'
 import type { MetricsCollector } from './metrics/collector.ts'
 import type { AnomalyReport } from './incidents.ts'
 import { Emitter, silentLogger, type Logger, type Unsubscribe } from './events.ts'
-import { TrendWindow, predictLimit, type Prediction } from './trend.ts'
+import { TrendWindow, predictMultiScale, type Prediction } from './trend.ts'
 import { createDetector, DETECTOR_DEFAULTS, type Detector, type DetectorOptions } from './detect/index.ts'
 import { ALARM_DEFAULTS, SeriesAlarm, type AlarmOptions } from './detect/alarm.ts'
 
@@ -201,7 +201,7 @@ export function createAnomalyWatch (options: WatchOptions): AnomalyWatch {
 
   const predictive = (pts: TrendWindow, limit: number, minSlopePerS: number): Prediction | undefined => {
     if (pts.points().length < o.trendMinPoints || pts.spanMs() < o.trendMinSpanMs) return undefined
-    return predictLimit(pts.points(), limit, o.trendMinAgreement, minSlopePerS)
+    return predictMultiScale(pts.points(), limit, { minPoints: o.trendMinPoints, minSpanMs: o.trendMinSpanMs, minAgreement: o.trendMinAgreement, minSlopePerS })
   }
 
   const limitsOf = (name: string): ReturnType<Supervisor['info']>['spec']['limits'] | undefined => {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import {
-  theilSen, predictLimit, TrendWindow, classifyMetric, classifyProbeFailure, classifyExit,
+  theilSen, predictLimit, predictMultiScale, TrendWindow, classifyMetric, classifyProbeFailure, classifyExit,
   parseProcStat, cpuUtilPct, parseMeminfo, parseLoadavg, parseNetDev, parseProcPidStat, parseCpuStat, mountLabel, dirSizeBytes
 } from '../src/index.ts'
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs'
@@ -55,6 +55,22 @@ describe('monitor: trend maths', () => {
     const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
     const pts = Array.from({ length: 30 }, (_, i) => ({ tMs: i * 1000, v: 50 + (rnd() - 0.5) * 10 }))
     assert.equal(predictLimit(pts, 100, 0.75), undefined)
+  })
+  it('multi-scale: a leak that began inside a flat window is predicted from its recent growth, early', () => {
+    const o = { minPoints: 5, minSpanMs: 4000, minAgreement: 0.75, minSlopePerS: 0.05 }
+    // 110 s flat at 50 MB, then 12 MB/s for 6 s (limit 200): the whole window alone sees no trend yet.
+    const pts = [...Array.from({ length: 110 }, (_, i) => ({ tMs: i * 1000, v: 50 + (i % 2) * 0.2 })), ...Array.from({ length: 6 }, (_, i) => ({ tMs: (110 + i) * 1000, v: 62 + 12 * i }))]
+    const window = pts.slice(-60)
+    assert.equal(predictLimit(window, 200, 0.75, 0.05), undefined, 'the 60-point window alone: no prediction')
+    const p = predictMultiScale(window, 200, o)
+    assert.ok(p !== undefined && Math.abs(p.slopePerS - 12) < 0.5 && p.timeToLimitMs < 10_000, JSON.stringify(p))
+  })
+  it('multi-scale: a GC sawtooth near its limit is not a leak (its rising phase makes no new high)', () => {
+    const o = { minPoints: 5, minSpanMs: 4000, minAgreement: 0.75, minSlopePerS: 0.05 }
+    // 150 → 180 MB over 6 s, dropped back, again and again, under a 200 MB limit.
+    const pts = Array.from({ length: 60 }, (_, i) => ({ tMs: i * 1000, v: 150 + 5 * (i % 7) }))
+    assert.equal(predictMultiScale(pts.slice(0, 59), 200, o), undefined)
+    assert.equal(predictMultiScale(pts, 200, o), undefined)
   })
   it('trend window bounds points and span, spaces them, restarts on a clock step back', () => {
     const w = new TrendWindow(5, 10_000, 100)
