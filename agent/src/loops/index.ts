@@ -2,8 +2,9 @@
 // reverse), and every value one loop takes from another, in one place:
 //  - micro (local supervision and healing, works with no network) takes the
 //    meso loop's placement of relocatable components (its components view
-//    shows the ones that run elsewhere as standby) and the cloud half's fleet
-//    priors summary (its policy view); its recovery policy is wrapped with the
+//    shows the ones that run elsewhere as standby), the peers' recent
+//    anomalies (its diagnosis) and the cloud half's fleet priors summary (its
+//    policy view); its recovery policy is wrapped with the
 //    meso loop's intervention claims (fleet-wide for a shared component);
 //  - meso (mesh + coordination + fleet gossip) takes the micro loop's
 //    components (its status reports) and runs relocatable components through
@@ -36,6 +37,7 @@ export function defaultLoops (o: DefaultLoopsOptions = {}): LoopFactory[] {
       micro = createMicroLoopWiring(ctx, {
         placement: () => meso?.placement(),
         fleetPriors: () => cloud?.summary(),
+        remoteAnomalies: () => meso?.remoteAnomalies() ?? [],
         wrapPolicy: [(p) => withClaims(p, {
           node: ctx.nodeName,
           coordinator: () => meso?.coordinator(),

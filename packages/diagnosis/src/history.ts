@@ -6,7 +6,7 @@
 // times come with the values and with the incident.
 import type { Incident } from '@homeostat/interface'
 import type { DiagnoseInput } from './diagnose.ts'
-import { summarizeNormal } from './rank.ts'
+import { RANK_DEFAULTS, incidentRowsFor, summarizeNormal } from './rank.ts'
 
 export const HISTORY_DEFAULTS = {
   /** One row per second: the probe period and sampling interval of the agent's defaults. */
@@ -43,7 +43,8 @@ export interface SeriesHistory {
    * Metric windows for an incident, as the diagnoser's `metrics` input: the incident's own metric
    * (or, when the history lacks it, the component's metric that deviates most in the window), the
    * same metric on every component, the window from `lookbackSteps` rows before the onset to
-   * `nowMs`, and each series' earlier rows as its normal history. Undefined when the history holds
+   * `nowMs` (the rows from the onset on are the incident's), and each series' earlier rows as its
+   * normal history. Undefined when the history holds
    * nothing usable for the incident's component (the diagnosis then ranks from anomalies alone).
    */
   metricsFor: (incident: Incident, nowMs: number) => DiagnoseInput['metrics'] | undefined
@@ -111,20 +112,24 @@ export function createSeriesHistory (options: HistoryOptions = {}): SeriesHistor
     const end = rowOf(nowMs)
     const oldest = end - o.points + 1
     const start = Math.max(oldest, Math.min(end, rowOf(onsetMs) - o.lookbackSteps))
-    // The incident's own metric when the history has it; else the component's most deviating metric.
-    const named = incident.anomalies.find((a) => a.component === incident.component && own.has(a.metric))?.metric
-    let metric = named
+    // The metric of the anomaly that opened the incident when the history has it (not one attached
+    // later: an observation on the side must not choose what is explained); else the component's
+    // most deviating metric.
+    const opening = incident.anomalies[0]
+    let metric = opening != null && opening.component === incident.component && own.has(opening.metric) ? opening.metric : undefined
     if (metric == null) {
+      // Deviation after the onset against everything before it (normal rows and the lookback):
+      // a young history's first rows (a start-up) must not set the reference.
+      const onsetRow = rowOf(onsetMs)
       let bestZ = 0
       for (const [m, r] of own) {
         if (m === o.loadMetric) continue
-        const win = rows(r, start, end).filter((x): x is number => x != null)
-        const normal = rows(r, oldest, start - 1)
-        if (win.length === 0) continue
-        const s = summarizeNormal(normal, 'up')
-        const ref = s.n > 0 ? s.median : win[0]
-        const scale = Math.max(s.n > 1 ? s.sigma : 0, 0.05 * Math.abs(ref), o.minScale[m] ?? 0, 1e-12)
-        const z = (Math.max(...win) - ref) / scale
+        const before = rows(r, oldest, onsetRow - 1).filter((x): x is number => x != null)
+        const after = rows(r, Math.max(oldest, onsetRow), end).filter((x): x is number => x != null)
+        if (before.length === 0 || after.length === 0) continue
+        const s = summarizeNormal(before, 'up')
+        const scale = Math.max(s.n > 1 ? s.sigma : 0, 0.05 * Math.abs(s.median), o.minScale[m] ?? 0, 1e-12)
+        const z = (Math.max(...after) - s.median) / scale
         if (z > bestZ) { bestZ = z; metric = m }
       }
     }
@@ -138,7 +143,15 @@ export function createSeriesHistory (options: HistoryOptions = {}): SeriesHistor
       const load = byMetric.get(o.loadMetric)
       series.push({ component, metric, values, normal: rows(r, oldest, start - 1), ...(load != null ? { load: rows(load, start, end) } : {}) })
     }
-    return { series, target: { component: incident.component, metric }, direction: 'up', ...(o.minScale[metric] != null ? { minScale: o.minScale[metric] } : {}) }
+    // The incident's rows: from its onset on, those where the target is at ≥ half its peak deviation
+    // from everything before the onset (the ranker's own rule, RANK_DEFAULTS.incidentFraction); rows
+    // before the onset (e.g. a start-up) are never part of what is explained.
+    const firstIncidentRow = Math.min(end, Math.max(start, rowOf(onsetMs))) - start
+    const targetValues = series.find((x) => x.component === incident.component)!.values
+    const beforeOnset = [...(series.find((x) => x.component === incident.component)!.normal ?? []), ...targetValues.slice(0, firstIncidentRow)]
+    const level = summarizeNormal(beforeOnset, 'up')
+    const incidentRows = incidentRowsFor(targetValues.slice(firstIncidentRow), RANK_DEFAULTS.incidentFraction, level.n > 0 ? level.median : undefined).map((i) => i + firstIncidentRow)
+    return { series, target: { component: incident.component, metric }, direction: 'up', incidentRows, ...(o.minScale[metric] != null ? { minScale: o.minScale[metric] } : {}) }
   }
 
   return {

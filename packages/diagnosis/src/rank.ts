@@ -240,8 +240,12 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     if (p == null) continue
     const deps = (dependencies.get(c) ?? []).filter((d) => prepared.has(d))
     const m = new Map<string, number>()
+    // A regression needs its regressors to vary in the normal history: a dependency that sat on one
+    // value (a failure rate of 0 all along) says nothing about its effect, and the additive
+    // mechanism (a caller's excess = its callees' + its own) applies instead.
+    const varies = (xs: ReadonlyArray<number | null> | undefined): boolean => { const v = finiteValues(xs ?? []); return v.length > 1 && Math.max(...v) > Math.min(...v) }
     const canRegress = p.s.load == null && p.normalBad != null && deps.length > 0 &&
-      deps.every((d) => { const q = prepared.get(d) as Prepared; return q.s.load == null && q.s.normal != null && q.s.normal.length === (p.s.normal as ReadonlyArray<number | null>).length })
+      deps.every((d) => { const q = prepared.get(d) as Prepared; return q.s.load == null && q.s.normal != null && q.s.normal.length === (p.s.normal as ReadonlyArray<number | null>).length && varies(q.s.normal) })
     let fit = null
     if (canRegress) {
       fit = ridgeFit(deps.map((d) => badValues(prepared.get(d)?.s.normal, sg)), badValues(p.s.normal, sg), o.ridgeLambda)

@@ -50,3 +50,15 @@ describe('series history', () => {
     assert.equal(h.metricsFor(incident('c', [anomaly('c', T0, 'm')]), T0), undefined, 'nothing held for c')
   })
 })
+
+describe('series history: the explained metric', () => {
+  it('is the opening anomaly\'s, never one attached later (an observation on the side)', () => {
+    const h = createSeriesHistory({ points: 200 })
+    for (let i = 0; i < 120; i++) {
+      h.record('web', 'proc.rss_mb', T0 + i * 1000, 50 + (i % 3))
+      h.record('web', 'probe.failed_pct', T0 + i * 1000, i >= 115 ? 100 : 0)
+    }
+    const inc = incident('web', [anomaly('web', T0 + 115_000, 'probe.http'), { ...anomaly('web', T0 + 116_000, 'proc.rss_mb'), kind: 'metric' }])
+    assert.equal(h.metricsFor(inc, T0 + 119_000)!.target!.metric, 'probe.failed_pct')
+  })
+})

@@ -139,6 +139,8 @@ export interface MicroLoopOptions {
   policy?: RecoveryPolicy
   /** Root-cause ranking; defaults to "the incident's own component". */
   diagnose?: (incident: Incident, context: DiagnoseContext) => Promise<Diagnosis> | Diagnosis
+  /** Other nodes' recent anomalies (the meso loop's): a remote component's own failing signal counts for the do-no-harm check on the action's target. */
+  remoteAnomalies?: () => readonly Anomaly[]
   /** Extra detectors (metrics, predictive signals). */
   sources?: AnomalySource[]
   /** Verification per failure class; the default is the component's probes (or process liveness). */
@@ -478,17 +480,16 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
 
   /**
    * Do no harm: the diagnosis may point the action at another component only when that component
-   * fails on its own signal — an open incident of its own, or a probe, exit or forecast anomaly since
-   * shortly before this incident — never on metric evidence alone (a healthy process is not restarted
-   * because its numbers moved).
+   * fails on its own signal — an open incident of its own, or a probe, exit or forecast anomaly (here
+   * or reported by a peer) since shortly before this incident, or a failing direct probe (checked
+   * where the incident is handled) — never on metric evidence alone (a healthy process is not
+   * restarted because its numbers moved).
    */
-  const actionTarget = (incident: Incident, diagnosis: Diagnosis): string => {
-    const top = diagnosis.candidates[0]?.component
-    if (top == null || top === incident.component) return incident.component
+  const failsOnItsOwn = (incident: Incident, component: string): boolean => {
     const sinceMs = incident.openedAtMs - d.ownFailureWindowMs
-    const failing = timeline.some((a) => a.component === top && a.kind !== 'metric' && a.kind !== 'training' && a.atMs >= sinceMs) ||
-      log.list().some((i) => i.component === top && i.id !== incident.id && !CLOSED.has(i.status))
-    return failing ? top : incident.component
+    const own = (a: Anomaly): boolean => a.component === component && a.kind !== 'metric' && a.kind !== 'training' && a.atMs >= sinceMs
+    return timeline.some(own) || (options.remoteAnomalies?.() ?? []).some(own) ||
+      log.list().some((i) => i.component === component && i.id !== incident.id && !CLOSED.has(i.status))
   }
 
   const context = (): DiagnoseContext => ({
@@ -576,16 +577,26 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       })
       if (stranger?.ours === true) await stopStaleCopy(incident)
       const suspect = diagnosis.candidates[0]
-      if (suspect != null && suspect.component !== incident.component && actionTarget(incident, diagnosis) === incident.component) {
-        log.step(incident.id, { kind: 'note', summary: `${suspect.component} is the likely cause, but it shows no failure of its own (no failing probe, exit or incident): not acted on from metric evidence alone; acting on ${incident.component}`, data: { suspect: suspect.component, withheld: true } })
-        // What the policy plans on: the failing component first, the suspect kept as context.
-        const own = diagnosis.candidates.find((c) => c.component === incident.component)
-        diagnosis = {
-          ...diagnosis,
-          candidates: [
-            { ...(own ?? { evidence: [] }), component: incident.component, score: suspect.score, confidence: suspect.confidence, explanation: `acted on as the failing component: ${suspect.component}, the likely cause, shows no failure of its own` },
-            ...diagnosis.candidates.filter((c) => c.component !== incident.component)
-          ]
+      if (suspect != null && suspect.component !== incident.component) {
+        let failing = failsOnItsOwn(incident, suspect.component)
+        let probed: boolean | undefined
+        if (!failing && probes != null) {
+          // Interventional evidence, where it is cheap: probe the suspect directly before acting on it.
+          try { probed = !(await probes.checkNow(suspect.component)).healthy } catch { probed = undefined }
+          failing = probed === true
+        }
+        if (probed !== undefined) log.step(incident.id, { kind: 'note', summary: `direct probe of ${suspect.component}, the likely cause: ${probed ? 'failing (confirms)' : 'healthy (evidence against)'}`, data: { suspect: suspect.component, probedFailing: probed } })
+        if (!failing) {
+          log.step(incident.id, { kind: 'note', summary: `${suspect.component} is the likely cause, but it shows no failure of its own (no failing probe, exit or incident): not acted on from metric evidence alone; acting on ${incident.component}`, data: { suspect: suspect.component, withheld: true } })
+          // What the policy plans on: the failing component first, the suspect kept as context.
+          const own = diagnosis.candidates.find((c) => c.component === incident.component)
+          diagnosis = {
+            ...diagnosis,
+            candidates: [
+              { ...(own ?? { evidence: [] }), component: incident.component, score: suspect.score, confidence: suspect.confidence, explanation: `acted on as the failing component: ${suspect.component}, the likely cause, shows no failure of its own` },
+              ...diagnosis.candidates.filter((c) => c.component !== incident.component)
+            ]
+          }
         }
       }
       const attempted: ActionKind[] = []
@@ -593,7 +604,7 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
       const exitIncident = EXIT_METRICS.has(incident.anomalies[0]?.metric ?? '')
       for (let round = 0; ; round++) {
         let plan: PlannedAction
-        const target = actionTarget(incident, diagnosis)
+        const target = diagnosis.candidates[0]?.component ?? incident.component
         if (round >= d.maxRoundsPerIncident) {
           plan = { action: 'escalate', target: incident.component, reason: `gave up after ${round} actions (${attempted.join(', ')})`, requiresApproval: false, alternatives: [] }
         } else if (exitIncident && restartPolicy === 'never') {

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { createMeshNode, fileIdentity, parseSwarmKey, type Mesh, type MeshNode } from '@homeostat/mesh'
 import { labelledHlc } from '@homeostat/hlc'
 import { createCoordinator, targetNode, type Coordinator, type Claim } from '@homeostat/coordination'
-import { every, INCIDENT_TOPIC, isDefinitiveDeath, STATUS_TOPIC, WIRE_LIMITS, type AgentStatus, type Incident } from '@homeostat/interface'
+import { every, INCIDENT_TOPIC, isDefinitiveDeath, STATUS_TOPIC, WIRE_LIMITS, type AgentStatus, type Anomaly, type Incident } from '@homeostat/interface'
 import { Gauge } from 'prom-client'
 import type { AgentLoop, LoopContext, LoopProvides } from '../contract.ts'
 import type { ComponentView, PeerView, InterventionView } from '../../state/providers.ts'
@@ -33,7 +33,11 @@ export const MESO_DEFAULTS = {
   /** Bootstrap addresses re-dialled per period (bounded fan-out). */
   maxBootstrapDials: 16,
   /** On a graceful stop, longest we wait for our relocatable copies to stop before handing them over anyway. */
-  leaveBudgetMs: 3000
+  leaveBudgetMs: 3000,
+  /** Peers' anomalies kept for local diagnosis (bounded; the oldest go first). */
+  maxRemoteAnomalies: 256,
+  /** …and for how long: a remote cause precedes local symptoms by seconds, five minutes is generous. */
+  remoteAnomalyWindowMs: 300_000
 }
 
 type StatusBody = AgentStatus
@@ -55,6 +59,8 @@ export interface MesoLoop extends AgentLoop {
   /** Fleet members reachable now / known (self included). Not members: peers that left gracefully or whose host refused the connection (agent down); other dead peers (maybe only cut off) are, until the mesh forgets them (10 min). */
   readonly quorum: () => Quorum | undefined
   readonly coordinator: () => Coordinator | undefined
+  /** Recent anomalies from peers' incident reports (their own HLC stamps), for the local diagnosis. */
+  readonly remoteAnomalies: () => Anomaly[]
 }
 
 /**
@@ -94,6 +100,8 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
   const status = new Map<string, StatusBody & { peer: string, lastSeenMs: number }>()
   /** Closed incidents already counted into reputation (peer, incident id). */
   const observed = new Set<string>()
+  /** Anomalies from peers' incident reports, by id, oldest first (bounded by MESO_DEFAULTS.maxRemoteAnomalies). */
+  const remote = new Map<string, Anomaly>()
   /** Peers declared dead because their host refused the connection (agent stopped or crashed): not fleet members for the quorum. */
   const stopped = new Set<string>()
   const log = ctx.logger.child({ loop: 'meso' })
@@ -332,6 +340,7 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
     quorum,
     // Only once started: a claim on a coordinator still starting throws ('coordinator not started').
     coordinator: () => coordStarted ? coord : undefined,
+    remoteAnomalies: () => { const since = ctx.now() - MESO_DEFAULTS.remoteAnomalyWindowMs; return [...remote.values()].filter((a) => a.atMs >= since) },
     async start () {
       const c = ctx.config()
       const m0 = await (opts.createMesh?.({ ctx }) ?? realMesh())
@@ -353,6 +362,12 @@ export function createMesoLoop (ctx: LoopContext, opts: MesoLoopOptions = {}): M
           return
         }
         if (isCloud) ctx.incidents.upsert(inc, 'remote')
+        // The peer's anomalies enter this node's diagnoses (a shared or remote dependency failing there).
+        for (const a of inc.anomalies) {
+          if (remote.has(a.id) || a.node !== inc.node) continue
+          remote.set(a.id, a)
+          if (remote.size > MESO_DEFAULTS.maxRemoteAnomalies) remote.delete(remote.keys().next().value as string)
+        }
         // Reputation from observed outcomes: a peer that heals its incidents is reliable; one that escalates less so.
         const key = `${m.envelope.from}\u0000${inc.id}`
         if ((inc.status === 'recovered' || inc.status === 'escalated' || inc.status === 'quarantined') && !observed.has(key)) {

@@ -1,6 +1,7 @@
 // The micro loop's diagnosis, as the daemon runs it (and as bench/rca scores
 // it): the diagnoser over the declared dependency graph, fed the loop's
-// HLC-ordered anomaly timeline, what is being recovered, and metric windows
+// HLC-ordered anomaly timeline, peers' anomalies (from their incident reports), what is being
+// recovered, and metric windows
 // from the agent's recent per-component series (probe latency and failures,
 // process CPU and RSS), so that ranking uses counterfactual attribution on
 // metrics whenever the history holds the incident's component.
@@ -19,7 +20,7 @@ export interface AgentDiagnosisInit {
 export interface AgentDiagnosis {
   readonly history: SeriesHistory
   readonly diagnoser: Diagnoser
-  diagnose: (incident: Incident, context: Pick<DiagnoserContext, 'timeline' | 'recovering'>) => Diagnosis
+  diagnose: (incident: Incident, context: Pick<DiagnoserContext, 'timeline' | 'recovering' | 'remote'>) => Diagnosis
 }
 
 export function createAgentDiagnosis (init: AgentDiagnosisInit): AgentDiagnosis {
@@ -32,6 +33,6 @@ export function createAgentDiagnosis (init: AgentDiagnosisInit): AgentDiagnosis 
   return {
     history,
     diagnoser,
-    diagnose: (incident, context) => diagnoser.diagnose(incident, { timeline: context.timeline, ...(context.recovering != null ? { recovering: context.recovering } : {}) })
+    diagnose: (incident, context) => diagnoser.diagnose(incident, { timeline: context.timeline, ...(context.recovering != null ? { recovering: context.recovering } : {}), ...(context.remote != null && context.remote.length > 0 ? { remote: context.remote } : {}) })
   }
 }

@@ -10,7 +10,7 @@
 // summary).
 import type { Logger } from 'pino'
 import { createSupervisor, createProbeRunner, createMetricsCollector, METRICS_DEFAULTS, type Supervisor, type ProbeRunner, type MetricsCollector } from '@homeostat/monitor'
-import { ACTION_KINDS, ACTION_TRAITS, type RecoveryPolicy, type Incident, type PlannedAction } from '@homeostat/interface'
+import { ACTION_KINDS, ACTION_TRAITS, type Anomaly, type RecoveryPolicy, type Incident, type PlannedAction } from '@homeostat/interface'
 import { createPlaybook } from '@homeostat/recovery'
 import { createPlanner, createStoreAuditStore, hostCapacity, STATIC_FRACTION, type Planner } from '@homeostat/planner'
 import { createStoreJsonStore } from '@homeostat/learning'
@@ -62,6 +62,8 @@ export interface MicroWiringOptions {
   placement?: () => Placement | undefined
   /** The fleet priors last imported, for the policy view (the macro loop's edge half). */
   fleetPriors?: () => unknown
+  /** Peers' recent anomalies (the meso loop's), for the diagnosis; absent without a mesh. */
+  remoteAnomalies?: () => readonly Anomaly[]
 }
 
 function adaptLogger (log: Logger): { info: (o: object, m?: string) => void, warn: (o: object, m?: string) => void, error: (o: object, m?: string) => void, debug: (o: object, m?: string) => void } {
@@ -270,8 +272,9 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
       supervisor,
       probes,
       policy,
-      diagnose: (incident, context) => diagnosis!.diagnose(incident, { timeline: context.timeline, recovering: context.recovering }),
+      diagnose: (incident, context) => diagnosis!.diagnose(incident, { timeline: context.timeline, recovering: context.recovering, remote: opts.remoteAnomalies?.() ?? [] }),
       sources: [watch.source],
+      ...(opts.remoteAnomalies !== undefined ? { remoteAnomalies: opts.remoteAnomalies } : {}),
       verifiers: watch.verifiers,
       measure: watch.measure,
       diskUsageMb: watch.diskUsageMb,
@@ -361,6 +364,7 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
     }
   }
 
+  const cfgComponents = (): string[] => ctx.config().config.components.map((c) => c.name)
   const systemStatus = (): Record<string, number> => {
     const out: Record<string, number> = {}
     for (const s of system?.latest().values() ?? []) if (s.component === 'node' && Number.isFinite(s.value)) out[s.metric] = Math.round(s.value * 100) / 100
@@ -369,7 +373,8 @@ export function createMicroLoopWiring (ctx: LoopContext, opts: MicroWiringOption
 
   const provides = (): LoopProvides => ({
     providers: { components, observations: () => loop?.observations() ?? [], budget, policy: policyView },
-    status: { system: systemStatus },
+    // The diagnosis' series history: how many series it holds, what it recorded and dropped, per component its metrics.
+    status: { system: systemStatus, diagnosisHistory: () => diagnosis === undefined ? null : { ...diagnosis.history.stats(), metrics: Object.fromEntries(cfgComponents().map((c) => [c, diagnosis!.history.metrics(c)])) } },
     componentAction
   })
 
