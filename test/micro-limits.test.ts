@@ -127,7 +127,10 @@ describe('micro loop (real processes): declared limits held without harm', funct
     await new Promise((resolve) => setTimeout(resolve, 1500))
     assert.equal(sup!.info('dd').restarts, 0)
     assert.ok(mbOf(dir) <= after + 0.01)
-    assert.equal(loop!.stats().completedExits, 1)
+    // Either it finished before the action (a completed job), or — on a slow host, caught mid-write —
+    // the containment stopped it (an expected exit); never a failure to restart.
+    const lastExit = sup!.info('dd').lastExit
+    assert.ok(loop!.stats().completedExits === 1 || lastExit?.expected === true, `completed ${loop!.stats().completedExits}, last exit ${JSON.stringify(lastExit)}`)
   })
 
   it('yes under limits.cpu 0.5 with no cgroup usable: held by duty cycle (share ≤ 0.6), not quarantined, not restarted', async () => {

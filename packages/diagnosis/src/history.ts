@@ -20,7 +20,13 @@ export const HISTORY_DEFAULTS = {
   /** Smallest noise scale per metric, in its units (units only, not tuned): 1 ms of latency, half a percentage point. */
   minScale: { 'probe.latency_ms': 1, 'probe.failed_pct': 0.5 } as Readonly<Record<string, number>>,
   /** A metric recorded under this name, per component, is its load (requests per row): deviations become extensive. */
-  loadMetric: 'requests'
+  loadMetric: 'requests',
+  /**
+   * How much later a component's own probe may see a failure its callers already feel (their calls
+   * fail at once; its probe runs on its own schedule): one probe period at the default (1 s). Other
+   * components' rows also count the rows this lag may push their failure into.
+   */
+  observationLagMs: 1000
 }
 
 export type HistoryOptions = Partial<typeof HISTORY_DEFAULTS>
@@ -138,7 +144,15 @@ export function createSeriesHistory (options: HistoryOptions = {}): SeriesHistor
     for (const [component, byMetric] of rings) {
       const r = byMetric.get(metric)
       if (r == null) continue
-      const values = rows(r, start, end)
+      const own = rows(r, start, end)
+      // Another component's row also counts what it showed in the next rows within the observation
+      // lag (its probe may see the failure up to that much later); the target's rows are as recorded.
+      const lagRows = Math.round(o.observationLagMs / o.stepMs)
+      const values = component === incident.component || lagRows === 0 ? own : own.map((v, i) => {
+        let x = v
+        for (let k = 1; k <= lagRows; k++) { const n = own[i + k]; if (n != null) x = x == null ? n : Math.max(x, n) }
+        return x
+      })
       if (component === incident.component && values.every((v) => v == null)) return undefined
       const load = byMetric.get(o.loadMetric)
       series.push({ component, metric, values, normal: rows(r, oldest, start - 1), ...(load != null ? { load: rows(load, start, end) } : {}) })

@@ -217,7 +217,10 @@ export function rankRootCauses (input: RankInput, options: RankOptions = {}): Ra
     const deviation = mean(inVals) - ref
     let noise = 0
     if (normalOk) noise = summary.sigma
-    else if (refVals.length >= 2) noise = (Math.max(...refVals) - Math.min(...refVals)) / 2
+    // Without normal history, the window's reference rows give the noise: robustly (a cause's early
+    // deviation, which precedes the symptom's rows, must not pass for noise), half the range on 2 rows.
+    else if (refVals.length >= 3) noise = robustSigma(refVals)
+    else if (refVals.length === 2) noise = (Math.max(...refVals) - Math.min(...refVals)) / 2
     const scale = Math.max(noise, o.relativeFloor * Math.abs(ref), minScale, 1e-12)
     const loads = s.load != null ? finiteValues(incident.map((i) => s.load?.[i] ?? null)) : []
     const load = loads.length > 0 ? Math.max(0, mean(loads)) : 1

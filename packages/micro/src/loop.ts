@@ -555,6 +555,9 @@ export function createMicroLoop (options: MicroLoopOptions): MicroLoop {
         log.step(incident.id, { kind: 'note', summary: `diagnosis failed (${errorInfo(err).message}); assuming the incident's own component` })
         diagnosis = defaultDiagnose(incident)
       }
+      // A candidate's node says where its anomaly was seen; a component this node supervises (a shared one
+      // too) can be acted on here, whoever saw it first: the policy must not pass over it as "remote".
+      diagnosis = { ...diagnosis, candidates: diagnosis.candidates.map((c) => c.node !== undefined && c.node !== node && supervises(c.component) ? { ...c, node } : c) }
       // A port held by someone else explains a crash whose last words say the bind failed: a restart cannot
       // bind it either until that process is gone. A stale copy of the component (ours) is stopped.
       const stranger = ['crash', 'unhealthy', 'hang'].includes(incident.failureClass) ? strangerOnPort(incident.component) : undefined
