@@ -5,7 +5,11 @@
 // recall of the true root cause. The library's ranker called directly and
 // other methods are reference rows. The method sees metrics.csv
 // (+ noissue/metrics.csv), graph.csv and the target node/metric only;
-// root_cause is read after ranking, in the scoring code.
+// root_cause is read after ranking, in the scoring code. Also our own
+// multi-cause scenarios (bench/rca/multicause: six services in a call graph,
+// seeded faults with known root causes — several kinds on every service,
+// cascades, two concurrent faults — recorded from real processes by
+// multicause/record.ts and replayed here through the same daemon path).
 // Also: a leave-one-scenario-out check of the few parameters, and a null check
 // on fault-free windows (what the method says when nothing is wrong).
 import { existsSync } from 'node:fs'
@@ -16,6 +20,7 @@ import { detect, diagnoseIssue, diagnoseIssueDaemon, graphOf, learnedGraphOf, ra
 import { rankFromAnomalies } from '@homeostat/diagnosis'
 import { ABLATIONS, ablationRanking, traversalRanking } from './baselines.ts'
 import { loadDataset, readRootCause, skipped, type Issue, type MetricTable, type Scenario } from './petshop.ts'
+import { readFixture, scoreMulticause } from './multicause/score.ts'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -228,6 +233,25 @@ let nullCheck: Record<string, unknown> | null = null
   }
 }
 
+// Multi-cause scenarios of our own (bench/rca/multicause: recorded from real processes, several
+// distinct root causes, cascades, two concurrent faults), through the daemon's diagnosis.
+let multiCause: Record<string, unknown> | null = null
+{
+  const f = readFixture(join(root, 'bench', 'rca', 'multicause', 'fixtures.json'))
+  if (f !== undefined) {
+    const mrows = scoreMulticause(f)
+    const r1 = (rs: typeof mrows): number => rs.length === 0 ? 0 : rs.filter((r) => r.rank <= 1).length / rs.length
+    const r3 = (rs: typeof mrows): number => rs.length === 0 ? 0 : rs.filter((r) => r.rank <= 3).length / rs.length
+    console.log('\nmulti-cause scenario                          incident  truth          rank  top')
+    for (const r of mrows) console.log(`${r.scenario.padEnd(45)} ${r.component.padEnd(9)} ${r.truth.join('+').padEnd(14)} ${String(r.rank === Infinity ? '-' : r.rank).padStart(4)}  ${r.ranking[0] ?? '(no clear cause)'}`)
+    const byKind: Record<string, { n: number, top1: number, top3: number }> = {}
+    for (const k of [...new Set(mrows.map((r) => r.kind))]) { const rs = mrows.filter((r) => r.kind === k); byKind[k] = { n: rs.length, top1: round(r1(rs)), top3: round(r3(rs)) } }
+    const causes = new Set(mrows.flatMap((r) => r.truth))
+    multiCause = { scenarios: f.scenarios.length, incidents: mrows.length, distinctRootCauses: causes.size, top1: round(r1(mrows)), top3: round(r3(mrows)), byKind }
+    console.log(`multi-cause: ${mrows.length} incidents over ${f.scenarios.length} scenarios, ${causes.size} distinct root causes: top1=${r1(mrows).toFixed(3)} top3=${r3(mrows).toFixed(3)}; by kind ${JSON.stringify(byKind)}`)
+  } else console.log('\nmulti-cause: no fixtures (bench/rca/multicause/record.ts writes them)')
+}
+
 console.log(JSON.stringify({
   bench: 'rca',
   data: dataDir,
@@ -242,6 +266,7 @@ console.log(JSON.stringify({
   msPerIncident: round(msPerIncident, 2),
   components: Math.max(...scenarios.map((s) => s.graph.nodes.length)),
   distinctRootCauses: truths.length,
+  multiCause,
   loso,
   noCauseRateOnFaultFree: nullCheck?.noCauseRateOnFaultFree ?? null,
   nullCheck,
