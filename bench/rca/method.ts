@@ -86,6 +86,21 @@ export function detect (series: readonly SeriesInput[], timesSec: readonly numbe
   return out
 }
 
+/** The incident an agent would open for an issue: on the alerting target, with its own anomalies. */
+function incidentOf (s: Scenario, issue: Issue, anomalies: readonly Anomaly[], node: string): Incident {
+  return {
+    id: `${s.name}/${issue.split}/${issue.name}`,
+    node,
+    component: issue.target.node,
+    targetKind: 'service',
+    failureClass: issue.target.metric,
+    status: 'open',
+    openedAtMs: issue.target.timestampSec * 1000,
+    steps: [],
+    anomalies: anomalies.filter((a) => a.component === issue.target.node)
+  }
+}
+
 export interface RunResult { diagnosis: Diagnosis, ranking: string[], ms: number }
 
 export function diagnoseIssue (s: Scenario, graph: DependencyGraph, issue: Issue, rank: RankOptions = {}): RunResult {
@@ -96,17 +111,7 @@ export function diagnoseIssue (s: Scenario, graph: DependencyGraph, issue: Issue
   const node = 'petshop'
   const anomalies = detect(series, issue.metrics.timesSec, node)
   const alertMs = issue.target.timestampSec * 1000
-  const incident: Incident = {
-    id: `${s.name}/${issue.split}/${issue.name}`,
-    node,
-    component: issue.target.node,
-    targetKind: 'service',
-    failureClass: metric,
-    status: 'open',
-    openedAtMs: alertMs,
-    steps: [],
-    anomalies: anomalies.filter((a) => a.component === issue.target.node)
-  }
+  const incident = incidentOf(s, issue, anomalies, node)
   const diagnosis = diagnose({
     incident,
     graph,
@@ -191,17 +196,7 @@ export function diagnoseIssueDaemon (s: Scenario, graph: DependencyGraph, issue:
   feed(issue.metrics, 0)
   const series = seriesFor(graph.nodes, metric, issue.metrics, baselinesFor(graph.nodes, metric, s.normal))
   const anomalies = detect(series, times, node)
-  const incident: Incident = {
-    id: `${s.name}/${issue.split}/${issue.name}`,
-    node,
-    component: issue.target.node,
-    targetKind: 'service',
-    failureClass: metric,
-    status: 'open',
-    openedAtMs: issue.target.timestampSec * 1000,
-    steps: [],
-    anomalies: anomalies.filter((a) => a.component === issue.target.node)
-  }
+  const incident = incidentOf(s, issue, anomalies, node)
   const diagnosis = d.diagnose(incident, { timeline: anomalies.filter((a) => a.component !== issue.target.node) })
   return { diagnosis, ranking: diagnosis.candidates.map((c) => c.component), ms: performance.now() - t0 }
 }
