@@ -79,6 +79,9 @@ describe('an agent\'s loops on virtual time (the simulated mesh\'s clock and tim
     while (!up) await net.runFor(100)
     await starting
     console.log(`      started in ${Date.now() - t0} ms of wall time`)
+    // The fleet formed first: the cloud accepts an edge's outcomes only under the name it announced
+    // (its status gossip), so an outcome sent before that would be refused, as it should.
+    for (let i = 0; i < 100 && !cloud.providers.peers().some((p) => p.name === 'edge' && p.state === 'alive'); i++) await net.runFor(500)
     const v0 = net.now()
 
     // An hour of virtual time, stepped so that real I/O (LevelDB, the supervisor's pipes) keeps up.
