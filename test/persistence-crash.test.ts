@@ -3,7 +3,6 @@
 // process SIGKILLed mid-stream: everything it acknowledged is there after reopen,
 // and what is there is whole (as test/store-crash.test.ts does for the store).
 import { strict as assert } from 'node:assert'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,39 +12,16 @@ import { createStoreJsonStore } from '@homeostat/learning'
 import { storeCheckpointDir } from '../packages/federated/src/checkpoint-store.ts'
 import { createAuditLog, createStoreAuditStore, verifyChain } from '../packages/planner/src/audit.ts'
 import { openIncidentBook } from '../agent/src/state/incidents.ts'
+import { killWriterAfterAcks } from './kill-writer.ts'
 
 /** As in the writer: 40 KB checkpoints. */
 const CHECKPOINT_PARAMS = 10_000
 
 const writer = fileURLToPath(new URL('./fixtures/persistence-writer.ts', import.meta.url))
-const runTs = (args: string[]): ChildProcess =>
-  spawn(process.execPath, ['--conditions=homeostat-src', '--import', 'tsx/esm', writer, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: fileURLToPath(new URL('..', import.meta.url)) })
 
 /** Runs the writer until it acknowledged `target` writes, SIGKILLs it (it is writing the next ones) and returns the last ack. */
 async function killMidStream (mode: string, path: string, target: number): Promise<number> {
-  const child = runTs([mode, path])
-  let lastAck = -1
-  let buf = ''
-  let stderr = ''
-  let killed = false
-  child.stderr!.on('data', (d) => { stderr += String(d) })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const t0 = Date.now()
-  await new Promise<void>((resolve, reject) => {
-    void exited.then(() => { if (!killed) reject(new Error(`${mode} writer exited early after ack ${lastAck} (${Date.now() - t0} ms): ${stderr}`)) })
-    const watchdog = setTimeout(() => { killed = true; child.kill('SIGKILL'); reject(new Error(`${mode} writer reached only ack ${lastAck} of ${target} in ${Date.now() - t0} ms; stderr: ${stderr}`)) }, 50_000)
-    void exited.then(() => clearTimeout(watchdog))
-    child.stdout!.on('data', (d) => {
-      buf += String(d)
-      const lines = buf.split('\n')
-      buf = lines.pop()!
-      for (const l of lines) if (l.startsWith('ack ')) lastAck = Number(l.slice(4))
-      if (lastAck >= target && !killed) { killed = true; child.kill('SIGKILL'); resolve() }
-    })
-  })
-  await exited
-  assert.ok(lastAck >= target)
-  return lastAck
+  return await killWriterAfterAcks(writer, [mode, path], target, `${mode} writer`)
 }
 
 describe('persistence: SIGKILL mid-write loses nothing acknowledged', function () {

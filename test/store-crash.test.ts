@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openStore } from '@homeostat/store'
+import { killWriterAfterAcks } from './kill-writer.ts'
 
 const fixture = (f: string): string => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url))
 const runTs = (file: string, args: string[]): ChildProcess =>
@@ -21,29 +22,8 @@ describe('store: real processes', function () {
   for (const round of [1, 2, 3]) {
     it(`SIGKILL mid-write: every acknowledged write is there after reopen (round ${round})`, async () => {
       const path = join(dir, 'db')
-      const child = runTs(fixture('store-writer.ts'), [path])
-      let lastAck = -1
-      let buf = ''
-      let stderr = ''
-      let killed = false
-      child.stderr!.on('data', (d) => { stderr += String(d) })
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
       const target = 150 + round * 137
-      const t0 = Date.now()
-      await new Promise<void>((resolve, reject) => {
-        void exited.then(() => { if (!killed) reject(new Error(`writer exited early after ack ${lastAck} (${Date.now() - t0} ms): ${stderr}`)) })
-        const watchdog = setTimeout(() => { killed = true; child.kill('SIGKILL'); reject(new Error(`writer reached only ack ${lastAck} of ${target} in ${Date.now() - t0} ms; stderr: ${stderr}`)) }, 50_000)
-        void exited.then(() => clearTimeout(watchdog))
-        child.stdout!.on('data', (d) => {
-          buf += String(d)
-          const lines = buf.split('\n')
-          buf = lines.pop()!
-          for (const l of lines) if (l.startsWith('ack ')) lastAck = Number(l.slice(4))
-          if (lastAck >= target && !killed) { killed = true; child.kill('SIGKILL'); resolve() }
-        })
-      })
-      await exited
-      assert.ok(lastAck >= target)
+      const lastAck = await killWriterAfterAcks(fixture('store-writer.ts'), [path], target)
       const store = await openStore({ path, nodeId: 'reader' })
       try {
         const samples = await store.log.read<{ i: number }>({ kind: 'sample' })
